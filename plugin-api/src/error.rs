@@ -109,7 +109,7 @@ impl ErrorKind {
         match kind {
             Io::NotFound => ErrorKind::NotFound,
             Io::AlreadyExists => ErrorKind::AlreadyExists,
-            Io::PermissionDenied => ErrorKind::PermissionDenied,
+            Io::PermissionDenied | Io::ReadOnlyFilesystem => ErrorKind::PermissionDenied,
             Io::InvalidInput | Io::InvalidFilename => ErrorKind::InvalidInput,
             Io::NotADirectory | Io::IsADirectory | Io::DirectoryNotEmpty => ErrorKind::Conflict,
             Io::StorageFull | Io::QuotaExceeded | Io::FileTooLarge => {

@@ -32,19 +32,26 @@ pub fn root_module<P: Plugin>() -> PluginModRef {
 }
 
 extern "C" fn describe<P: Plugin>() -> FfiPluginInfo {
-    FfiPluginInfo {
+    let empty = FfiPluginInfo {
+        id: RString::new(),
+        version: RString::new(),
+        api_version: API_VERSION.into(),
+        actions: RVec::new(),
+        extra: RVec::new(),
+    };
+    guard_infallible("describe", empty, || FfiPluginInfo {
         id: P::ID.into(),
         version: P::VERSION.into(),
         api_version: API_VERSION.into(),
         actions: P::ACTIONS.iter().map(|a| RString::from(*a)).collect(),
         extra: RVec::new(),
-    }
+    })
 }
 
 extern "C" fn init<P: Plugin>(host: FfiHostBox) -> RResult<FfiPluginBox, FfiError> {
     let host = Host::new(Arc::new(ImportedHost(host)));
     guard("init", || P::new(host), |plugin| {
-        FfiPlugin_TO::from_ptr(RBox::new(PluginAdapter(plugin)), TD_Opaque)
+        FfiPlugin_TO::from_ptr(RBox::new(Guarded::new(plugin)), TD_Opaque)
     })
 }
 
@@ -52,12 +59,35 @@ extern "C" fn no_extension(name: RStr<'_>, _: RSlice<'_, u8>) -> RResult<RVec<u8
     RResult::RErr(PluginError::unsupported(&format!("extension {name}")).into())
 }
 
-struct PluginAdapter<P>(P);
+/// An author's object behind the boundary. Its destructor runs under the guard too: a panic
+/// in `Drop` would otherwise abort the host when it releases the object.
+pub(crate) struct Guarded<T>(Option<T>);
 
-impl<P: Plugin> FfiPlugin for PluginAdapter<P> {
+impl<T> Guarded<T> {
+    pub(crate) fn new(inner: T) -> Self {
+        Guarded(Some(inner))
+    }
+
+    pub(crate) fn get(&self) -> &T {
+        self.0.as_ref().expect("only taken by Drop")
+    }
+
+    pub(crate) fn get_mut(&mut self) -> &mut T {
+        self.0.as_mut().expect("only taken by Drop")
+    }
+}
+
+impl<T> Drop for Guarded<T> {
+    fn drop(&mut self) {
+        let inner = self.0.take();
+        guard_infallible("drop", (), move || drop(inner));
+    }
+}
+
+impl<P: Plugin> FfiPlugin for Guarded<P> {
     fn open(&self, config: FfiWorkspaceConfig) -> RResult<FfiDriverBox, FfiError> {
-        guard("open", || self.0.open(WorkspaceConfig::from(config)), |d| {
-            FfiDriver_TO::from_ptr(RBox::new(DriverAdapter(d)), TD_Opaque)
+        guard("open", || self.get().open(WorkspaceConfig::from(config)), |d| {
+            FfiDriver_TO::from_ptr(RBox::new(Guarded::new(d)), TD_Opaque)
         })
     }
 
@@ -69,7 +99,7 @@ impl<P: Plugin> FfiPlugin for PluginAdapter<P> {
         let what = format!("action {}", req.name);
         guard(
             &what,
-            || self.0.action(&ctx.into(), import_request(req)),
+            || self.get().action(&ctx.into(), import_request(req)),
             export_response,
         )
     }
@@ -79,15 +109,13 @@ impl<P: Plugin> FfiPlugin for PluginAdapter<P> {
     }
 }
 
-struct DriverAdapter<D>(D);
-
-impl<D: Driver> FfiDriver for DriverAdapter<D> {
+impl<D: Driver> FfiDriver for Guarded<D> {
     fn capabilities(&self) -> u64 {
-        guard_infallible("capabilities", 0, || self.0.capabilities().bits())
+        guard_infallible("capabilities", 0, || self.get().capabilities().bits())
     }
 
     fn stat(&self, ctx: &FfiCallContext, path: RStr<'_>) -> RResult<FfiEntry, FfiError> {
-        guard("stat", || self.0.stat(&ctx.into(), path.as_str()), FfiEntry::from)
+        guard("stat", || self.get().stat(&ctx.into(), path.as_str()), FfiEntry::from)
     }
 
     fn list(
@@ -103,7 +131,7 @@ impl<D: Driver> FfiDriver for DriverAdapter<D> {
         };
         guard(
             "list",
-            || self.0.list(&ctx.into(), path.as_str(), page),
+            || self.get().list(&ctx.into(), path.as_str(), page),
             FfiListPage::from,
         )
     }
@@ -117,7 +145,7 @@ impl<D: Driver> FfiDriver for DriverAdapter<D> {
         let range = range.into_option().map(Into::into);
         guard(
             "read",
-            || self.0.read(&ctx.into(), path.as_str(), range),
+            || self.get().read(&ctx.into(), path.as_str(), range),
             |r| FfiReadResult {
                 entry: r.entry.into(),
                 range: r.range.map(FfiByteRange::from).into(),
@@ -140,17 +168,17 @@ impl<D: Driver> FfiDriver for DriverAdapter<D> {
         };
         guard(
             "write",
-            || self.0.write(&ctx.into(), path.as_str(), import(body), options),
+            || self.get().write(&ctx.into(), path.as_str(), import(body), options),
             FfiEntry::from,
         )
     }
 
     fn mkdir(&self, ctx: &FfiCallContext, path: RStr<'_>) -> RResult<FfiEntry, FfiError> {
-        guard("mkdir", || self.0.mkdir(&ctx.into(), path.as_str()), FfiEntry::from)
+        guard("mkdir", || self.get().mkdir(&ctx.into(), path.as_str()), FfiEntry::from)
     }
 
     fn delete(&self, ctx: &FfiCallContext, path: RStr<'_>) -> RResult<(), FfiError> {
-        guard("delete", || self.0.delete(&ctx.into(), path.as_str()), |v| v)
+        guard("delete", || self.get().delete(&ctx.into(), path.as_str()), |v| v)
     }
 
     fn rename(
@@ -161,7 +189,7 @@ impl<D: Driver> FfiDriver for DriverAdapter<D> {
     ) -> RResult<FfiEntry, FfiError> {
         guard(
             "rename",
-            || self.0.rename(&ctx.into(), from.as_str(), to.as_str()),
+            || self.get().rename(&ctx.into(), from.as_str(), to.as_str()),
             FfiEntry::from,
         )
     }
@@ -169,13 +197,13 @@ impl<D: Driver> FfiDriver for DriverAdapter<D> {
     fn copy(&self, ctx: &FfiCallContext, from: RStr<'_>, to: RStr<'_>) -> RResult<FfiEntry, FfiError> {
         guard(
             "copy",
-            || self.0.copy(&ctx.into(), from.as_str(), to.as_str()),
+            || self.get().copy(&ctx.into(), from.as_str(), to.as_str()),
             FfiEntry::from,
         )
     }
 
     fn verify(&self, ctx: &FfiCallContext) -> RResult<RString, FfiError> {
-        guard("verify", || self.0.verify(&ctx.into()), RString::from)
+        guard("verify", || self.get().verify(&ctx.into()), RString::from)
     }
 
     fn action(
@@ -186,7 +214,7 @@ impl<D: Driver> FfiDriver for DriverAdapter<D> {
         let what = format!("action {}", req.name);
         guard(
             &what,
-            || self.0.action(&ctx.into(), import_request(req)),
+            || self.get().action(&ctx.into(), import_request(req)),
             export_response,
         )
     }
@@ -259,16 +287,57 @@ macro_rules! export_plugin {
              panics, which it cannot do under panic = \"abort\""
         );
 
-        /// The root module of this wshost plugin library.
-        #[$crate::__private::export_root_module]
-        pub fn wshost_plugin_root_module() -> $crate::ffi::PluginModRef {
-            $crate::export::root_module::<$plugin>()
-        }
+        /// The library header the host looks up (what abi_stable's `#[export_root_module]`
+        /// generates, written out so plugin crates need not depend on abi_stable).
+        #[export_name = "_1as_0lib_1header_0root_bmodule_bloader"]
+        pub static WSHOST_PLUGIN_HEADER: $crate::__private::LibHeader = {
+            fn root_module() -> $crate::ffi::PluginModRef {
+                $crate::export::root_module::<$plugin>()
+            }
+            extern "C" fn load() -> $crate::__private::RootModuleResult {
+                $crate::__private::call_root_module_loader(root_module)
+            }
+            $crate::__private::header(load)
+        };
     };
 }
 
-/// Used by [`export_plugin!`](crate::export_plugin) without plugin crates depending on abi_stable.
+/// What [`export_plugin!`](crate::export_plugin) expands to, so that plugin crates depend on
+/// plugin-api alone.
 #[doc(hidden)]
 pub mod __private {
-    pub use abi_stable::export_root_module;
+    pub use abi_stable::library::{LibHeader, RootModuleResult};
+
+    use crate::ffi::PluginModRef;
+
+    /// The library header for a root-module constructor.
+    pub const fn header(constructor: extern "C" fn() -> RootModuleResult) -> LibHeader {
+        // SAFETY: `constructor` is only ever the `load` function written by `export_plugin!`,
+        // which returns the root module of type `PluginModRef`, the type named here; the
+        // layout check stays on.
+        #[allow(unsafe_code)]
+        unsafe {
+            LibHeader::from_constructor::<PluginModRef>(
+                constructor,
+                abi_stable::library::CheckTypeLayout::Yes,
+            )
+        }
+    }
+
+    /// Runs the root-module constructor, catching panics (abi_stable's own loader wrapper).
+    pub fn call_root_module_loader(f: fn() -> PluginModRef) -> RootModuleResult {
+        abi_stable::library::__call_root_module_loader(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_exported_symbol_is_the_one_abi_stable_looks_up() {
+        // export_plugin! hard-codes this name; a different abi_stable would change it.
+        assert_eq!(
+            abi_stable::library::ROOT_MODULE_LOADER_NAME,
+            "_1as_0lib_1header_0root_bmodule_bloader"
+        );
+    }
 }

@@ -50,8 +50,8 @@ impl std::fmt::Display for LoadError {
             ),
             LoadError::IncompatibleVersion { host, plugin } => write!(
                 f,
-                "built against plugin-api {plugin}, but this host needs plugin-api {} \
-                 (same major version, at least {host}); rebuild the plugin against it",
+                "built against plugin-api {plugin}, but this host (plugin-api {host}) needs \
+                 plugin-api {}; rebuild the plugin against it",
                 compatible_range(host)
             ),
             LoadError::IncompatibleLayout(detail) => write!(
@@ -64,11 +64,14 @@ impl std::fmt::Display for LoadError {
     }
 }
 
+/// The plugin-api versions a host built with `host` accepts (abi_stable's
+/// `VersionNumber::is_compatible`): for 1.x and later the same major and a minor at least the
+/// host's; for 0.x the same minor and a patch at least the host's.
 fn compatible_range(host: &str) -> String {
-    let mut parts = host.split('.');
-    match (parts.next(), parts.next()) {
-        (Some("0"), Some(minor)) => format!("0.{minor}.x"),
-        (Some(major), _) => format!("{major}.x"),
+    let n: Vec<u64> = host.split('.').filter_map(|p| p.parse().ok()).collect();
+    match n[..] {
+        [0, minor, patch, ..] => format!(">= 0.{minor}.{patch}, < 0.{}.0", minor + 1),
+        [major, minor, ..] => format!(">= {major}.{minor}.0, < {}.0.0", major + 1),
         _ => host.to_owned(),
     }
 }
@@ -184,6 +187,18 @@ impl ForeignPlugin {
 
 /// A workspace's driver living in a plugin library.
 pub struct ForeignDriver(FfiDriverBox);
+
+impl std::fmt::Debug for ForeignDriver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ForeignDriver")
+    }
+}
+
+impl std::fmt::Debug for ForeignPlugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ForeignPlugin").field("info", &self.info).finish()
+    }
+}
 
 fn call<T, U>(r: RResult<T, FfiError>, f: impl FnOnce(T) -> U) -> Result<U> {
     r.into_result().map(f).map_err(PluginError::from)
@@ -338,7 +353,8 @@ mod tests {
         }
         .to_string();
         assert!(msg.contains("plugin-api 2.0.0"), "{msg}");
-        assert!(msg.contains("plugin-api 1.x"), "{msg}");
-        assert_eq!(compatible_range("0.4.1"), "0.4.x");
+        assert!(msg.contains("needs plugin-api >= 1.0.0, < 2.0.0"), "{msg}");
+        assert_eq!(compatible_range("1.2.7"), ">= 1.2.0, < 2.0.0");
+        assert_eq!(compatible_range("0.4.1"), ">= 0.4.1, < 0.5.0");
     }
 }

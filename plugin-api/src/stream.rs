@@ -10,15 +10,14 @@ use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::std_types::{RBox, RResult, RSlice, RSliceMut, RStr, RVec};
 
 use crate::error::PluginError;
+use crate::export::Guarded;
 use crate::ffi::{FfiError, FfiStream, FfiStreamBox, FfiStream_TO};
 use crate::guard::guard;
 use crate::types::ByteSource;
 
-struct Exported(ByteSource);
-
-impl FfiStream for Exported {
+impl FfiStream for Guarded<ByteSource> {
     fn read(&mut self, mut buf: RSliceMut<'_, u8>) -> RResult<usize, FfiError> {
-        let inner = &mut self.0;
+        let inner = self.get_mut();
         guard(
             "stream read",
             || loop {
@@ -38,7 +37,7 @@ impl FfiStream for Exported {
 
 /// Exports a reader as a stream object for the other side to pull from.
 pub(crate) fn export(source: ByteSource) -> FfiStreamBox {
-    FfiStream_TO::from_ptr(RBox::new(Exported(source)), TD_Opaque)
+    FfiStream_TO::from_ptr(RBox::new(Guarded::new(source)), TD_Opaque)
 }
 
 /// A stream object from the other side, read as `std::io::Read`. Errors from the other side

@@ -34,10 +34,13 @@ pub fn ctx(user: &str) -> CallContext {
     }
 }
 
+/// Values by scope and key, with their expiry.
+type KvMap = HashMap<(KvScope, String), (Vec<u8>, Option<Instant>)>;
+
 /// An in-memory host: key-value store with expiry, captured log lines, fixed workspaces.
 pub struct MemoryHost {
     public_url: String,
-    kv: Mutex<HashMap<(KvScope, String), (Vec<u8>, Option<Instant>)>>,
+    kv: Mutex<KvMap>,
     logs: Mutex<Vec<(LogLevel, String)>>,
     workspaces: Mutex<BTreeMap<String, WorkspaceConfig>>,
 }

@@ -154,7 +154,8 @@ pub struct ReadResult {
 pub struct WriteOptions {
     /// Replace an existing file (otherwise answer `AlreadyExists`).
     pub overwrite: bool,
-    /// The number of bytes the client announced, if it did.
+    /// The exact length of the body when the client announced it (HTTP `Content-Length`). A
+    /// driver may refuse a body whose length differs: the client was cut off or lied.
     pub size_hint: Option<u64>,
 }
 

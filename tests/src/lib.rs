@@ -1,0 +1,254 @@
+//! Test support for the integration tests: builds the real `wshost` binary and plugin
+//! libraries once, starts hosts in temporary folders on free ports, and talks to them over
+//! HTTP. The libraries are loaded by the `wshost` process, never linked into the tests.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+pub use reqwest::blocking::Client;
+pub use serde_json::{json, Value};
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// The folder where cargo puts the binary and the plugin libraries.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|p| if p.is_absolute() { p } else { root().join(p) })
+        .unwrap_or_else(|| root().join("target"))
+        .join("debug")
+}
+
+/// Builds `wshost` and every plugin crate once per test process (a no-op when up to date).
+pub fn build() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .current_dir(root())
+            .args([
+                "build",
+                "-p",
+                "wshost",
+                "-p",
+                "access-fs",
+                "-p",
+                "access-faulty",
+                "-p",
+                "access-impostor",
+            ])
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "cargo build of the binary and plugins failed");
+        target_dir()
+    })
+}
+
+/// The `wshost` executable.
+pub fn wshost_exe() -> PathBuf {
+    build().join("wshost")
+}
+
+/// A free loopback port (raced only by other processes, which is rare enough for tests).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind an ephemeral port")
+        .port()
+}
+
+/// A running host, killed when dropped. Its stderr is collected into `log()`.
+pub struct Host {
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    child: Child,
+    log: std::sync::Arc<Mutex<String>>,
+    pub client: Client,
+}
+
+/// What a test host is made of.
+pub struct HostSetup {
+    /// The `host.toml` text; `{dir}` is replaced by the host's temporary folder.
+    pub config: String,
+    /// Manifest files to write into `{dir}/manifests` (name, text); the repository's
+    /// `manifests/` and `tests/manifests/` are NOT used unless copied with [`manifest`].
+    pub manifests: Vec<(String, String)>,
+    /// Files to write into `{dir}/plugins`, the first plugin folder (name, bytes).
+    pub plugin_files: Vec<(String, Vec<u8>)>,
+}
+
+impl HostSetup {
+    /// A setup with `config` and `manifests` and no extra plugin files.
+    pub fn new(config: String, manifests: Vec<(String, String)>) -> Self {
+        HostSetup { config, manifests, plugin_files: Vec::new() }
+    }
+}
+
+/// The text of a manifest from the repository (`manifests/` or `tests/manifests/`).
+pub fn manifest(file: &str) -> (String, String) {
+    let path = [root().join("manifests").join(file), root().join("tests/manifests").join(file)]
+        .into_iter()
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("no manifest {file}"));
+    (file.to_owned(), std::fs::read_to_string(path).expect("read manifest"))
+}
+
+impl Host {
+    /// Starts a host and waits until it answers.
+    pub fn start(setup: HostSetup) -> Host {
+        let exe = wshost_exe();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("manifests")).unwrap();
+        std::fs::create_dir_all(d.join("plugins")).unwrap();
+        for (name, text) in &setup.manifests {
+            std::fs::write(d.join("manifests").join(name), text).unwrap();
+        }
+        for (name, bytes) in &setup.plugin_files {
+            std::fs::write(d.join("plugins").join(name), bytes).unwrap();
+        }
+        let port = free_port();
+        let config = setup.config.replace("{dir}", &d.display().to_string());
+        let config = format!(
+            "listen = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\nmanifest_dirs = [\"{}\"]\nplugin_dirs = [\"{}\", \"{}\"]\n{config}",
+            d.join("data").display(),
+            d.join("manifests").display(),
+            d.join("plugins").display(),
+            target_dir().display(),
+        );
+        std::fs::write(d.join("host.toml"), config).unwrap();
+        let mut child = Command::new(exe)
+            .args(["serve", "--config"])
+            .arg(d.join("host.toml"))
+            .env("WSHOST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start wshost");
+        let log = std::sync::Arc::new(Mutex::new(String::new()));
+        let mut stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+                eprint!("{text}");
+                sink.lock().unwrap().push_str(&text);
+            }
+        });
+        let host = Host {
+            url: format!("http://127.0.0.1:{port}"),
+            dir,
+            child,
+            log,
+            client: Client::builder().timeout(Duration::from_secs(300)).build().unwrap(),
+        };
+        host.wait_ready();
+        host
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(r) = self.client.get(format!("{}/healthz", self.url)).send() {
+                if r.status().is_success() {
+                    return;
+                }
+            }
+            assert!(Instant::now() < deadline, "host did not start:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// What the host wrote to stderr so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// The full URL of `/?QUERY`.
+    pub fn action_url(&self, query: &str) -> String {
+        format!("{}/?{query}", self.url)
+    }
+
+    /// GET `/?QUERY` and the JSON answer with its status.
+    pub fn get(&self, query: &str) -> (u16, Value) {
+        let r = self.client.get(self.action_url(query)).send().expect("GET");
+        json_of(r)
+    }
+
+    /// POST `/?QUERY` with an empty body.
+    pub fn post(&self, query: &str) -> (u16, Value) {
+        let r = self
+            .client
+            .post(self.action_url(query))
+            .send()
+            .expect("POST");
+        json_of(r)
+    }
+
+    /// POST `/?QUERY` with `body`.
+    pub fn post_bytes(&self, query: &str, body: Vec<u8>) -> (u16, Value) {
+        let r = self
+            .client
+            .post(self.action_url(query))
+            .body(body)
+            .send()
+            .expect("POST");
+        json_of(r)
+    }
+
+    /// True while the process runs.
+    pub fn alive(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_none()
+    }
+}
+
+/// The status and JSON body of a response (`Value::Null` when the body is not JSON).
+pub fn json_of(r: reqwest::blocking::Response) -> (u16, Value) {
+    let status = r.status().as_u16();
+    let text = r.text().unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// The error code of a JSON error answer.
+pub fn code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or("")
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The config of a host with one access.fs workspace `files` on `{dir}/root`.
+pub fn fs_config() -> String {
+    "[[workspaces]]\nid = \"files\"\ndriver = \"access.fs\"\nparams = { ROOT = \"{dir}/root\", CREATE = true }\n".into()
+}
+
+/// Deterministic pseudo-random bytes: chunk `i` of a stream seeded with `seed`.
+pub fn pattern_chunk(seed: u64, i: u64, len: usize) -> Vec<u8> {
+    let mut x = seed ^ i.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}

@@ -1,0 +1,363 @@
+//! Deployment configuration: `host.toml` merged with flags and `WSHOST_*` variables over the
+//! embedded defaults. Relative paths in the file are relative to the file's folder.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::cli::Settings;
+
+/// The resolved configuration of one host process.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) listen: SocketAddr,
+    /// Without a trailing slash.
+    pub(crate) public_url: String,
+    pub(crate) data_dir: PathBuf,
+    pub(crate) plugin_dirs: Vec<PathBuf>,
+    pub(crate) manifest_dirs: Vec<PathBuf>,
+    /// Plugin ids forced on, whatever their manifest says.
+    pub(crate) enabled: BTreeSet<String>,
+    /// Plugin ids forced off.
+    pub(crate) disabled: BTreeSet<String>,
+    pub(crate) workspaces: Vec<WorkspaceDecl>,
+}
+
+/// A workspace declared in the config file.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WorkspaceDecl {
+    pub(crate) id: String,
+    pub(crate) label: Option<String>,
+    #[serde(default)]
+    pub(crate) description: String,
+    pub(crate) driver: String,
+    #[serde(default)]
+    pub(crate) params: BTreeMap<String, toml::Value>,
+}
+
+impl std::fmt::Debug for WorkspaceDecl {
+    /// Param values are left out: some are secrets.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkspaceDecl")
+            .field("id", &self.id)
+            .field("driver", &self.driver)
+            .field("params", &self.params.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl WorkspaceDecl {
+    /// Params as strings, the form manifests validate.
+    pub(crate) fn string_params(&self) -> BTreeMap<String, String> {
+        self.params
+            .iter()
+            .map(|(k, v)| {
+                let s = match v {
+                    toml::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (k.clone(), s)
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    public_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    plugin_dirs: Option<Vec<PathBuf>>,
+    manifest_dirs: Option<Vec<PathBuf>>,
+    #[serde(default)]
+    plugins: PluginToggles,
+    workspaces: Option<Vec<WorkspaceDecl>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PluginToggles {
+    #[serde(default)]
+    enabled: Vec<String>,
+    #[serde(default)]
+    disabled: Vec<String>,
+}
+
+/// Why the configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}, line {line}, column {column}: {message}")]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{origin}: key `{key}`: {message}")]
+    Invalid {
+        origin: String,
+        key: &'static str,
+        message: String,
+    },
+}
+
+impl Config {
+    /// Resolves the configuration from the command-line settings (flags and environment).
+    pub(crate) fn load(settings: &Settings) -> Result<Config, ConfigError> {
+        let (file, file_path) = match &settings.config {
+            Some(path) => (read_file(path)?, Some(path.clone())),
+            None if Path::new("host.toml").is_file() => {
+                let path = PathBuf::from("host.toml");
+                (read_file(&path)?, Some(path))
+            }
+            None => (FileConfig::default(), None),
+        };
+        let base = file_path
+            .as_deref()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let origin = file_path
+            .as_ref()
+            .map(|p| format!("config file {}", p.display()))
+            .unwrap_or_else(|| "settings".into());
+        let rel = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+
+        let (listen_text, listen_origin) = match (&settings.listen, &file.listen) {
+            (Some(l), _) => (l.clone(), "--listen / WSHOST_LISTEN".to_owned()),
+            (None, Some(l)) => (l.clone(), origin.clone()),
+            (None, None) => ("127.0.0.1:8080".to_owned(), "default".to_owned()),
+        };
+        let listen: SocketAddr = listen_text.parse().map_err(|_| ConfigError::Invalid {
+            origin: listen_origin,
+            key: "listen",
+            message: format!("expected an address like 127.0.0.1:8080, got '{listen_text}'"),
+        })?;
+
+        let public_url = settings
+            .public_url
+            .clone()
+            .or(file.public_url)
+            .unwrap_or_else(|| format!("http://{listen}"));
+        let parsed = url::Url::parse(&public_url).map_err(|e| ConfigError::Invalid {
+            origin: origin.clone(),
+            key: "public_url",
+            message: format!("expected an http(s) URL, got '{public_url}': {e}"),
+        })?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(ConfigError::Invalid {
+                origin,
+                key: "public_url",
+                message: format!("expected an http or https URL, got '{public_url}'"),
+            });
+        }
+        let public_url = public_url.trim_end_matches('/').to_owned();
+
+        let data_dir = settings
+            .data_dir
+            .clone()
+            .or(file.data_dir.map(rel))
+            .unwrap_or_else(|| PathBuf::from("data"));
+        let plugin_dirs = non_empty(settings.plugin_dirs.clone())
+            .or(file.plugin_dirs.map(|v| v.into_iter().map(rel).collect()))
+            .unwrap_or_else(default_plugin_dirs);
+        let manifest_dirs = non_empty(settings.manifest_dirs.clone())
+            .or(file.manifest_dirs.map(|v| v.into_iter().map(rel).collect()))
+            .unwrap_or_else(|| vec![PathBuf::from("manifests")]);
+
+        let enabled: BTreeSet<String> = file.plugins.enabled.into_iter().collect();
+        let disabled: BTreeSet<String> = file.plugins.disabled.into_iter().collect();
+        if let Some(both) = enabled.intersection(&disabled).next() {
+            return Err(ConfigError::Invalid {
+                origin,
+                key: "plugins",
+                message: format!("plugin '{both}' is listed both as enabled and disabled"),
+            });
+        }
+
+        let workspaces = match file.workspaces {
+            Some(list) => list,
+            None => vec![default_workspace(&data_dir)],
+        };
+        let mut seen = BTreeSet::new();
+        for ws in &workspaces {
+            if !seen.insert(ws.id.as_str()) {
+                return Err(ConfigError::Invalid {
+                    origin,
+                    key: "workspaces",
+                    message: format!("workspace id '{}' is declared twice", ws.id),
+                });
+            }
+            if ws.id.is_empty()
+                || !ws
+                    .id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return Err(ConfigError::Invalid {
+                    origin,
+                    key: "workspaces.id",
+                    message: format!(
+                        "workspace id '{}' must be letters, digits, '-' or '_'",
+                        ws.id
+                    ),
+                });
+            }
+        }
+
+        Ok(Config {
+            listen,
+            public_url,
+            data_dir,
+            plugin_dirs,
+            manifest_dirs,
+            enabled,
+            disabled,
+            workspaces,
+        })
+    }
+
+    /// Whether `id` is enabled, given its manifest's default.
+    pub(crate) fn is_enabled(&self, id: &str, manifest_default: bool) -> bool {
+        if self.disabled.contains(id) {
+            false
+        } else {
+            self.enabled.contains(id) || manifest_default
+        }
+    }
+}
+
+fn non_empty(v: Vec<PathBuf>) -> Option<Vec<PathBuf>> {
+    (!v.is_empty()).then_some(v)
+}
+
+/// Plugins ship beside the `wshost` executable.
+fn default_plugin_dirs() -> Vec<PathBuf> {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf))
+        .into_iter()
+        .collect()
+}
+
+/// The workspace a deployment gets when its config declares none: `files` on `DATA_DIR/files`.
+fn default_workspace(data_dir: &Path) -> WorkspaceDecl {
+    let root = std::path::absolute(data_dir.join("files")).unwrap_or(data_dir.join("files"));
+    WorkspaceDecl {
+        id: "files".into(),
+        label: Some("Files".into()),
+        description: "The default workspace, in the data folder.".into(),
+        driver: "access.fs".into(),
+        params: BTreeMap::from([
+            (
+                "ROOT".to_owned(),
+                toml::Value::String(root.to_string_lossy().into_owned()),
+            ),
+            ("CREATE".to_owned(), toml::Value::Boolean(true)),
+        ]),
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| {
+        let (line, column) = e
+            .span()
+            .map(|s| line_col(&text, s.start))
+            .unwrap_or((0, 0));
+        ConfigError::Syntax {
+            path: path.to_owned(),
+            line,
+            column,
+            message: e.message().to_owned(),
+        }
+    })
+}
+
+/// 1-based line and column of a byte offset.
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(toml: &str, settings: Settings) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("host.toml");
+        std::fs::write(&path, toml).unwrap();
+        Config::load(&Settings {
+            config: Some(path),
+            ..settings
+        })
+    }
+
+    #[test]
+    fn defaults_give_the_files_workspace_on_loopback() {
+        let cfg = load("", Settings::default()).unwrap();
+        assert_eq!(cfg.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(cfg.public_url, "http://127.0.0.1:8080");
+        assert_eq!(cfg.workspaces.len(), 1);
+        assert_eq!(cfg.workspaces[0].id, "files");
+        assert_eq!(cfg.workspaces[0].driver, "access.fs");
+        assert!(cfg.workspaces[0].string_params()["ROOT"].ends_with("files"));
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let cfg = load(
+            "listen = \"127.0.0.1:9000\"\npublic_url = \"https://x.example/\"\n",
+            Settings {
+                listen: Some("127.0.0.1:9100".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(cfg.listen.port(), 9100);
+        assert_eq!(cfg.public_url, "https://x.example");
+    }
+
+    #[test]
+    fn errors_name_the_file_and_key() {
+        let err = load("listen = \"nope\"\n", Settings::default()).unwrap_err();
+        assert!(err.to_string().contains("key `listen`"), "{err}");
+        let err = load("listen = \n", Settings::default()).unwrap_err();
+        assert!(err.to_string().contains("line 1"), "{err}");
+        let err = load("lisen = \"x\"\n", Settings::default()).unwrap_err();
+        assert!(err.to_string().contains("unknown field"), "{err}");
+        let err = load(
+            "[plugins]\nenabled=[\"a.b\"]\ndisabled=[\"a.b\"]\n",
+            Settings::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("both"), "{err}");
+    }
+
+    #[test]
+    fn enable_overrides() {
+        let cfg = load(
+            "[plugins]\nenabled=[\"access.x\"]\ndisabled=[\"access.fs\"]\n",
+            Settings::default(),
+        )
+        .unwrap();
+        assert!(cfg.is_enabled("access.x", false));
+        assert!(!cfg.is_enabled("access.fs", true));
+        assert!(cfg.is_enabled("access.y", true));
+    }
+}

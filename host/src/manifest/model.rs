@@ -1,0 +1,294 @@
+//! The typed manifest model: what `parse` produces, what the host reads and answers as JSON.
+//!
+//! Serialized shape (JSON for the admin UI): `kind` is written as `type`, [`ParamType`] and
+//! [`Rights`] as lowercase strings, a param's `pattern` as its source text; the manifest's
+//! `source` path is not serialized.
+
+use std::path::PathBuf;
+
+use regex::Regex;
+use serde::{Deserialize, Serialize, Serializer};
+
+/// The placeholder a param default may contain, replaced by the deployment's public URL.
+pub(crate) const PUBLIC_URL_PLACEHOLDER: &str = "{public_url}";
+
+/// Standard file actions served by the host for every access driver; a manifest may not
+/// declare them.
+pub(crate) const RESERVED_ACTIONS: [&str; 9] = [
+    "ls", "stat", "download", "upload", "mkdir", "delete", "rename", "copy", "move",
+];
+
+/// One plugin's manifest, checked.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Manifest {
+    /// Plugin id `type.name`, e.g. `access.fs`; its type part equals [`Manifest::kind`].
+    pub(crate) id: String,
+    /// Plugin type (TOML key `type`), e.g. `access`.
+    #[serde(rename = "type")]
+    pub(crate) kind: String,
+    /// Human name shown in the admin UI.
+    pub(crate) label: String,
+    /// One or two sentences for the admin UI; may be empty.
+    pub(crate) description: String,
+    /// Library stem, e.g. `access_dropbox` for `libaccess_dropbox.so`.
+    pub(crate) library: String,
+    /// Whether the plugin is enabled when the deployment says nothing about it.
+    pub(crate) enabled: bool,
+    /// Workspace parameters, in declaration order.
+    pub(crate) params: Vec<Param>,
+    /// Plugin-specific actions, in declaration order.
+    pub(crate) actions: Vec<ActionDecl>,
+    /// The file the manifest was read from.
+    #[serde(skip)]
+    pub(crate) source: PathBuf,
+}
+
+/// One workspace parameter.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Param {
+    /// Canonical name, letters, digits and underscores, e.g. `CLIENT_ID`.
+    pub(crate) name: String,
+    /// Value type (TOML key `type`).
+    #[serde(rename = "type")]
+    pub(crate) kind: ParamType,
+    /// Form label; the name when the manifest gives none.
+    pub(crate) label: String,
+    /// Help text; may be empty.
+    pub(crate) description: String,
+    /// Whether a value (submitted or default) is required.
+    pub(crate) mandatory: bool,
+    /// Default value as text, normalized like a submitted value, or kept as a template when it
+    /// contains [`PUBLIC_URL_PLACEHOLDER`]. Never set for passwords; an empty default is none.
+    pub(crate) default: Option<String>,
+    /// Allowed values of a `select` param; empty for every other type.
+    pub(crate) choices: Vec<Choice>,
+    /// Form group the param is shown in.
+    pub(crate) group: Option<String>,
+    /// Whether the form hides the param under "advanced".
+    pub(crate) advanced: bool,
+    /// Legacy names still accepted on input.
+    pub(crate) aliases: Vec<String>,
+    /// Regular expression a text value must match; searched, not implicitly anchored:
+    /// write `^…$` to constrain the whole value.
+    #[serde(serialize_with = "pattern_source")]
+    pub(crate) pattern: Option<Regex>,
+    /// Smallest allowed integer (integer params only).
+    pub(crate) min: Option<i64>,
+    /// Largest allowed integer (integer params only).
+    pub(crate) max: Option<i64>,
+}
+
+/// The value type of a param.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum ParamType {
+    /// One line of text.
+    String,
+    /// Text that may span lines.
+    Textarea,
+    /// One line, write-only: never echoed back, no default.
+    Password,
+    /// A whole number in `i64`, optionally bounded by `min` and `max`.
+    Integer,
+    /// `true` or `false` (input also accepts 1/0, yes/no, on/off).
+    Boolean,
+    /// One of the param's choices.
+    Select,
+    /// An absolute `http` or `https` URL.
+    Url,
+    /// Text not shown in the form.
+    Hidden,
+}
+
+/// One allowed value of a `select` param.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct Choice {
+    /// The value submitted and stored.
+    pub(crate) value: String,
+    /// The text shown; the value when the manifest gives none.
+    pub(crate) label: String,
+}
+
+/// A plugin-specific action the plugin serves through `?get_action=NAME`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct ActionDecl {
+    /// Action name, lowercase letters, digits and underscores; never a [`RESERVED_ACTIONS`] name.
+    pub(crate) name: String,
+    /// Who may call it; checked by the host before the plugin runs.
+    pub(crate) rights: Rights,
+    /// Whether a cookie-authenticated call needs the CSRF token (default true).
+    pub(crate) csrf: bool,
+    /// Help text; may be empty.
+    pub(crate) description: String,
+}
+
+/// Who may call an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Rights {
+    /// Anyone, logged in or not.
+    Public,
+    /// Any logged-in user.
+    User,
+    /// Users with read access to the workspace.
+    Read,
+    /// Users with write access to the workspace.
+    Write,
+    /// Administrators.
+    Admin,
+}
+
+impl Manifest {
+    /// The declared action called `name`.
+    pub(crate) fn action(&self, name: &str) -> Option<&ActionDecl> {
+        self.actions.iter().find(|a| a.name == name)
+    }
+
+    /// The param whose name or one of whose aliases is `name_or_alias` (exact match).
+    pub(crate) fn param(&self, name_or_alias: &str) -> Option<&Param> {
+        let exact = self.params.iter().find(|p| p.name == name_or_alias);
+        exact.or_else(|| {
+            self.params
+                .iter()
+                .find(|p| p.aliases.iter().any(|a| a == name_or_alias))
+        })
+    }
+
+    /// The default of a param with `{public_url}` expanded (public_url has no trailing slash).
+    pub(crate) fn default_value(&self, param: &Param, public_url: &str) -> Option<String> {
+        param
+            .default
+            .as_deref()
+            .map(|d| expand_public_url(d, public_url))
+    }
+}
+
+/// Replaces every [`PUBLIC_URL_PLACEHOLDER`] in `text` by `public_url`, minus trailing slashes.
+pub(crate) fn expand_public_url(text: &str, public_url: &str) -> String {
+    text.replace(PUBLIC_URL_PLACEHOLDER, public_url.trim_end_matches('/'))
+}
+
+impl ParamType {
+    /// The manifest spelling, e.g. `"textarea"`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            ParamType::String => "string",
+            ParamType::Textarea => "textarea",
+            ParamType::Password => "password",
+            ParamType::Integer => "integer",
+            ParamType::Boolean => "boolean",
+            ParamType::Select => "select",
+            ParamType::Url => "url",
+            ParamType::Hidden => "hidden",
+        }
+    }
+
+    /// Whether values are free text (the types a `pattern` applies to).
+    pub(crate) fn is_text(self) -> bool {
+        !matches!(
+            self,
+            ParamType::Integer | ParamType::Boolean | ParamType::Select
+        )
+    }
+}
+
+impl std::fmt::Display for ParamType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Rights {
+    /// The manifest spelling, e.g. `"admin"`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Rights::Public => "public",
+            Rights::User => "user",
+            Rights::Read => "read",
+            Rights::Write => "write",
+            Rights::Admin => "admin",
+        }
+    }
+}
+
+impl std::fmt::Display for Rights {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+fn pattern_source<S: Serializer>(pattern: &Option<Regex>, s: S) -> Result<S::Ok, S::Error> {
+    match pattern {
+        Some(re) => s.serialize_some(re.as_str()),
+        None => s.serialize_none(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::samples::{parse_ok, ACCESS_FS, DROPBOX_SKETCH};
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn access_fs_serializes_with_type_keys_and_pattern_source() {
+        let json = serde_json::to_value(parse_ok(ACCESS_FS)).unwrap();
+        assert_eq!(json["id"], "access.fs");
+        assert_eq!(json["type"], "access");
+        assert!(json.get("kind").is_none() && json.get("source").is_none());
+        assert_eq!(json["params"][0]["type"], "string");
+        assert_eq!(json["params"][0]["pattern"], "^/");
+        assert_eq!(json["params"][1]["type"], "boolean");
+        assert_eq!(json["params"][1]["default"], "false");
+        assert_eq!(json["params"][1]["pattern"], json!(null));
+    }
+
+    #[test]
+    fn dropbox_action_serializes_rights_lowercase() {
+        let json = serde_json::to_value(parse_ok(DROPBOX_SKETCH)).unwrap();
+        assert_eq!(
+            json["actions"][0],
+            json!({"name": "dropbox_oauth_authorize", "rights": "user", "csrf": false, "description": ""})
+        );
+    }
+
+    #[test]
+    fn lookups_by_name_alias_and_action() {
+        let m = parse_ok(DROPBOX_SKETCH);
+        let cases = [
+            ("CLIENT_ID", Some("CLIENT_ID")),
+            ("APP_KEY", Some("CLIENT_ID")),
+            ("REDIRECT_URL", Some("REDIRECT_URL")),
+            ("client_id", None),
+            ("NOPE", None),
+        ];
+        for (key, expected) in cases {
+            assert_eq!(
+                m.param(key).map(|p| p.name.as_str()),
+                expected,
+                "param({key})"
+            );
+        }
+        assert_eq!(
+            m.action("dropbox_oauth_authorize").map(|a| a.rights),
+            Some(Rights::User)
+        );
+        assert!(m.action("ls").is_none());
+    }
+
+    #[test]
+    fn default_value_expands_public_url() {
+        let m = parse_ok(DROPBOX_SKETCH);
+        let p = m.param("REDIRECT_URL").unwrap();
+        for base in ["https://ws.example", "https://ws.example/"] {
+            assert_eq!(
+                m.default_value(p, base).as_deref(),
+                Some("https://ws.example/index.php?get_action=dropbox_oauth_authorize")
+            );
+        }
+        assert_eq!(
+            m.default_value(m.param("CLIENT_ID").unwrap(), "https://x"),
+            None
+        );
+    }
+}

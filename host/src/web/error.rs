@@ -1,0 +1,169 @@
+//! The one error type of the HTTP layer and its JSON shape
+//! `{"error":{"code":"…","message":"…"}}`. Plugin error kinds map to statuses here and
+//! nowhere else. Messages are meant for clients: they never carry secrets or host paths.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use plugin_api::{ErrorKind, PluginError};
+
+use crate::paths::PathError;
+
+/// Everything a request can fail with.
+#[derive(Debug)]
+pub(crate) enum ApiError {
+    /// No `get_action` (or `action`) parameter.
+    MissingAction,
+    /// No enabled plugin provides this action.
+    UnknownAction(String),
+    /// The action belongs to a plugin that is disabled or failed to load.
+    PluginDisabled { action: String, plugin: String },
+    /// No workspace has this id.
+    UnknownWorkspace(String),
+    /// The workspace's driver is disabled.
+    DriverDisabled { workspace: String, driver: String },
+    /// The workspace's driver failed to load, or its declaration was refused.
+    WorkspaceUnavailable { workspace: String, reason: String },
+    /// A required query parameter is absent.
+    MissingParam(&'static str),
+    /// A parameter is present but malformed.
+    InvalidParam { name: &'static str, reason: String },
+    /// A path parameter was refused by the normalizer.
+    BadPath { name: &'static str, err: PathError },
+    /// The action exists but not with this HTTP method.
+    MethodNotAllowed { action: String, allowed: &'static str },
+    /// The driver answered an error.
+    Plugin(PluginError),
+    /// A host-side failure (logged with detail, answered without).
+    Internal(String),
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str, String) {
+        use ApiError::*;
+        match self {
+            MissingAction => (
+                StatusCode::BAD_REQUEST,
+                "missing_action",
+                "the request names no action: add ?get_action=NAME".into(),
+            ),
+            UnknownAction(a) => (
+                StatusCode::NOT_FOUND,
+                "unknown_action",
+                format!("no enabled plugin provides the action '{a}'"),
+            ),
+            PluginDisabled { action, plugin } => (
+                StatusCode::CONFLICT,
+                "plugin_disabled",
+                format!("the action '{action}' belongs to plugin '{plugin}', which is disabled or failed to load"),
+            ),
+            UnknownWorkspace(ws) => (
+                StatusCode::NOT_FOUND,
+                "unknown_workspace",
+                format!("no workspace '{ws}'"),
+            ),
+            DriverDisabled { workspace, driver } => (
+                StatusCode::CONFLICT,
+                "driver_disabled",
+                format!("workspace '{workspace}' uses driver '{driver}', which is disabled"),
+            ),
+            WorkspaceUnavailable { workspace, reason } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "workspace_unavailable",
+                format!("workspace '{workspace}' is unavailable: {reason}"),
+            ),
+            MissingParam(name) => (
+                StatusCode::BAD_REQUEST,
+                "missing_parameter",
+                format!("the parameter '{name}' is required"),
+            ),
+            InvalidParam { name, reason } => (
+                StatusCode::BAD_REQUEST,
+                "invalid_parameter",
+                format!("the parameter '{name}' is invalid: {reason}"),
+            ),
+            BadPath { name, err } => (
+                StatusCode::BAD_REQUEST,
+                "invalid_path",
+                format!("the parameter '{name}' is not an acceptable path: {err}"),
+            ),
+            MethodNotAllowed { action, allowed } => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("the action '{action}' must be sent with {allowed}"),
+            ),
+            Plugin(e) => (status_of(e.kind), e.kind.as_str(), e.message.clone()),
+            Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error; the server log has the details".into(),
+            ),
+        }
+    }
+}
+
+/// The HTTP status of each plugin error kind: the one mapping of the host.
+pub(crate) fn status_of(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::AlreadyExists | ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::PermissionDenied => StatusCode::FORBIDDEN,
+        ErrorKind::InvalidInput => StatusCode::BAD_REQUEST,
+        ErrorKind::InvalidRange => StatusCode::RANGE_NOT_SATISFIABLE,
+        ErrorKind::AuthorizationRequired => StatusCode::UNAUTHORIZED,
+        ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorKind::Unsupported => StatusCode::NOT_IMPLEMENTED,
+        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
+        ErrorKind::Panicked | ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl From<PluginError> for ApiError {
+    fn from(e: PluginError) -> Self {
+        ApiError::Plugin(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message) = self.parts();
+        match &self {
+            ApiError::Internal(detail) => tracing::error!("internal error: {detail}"),
+            ApiError::Plugin(e) if status.is_server_error() => {
+                tracing::error!(kind = %e.kind, "driver error: {}", e.message)
+            }
+            _ => tracing::debug!(code, "request refused: {message}"),
+        }
+        let mut error = serde_json::json!({ "code": code, "message": message });
+        let mut retry_after = None;
+        if let ApiError::Plugin(e) = &self {
+            if let Some(url) = &e.authorize_url {
+                error["authorize_url"] = url.clone().into();
+            }
+            retry_after = e.retry_after.map(|d| d.as_secs().max(1));
+        }
+        let mut response = (status, Json(serde_json::json!({ "error": error }))).into_response();
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_a_deliberate_status() {
+        for kind in ErrorKind::ALL {
+            let status = status_of(kind);
+            let server_side = matches!(kind, ErrorKind::Panicked | ErrorKind::Internal);
+            assert_eq!(status == StatusCode::INTERNAL_SERVER_ERROR, server_side, "{kind}");
+        }
+    }
+}

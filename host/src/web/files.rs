@@ -1,0 +1,362 @@
+//! The standard file actions every access driver serves: `ls`, `stat`, `download`, `upload`,
+//! `mkdir`, `delete`, `rename`, `copy`, `move`. Parameters follow Pydio's names.
+
+use std::time::SystemTime;
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+use plugin_api::{file_name, join, parent, ByteRange, Driver, Entry, PageRequest, PluginError, WriteOptions};
+use serde_json::{json, Value};
+
+use super::error::ApiError;
+use super::params::Params;
+use super::stream::{body_reader, response_body};
+use super::{call_driver, Shared};
+
+/// The host-provided actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StdAction {
+    Ls,
+    Stat,
+    Download,
+    Upload,
+    Mkdir,
+    Delete,
+    Rename,
+    Copy,
+    Move,
+}
+
+/// Default and largest page of `ls`.
+const PAGE_DEFAULT: u32 = 1000;
+const PAGE_MAX: u32 = 10_000;
+
+impl StdAction {
+    pub(crate) fn from_name(name: &str) -> Option<StdAction> {
+        Some(match name {
+            "ls" => StdAction::Ls,
+            "stat" => StdAction::Stat,
+            "download" => StdAction::Download,
+            "upload" => StdAction::Upload,
+            "mkdir" => StdAction::Mkdir,
+            "delete" => StdAction::Delete,
+            "rename" => StdAction::Rename,
+            "copy" => StdAction::Copy,
+            "move" => StdAction::Move,
+            _ => return None,
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            StdAction::Ls => "ls",
+            StdAction::Stat => "stat",
+            StdAction::Download => "download",
+            StdAction::Upload => "upload",
+            StdAction::Mkdir => "mkdir",
+            StdAction::Delete => "delete",
+            StdAction::Rename => "rename",
+            StdAction::Copy => "copy",
+            StdAction::Move => "move",
+        }
+    }
+
+    /// Reads may use GET; whatever changes state must be POST (PUT also for uploads), so a
+    /// link or an image tag can never delete a file.
+    fn check_method(self, method: &Method) -> Result<(), ApiError> {
+        let (ok, allowed) = match self {
+            StdAction::Ls | StdAction::Stat => (
+                matches!(*method, Method::GET | Method::HEAD | Method::POST),
+                "GET or POST",
+            ),
+            StdAction::Download => (matches!(*method, Method::GET | Method::HEAD), "GET"),
+            StdAction::Upload => (matches!(*method, Method::POST | Method::PUT), "POST or PUT"),
+            _ => (*method == Method::POST, "POST"),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(ApiError::MethodNotAllowed {
+                action: self.name().to_owned(),
+                allowed,
+            })
+        }
+    }
+}
+
+pub(crate) async fn handle(
+    state: Shared,
+    action: StdAction,
+    method: Method,
+    params: Params,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    action.check_method(&method)?;
+    let ws = params.workspace().ok_or(ApiError::MissingParam("ws"))?.to_owned();
+    match action {
+        StdAction::Ls => {
+            let dir = params.path_or_root("dir")?;
+            let page = PageRequest {
+                cursor: params.get("cursor").filter(|c| !c.is_empty()).map(str::to_owned),
+                limit: params.number("limit", PAGE_DEFAULT, 1..=PAGE_MAX)?,
+            };
+            let listed = call_driver(&state, &ws, move |d, ctx| {
+                let page = d.list(ctx, &dir, page)?;
+                Ok((dir, page))
+            })
+            .await?;
+            let (dir, page) = listed;
+            Ok(Json(json!({
+                "path": dir,
+                "entries": page.entries.iter().map(entry_json).collect::<Vec<_>>(),
+                "next_cursor": page.next_cursor,
+            }))
+            .into_response())
+        }
+        StdAction::Stat => {
+            let file = params.path("file")?;
+            let entry = call_driver(&state, &ws, move |d, ctx| d.stat(ctx, &file)).await?;
+            Ok(Json(entry_json(&entry)).into_response())
+        }
+        StdAction::Download => download(&state, &ws, params.path("file")?, &headers).await,
+        StdAction::Upload => {
+            let path = match params.get("file") {
+                Some(_) => params.path("file")?,
+                None => join(&params.path_or_root("dir")?, &params.name("name")?),
+            };
+            if path.is_empty() {
+                return Err(ApiError::MissingParam("name"));
+            }
+            let options = WriteOptions {
+                overwrite: params.flag("overwrite", true)?,
+                size_hint: headers
+                    .get(header::CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok()?.parse().ok()),
+            };
+            let reader = body_reader(body);
+            let entry =
+                call_driver(&state, &ws, move |d, ctx| d.write(ctx, &path, reader, options))
+                    .await?;
+            Ok((StatusCode::CREATED, Json(entry_json(&entry))).into_response())
+        }
+        StdAction::Mkdir => {
+            let path = join(&params.path_or_root("dir")?, &params.name("dirname")?);
+            let entry = call_driver(&state, &ws, move |d, ctx| d.mkdir(ctx, &path)).await?;
+            Ok((StatusCode::CREATED, Json(entry_json(&entry))).into_response())
+        }
+        StdAction::Delete => {
+            let file = root_refused(params.path("file")?, "file")?;
+            let shown = file.clone();
+            call_driver(&state, &ws, move |d, ctx| d.delete(ctx, &file)).await?;
+            Ok(Json(json!({ "deleted": shown })).into_response())
+        }
+        StdAction::Rename => {
+            let from = root_refused(params.path("file")?, "file")?;
+            let to = join(parent(&from), &params.name("filename_new")?);
+            let entry = call_driver(&state, &ws, move |d, ctx| d.rename(ctx, &from, &to)).await?;
+            Ok(Json(entry_json(&entry)).into_response())
+        }
+        StdAction::Copy | StdAction::Move => {
+            let from = root_refused(params.path("file")?, "file")?;
+            let dest = params.path_or_root("dest")?;
+            if params.get("dest").is_none() {
+                return Err(ApiError::MissingParam("dest"));
+            }
+            let to = join(&dest, file_name(&from));
+            if to == from || to.starts_with(&format!("{from}/")) {
+                return Err(ApiError::InvalidParam {
+                    name: "dest",
+                    reason: "cannot copy or move an item onto itself or into itself".into(),
+                });
+            }
+            let entry = if action == StdAction::Copy {
+                call_driver(&state, &ws, move |d, ctx| d.copy(ctx, &from, &to)).await?
+            } else {
+                call_driver(&state, &ws, move |d, ctx| d.rename(ctx, &from, &to)).await?
+            };
+            Ok(Json(entry_json(&entry)).into_response())
+        }
+    }
+}
+
+fn root_refused(path: String, name: &'static str) -> Result<String, ApiError> {
+    if path.is_empty() {
+        Err(ApiError::InvalidParam {
+            name,
+            reason: "the workspace root itself cannot be deleted, renamed, copied or moved".into(),
+        })
+    } else {
+        Ok(path)
+    }
+}
+
+/// The JSON form of an entry.
+fn entry_json(e: &Entry) -> Value {
+    json!({
+        "name": e.name(),
+        "path": e.path,
+        "type": if e.is_dir { "dir" } else { "file" },
+        "size": e.size,
+        "modified": e.modified.map(|t| humantime::format_rfc3339_seconds(t).to_string()),
+        "mime": e.mime,
+        "etag": e.etag,
+    })
+}
+
+/// What a Range header asks of a file of `size` bytes.
+enum RangeAsk {
+    Whole,
+    Part(ByteRange, u64, u64),
+    Unsatisfiable,
+}
+
+fn parse_range(header: &str, size: u64) -> RangeAsk {
+    let Ok(parsed) = http_range_header::parse_range_header(header) else {
+        // A malformed Range header is ignored, as RFC 9110 allows.
+        return RangeAsk::Whole;
+    };
+    match parsed.validate(size) {
+        Ok(ranges) if ranges.len() == 1 => {
+            let (start, end) = (*ranges[0].start(), *ranges[0].end());
+            RangeAsk::Part(
+                ByteRange {
+                    start,
+                    len: Some(end - start + 1),
+                },
+                start,
+                end,
+            )
+        }
+        // Several ranges: answer the whole file, which RFC 9110 permits.
+        Ok(_) => RangeAsk::Whole,
+        Err(_) => RangeAsk::Unsatisfiable,
+    }
+}
+
+async fn download(
+    state: &Shared,
+    ws: &str,
+    file: String,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let range_header = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let outcome = call_driver(state, ws, move |d, ctx| {
+        let Some(range_header) = range_header else {
+            return Ok(Ok((d.read(ctx, &file, None)?, None)));
+        };
+        let entry = d.stat(ctx, &file)?;
+        if entry.is_dir {
+            return Err(PluginError::conflict(format!("'{file}' is a folder, not a file")));
+        }
+        match parse_range(&range_header, entry.size) {
+            RangeAsk::Whole => Ok(Ok((d.read(ctx, &file, None)?, None))),
+            RangeAsk::Part(range, start, end) => {
+                let read = d.read(ctx, &file, Some(range))?;
+                Ok(Ok((read, Some((start, end, entry.size)))))
+            }
+            RangeAsk::Unsatisfiable => Ok(Err(entry.size)),
+        }
+    })
+    .await?;
+    let (read, part) = match outcome {
+        Ok(v) => v,
+        Err(size) => {
+            let mut resp = ApiError::Plugin(PluginError::new(
+                plugin_api::ErrorKind::InvalidRange,
+                format!("the requested range lies outside the file ({size} bytes)"),
+            ))
+            .into_response();
+            resp.headers_mut().insert(
+                header::CONTENT_RANGE,
+                HeaderValue::from_str(&format!("bytes */{size}")).expect("ascii"),
+            );
+            return Ok(resp);
+        }
+    };
+    if read.entry.is_dir {
+        return Err(ApiError::Plugin(PluginError::conflict(format!(
+            "'{}' is a folder, not a file",
+            read.entry.path
+        ))));
+    }
+    let entry = read.entry;
+    let mut builder = Response::builder()
+        .header(header::ACCEPT_RANGES, "bytes")
+        .header(header::CONTENT_TYPE, content_type(&entry))
+        .header(header::CONTENT_DISPOSITION, disposition(entry.name()));
+    if let Some(etag) = &entry.etag {
+        builder = builder.header(header::ETAG, format!("\"{}\"", etag.replace('"', "")));
+    }
+    if let Some(modified) = entry.modified {
+        builder = builder.header(header::LAST_MODIFIED, http_date(modified));
+    }
+    builder = match part {
+        Some((start, end, size)) => builder
+            .status(StatusCode::PARTIAL_CONTENT)
+            .header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{size}"))
+            .header(header::CONTENT_LENGTH, end - start + 1),
+        None => builder
+            .status(StatusCode::OK)
+            .header(header::CONTENT_LENGTH, entry.size),
+    };
+    builder
+        .body(response_body(read.content))
+        .map_err(|e| ApiError::Internal(format!("download response: {e}")))
+}
+
+fn content_type(entry: &Entry) -> String {
+    entry.mime.clone().unwrap_or_else(|| {
+        mime_guess::from_path(entry.name())
+            .first_or_octet_stream()
+            .to_string()
+    })
+}
+
+/// `attachment` with an ASCII fallback name and the exact UTF-8 name (RFC 6266 / 5987).
+fn disposition(name: &str) -> String {
+    let fallback: String = name
+        .chars()
+        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
+        .collect();
+    format!(
+        "attachment; filename=\"{fallback}\"; filename*=UTF-8''{}",
+        utf8_percent_encode(name, NON_ALPHANUMERIC)
+    )
+}
+
+fn http_date(t: SystemTime) -> String {
+    httpdate::fmt_http_date(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        let part = |h: &str, size| match parse_range(h, size) {
+            RangeAsk::Part(r, s, e) => Some((r.start, r.len, s, e)),
+            _ => None,
+        };
+        assert_eq!(part("bytes=0-9", 100), Some((0, Some(10), 0, 9)));
+        assert_eq!(part("bytes=90-", 100), Some((90, Some(10), 90, 99)));
+        assert_eq!(part("bytes=-5", 100), Some((95, Some(5), 95, 99)));
+        assert!(matches!(parse_range("bytes=100-", 100), RangeAsk::Unsatisfiable));
+        assert!(matches!(parse_range("bytes=0-1,5-6", 100), RangeAsk::Whole));
+        assert!(matches!(parse_range("pages=1", 100), RangeAsk::Whole));
+    }
+
+    #[test]
+    fn disposition_keeps_the_exact_name() {
+        let d = disposition("résumé \"x\".txt");
+        assert!(d.starts_with("attachment; filename=\"r_sum_ _x_.txt\""), "{d}");
+        assert!(d.contains("filename*=UTF-8''r%C3%A9sum%C3%A9%20%22x%22%2Etxt"), "{d}");
+    }
+}

@@ -1,0 +1,68 @@
+//! Folder listings: sorted by name in byte order, cut into pages by a name cursor.
+//!
+//! The cursor is the name of the last entry of the previous page and the next page holds the
+//! names strictly after it, so a listing resumes correctly even if that entry was deleted in
+//! between. Every page re-reads and sorts the folder's names (a folder does not keep an order
+//! on disk), but only the entries of the page are described.
+
+use cap_std::fs::Dir;
+use plugin_api::{ListPage, PageRequest, Result};
+
+use crate::entry::describe;
+use crate::error::{self, Op};
+use crate::path::RelPath;
+use crate::writer::is_temp_name;
+
+/// The page size when the host asks for 0 entries.
+const DEFAULT_LIMIT: usize = 1000;
+/// The largest page served, whatever the host asks: one page is built in memory.
+const MAX_LIMIT: usize = 10_000;
+
+/// One page of `dir`'s entries.
+pub(crate) fn list(root: &Dir, dir: RelPath<'_>, page: PageRequest) -> Result<ListPage> {
+    let fail = |e: &std::io::Error| error::io(Op::List, dir.as_str(), e);
+    if !root.metadata(dir.fs()).map_err(|e| fail(&e))?.is_dir() {
+        return Err(error::not_folder(Op::List, dir.as_str()));
+    }
+    let mut names = Vec::new();
+    for item in root.read_dir(dir.fs()).map_err(|e| fail(&e))? {
+        // A name that is not UTF-8 cannot be named by any workspace path, so it is left out
+        // rather than shown under a lossy name that would not work for any operation.
+        if let Ok(name) = item.map_err(|e| fail(&e))?.file_name().into_string() {
+            if !is_temp_name(&name) {
+                names.push(name);
+            }
+        }
+    }
+    names.sort_unstable();
+
+    let start = match &page.cursor {
+        Some(cursor) => names.partition_point(|n| n.as_str() <= cursor.as_str()),
+        None => 0,
+    };
+    let limit = match page.limit as usize {
+        0 => DEFAULT_LIMIT,
+        n => n.min(MAX_LIMIT),
+    };
+    let end = names.len().min(start + limit);
+    let slice = &names[start..end];
+
+    let mut entries = Vec::with_capacity(slice.len());
+    for name in slice {
+        let full = plugin_api::join(dir.as_str(), name);
+        let Ok(path) = RelPath::parse(&full) else {
+            continue; // cannot happen for a readdir name; refusing is the safe answer anyway
+        };
+        match describe(root, path) {
+            Ok(entry) => entries.push(entry),
+            // Deleted since the folder was read: it is simply no longer part of the listing.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(error::io(Op::List, &full, &e)),
+        }
+    }
+    let next_cursor = (end < names.len()).then(|| slice.last().cloned()).flatten();
+    Ok(ListPage {
+        entries,
+        next_cursor,
+    })
+}

@@ -1,0 +1,249 @@
+//! Uploads: the body is streamed into a temporary file beside the target, then renamed onto
+//! it, so an interrupted upload never leaves a partial file under the target's name and never
+//! damages the previous version.
+//!
+//! The temporary file is `.wshost-upload-<16 hex>.part` in the target's own folder (a rename
+//! only stays atomic within one filesystem). Listings hide such names and paths may not name
+//! them. It is created with `create_new` (`O_EXCL`), which also refuses to follow a symlink
+//! planted under that name. The data is flushed to disk (`sync_data`) before the rename: a
+//! rename that reaches the disk before the data would otherwise replace a good file by an
+//! empty one after a power cut.
+//!
+//! Without overwrite, the file is published with a hard link, which fails atomically if the
+//! name was taken while the upload was running; a filesystem without hard links falls back to
+//! a rename, which is only guarded by the check made before the upload started.
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use cap_std::fs::{Dir, File, OpenOptions, Permissions};
+use plugin_api::{ByteSource, Result, WriteOptions};
+
+use crate::error::{self, Op};
+use crate::path::RelPath;
+
+const TEMP_PREFIX: &str = ".wshost-upload-";
+const TEMP_SUFFIX: &str = ".part";
+/// The copy buffer: large enough for few system calls, small enough to keep many concurrent
+/// uploads cheap.
+const BUFFER_SIZE: usize = 256 * 1024;
+
+/// True for the names of this driver's temporary upload files.
+pub(crate) fn is_temp_name(name: &str) -> bool {
+    name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX)
+}
+
+/// Writes `body` to `path` (see the module docs).
+pub(crate) fn write(
+    root: &Dir,
+    path: RelPath<'_>,
+    mut body: ByteSource,
+    options: WriteOptions,
+) -> Result<()> {
+    let p = path.as_str();
+    if path.is_root() {
+        return Err(error::root(Op::Write));
+    }
+    let parent = open_parent(root, path, Op::Write)?;
+    let keep = match root.symlink_metadata(path.fs()) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(error::io(Op::Write, p, &e)),
+        Ok(own) => {
+            // A symlink to a folder counts as a folder; any other symlink is replaced by the
+            // new file, never written through.
+            let followed_dir = || root.metadata(path.fs()).is_ok_and(|m| m.is_dir());
+            if own.is_dir() || (own.is_symlink() && followed_dir()) {
+                return Err(error::is_folder(Op::Write, p));
+            }
+            if !options.overwrite {
+                return Err(error::exists(Op::Write, p));
+            }
+            // A re-uploaded script stays executable.
+            own.is_file().then(|| own.permissions())
+        }
+    };
+    let target = Target {
+        parent: &parent,
+        name: path.name(),
+        overwrite: options.overwrite,
+        permissions: keep,
+    };
+    match target.fill(&mut body, options.size_hint) {
+        Ok(()) => Ok(()),
+        Err(Failure::Source(e)) => Err(error::body(p, e)),
+        Err(Failure::Target(e)) => Err(error::io(Op::Write, p, &e)),
+        Err(Failure::Short { got, announced }) => Err(error::short_body(p, got, announced)),
+        Err(Failure::Exists) => Err(error::exists(Op::Write, p)),
+    }
+}
+
+/// Where a streamed copy failed.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// Reading the source (the upload body, or the file being copied).
+    Source(io::Error),
+    /// Writing or publishing the new file.
+    Target(io::Error),
+    /// The source ended before the announced size.
+    Short { got: u64, announced: u64 },
+    /// The name was taken while the data was being written.
+    Exists,
+}
+
+/// A file about to be (re)placed: `name` in the already opened folder `parent`.
+pub(crate) struct Target<'a> {
+    pub(crate) parent: &'a Dir,
+    pub(crate) name: &'a str,
+    pub(crate) overwrite: bool,
+    pub(crate) permissions: Option<Permissions>,
+}
+
+impl Target<'_> {
+    /// Streams `source` into a temporary file and publishes it under the target name; on any
+    /// failure the temporary file is removed and the target is untouched.
+    pub(crate) fn fill(
+        &self,
+        source: &mut dyn Read,
+        announced: Option<u64>,
+    ) -> Result<(), Failure> {
+        let (temp, mut file) = create_temp(self.parent).map_err(Failure::Target)?;
+        let outcome = (|| {
+            let got = pump(source, &mut file)?;
+            if let Some(announced) = announced.filter(|&n| n != got) {
+                return Err(Failure::Short { got, announced });
+            }
+            if let Some(permissions) = &self.permissions {
+                // Best effort: the content matters more than the mode bits.
+                let _ = file.set_permissions(permissions.clone());
+            }
+            file.sync_data().map_err(Failure::Target)?;
+            drop(file);
+            self.publish(&temp)
+        })();
+        if outcome.is_err() {
+            // Best effort: if even this fails the leftover is hidden from listings.
+            let _ = self.parent.remove_file(&temp);
+        }
+        outcome
+    }
+
+    fn publish(&self, temp: &str) -> Result<(), Failure> {
+        let (dir, name) = (self.parent, self.name);
+        if !self.overwrite {
+            match dir.hard_link(temp, dir, name) {
+                Ok(()) => {
+                    let _ = dir.remove_file(temp);
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(Failure::Exists),
+                Err(_) => {} // no hard links here: fall back to the rename below
+            }
+        }
+        dir.rename(temp, dir, name).map_err(Failure::Target)
+    }
+}
+
+/// Copies `source` into `sink` through one fixed buffer; answers the number of bytes copied.
+pub(crate) fn pump(source: &mut dyn Read, sink: &mut impl Write) -> Result<u64, Failure> {
+    let mut buffer = vec![0u8; BUFFER_SIZE];
+    let mut total = 0u64;
+    loop {
+        let n = match source.read(&mut buffer) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Failure::Source(e)),
+        };
+        sink.write_all(&buffer[..n]).map_err(Failure::Target)?;
+        total += n as u64;
+    }
+}
+
+/// Creates a new, empty temporary file in `dir`.
+pub(crate) fn create_temp(dir: &Dir) -> io::Result<(String, File)> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    let mut attempts = 0;
+    loop {
+        let name = format!("{TEMP_PREFIX}{:016x}{TEMP_SUFFIX}", random_u64());
+        match dir.open_with(&name, &options) {
+            Ok(file) => return Ok((name, file)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempts < 8 => attempts += 1,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A name suffix that no two uploads share. It need not be secret: `create_new` already
+/// refuses any name that exists. `RandomState` is randomly seeded per process and per call,
+/// which spares a dependency; the counter and clock make repeats still less likely.
+fn random_u64() -> u64 {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = RandomState::new().build_hasher();
+    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    let now = SystemTime::now().duration_since(UNIX_EPOCH);
+    hasher.write_u128(now.map_or(0, |d| d.as_nanos()));
+    hasher.finish()
+}
+
+/// Opens the folder that is to hold `path`: `NotFound` if it is missing, `Conflict` if it is a
+/// file, `PermissionDenied` if it lies outside `ROOT` (through a symlink).
+pub(crate) fn open_parent(root: &Dir, path: RelPath<'_>, op: Op) -> Result<Dir> {
+    root.open_dir(path.parent().fs())
+        .map_err(|e| error::parent(op, path.as_str(), &e))
+}
+
+/// Whether anything, even a dangling symlink, occupies `path`.
+pub(crate) fn occupied(root: &Dir, path: RelPath<'_>, op: Op) -> Result<bool> {
+    match root.symlink_metadata(path.fs()) {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(error::io(op, path.as_str(), &e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temp_names_are_recognized_and_distinct() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Dir::open_ambient_dir(dir.path(), cap_std::ambient_authority()).unwrap();
+        let (a, _) = create_temp(&root).unwrap();
+        let (b, _) = create_temp(&root).unwrap();
+        assert_ne!(a, b);
+        for name in [&a, &b] {
+            assert!(is_temp_name(name), "{name}");
+            assert_eq!(name.len(), TEMP_PREFIX.len() + 16 + TEMP_SUFFIX.len());
+        }
+        for name in ["a.part", ".wshost-upload-", "x.wshost-upload-1.part"] {
+            assert!(!is_temp_name(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn pump_tells_source_from_target_failures() {
+        struct Broken;
+        impl Read for Broken {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                Err(io::ErrorKind::ConnectionReset.into())
+            }
+        }
+        assert!(matches!(
+            pump(&mut Broken, &mut Vec::new()),
+            Err(Failure::Source(_))
+        ));
+        let mut full = [0u8; 4];
+        let mut sink = &mut full[..];
+        let got = pump(&mut &b"too long"[..], &mut sink);
+        assert!(matches!(got, Err(Failure::Target(_))));
+        let mut out = Vec::new();
+        let data = vec![7u8; BUFFER_SIZE * 2 + 3];
+        assert_eq!(pump(&mut &data[..], &mut out).unwrap(), data.len() as u64);
+        assert_eq!(out, data);
+    }
+}
