@@ -33,6 +33,7 @@ pub(crate) fn boot(config: Config) -> AppState {
             workspaces: workspaces.clone(),
         })
     });
+    workspaces.log_summary();
     AppState {
         config,
         registry,

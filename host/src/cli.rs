@@ -61,9 +61,19 @@ pub(crate) struct Settings {
     #[arg(long, env = "WSHOST_DATA_DIR", value_name = "DIR")]
     pub(crate) data_dir: Option<PathBuf>,
     /// Folder to search for plugin libraries; repeatable [default: beside the executable].
-    #[arg(long = "plugins-dir", env = "WSHOST_PLUGINS_DIR", value_name = "DIR", value_delimiter = ':')]
+    #[arg(
+        long = "plugins-dir",
+        env = "WSHOST_PLUGINS_DIR",
+        value_name = "DIR",
+        value_delimiter = ':'
+    )]
     pub(crate) plugin_dirs: Vec<PathBuf>,
     /// Folder to search for plugin manifests; repeatable [default: ./manifests].
-    #[arg(long = "manifests-dir", env = "WSHOST_MANIFESTS_DIR", value_name = "DIR", value_delimiter = ':')]
+    #[arg(
+        long = "manifests-dir",
+        env = "WSHOST_MANIFESTS_DIR",
+        value_name = "DIR",
+        value_delimiter = ':'
+    )]
     pub(crate) manifest_dirs: Vec<PathBuf>,
 }

@@ -31,8 +31,6 @@ pub(crate) struct Config {
 pub(crate) struct WorkspaceDecl {
     pub(crate) id: String,
     pub(crate) label: Option<String>,
-    #[serde(default)]
-    pub(crate) description: String,
     pub(crate) driver: String,
     #[serde(default)]
     pub(crate) params: BTreeMap<String, toml::Value>,
@@ -255,7 +253,6 @@ fn default_workspace(data_dir: &Path) -> WorkspaceDecl {
     WorkspaceDecl {
         id: "files".into(),
         label: Some("Files".into()),
-        description: "The default workspace, in the data folder.".into(),
         driver: "access.fs".into(),
         params: BTreeMap::from([
             (
@@ -273,10 +270,7 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
         source,
     })?;
     toml::from_str(&text).map_err(|e| {
-        let (line, column) = e
-            .span()
-            .map(|s| line_col(&text, s.start))
-            .unwrap_or((0, 0));
+        let (line, column) = e.span().map(|s| line_col(&text, s.start)).unwrap_or((0, 0));
         ConfigError::Syntax {
             path: path.to_owned(),
             line,

@@ -57,8 +57,12 @@ fn serve(settings: &Settings) -> anyhow::Result<ExitCode> {
             config.listen
         );
     }
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("cannot create the data folder {}", config.data_dir.display()))?;
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data folder {}",
+            config.data_dir.display()
+        )
+    })?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let state = Arc::new(tokio::task::block_in_place(|| boot::boot(config)));
@@ -112,7 +116,10 @@ fn plugins_list(settings: &Settings, json: bool) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&list)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{:<20} {:<9} {:<8} {:<40} LIBRARY", "ID", "VERSION", "ENABLED", "STATUS");
+    println!(
+        "{:<20} {:<9} {:<8} {:<40} LIBRARY",
+        "ID", "VERSION", "ENABLED", "STATUS"
+    );
     for r in records {
         println!(
             "{:<20} {:<9} {:<8} {:<40} {}",
@@ -133,8 +140,8 @@ fn plugins_check(
     manifest_path: Option<&Path>,
     settings: &Settings,
 ) -> anyhow::Result<ExitCode> {
-    let lib = LoadedLibrary::load(library)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", library.display()))?;
+    let lib =
+        LoadedLibrary::load(library).map_err(|e| anyhow::anyhow!("{}: {e}", library.display()))?;
     let info = &lib.info;
     let manifest = match manifest_path {
         Some(path) => manifest::load_file(path)?,

@@ -7,7 +7,7 @@
 
 /// Why a client path was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PathError {
+pub(crate) enum PathError {
     /// A `..` segment.
     #[error("'..' is not allowed in paths")]
     ParentSegment,
@@ -26,12 +26,12 @@ pub enum PathError {
 }
 
 /// Longest segment accepted, in bytes (the common file-system limit).
-pub const MAX_SEGMENT: usize = 255;
+pub(crate) const MAX_SEGMENT: usize = 255;
 /// Longest path accepted, in bytes.
-pub const MAX_PATH: usize = 4096;
+pub(crate) const MAX_PATH: usize = 4096;
 
 /// Normalizes a client path: `/a//b/./c/` → `a/b/c`; the root is `""`.
-pub fn normalize(raw: &str) -> Result<String, PathError> {
+pub(crate) fn normalize(raw: &str) -> Result<String, PathError> {
     if raw.len() > MAX_PATH {
         return Err(PathError::PathTooLong);
     }
@@ -50,7 +50,7 @@ pub fn normalize(raw: &str) -> Result<String, PathError> {
 }
 
 /// Checks a single file name (for `rename`'s new name, `mkdir`'s and `upload`'s name).
-pub fn name(raw: &str) -> Result<&str, PathError> {
+pub(crate) fn name(raw: &str) -> Result<&str, PathError> {
     match raw {
         "" | "." | ".." => Err(PathError::NotAName),
         s if s.contains('/') => Err(PathError::NotAName),
@@ -104,10 +104,7 @@ mod tests {
             assert_eq!(normalize(raw), Err(err), "{raw:?}");
         }
         assert_eq!(normalize(&"a".repeat(256)), Err(PathError::SegmentTooLong));
-        assert_eq!(
-            normalize(&"a/".repeat(2100)),
-            Err(PathError::PathTooLong)
-        );
+        assert_eq!(normalize(&"a/".repeat(2100)), Err(PathError::PathTooLong));
     }
 
     #[test]

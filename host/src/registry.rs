@@ -258,5 +258,4 @@ impl Registry {
     pub(crate) fn unavailable_action(&self, name: &str) -> Option<&str> {
         self.unavailable_actions.get(name).map(String::as_str)
     }
-
 }

@@ -13,16 +13,19 @@ use plugin_api::{HostServices, KvScope, LogLevel, PluginError, WorkspaceConfig};
 
 use crate::workspaces::Workspaces;
 
+/// Plugin id, scope, key.
 type KvKey = (String, KvScope, String);
+/// A value and when it expires.
+type KvValue = (Vec<u8>, Option<Instant>);
 
 /// Key-value data of all plugins, keyed by plugin id first.
 #[derive(Default)]
 pub(crate) struct MemoryKv {
-    values: Mutex<HashMap<KvKey, (Vec<u8>, Option<Instant>)>>,
+    values: Mutex<HashMap<KvKey, KvValue>>,
 }
 
 impl MemoryKv {
-    fn live(entry: &(Vec<u8>, Option<Instant>)) -> bool {
+    fn live(entry: &KvValue) -> bool {
         entry.1.is_none_or(|t| t > Instant::now())
     }
 }

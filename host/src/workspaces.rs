@@ -15,7 +15,6 @@ use crate::manifest::Manifest;
 pub(crate) struct Workspace {
     pub(crate) id: String,
     pub(crate) label: String,
-    pub(crate) description: String,
     /// The driver's plugin id.
     pub(crate) driver: String,
     /// The validated configuration, or why the declaration was refused.
@@ -68,7 +67,6 @@ impl Workspaces {
                 let ws = Workspace {
                     id: d.id.clone(),
                     label: d.label.clone().unwrap_or_else(|| d.id.clone()),
-                    description: d.description.clone(),
                     driver: d.driver.clone(),
                     setup,
                 };
@@ -87,6 +85,20 @@ impl Workspaces {
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Workspace> {
         self.list.values()
+    }
+
+    /// One log line per workspace, so an operator sees at start-up what is served.
+    pub(crate) fn log_summary(&self) {
+        for ws in self.iter() {
+            match &ws.setup {
+                Ok(_) => {
+                    tracing::info!(workspace = %ws.id, driver = %ws.driver, "workspace '{}' ready", ws.label)
+                }
+                Err(_) => {
+                    tracing::warn!(workspace = %ws.id, driver = %ws.driver, "workspace '{}' unavailable", ws.label)
+                }
+            }
+        }
     }
 
     /// The open driver of `ws`, opening it on first use. Blocking: call from a blocking thread.

@@ -207,7 +207,10 @@ impl PluginError {
 
     /// The error for an I/O failure while doing `context` (e.g. "open a/b.txt").
     pub fn io(context: &str, err: &std::io::Error) -> Self {
-        Self::new(ErrorKind::from_io(err.kind()), format!("cannot {context}: {err}"))
+        Self::new(
+            ErrorKind::from_io(err.kind()),
+            format!("cannot {context}: {err}"),
+        )
     }
 }
 

@@ -50,9 +50,11 @@ extern "C" fn describe<P: Plugin>() -> FfiPluginInfo {
 
 extern "C" fn init<P: Plugin>(host: FfiHostBox) -> RResult<FfiPluginBox, FfiError> {
     let host = Host::new(Arc::new(ImportedHost(host)));
-    guard("init", || P::new(host), |plugin| {
-        FfiPlugin_TO::from_ptr(RBox::new(Guarded::new(plugin)), TD_Opaque)
-    })
+    guard(
+        "init",
+        || P::new(host),
+        |plugin| FfiPlugin_TO::from_ptr(RBox::new(Guarded::new(plugin)), TD_Opaque),
+    )
 }
 
 extern "C" fn no_extension(name: RStr<'_>, _: RSlice<'_, u8>) -> RResult<RVec<u8>, FfiError> {
@@ -86,9 +88,11 @@ impl<T> Drop for Guarded<T> {
 
 impl<P: Plugin> FfiPlugin for Guarded<P> {
     fn open(&self, config: FfiWorkspaceConfig) -> RResult<FfiDriverBox, FfiError> {
-        guard("open", || self.get().open(WorkspaceConfig::from(config)), |d| {
-            FfiDriver_TO::from_ptr(RBox::new(Guarded::new(d)), TD_Opaque)
-        })
+        guard(
+            "open",
+            || self.get().open(WorkspaceConfig::from(config)),
+            |d| FfiDriver_TO::from_ptr(RBox::new(Guarded::new(d)), TD_Opaque),
+        )
     }
 
     fn action(
@@ -115,7 +119,11 @@ impl<D: Driver> FfiDriver for Guarded<D> {
     }
 
     fn stat(&self, ctx: &FfiCallContext, path: RStr<'_>) -> RResult<FfiEntry, FfiError> {
-        guard("stat", || self.get().stat(&ctx.into(), path.as_str()), FfiEntry::from)
+        guard(
+            "stat",
+            || self.get().stat(&ctx.into(), path.as_str()),
+            FfiEntry::from,
+        )
     }
 
     fn list(
@@ -168,17 +176,28 @@ impl<D: Driver> FfiDriver for Guarded<D> {
         };
         guard(
             "write",
-            || self.get().write(&ctx.into(), path.as_str(), import(body), options),
+            || {
+                self.get()
+                    .write(&ctx.into(), path.as_str(), import(body), options)
+            },
             FfiEntry::from,
         )
     }
 
     fn mkdir(&self, ctx: &FfiCallContext, path: RStr<'_>) -> RResult<FfiEntry, FfiError> {
-        guard("mkdir", || self.get().mkdir(&ctx.into(), path.as_str()), FfiEntry::from)
+        guard(
+            "mkdir",
+            || self.get().mkdir(&ctx.into(), path.as_str()),
+            FfiEntry::from,
+        )
     }
 
     fn delete(&self, ctx: &FfiCallContext, path: RStr<'_>) -> RResult<(), FfiError> {
-        guard("delete", || self.get().delete(&ctx.into(), path.as_str()), |v| v)
+        guard(
+            "delete",
+            || self.get().delete(&ctx.into(), path.as_str()),
+            |v| v,
+        )
     }
 
     fn rename(
@@ -194,7 +213,12 @@ impl<D: Driver> FfiDriver for Guarded<D> {
         )
     }
 
-    fn copy(&self, ctx: &FfiCallContext, from: RStr<'_>, to: RStr<'_>) -> RResult<FfiEntry, FfiError> {
+    fn copy(
+        &self,
+        ctx: &FfiCallContext,
+        from: RStr<'_>,
+        to: RStr<'_>,
+    ) -> RResult<FfiEntry, FfiError> {
         guard(
             "copy",
             || self.get().copy(&ctx.into(), from.as_str(), to.as_str()),
@@ -243,7 +267,13 @@ impl HostServices for ImportedHost {
         })
     }
 
-    fn kv_put(&self, scope: &KvScope, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<()> {
+    fn kv_put(
+        &self,
+        scope: &KvScope,
+        key: &str,
+        value: &[u8],
+        ttl: Option<Duration>,
+    ) -> Result<()> {
         let ttl = ttl.map(|d| d.as_millis() as u64).into();
         result(
             self.0.kv_put(&scope.into(), key.into(), value.into(), ttl),
@@ -270,7 +300,10 @@ impl HostServices for ImportedHost {
     }
 
     fn workspace_config(&self, workspace: &str) -> Result<WorkspaceConfig> {
-        result(self.0.workspace_config(workspace.into()), WorkspaceConfig::from)
+        result(
+            self.0.workspace_config(workspace.into()),
+            WorkspaceConfig::from,
+        )
     }
 }
 

@@ -105,7 +105,8 @@ pub trait FfiStream: Send {
 
     /// Reserved for negotiated additions (for example handing over a file descriptor).
     #[sabi(last_prefix_field)]
-    fn extension(&mut self, name: RStr<'_>, payload: RSlice<'_, u8>) -> RResult<RVec<u8>, FfiError>;
+    fn extension(&mut self, name: RStr<'_>, payload: RSlice<'_, u8>)
+        -> RResult<RVec<u8>, FfiError>;
 }
 
 /// An owned stream object.
@@ -200,8 +201,12 @@ pub trait FfiDriver: Send + Sync {
         from: RStr<'_>,
         to: RStr<'_>,
     ) -> RResult<FfiEntry, FfiError>;
-    fn copy(&self, ctx: &FfiCallContext, from: RStr<'_>, to: RStr<'_>)
-        -> RResult<FfiEntry, FfiError>;
+    fn copy(
+        &self,
+        ctx: &FfiCallContext,
+        from: RStr<'_>,
+        to: RStr<'_>,
+    ) -> RResult<FfiEntry, FfiError>;
     fn verify(&self, ctx: &FfiCallContext) -> RResult<RString, FfiError>;
     fn action(
         &self,
@@ -259,7 +264,8 @@ pub struct PluginMod {
     pub describe: extern "C" fn() -> FfiPluginInfo,
     pub init: extern "C" fn(host: FfiHostBox) -> RResult<FfiPluginBox, FfiError>,
     #[sabi(last_prefix_field)]
-    pub extension: extern "C" fn(name: RStr<'_>, payload: RSlice<'_, u8>) -> RResult<RVec<u8>, FfiError>,
+    pub extension:
+        extern "C" fn(name: RStr<'_>, payload: RSlice<'_, u8>) -> RResult<RVec<u8>, FfiError>,
 }
 
 impl RootModule for PluginModRef {
@@ -279,7 +285,8 @@ pub(crate) fn pairs<'a>(it: impl IntoIterator<Item = (&'a String, &'a String)>) 
 }
 
 pub(crate) fn unpairs(p: FfiPairs) -> impl Iterator<Item = (String, String)> {
-    p.into_iter().map(|Tuple2(k, v)| (k.into_string(), v.into_string()))
+    p.into_iter()
+        .map(|Tuple2(k, v)| (k.into_string(), v.into_string()))
 }
 
 pub(crate) fn ropt(s: Option<&str>) -> ROption<RString> {

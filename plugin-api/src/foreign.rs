@@ -93,7 +93,11 @@ fn load_error(e: LibraryError) -> LoadError {
         other => {
             // abi_stable's layout reports are long; the first lines name the mismatch.
             let text = other.to_string();
-            let short: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).take(6).collect();
+            let short: Vec<&str> = text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .take(6)
+                .collect();
             LoadError::IncompatibleLayout(short.join(" | "))
         }
     }
@@ -196,7 +200,9 @@ impl std::fmt::Debug for ForeignDriver {
 
 impl std::fmt::Debug for ForeignPlugin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ForeignPlugin").field("info", &self.info).finish()
+        f.debug_struct("ForeignPlugin")
+            .field("info", &self.info)
+            .finish()
     }
 }
 
@@ -221,12 +227,19 @@ impl Driver for ForeignDriver {
         )
     }
 
-    fn read(&self, ctx: &CallContext, path: &WsPath, range: Option<ByteRange>) -> Result<ReadResult> {
+    fn read(
+        &self,
+        ctx: &CallContext,
+        path: &WsPath,
+        range: Option<ByteRange>,
+    ) -> Result<ReadResult> {
         let range = range.map(FfiByteRange::from).into();
-        call(self.0.read(&ctx.into(), path.into(), range), |r| ReadResult {
-            entry: r.entry.into(),
-            range: r.range.into_option().map(Into::into),
-            content: import(r.content),
+        call(self.0.read(&ctx.into(), path.into(), range), |r| {
+            ReadResult {
+                entry: r.entry.into(),
+                range: r.range.into_option().map(Into::into),
+                content: import(r.content),
+            }
         })
     }
 
@@ -258,11 +271,17 @@ impl Driver for ForeignDriver {
     }
 
     fn rename(&self, ctx: &CallContext, from: &WsPath, to: &WsPath) -> Result<Entry> {
-        call(self.0.rename(&ctx.into(), from.into(), to.into()), Entry::from)
+        call(
+            self.0.rename(&ctx.into(), from.into(), to.into()),
+            Entry::from,
+        )
     }
 
     fn copy(&self, ctx: &CallContext, from: &WsPath, to: &WsPath) -> Result<Entry> {
-        call(self.0.copy(&ctx.into(), from.into(), to.into()), Entry::from)
+        call(
+            self.0.copy(&ctx.into(), from.into(), to.into()),
+            Entry::from,
+        )
     }
 
     fn verify(&self, ctx: &CallContext) -> Result<String> {
@@ -282,9 +301,11 @@ struct ExportedHost(Arc<dyn HostServices>);
 
 impl FfiHost for ExportedHost {
     fn kv_get(&self, scope: &FfiKvScope, key: RStr<'_>) -> RResult<ROption<RVec<u8>>, FfiError> {
-        guard("host kv_get", || self.0.kv_get(&scope.into(), key.as_str()), |v| {
-            v.map(RVec::from).into()
-        })
+        guard(
+            "host kv_get",
+            || self.0.kv_get(&scope.into(), key.as_str()),
+            |v| v.map(RVec::from).into(),
+        )
     }
 
     fn kv_put(
@@ -297,15 +318,20 @@ impl FfiHost for ExportedHost {
         let ttl = ttl_ms.into_option().map(Duration::from_millis);
         guard(
             "host kv_put",
-            || self.0.kv_put(&scope.into(), key.as_str(), value.as_slice(), ttl),
+            || {
+                self.0
+                    .kv_put(&scope.into(), key.as_str(), value.as_slice(), ttl)
+            },
             |v| v,
         )
     }
 
     fn kv_take(&self, scope: &FfiKvScope, key: RStr<'_>) -> RResult<ROption<RVec<u8>>, FfiError> {
-        guard("host kv_take", || self.0.kv_take(&scope.into(), key.as_str()), |v| {
-            v.map(RVec::from).into()
-        })
+        guard(
+            "host kv_take",
+            || self.0.kv_take(&scope.into(), key.as_str()),
+            |v| v.map(RVec::from).into(),
+        )
     }
 
     fn kv_delete(&self, scope: &FfiKvScope, key: RStr<'_>) -> RResult<(), FfiError> {

@@ -9,7 +9,7 @@
 //! Calls are blocking: the host runs each one on a blocking thread, and a plugin that needs
 //! async I/O owns its runtime (see `docs/plugin-abi.md` for why).
 //!
-//! ```ignore
+//! ```
 //! use plugin_api::*;
 //!
 //! struct Hello;
@@ -42,9 +42,9 @@ mod stream;
 pub mod testing;
 pub mod types;
 
+pub use error::{ErrorKind, PluginError, Result};
 #[doc(hidden)]
 pub use export::__private;
-pub use error::{ErrorKind, PluginError, Result};
 pub use host::{Host, HostServices, KvScope, LogLevel};
 pub use plugin::{Driver, Plugin};
 pub use types::*;

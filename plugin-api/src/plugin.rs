@@ -57,7 +57,12 @@ pub trait Driver: Send + Sync + 'static {
     }
 
     /// Opens a file for reading, whole or a range (`InvalidRange` when it starts past the end).
-    fn read(&self, ctx: &CallContext, path: &WsPath, range: Option<ByteRange>) -> Result<ReadResult> {
+    fn read(
+        &self,
+        ctx: &CallContext,
+        path: &WsPath,
+        range: Option<ByteRange>,
+    ) -> Result<ReadResult> {
         let _ = (ctx, path, range);
         Err(PluginError::unsupported("read"))
     }
@@ -123,7 +128,12 @@ impl<D: Driver + ?Sized> Driver for Box<D> {
     fn list(&self, ctx: &CallContext, path: &WsPath, page: PageRequest) -> Result<ListPage> {
         (**self).list(ctx, path, page)
     }
-    fn read(&self, ctx: &CallContext, path: &WsPath, range: Option<ByteRange>) -> Result<ReadResult> {
+    fn read(
+        &self,
+        ctx: &CallContext,
+        path: &WsPath,
+        range: Option<ByteRange>,
+    ) -> Result<ReadResult> {
         (**self).read(ctx, path, range)
     }
     fn write(

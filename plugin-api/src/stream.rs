@@ -7,13 +7,15 @@
 use std::io::{self, Read};
 
 use abi_stable::sabi_trait::TD_Opaque;
-use abi_stable::std_types::{RBox, RResult, RSlice, RSliceMut, RStr, RVec};
+use abi_stable::std_types::{RBox, RResult, RSlice, RSliceMut, RStr, RString, RVec, Tuple2};
 
 use crate::error::PluginError;
 use crate::export::Guarded;
-use crate::ffi::{FfiError, FfiStream, FfiStreamBox, FfiStream_TO};
+use crate::ffi::{
+    unpairs, FfiActionRequest, FfiActionResponse, FfiError, FfiStream, FfiStreamBox, FfiStream_TO,
+};
 use crate::guard::guard;
-use crate::types::ByteSource;
+use crate::types::{ActionRequest, ActionResponse, ByteSource};
 
 impl FfiStream for Guarded<ByteSource> {
     fn read(&mut self, mut buf: RSliceMut<'_, u8>) -> RResult<usize, FfiError> {
@@ -23,7 +25,9 @@ impl FfiStream for Guarded<ByteSource> {
             || loop {
                 match inner.read(buf.as_mut_slice()) {
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    other => return other.map_err(|e| PluginError::from_io_error("read stream", e)),
+                    other => {
+                        return other.map_err(|e| PluginError::from_io_error("read stream", e))
+                    }
                 }
             },
             |n| n,
@@ -63,41 +67,7 @@ pub(crate) fn import(stream: FfiStreamBox) -> ByteSource {
     Box::new(Imported(stream))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::error::ErrorKind;
-
-    struct Failing;
-    impl Read for Failing {
-        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
-            Err(PluginError::rate_limited("wait", None).into())
-        }
-    }
-
-    #[test]
-    fn bytes_and_errors_cross_both_ways() {
-        let data: Vec<u8> = (0..200_000u32).map(|i| i as u8).collect();
-        let mut back = import(export(Box::new(io::Cursor::new(data.clone()))));
-        let mut out = Vec::new();
-        back.read_to_end(&mut out).unwrap();
-        assert_eq!(out, data);
-
-        let err = import(export(Box::new(Failing)))
-            .read(&mut [0; 8])
-            .unwrap_err();
-        assert_eq!(
-            PluginError::from_io_error("x", err).kind,
-            ErrorKind::RateLimited
-        );
-    }
-}
-
 // ---- actions carry streams, so their conversions live here ----
-
-use crate::ffi::{pairs, unpairs, FfiActionRequest, FfiActionResponse};
-use crate::types::{ActionRequest, ActionResponse};
-use abi_stable::std_types::{RString, Tuple2};
 
 fn pair_list(list: Vec<(String, String)>) -> crate::ffi::FfiPairs {
     list.into_iter()
@@ -112,7 +82,7 @@ pub(crate) fn export_request(req: ActionRequest) -> FfiActionRequest {
         query: pair_list(req.query),
         headers: pair_list(req.headers),
         body: export(req.body),
-        extra: pairs(&std::collections::BTreeMap::new()),
+        extra: RVec::new(),
     }
 }
 
@@ -140,5 +110,35 @@ pub(crate) fn import_response(resp: FfiActionResponse) -> ActionResponse {
         status: resp.status,
         headers: unpairs(resp.headers).collect(),
         body: resp.body.into_option().map(import),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    struct Failing;
+    impl Read for Failing {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            Err(PluginError::rate_limited("wait", None).into())
+        }
+    }
+
+    #[test]
+    fn bytes_and_errors_cross_both_ways() {
+        let data: Vec<u8> = (0..200_000u32).map(|i| i as u8).collect();
+        let mut back = import(export(Box::new(io::Cursor::new(data.clone()))));
+        let mut out = Vec::new();
+        back.read_to_end(&mut out).unwrap();
+        assert_eq!(out, data);
+
+        let err = import(export(Box::new(Failing)))
+            .read(&mut [0; 8])
+            .unwrap_err();
+        assert_eq!(
+            PluginError::from_io_error("x", err).kind,
+            ErrorKind::RateLimited
+        );
     }
 }

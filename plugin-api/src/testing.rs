@@ -79,7 +79,13 @@ impl HostServices for MemoryHost {
             .map(|(v, _)| v.clone()))
     }
 
-    fn kv_put(&self, scope: &KvScope, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<()> {
+    fn kv_put(
+        &self,
+        scope: &KvScope,
+        key: &str,
+        value: &[u8],
+        ttl: Option<Duration>,
+    ) -> Result<()> {
         let exp = ttl.map(|d| Instant::now() + d);
         self.kv
             .lock()
@@ -97,7 +103,10 @@ impl HostServices for MemoryHost {
     }
 
     fn kv_delete(&self, scope: &KvScope, key: &str) -> Result<()> {
-        self.kv.lock().unwrap().remove(&(scope.clone(), key.to_owned()));
+        self.kv
+            .lock()
+            .unwrap()
+            .remove(&(scope.clone(), key.to_owned()));
         Ok(())
     }
 

@@ -421,7 +421,11 @@ mod tests {
         assert!(cfg.get_bool("MISSING", true).unwrap());
         assert!(cfg.get_bool("BAD", true).is_err());
         assert_eq!(cfg.get_u64("N", 0).unwrap(), 12);
-        assert!(cfg.require("MISSING").unwrap_err().message.contains("MISSING"));
+        assert!(cfg
+            .require("MISSING")
+            .unwrap_err()
+            .message
+            .contains("MISSING"));
         assert!(!format!("{cfg:?}").contains("yes"), "Debug hides values");
     }
 

@@ -49,7 +49,10 @@ pub fn build() -> &'static Path {
             ])
             .status()
             .expect("run cargo build");
-        assert!(status.success(), "cargo build of the binary and plugins failed");
+        assert!(
+            status.success(),
+            "cargo build of the binary and plugins failed"
+        );
         target_dir()
     })
 }
@@ -69,10 +72,13 @@ pub fn free_port() -> u16 {
 
 /// A running host, killed when dropped. Its stderr is collected into `log()`.
 pub struct Host {
+    /// `http://127.0.0.1:PORT`.
     pub url: String,
+    /// The host's folder: `host.toml`, `manifests/`, `plugins/`, `data/`.
     pub dir: tempfile::TempDir,
     child: Child,
     log: std::sync::Arc<Mutex<String>>,
+    /// An HTTP client with a generous timeout for large transfers.
     pub client: Client,
 }
 
@@ -90,17 +96,27 @@ pub struct HostSetup {
 impl HostSetup {
     /// A setup with `config` and `manifests` and no extra plugin files.
     pub fn new(config: String, manifests: Vec<(String, String)>) -> Self {
-        HostSetup { config, manifests, plugin_files: Vec::new() }
+        HostSetup {
+            config,
+            manifests,
+            plugin_files: Vec::new(),
+        }
     }
 }
 
 /// The text of a manifest from the repository (`manifests/` or `tests/manifests/`).
 pub fn manifest(file: &str) -> (String, String) {
-    let path = [root().join("manifests").join(file), root().join("tests/manifests").join(file)]
-        .into_iter()
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("no manifest {file}"));
-    (file.to_owned(), std::fs::read_to_string(path).expect("read manifest"))
+    let path = [
+        root().join("manifests").join(file),
+        root().join("tests/manifests").join(file),
+    ]
+    .into_iter()
+    .find(|p| p.is_file())
+    .unwrap_or_else(|| panic!("no manifest {file}"));
+    (
+        file.to_owned(),
+        std::fs::read_to_string(path).expect("read manifest"),
+    )
 }
 
 impl Host {
@@ -154,7 +170,10 @@ impl Host {
             dir,
             child,
             log,
-            client: Client::builder().timeout(Duration::from_secs(300)).build().unwrap(),
+            client: Client::builder()
+                .timeout(Duration::from_secs(300))
+                .build()
+                .unwrap(),
         };
         host.wait_ready();
         host
@@ -168,7 +187,11 @@ impl Host {
                     return;
                 }
             }
-            assert!(Instant::now() < deadline, "host did not start:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "host did not start:\n{}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }

@@ -18,29 +18,44 @@ fn a_disabled_plugin_answers_distinct_errors_for_its_actions_and_workspaces() {
     ));
     let (s, v) = h.get("get_action=faulty_panic");
     assert_eq!((s, code(&v)), (409, "plugin_disabled"), "{v}");
-    assert!(v["error"]["message"].as_str().unwrap().contains("access.faulty"));
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("access.faulty"));
     let (s, v) = h.get("get_action=ls&ws=faulty");
     assert_eq!((s, code(&v)), (409, "driver_disabled"), "{v}");
     // A workspace whose params fail the manifest's validation, and one with no such driver.
     let (s, v) = h.get("get_action=ls&ws=broken");
     assert_eq!((s, code(&v)), (503, "workspace_unavailable"), "{v}");
     let msg = v["error"]["message"].as_str().unwrap();
-    assert!(msg.contains("ROOT") && msg.contains("CREATE"), "field-level reasons: {msg}");
+    assert!(
+        msg.contains("ROOT") && msg.contains("CREATE"),
+        "field-level reasons: {msg}"
+    );
     let (s, v) = h.get("get_action=ls&ws=ghost");
     assert_eq!((s, code(&v)), (503, "workspace_unavailable"), "{v}");
     // The rest works.
     let (s, _) = h.get("get_action=ls&ws=files");
     assert_eq!(s, 200);
-    assert!(h.log().contains("workspace refused"), "start-up names refused workspaces");
+    assert!(
+        h.log().contains("workspace refused"),
+        "start-up names refused workspaces"
+    );
 }
 
 #[test]
 fn the_default_deployment_serves_the_files_workspace() {
     // No [[workspaces]]: the embedded default, `files` on DATA_DIR/files.
-    let h = Host::start(HostSetup::new(String::new(), vec![manifest("access.fs.toml")]));
+    let h = Host::start(HostSetup::new(
+        String::new(),
+        vec![manifest("access.fs.toml")],
+    ));
     let (s, v) = h.post_bytes("get_action=upload&ws=files&name=a.txt", b"abc".to_vec());
     assert_eq!(s, 201, "{v}");
-    assert_eq!(std::fs::read(h.dir.path().join("data/files/a.txt")).unwrap(), b"abc");
+    assert_eq!(
+        std::fs::read(h.dir.path().join("data/files/a.txt")).unwrap(),
+        b"abc"
+    );
 }
 
 #[test]
@@ -50,25 +65,51 @@ fn plugins_check_accepts_a_good_library_and_explains_a_bad_one() {
         let out = Command::new(wshost_exe()).args(args).output().unwrap();
         (
             out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
         )
     };
     let fs_lib = target.join("libaccess_fs.so");
     let fs_manifest = root().join("manifests/access.fs.toml");
-    let (ok, out) = run(&["plugins", "check", fs_lib.to_str().unwrap(), "--manifest", fs_manifest.to_str().unwrap()]);
+    let (ok, out) = run(&[
+        "plugins",
+        "check",
+        fs_lib.to_str().unwrap(),
+        "--manifest",
+        fs_manifest.to_str().unwrap(),
+    ]);
     assert!(ok, "{out}");
     assert!(out.contains("ok: access.fs"), "{out}");
 
     let faulty_manifest = root().join("tests/manifests/access.faulty.toml");
-    let (ok, out) = run(&["plugins", "check", fs_lib.to_str().unwrap(), "--manifest", faulty_manifest.to_str().unwrap()]);
+    let (ok, out) = run(&[
+        "plugins",
+        "check",
+        fs_lib.to_str().unwrap(),
+        "--manifest",
+        faulty_manifest.to_str().unwrap(),
+    ]);
     assert!(!ok);
-    assert!(out.contains("libaccess_fs.so") && out.contains("access.faulty") && out.contains("access.fs"), "{out}");
+    assert!(
+        out.contains("libaccess_fs.so")
+            && out.contains("access.faulty")
+            && out.contains("access.fs"),
+        "{out}"
+    );
 
     let (ok, out) = run(&["plugins", "check", "/etc/hostname"]);
     assert!(!ok);
-    assert!(out.contains("/etc/hostname") && out.contains("not a loadable library"), "{out}");
+    assert!(
+        out.contains("/etc/hostname") && out.contains("not a loadable library"),
+        "{out}"
+    );
 
-    for args in [&["--help"][..], &["serve", "--help"], &["plugins", "list", "--help"], &["plugins", "check", "--help"]] {
+    for args in [
+        &["--help"][..],
+        &["serve", "--help"],
+        &["plugins", "list", "--help"],
+        &["plugins", "check", "--help"],
+    ] {
         let (ok, out) = run(args);
         assert!(ok && out.contains("Usage"), "{args:?}: {out}");
     }

@@ -3,7 +3,10 @@
 use wshost_tests::*;
 
 fn host() -> Host {
-    Host::start(HostSetup::new(fs_config(), vec![manifest("access.fs.toml")]))
+    Host::start(HostSetup::new(
+        fs_config(),
+        vec![manifest("access.fs.toml")],
+    ))
 }
 
 fn names(listing: &Value) -> Vec<String> {
@@ -18,7 +21,10 @@ fn names(listing: &Value) -> Vec<String> {
 #[test]
 fn upload_list_stat_download_rename_copy_move_delete() {
     let h = host();
-    let (s, v) = h.post_bytes("get_action=upload&ws=files&dir=/&name=hello.txt", b"hello world".to_vec());
+    let (s, v) = h.post_bytes(
+        "get_action=upload&ws=files&dir=/&name=hello.txt",
+        b"hello world".to_vec(),
+    );
     assert_eq!(s, 201, "{v}");
     assert_eq!(v["path"], "hello.txt");
     assert_eq!(v["size"], 11);
@@ -32,25 +38,47 @@ fn upload_list_stat_download_rename_copy_move_delete() {
 
     let (s, v) = h.get("get_action=stat&ws=files&file=/hello.txt");
     assert_eq!((s, v["size"].as_u64()), (200, Some(11)), "{v}");
-    assert!(v["modified"].as_str().is_some_and(|m| m.ends_with('Z')), "{v}");
+    assert!(
+        v["modified"].as_str().is_some_and(|m| m.ends_with('Z')),
+        "{v}"
+    );
 
-    let r = h.client.get(h.action_url("get_action=download&ws=files&file=hello.txt")).send().unwrap();
+    let r = h
+        .client
+        .get(h.action_url("get_action=download&ws=files&file=hello.txt"))
+        .send()
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "text/plain");
     assert_eq!(r.headers()["content-length"], "11");
-    assert!(r.headers()["content-disposition"].to_str().unwrap().contains("hello.txt"));
+    assert!(r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("hello.txt"));
     assert_eq!(r.bytes().unwrap().as_ref(), b"hello world");
 
     let (s, v) = h.post("get_action=rename&ws=files&file=/hello.txt&filename_new=renamed.txt");
     assert_eq!((s, v["path"].as_str()), (200, Some("renamed.txt")), "{v}");
     let (s, v) = h.post("get_action=copy&ws=files&file=/renamed.txt&dest=/docs");
-    assert_eq!((s, v["path"].as_str()), (200, Some("docs/renamed.txt")), "{v}");
+    assert_eq!(
+        (s, v["path"].as_str()),
+        (200, Some("docs/renamed.txt")),
+        "{v}"
+    );
     let (s, v) = h.post("get_action=move&ws=files&file=/renamed.txt&dest=/docs");
-    assert_eq!((s, code(&v)), (409, "already_exists"), "a move never overwrites: {v}");
+    assert_eq!(
+        (s, code(&v)),
+        (409, "already_exists"),
+        "a move never overwrites: {v}"
+    );
     let (s, _) = h.post("get_action=mkdir&ws=files&dir=/&dirname=other");
     assert_eq!(s, 201);
     let (s, v) = h.post("get_action=move&ws=files&file=/renamed.txt&dest=/other");
-    assert_eq!((s, v["path"].as_str()), (200, Some("other/renamed.txt")), "{v}");
+    assert_eq!(
+        (s, v["path"].as_str()),
+        (200, Some("other/renamed.txt")),
+        "{v}"
+    );
     let (_, v) = h.get("get_action=ls&ws=files&dir=/");
     assert_eq!(names(&v), ["docs", "other"]);
 
@@ -68,7 +96,10 @@ fn pydio_parameter_aliases_and_index_php() {
     for url in [
         format!("{}/index.php?get_action=ls&ws=files", h.url),
         format!("{}/?action=ls&tmp_repository_id=files", h.url),
-        format!("{}/index.php?action=ls&tmp_repository_id=files&dir=%2F", h.url),
+        format!(
+            "{}/index.php?action=ls&tmp_repository_id=files&dir=%2F",
+            h.url
+        ),
     ] {
         let (s, v) = json_of(h.client.get(&url).send().unwrap());
         assert_eq!((s, names(&v)), (200, vec!["a.txt".to_owned()]), "{url}");
@@ -88,6 +119,8 @@ fn pydio_parameter_aliases_and_index_php() {
 #[test]
 fn listing_is_paginated() {
     let h = host();
+    let (s, _) = h.get("get_action=ls&ws=files"); // opens the workspace, creating ROOT
+    assert_eq!(s, 200);
     let root = h.dir.path().join("root");
     for i in 0..25 {
         std::fs::write(root.join(format!("f{i:02}")), [i as u8]).unwrap();
@@ -122,11 +155,23 @@ fn range_downloads() {
             .send()
             .unwrap()
     };
-    for (range, start, end) in [("bytes=0-9", 0, 9), ("bytes=990-", 990, 999), ("bytes=-5", 995, 999), ("bytes=100-2000", 100, 999)] {
+    for (range, start, end) in [
+        ("bytes=0-9", 0, 9),
+        ("bytes=990-", 990, 999),
+        ("bytes=-5", 995, 999),
+        ("bytes=100-2000", 100, 999),
+    ] {
         let r = get(range);
         assert_eq!(r.status(), 206, "{range}");
-        assert_eq!(r.headers()["content-range"], format!("bytes {start}-{end}/1000").as_str(), "{range}");
-        assert_eq!(r.headers()["content-length"], (end - start + 1).to_string().as_str());
+        assert_eq!(
+            r.headers()["content-range"],
+            format!("bytes {start}-{end}/1000").as_str(),
+            "{range}"
+        );
+        assert_eq!(
+            r.headers()["content-length"],
+            (end - start + 1).to_string().as_str()
+        );
         assert_eq!(r.bytes().unwrap().as_ref(), &data[start..=end], "{range}");
     }
     let r = get("bytes=1000-");
@@ -150,18 +195,73 @@ fn bad_requests_get_distinct_json_errors() {
         ("GET", "get_action=ls&ws=nowhere", 404, "unknown_workspace"),
         ("GET", "get_action=ls", 400, "missing_parameter"),
         ("GET", "get_action=stat&ws=files", 400, "missing_parameter"),
-        ("GET", "get_action=ls&ws=files&limit=0", 400, "invalid_parameter"),
-        ("GET", "get_action=ls&ws=files&limit=abc", 400, "invalid_parameter"),
-        ("GET", "get_action=stat&ws=files&file=missing", 404, "not_found"),
+        (
+            "GET",
+            "get_action=ls&ws=files&limit=0",
+            400,
+            "invalid_parameter",
+        ),
+        (
+            "GET",
+            "get_action=ls&ws=files&limit=abc",
+            400,
+            "invalid_parameter",
+        ),
+        (
+            "GET",
+            "get_action=stat&ws=files&file=missing",
+            404,
+            "not_found",
+        ),
         ("GET", "get_action=ls&ws=files&dir=x.txt", 409, "conflict"),
-        ("GET", "get_action=delete&ws=files&file=x.txt", 405, "method_not_allowed"),
-        ("POST", "get_action=mkdir&ws=files&dir=/&dirname=x.txt", 409, "already_exists"),
-        ("POST", "get_action=mkdir&ws=files&dir=/nope&dirname=a", 404, "not_found"),
-        ("POST", "get_action=rename&ws=files&file=x.txt&filename_new=a/b", 400, "invalid_path"),
-        ("POST", "get_action=copy&ws=files&file=x.txt", 400, "missing_parameter"),
-        ("POST", "get_action=delete&ws=files&file=/", 400, "invalid_parameter"),
-        ("POST", "get_action=upload&ws=files&dir=/&name=x.txt&overwrite=false", 409, "already_exists"),
-        ("POST", "get_action=upload&ws=files&dir=/missing&name=y.txt", 404, "not_found"),
+        (
+            "GET",
+            "get_action=delete&ws=files&file=x.txt",
+            405,
+            "method_not_allowed",
+        ),
+        (
+            "POST",
+            "get_action=mkdir&ws=files&dir=/&dirname=x.txt",
+            409,
+            "already_exists",
+        ),
+        (
+            "POST",
+            "get_action=mkdir&ws=files&dir=/nope&dirname=a",
+            404,
+            "not_found",
+        ),
+        (
+            "POST",
+            "get_action=rename&ws=files&file=x.txt&filename_new=a/b",
+            400,
+            "invalid_path",
+        ),
+        (
+            "POST",
+            "get_action=copy&ws=files&file=x.txt",
+            400,
+            "missing_parameter",
+        ),
+        (
+            "POST",
+            "get_action=delete&ws=files&file=/",
+            400,
+            "invalid_parameter",
+        ),
+        (
+            "POST",
+            "get_action=upload&ws=files&dir=/&name=x.txt&overwrite=false",
+            409,
+            "already_exists",
+        ),
+        (
+            "POST",
+            "get_action=upload&ws=files&dir=/missing&name=y.txt",
+            404,
+            "not_found",
+        ),
     ];
     for (method, query, status, want) in cases {
         let r = match *method {
@@ -172,7 +272,12 @@ fn bad_requests_get_distinct_json_errors() {
         .unwrap();
         let (s, v) = json_of(r);
         assert_eq!((s, code(&v)), (*status, *want), "{method} {query}: {v}");
-        assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{query}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{query}"
+        );
     }
 }
 
@@ -183,7 +288,14 @@ fn large_streamed_upload_and_download() {
     const CHUNKS: u64 = 300; // 300 MiB
     let h = host();
     let body = reqwest::blocking::Body::sized(
-        PatternReader { seed: 7, chunk: 0, chunks: CHUNKS, buf: Vec::new(), pos: 0, len: CHUNK },
+        PatternReader {
+            seed: 7,
+            chunk: 0,
+            chunks: CHUNKS,
+            buf: Vec::new(),
+            pos: 0,
+            len: CHUNK,
+        },
         CHUNKS * CHUNK as u64,
     );
     let r = h
@@ -193,11 +305,26 @@ fn large_streamed_upload_and_download() {
         .send()
         .unwrap();
     let (s, v) = json_of(r);
-    assert_eq!((s, v["size"].as_u64()), (201, Some(CHUNKS * CHUNK as u64)), "{v}");
+    assert_eq!(
+        (s, v["size"].as_u64()),
+        (201, Some(CHUNKS * CHUNK as u64)),
+        "{v}"
+    );
 
-    let mut r = h.client.get(h.action_url("get_action=download&ws=files&file=big.bin")).send().unwrap();
+    let mut r = h
+        .client
+        .get(h.action_url("get_action=download&ws=files&file=big.bin"))
+        .send()
+        .unwrap();
     assert_eq!(r.status(), 200);
-    let mut expected = PatternReader { seed: 7, chunk: 0, chunks: CHUNKS, buf: Vec::new(), pos: 0, len: CHUNK };
+    let mut expected = PatternReader {
+        seed: 7,
+        chunk: 0,
+        chunks: CHUNKS,
+        buf: Vec::new(),
+        pos: 0,
+        len: CHUNK,
+    };
     let (mut got, mut want) = (vec![0u8; CHUNK], vec![0u8; CHUNK]);
     let mut total = 0u64;
     loop {
@@ -256,7 +383,10 @@ impl std::io::Read for PatternReader {
 fn interrupted_upload_keeps_the_previous_version() {
     use std::io::Write;
     let h = host();
-    let (s, _) = h.post_bytes("get_action=upload&ws=files&name=doc.txt", b"version 1".to_vec());
+    let (s, _) = h.post_bytes(
+        "get_action=upload&ws=files&name=doc.txt",
+        b"version 1".to_vec(),
+    );
     assert_eq!(s, 201);
     for target in ["doc.txt", "new.txt"] {
         let addr = h.url.trim_start_matches("http://");
@@ -278,7 +408,10 @@ fn interrupted_upload_keeps_the_previous_version() {
             if names == ["doc.txt"] {
                 break;
             }
-            assert!(std::time::Instant::now() < deadline, "leftovers after an interrupted upload: {names:?}");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "leftovers after an interrupted upload: {names:?}"
+            );
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
         assert_eq!(std::fs::read(root.join("doc.txt")).unwrap(), b"version 1");

@@ -14,20 +14,38 @@ fn faulty_config() -> String {
 
 #[test]
 fn panics_in_a_driver_and_an_action_fail_the_request_not_the_host() {
-    let mut h = Host::start(HostSetup::new(faulty_config(), vec![manifest("access.fs.toml"), manifest("access.faulty.toml")]));
+    let mut h = Host::start(HostSetup::new(
+        faulty_config(),
+        vec![manifest("access.fs.toml"), manifest("access.faulty.toml")],
+    ));
     for _ in 0..3 {
         let (s, v) = h.get("get_action=stat&ws=faulty&file=panic");
         assert_eq!((s, code(&v)), (500, "plugin_panicked"), "{v}");
-        assert!(v["error"]["message"].as_str().unwrap().contains("stat"), "{v}");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains("stat"),
+            "{v}"
+        );
 
         let (s, v) = h.get("get_action=faulty_panic");
         assert_eq!((s, code(&v)), (500, "plugin_panicked"), "{v}");
-        assert!(v["error"]["message"].as_str().unwrap().contains("faulty_panic"), "{v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("faulty_panic"),
+            "{v}"
+        );
 
         // A stream that panics midway cuts the response; the host lives on.
-        let r = h.client.get(h.action_url("get_action=download&ws=faulty&file=panic-stream")).send();
+        let r = h
+            .client
+            .get(h.action_url("get_action=download&ws=faulty&file=panic-stream"))
+            .send();
         if let Ok(r) = r {
-            assert!(r.bytes().is_err(), "a truncated body must not look complete");
+            assert!(
+                r.bytes().is_err(),
+                "a truncated body must not look complete"
+            );
         }
         assert!(h.alive(), "host died:\n{}", h.log());
 
@@ -38,12 +56,19 @@ fn panics_in_a_driver_and_an_action_fail_the_request_not_the_host() {
         assert_eq!(s, 200);
     }
     let (s, v) = h.get("get_action=faulty_echo&ws=faulty&x=1");
-    assert_eq!((s, v["workspace"].as_str(), v["query"]["x"].as_str()), (202, Some("faulty"), Some("1")), "{v}");
+    assert_eq!(
+        (s, v["workspace"].as_str(), v["query"]["x"].as_str()),
+        (202, Some("faulty"), Some("1")),
+        "{v}"
+    );
 }
 
 #[test]
 fn every_error_kind_maps_to_its_status() {
-    let h = Host::start(HostSetup::new(faulty_config(), vec![manifest("access.fs.toml"), manifest("access.faulty.toml")]));
+    let h = Host::start(HostSetup::new(
+        faulty_config(),
+        vec![manifest("access.fs.toml"), manifest("access.faulty.toml")],
+    ));
     for (kind, status) in [
         ("not_found", 404),
         ("already_exists", 409),
@@ -70,7 +95,11 @@ fn every_error_kind_maps_to_its_status() {
 fn refused_plugins_are_named_with_their_reason_and_the_others_load() {
     // A real shared library that is not a plugin, and a file that is not a library at all.
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("x.c"), "int not_a_plugin(void) { return 1; }\n").unwrap();
+    std::fs::write(
+        dir.path().join("x.c"),
+        "int not_a_plugin(void) { return 1; }\n",
+    )
+    .unwrap();
     let cc = Command::new("cc")
         .args(["-shared", "-fPIC", "-o"])
         .arg(dir.path().join("libnotaplugin.so"))
@@ -123,19 +152,38 @@ fn refused_plugins_are_named_with_their_reason_and_the_others_load() {
     assert_eq!(status("access.fs"), "loaded");
     assert_eq!(status("access.faulty"), "loaded");
     let dup = status("access.impostor");
-    assert!(dup.contains("faulty_panic") && dup.contains("access.faulty"), "{dup}");
+    assert!(
+        dup.contains("faulty_panic") && dup.contains("access.faulty"),
+        "{dup}"
+    );
     let mis = status("access.mismatch");
-    assert!(mis.contains("access.impostor") && mis.contains("access.mismatch"), "{mis}");
+    assert!(
+        mis.contains("access.impostor") && mis.contains("access.mismatch"),
+        "{mis}"
+    );
     let broken = status("access.broken");
-    assert!(broken.contains("access.broken.toml") && broken.contains("line 2"), "{broken}");
+    assert!(
+        broken.contains("access.broken.toml:2:"),
+        "names file, line and column: {broken}"
+    );
     let not_plugin = status("access.notaplugin");
-    assert!(not_plugin.contains("libnotaplugin.so") && not_plugin.contains("not a wshost plugin"), "{not_plugin}");
+    assert!(
+        not_plugin.contains("libnotaplugin.so") && not_plugin.contains("not a wshost plugin"),
+        "{not_plugin}"
+    );
     let garbage = status("access.garbage");
-    assert!(garbage.contains("libgarbage.so") && garbage.contains("not a loadable library"), "{garbage}");
+    assert!(
+        garbage.contains("libgarbage.so") && garbage.contains("not a loadable library"),
+        "{garbage}"
+    );
 
     // The host serves what loaded.
     let (s, _) = h.get("get_action=ls&ws=files");
     assert_eq!(s, 200);
     let (s, v) = h.get("get_action=faulty_panic");
-    assert_eq!((s, code(&v)), (500, "plugin_panicked"), "served by access.faulty, not the impostor: {v}");
+    assert_eq!(
+        (s, code(&v)),
+        (500, "plugin_panicked"),
+        "served by access.faulty, not the impostor: {v}"
+    );
 }

@@ -140,6 +140,7 @@ pub(crate) enum Rights {
 
 impl Manifest {
     /// The declared action called `name`.
+    #[cfg(test)]
     pub(crate) fn action(&self, name: &str) -> Option<&ActionDecl> {
         self.actions.iter().find(|a| a.name == name)
     }

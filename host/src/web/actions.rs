@@ -14,7 +14,12 @@ use crate::manifest::Rights;
 use crate::registry::ActionRoute;
 
 /// Request headers a plugin never sees: credentials stay in the host.
-const PRIVATE_HEADERS: [&str; 4] = ["cookie", "authorization", "proxy-authorization", "x-csrf-token"];
+const PRIVATE_HEADERS: [&str; 4] = [
+    "cookie",
+    "authorization",
+    "proxy-authorization",
+    "x-csrf-token",
+];
 
 pub(crate) async fn handle(
     state: Shared,
@@ -37,7 +42,10 @@ pub(crate) async fn handle(
     };
     let response = match route.decl.rights {
         Rights::Read | Rights::Write => {
-            let ws = params.workspace().ok_or(ApiError::MissingParam("ws"))?.to_owned();
+            let ws = params
+                .workspace()
+                .ok_or(ApiError::MissingParam("ws"))?
+                .to_owned();
             call_driver(&state, &ws, move |d, ctx| d.action(ctx, request)).await?
         }
         _ => {
@@ -62,14 +70,23 @@ pub(crate) async fn handle(
 }
 
 /// Headers that belong to the connection, not to the plugin's answer.
-const HOP_BY_HOP: [&str; 5] = ["connection", "transfer-encoding", "keep-alive", "upgrade", "set-cookie"];
+const HOP_BY_HOP: [&str; 5] = [
+    "connection",
+    "transfer-encoding",
+    "keep-alive",
+    "upgrade",
+    "set-cookie",
+];
 
 fn into_http(resp: ActionResponse, action: &str) -> Result<Response, ApiError> {
     let status = StatusCode::from_u16(resp.status)
         .ok()
         .filter(|s| !s.is_informational())
         .ok_or_else(|| {
-            ApiError::Internal(format!("action {action} answered the invalid status {}", resp.status))
+            ApiError::Internal(format!(
+                "action {action} answered the invalid status {}",
+                resp.status
+            ))
         })?;
     let mut out = Response::builder().status(status);
     for (name, value) in &resp.headers {

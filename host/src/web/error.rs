@@ -31,7 +31,10 @@ pub(crate) enum ApiError {
     /// A path parameter was refused by the normalizer.
     BadPath { name: &'static str, err: PathError },
     /// The action exists but not with this HTTP method.
-    MethodNotAllowed { action: String, allowed: &'static str },
+    MethodNotAllowed {
+        action: String,
+        allowed: &'static str,
+    },
     /// The driver answered an error.
     Plugin(PluginError),
     /// A host-side failure (logged with detail, answered without).
@@ -163,7 +166,11 @@ mod tests {
         for kind in ErrorKind::ALL {
             let status = status_of(kind);
             let server_side = matches!(kind, ErrorKind::Panicked | ErrorKind::Internal);
-            assert_eq!(status == StatusCode::INTERNAL_SERVER_ERROR, server_side, "{kind}");
+            assert_eq!(
+                status == StatusCode::INTERNAL_SERVER_ERROR,
+                server_side,
+                "{kind}"
+            );
         }
     }
 }

@@ -8,7 +8,9 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
-use plugin_api::{file_name, join, parent, ByteRange, Driver, Entry, PageRequest, PluginError, WriteOptions};
+use plugin_api::{
+    file_name, join, parent, ByteRange, Driver, Entry, PageRequest, PluginError, WriteOptions,
+};
 use serde_json::{json, Value};
 
 use super::error::ApiError;
@@ -96,12 +98,18 @@ pub(crate) async fn handle(
     body: Body,
 ) -> Result<Response, ApiError> {
     action.check_method(&method)?;
-    let ws = params.workspace().ok_or(ApiError::MissingParam("ws"))?.to_owned();
+    let ws = params
+        .workspace()
+        .ok_or(ApiError::MissingParam("ws"))?
+        .to_owned();
     match action {
         StdAction::Ls => {
             let dir = params.path_or_root("dir")?;
             let page = PageRequest {
-                cursor: params.get("cursor").filter(|c| !c.is_empty()).map(str::to_owned),
+                cursor: params
+                    .get("cursor")
+                    .filter(|c| !c.is_empty())
+                    .map(str::to_owned),
                 limit: params.number("limit", PAGE_DEFAULT, 1..=PAGE_MAX)?,
             };
             let listed = call_driver(&state, &ws, move |d, ctx| {
@@ -138,9 +146,10 @@ pub(crate) async fn handle(
                     .and_then(|v| v.to_str().ok()?.parse().ok()),
             };
             let reader = body_reader(body);
-            let entry =
-                call_driver(&state, &ws, move |d, ctx| d.write(ctx, &path, reader, options))
-                    .await?;
+            let entry = call_driver(&state, &ws, move |d, ctx| {
+                d.write(ctx, &path, reader, options)
+            })
+            .await?;
             Ok((StatusCode::CREATED, Json(entry_json(&entry))).into_response())
         }
         StdAction::Mkdir => {
@@ -253,7 +262,9 @@ async fn download(
         };
         let entry = d.stat(ctx, &file)?;
         if entry.is_dir {
-            return Err(PluginError::conflict(format!("'{file}' is a folder, not a file")));
+            return Err(PluginError::conflict(format!(
+                "'{file}' is a folder, not a file"
+            )));
         }
         match parse_range(&range_header, entry.size) {
             RangeAsk::Whole => Ok(Ok((d.read(ctx, &file, None)?, None))),
@@ -323,7 +334,13 @@ fn content_type(entry: &Entry) -> String {
 fn disposition(name: &str) -> String {
     let fallback: String = name
         .chars()
-        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!(
         "attachment; filename=\"{fallback}\"; filename*=UTF-8''{}",
@@ -348,7 +365,10 @@ mod tests {
         assert_eq!(part("bytes=0-9", 100), Some((0, Some(10), 0, 9)));
         assert_eq!(part("bytes=90-", 100), Some((90, Some(10), 90, 99)));
         assert_eq!(part("bytes=-5", 100), Some((95, Some(5), 95, 99)));
-        assert!(matches!(parse_range("bytes=100-", 100), RangeAsk::Unsatisfiable));
+        assert!(matches!(
+            parse_range("bytes=100-", 100),
+            RangeAsk::Unsatisfiable
+        ));
         assert!(matches!(parse_range("bytes=0-1,5-6", 100), RangeAsk::Whole));
         assert!(matches!(parse_range("pages=1", 100), RangeAsk::Whole));
     }
@@ -356,7 +376,13 @@ mod tests {
     #[test]
     fn disposition_keeps_the_exact_name() {
         let d = disposition("résumé \"x\".txt");
-        assert!(d.starts_with("attachment; filename=\"r_sum_ _x_.txt\""), "{d}");
-        assert!(d.contains("filename*=UTF-8''r%C3%A9sum%C3%A9%20%22x%22%2Etxt"), "{d}");
+        assert!(
+            d.starts_with("attachment; filename=\"r_sum_ _x_.txt\""),
+            "{d}"
+        );
+        assert!(
+            d.contains("filename*=UTF-8''r%C3%A9sum%C3%A9%20%22x%22%2Etxt"),
+            "{d}"
+        );
     }
 }

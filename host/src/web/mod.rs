@@ -42,7 +42,10 @@ pub(crate) fn app(state: Shared) -> Router {
     Router::new()
         .route("/", get(dispatch).post(dispatch).put(dispatch))
         .route("/index.php", get(dispatch).post(dispatch).put(dispatch))
-        .route("/healthz", get(|| async { Json(serde_json::json!({"status": "ok"})) }))
+        .route(
+            "/healthz",
+            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
+        )
         .with_state(state)
 }
 
@@ -65,12 +68,12 @@ async fn dispatch(
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
         let body = if is_form && std_action != files::StdAction::Upload {
-            let bytes = axum::body::to_bytes(body, FORM_LIMIT)
-                .await
-                .map_err(|e| ApiError::InvalidParam {
+            let bytes = axum::body::to_bytes(body, FORM_LIMIT).await.map_err(|e| {
+                ApiError::InvalidParam {
                     name: "body",
                     reason: format!("form body unreadable or over {FORM_LIMIT} bytes: {e}"),
-                })?;
+                }
+            })?;
             params.extend(Params::parse(&String::from_utf8_lossy(&bytes)));
             Body::empty()
         } else {
@@ -117,7 +120,12 @@ where
         reason,
     };
     match state.registry.get(&ws.driver).map(|r| &r.status) {
-        None => return Err(unavailable(format!("its driver '{}' is not installed", ws.driver))),
+        None => {
+            return Err(unavailable(format!(
+                "its driver '{}' is not installed",
+                ws.driver
+            )))
+        }
         Some(Status::Disabled) => {
             return Err(ApiError::DriverDisabled {
                 workspace: ws_id.to_owned(),
@@ -125,12 +133,17 @@ where
             })
         }
         Some(Status::Refused(_)) => {
-            return Err(unavailable(format!("its driver '{}' failed to load", ws.driver)))
+            return Err(unavailable(format!(
+                "its driver '{}' failed to load",
+                ws.driver
+            )))
         }
         Some(Status::Loaded(_)) => {}
     }
     if let Err(reason) = &ws.setup {
-        return Err(unavailable(format!("its configuration was refused: {reason}")));
+        return Err(unavailable(format!(
+            "its configuration was refused: {reason}"
+        )));
     }
     let state = state.clone();
     let ws_id = ws_id.to_owned();

@@ -90,18 +90,19 @@ impl Params {
     ) -> Result<u32, ApiError> {
         match self.get(name) {
             None | Some("") => Ok(default),
-            Some(v) => v
-                .parse()
-                .ok()
-                .filter(|n| range.contains(n))
-                .ok_or_else(|| ApiError::InvalidParam {
-                    name,
-                    reason: format!(
-                        "expected a whole number from {} to {}, got '{v}'",
-                        range.start(),
-                        range.end()
-                    ),
-                }),
+            Some(v) => {
+                v.parse()
+                    .ok()
+                    .filter(|n| range.contains(n))
+                    .ok_or_else(|| ApiError::InvalidParam {
+                        name,
+                        reason: format!(
+                            "expected a whole number from {} to {}, got '{v}'",
+                            range.start(),
+                            range.end()
+                        ),
+                    })
+            }
         }
     }
 
@@ -134,6 +135,9 @@ mod tests {
         assert!(p.flag("flag", true).is_err());
         assert!(matches!(p.path("file"), Err(ApiError::BadPath { .. })));
         assert!(matches!(p.name("n"), Err(ApiError::BadPath { .. })));
-        assert!(matches!(p.require("zzz"), Err(ApiError::MissingParam("zzz"))));
+        assert!(matches!(
+            p.require("zzz"),
+            Err(ApiError::MissingParam("zzz"))
+        ));
     }
 }

@@ -26,7 +26,10 @@ pub(crate) fn body_reader(body: Body) -> ByteSource {
         while let Some(frame) = frames.next().await {
             let failed = frame.is_err();
             let item = frame.map_err(|e| {
-                io::Error::new(io::ErrorKind::ConnectionAborted, format!("request body: {e}"))
+                io::Error::new(
+                    io::ErrorKind::ConnectionAborted,
+                    format!("request body: {e}"),
+                )
             });
             if tx.send(item).await.is_err() || failed {
                 break;
@@ -70,7 +73,10 @@ pub(crate) fn response_body(mut source: ByteSource) -> Body {
             match source.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => {
-                    if tx.blocking_send(Ok(Bytes::copy_from_slice(&buf[..n]))).is_err() {
+                    if tx
+                        .blocking_send(Ok(Bytes::copy_from_slice(&buf[..n])))
+                        .is_err()
+                    {
                         break;
                     }
                 }

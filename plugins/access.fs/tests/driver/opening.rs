@@ -39,7 +39,7 @@ fn bad_configurations_are_refused_clearly() {
     let plugin = plugin();
     for (params, want, words) in cases {
         // ForeignDriver has no Debug, hence not expect_err.
-        let err = plugin.open(&config(params)).err().expect("must be refused");
+        let err = plugin.open(&config(params)).expect_err("must be refused");
         assert_eq!(err.kind, want, "{params:?}: {}", err.message);
         assert!(err.message.contains(words), "{params:?}: {}", err.message);
         assert!(

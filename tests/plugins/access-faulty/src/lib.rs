@@ -3,7 +3,8 @@
 //!
 //! - `stat`/`read` of `panic` panic inside the driver; `read` of `panic-stream` returns a
 //!   stream that panics after its first chunk; `stat` of `error-<kind>` answers that kind.
-//! - Action `faulty_panic` (plugin-level) panics; `faulty_echo` answers its query as JSON.
+//! - Action `faulty_panic` (plugin-level) panics; `faulty_echo` (on a workspace) answers its
+//!   workspace and query as JSON.
 
 use std::io::Read;
 
@@ -26,22 +27,10 @@ impl Plugin for Faulty {
         Ok(FaultyDriver)
     }
 
-    fn action(&self, ctx: &CallContext, req: ActionRequest) -> Result<ActionResponse> {
+    fn action(&self, _: &CallContext, req: ActionRequest) -> Result<ActionResponse> {
         match req.name.as_str() {
             "faulty_panic" => panic!("faulty_panic was called"),
-            _ => {
-                let pairs: Vec<String> = req
-                    .query
-                    .iter()
-                    .map(|(k, v)| format!("\"{k}\":\"{v}\""))
-                    .collect();
-                let ws = ctx.workspace.clone().unwrap_or_default();
-                Ok(ActionResponse::json(format!(
-                    "{{\"workspace\":\"{ws}\",\"query\":{{{}}}}}",
-                    pairs.join(",")
-                ))
-                .with_status(202))
-            }
+            other => Err(PluginError::unsupported(&format!("plugin action {other}"))),
         }
     }
 }
@@ -54,6 +43,25 @@ const CONTENT: &[u8] = b"hello from a faulty plugin\n";
 impl Driver for FaultyDriver {
     fn capabilities(&self) -> Capabilities {
         Capabilities::READ_ONLY
+    }
+
+    fn action(&self, ctx: &CallContext, req: ActionRequest) -> Result<ActionResponse> {
+        match req.name.as_str() {
+            "faulty_echo" => {
+                let pairs: Vec<String> = req
+                    .query
+                    .iter()
+                    .map(|(k, v)| format!("\"{k}\":\"{v}\""))
+                    .collect();
+                let ws = ctx.workspace.clone().unwrap_or_default();
+                Ok(ActionResponse::json(format!(
+                    "{{\"workspace\":\"{ws}\",\"query\":{{{}}}}}",
+                    pairs.join(",")
+                ))
+                .with_status(202))
+            }
+            other => Err(PluginError::unsupported(&format!("driver action {other}"))),
+        }
     }
 
     fn stat(&self, _: &CallContext, path: &WsPath) -> Result<Entry> {
