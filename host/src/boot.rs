@@ -1,42 +1,111 @@
-//! Start-up, in dependency order: manifests, then workspaces (validated against them), then
-//! plugins (whose host services need the workspaces). Nothing here fails the whole host: a
-//! bad manifest, library or workspace is refused on its own and logged.
+//! Start-up, in dependency order: the store (migrations, secrets key, first admin), the
+//! manifests, the workspaces (validated against them), then the plugins (whose host services
+//! need the store and the workspaces). A bad manifest, library or workspace is refused on its
+//! own and logged; only a store that cannot be opened stops the host.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::config::Config;
+use anyhow::Context;
+
+use crate::config::{Config, Database, SecretKeySource};
 use crate::manifest::{self, Manifest};
 use crate::registry::Registry;
-use crate::services::{MemoryKv, PluginServices};
+use crate::services::PluginServices;
+use crate::store::{SecretKey, Store};
 use crate::web::AppState;
 use crate::workspaces::Workspaces;
 
-/// Discovers and loads everything the config names.
-pub(crate) fn boot(config: Config) -> AppState {
-    let (manifests, errors) = manifest::load_dirs(&config.manifest_dirs);
+/// Opens the store the config names, creating the SQLite file and the secrets key on first
+/// start.
+pub(crate) async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let key = match &config.secret_key {
+        SecretKeySource::Given(text) => SecretKey::from_base64(text)
+            .context("the secrets key (secret_key / WSHOST_SECRET_KEY) is invalid")?,
+        SecretKeySource::File(path) => {
+            std::fs::create_dir_all(&config.data_dir).with_context(|| {
+                format!("cannot create the data folder {}", config.data_dir.display())
+            })?;
+            let (key, created) = SecretKey::load_or_create(path)
+                .with_context(|| format!("cannot read the secrets key {}", path.display()))?;
+            if created {
+                tracing::warn!(
+                    "generated a new secrets key in {}: back it up, encrypted data cannot be read without it",
+                    path.display()
+                );
+            }
+            key
+        }
+    };
+    let url = match &config.database {
+        Database::Sqlite(path) => format!("sqlite://{}", path.display()),
+        Database::Postgres(url) => url.clone(),
+    };
+    Store::open(&url, key)
+        .await
+        .with_context(|| format!("cannot open the store {:?}", config.database))
+}
+
+/// Creates the first administrator when the store has no user: with `WSHOST_ADMIN_PASSWORD`,
+/// or a random password printed once.
+pub(crate) async fn first_admin(store: &Store) -> anyhow::Result<()> {
+    if store.user_count().await? > 0 {
+        return Ok(());
+    }
+    let (password, generated) = match std::env::var("WSHOST_ADMIN_PASSWORD") {
+        Ok(p) if !p.is_empty() => (p, false),
+        _ => (crate::store::random_token(18), true),
+    };
+    store.create_user("admin", &password, true).await?;
+    if generated {
+        // The one place a secret is printed, on purpose, once: nobody could log in otherwise.
+        eprintln!(
+            "\n  wshost: created the administrator 'admin' with the one-time password\n\n      {password}\n\n  Log in and change it (wshost user passwd admin). It is not shown again.\n"
+        );
+    } else {
+        tracing::info!("created the administrator 'admin' with the password from WSHOST_ADMIN_PASSWORD");
+    }
+    Ok(())
+}
+
+/// Builds the whole application state and loads the enabled plugins.
+pub(crate) async fn boot(config: Config) -> anyhow::Result<AppState> {
+    let store = open_store(&config).await?;
+    first_admin(&store).await?;
+    let found = manifest::load_dirs(&config.manifest_dirs);
     let mut by_id: BTreeMap<String, Manifest> = BTreeMap::new();
-    for m in &manifests {
+    for m in &found.0 {
         by_id.entry(m.id.clone()).or_insert_with(|| m.clone());
     }
-    let workspaces = Arc::new(Workspaces::from_decls(
+    let manifests = Arc::new(by_id);
+    let workspaces = Arc::new(Workspaces::new(
         &config.workspaces,
-        &by_id,
+        |id| manifests.get(id),
         &config.public_url,
     ));
-    let kv = Arc::new(MemoryKv::default());
-    let registry = Registry::load(&config, (manifests, errors), |plugin_id| {
-        Arc::new(PluginServices {
-            plugin_id: plugin_id.to_owned(),
-            public_url: config.public_url.clone(),
-            kv: kv.clone(),
-            workspaces: workspaces.clone(),
+    let services = {
+        let (store, workspaces, manifests) = (store.clone(), workspaces.clone(), manifests.clone());
+        let public_url = config.public_url.clone();
+        let runtime = tokio::runtime::Handle::current();
+        Box::new(move |plugin_id: &str| {
+            Arc::new(PluginServices {
+                plugin_id: plugin_id.to_owned(),
+                public_url: public_url.clone(),
+                store: store.clone(),
+                workspaces: workspaces.clone(),
+                manifests: manifests.clone(),
+                runtime: runtime.clone(),
+            }) as Arc<dyn plugin_api::HostServices>
         })
-    });
-    workspaces.log_summary();
-    AppState {
-        config,
-        registry,
-        workspaces,
+    };
+    let registry = Arc::new(Registry::new(&config, found, services));
+    let toggles = store.plugin_toggles().await?;
+    {
+        let registry = registry.clone();
+        tokio::task::spawn_blocking(move || registry.load_enabled(&toggles))
+            .await
+            .context("loading plugins")?;
     }
+    workspaces.log_summary();
+    Ok(AppState::new(config, store, registry, workspaces))
 }

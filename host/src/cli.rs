@@ -18,9 +18,136 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Start the HTTP server.
     Serve(Settings),
-    /// Inspect plugins.
+    /// Inspect, enable and disable plugins.
     #[command(subcommand)]
     Plugins(PluginsCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Manage workspaces (like Nextcloud's `occ files_external:*`).
+    #[command(subcommand)]
+    Workspace(WorkspaceCommand),
+}
+
+/// Options shared by the administration commands.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct AdminOpts {
+    #[command(flatten)]
+    pub(crate) settings: Settings,
+    /// Print JSON for scripts instead of text for people.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum UserCommand {
+    /// Create a user; the password is read from standard input (one line).
+    Add {
+        name: String,
+        /// Make the user an administrator.
+        #[arg(long)]
+        admin: bool,
+        #[command(flatten)]
+        opts: AdminOpts,
+    },
+    /// List users.
+    List {
+        #[command(flatten)]
+        opts: AdminOpts,
+    },
+    /// Set a user's password, read from standard input (one line); ends their sessions.
+    Passwd {
+        name: String,
+        #[command(flatten)]
+        opts: AdminOpts,
+    },
+    /// Delete a user with their sessions, tokens and grants.
+    Delete {
+        name: String,
+        #[command(flatten)]
+        opts: AdminOpts,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokenCommand {
+    /// Create an API token for USER and print it alone on stdout (shown only once).
+    Create {
+        user: String,
+        /// A label to recognize the token by.
+        #[arg(long, default_value = "")]
+        label: String,
+        #[command(flatten)]
+        opts: AdminOpts,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum WorkspaceCommand {
+    /// Create a workspace from a driver's manifest.
+    Create {
+        /// The driver's plugin id (`access.fs`).
+        #[arg(long)]
+        driver: String,
+        /// The label people see.
+        #[arg(long)]
+        label: String,
+        /// The id [default: derived from the label].
+        #[arg(long)]
+        id: Option<String>,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// A parameter, `NAME=VALUE`; repeatable.
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// Validate only; create nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        opts: AdminOpts,
+    },
+    /// List workspaces.
+    List {
+        #[command(flatten)]
+        opts: AdminOpts,
+    },
+    /// Show one workspace (password parameters are never shown).
+    Show {
+        id: String,
+        #[command(flatten)]
+        opts: AdminOpts,
+    },
+    /// Run the driver's verification of a workspace.
+    Verify {
+        id: String,
+        #[command(flatten)]
+        opts: AdminOpts,
+    },
+    /// Delete a workspace with its grants and plugin data.
+    Delete {
+        id: String,
+        #[command(flatten)]
+        opts: AdminOpts,
+    },
+    /// Grant USER read (`r`) or read-write (`rw`) access.
+    Grant {
+        id: String,
+        user: String,
+        /// `r` or `rw`.
+        access: String,
+        #[command(flatten)]
+        opts: AdminOpts,
+    },
+    /// Remove USER's access.
+    Revoke {
+        id: String,
+        user: String,
+        #[command(flatten)]
+        opts: AdminOpts,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -32,6 +159,18 @@ pub(crate) enum PluginsCommand {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+    },
+    /// Enable a plugin on every instance sharing the store.
+    Enable {
+        id: String,
+        #[command(flatten)]
+        opts: AdminOpts,
+    },
+    /// Disable a plugin on every instance sharing the store.
+    Disable {
+        id: String,
+        #[command(flatten)]
+        opts: AdminOpts,
     },
     /// Load one library and check it (ABI, id, actions) against its manifest.
     Check {
@@ -68,6 +207,10 @@ pub(crate) struct Settings {
         value_delimiter = ':'
     )]
     pub(crate) plugin_dirs: Vec<PathBuf>,
+    /// Database URL: `postgres://…` to share state between instances [default: SQLite file
+    /// DATA_DIR/wshost.db].
+    #[arg(long, env = "WSHOST_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    pub(crate) database: Option<String>,
     /// Folder to search for plugin manifests; repeatable [default: ./manifests].
     #[arg(
         long = "manifests-dir",

@@ -23,6 +23,48 @@ pub(crate) struct Config {
     /// Plugin ids forced off.
     pub(crate) disabled: BTreeSet<String>,
     pub(crate) workspaces: Vec<WorkspaceDecl>,
+    /// Where state lives.
+    pub(crate) database: Database,
+    /// Where the secrets key comes from.
+    pub(crate) secret_key: SecretKeySource,
+    /// How long a browser session lasts.
+    pub(crate) session_ttl: std::time::Duration,
+}
+
+/// The store's location.
+#[derive(Clone)]
+pub(crate) enum Database {
+    /// The embedded default: a SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL URL (may hold a password: never printed).
+    Postgres(String),
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite(p) => write!(f, "Sqlite({})", p.display()),
+            Database::Postgres(_) => f.write_str("Postgres(…)"),
+        }
+    }
+}
+
+/// Where the key that encrypts secrets at rest comes from.
+#[derive(Clone)]
+pub(crate) enum SecretKeySource {
+    /// Given in the config file or `WSHOST_SECRET_KEY` (base64 of 32 bytes).
+    Given(String),
+    /// A file in the data folder, created on first start with mode 0600.
+    File(PathBuf),
+}
+
+impl std::fmt::Debug for SecretKeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SecretKeySource::Given(_) => f.write_str("Given(…)"),
+            SecretKeySource::File(p) => write!(f, "File({})", p.display()),
+        }
+    }
 }
 
 /// A workspace declared in the config file.
@@ -31,6 +73,8 @@ pub(crate) struct Config {
 pub(crate) struct WorkspaceDecl {
     pub(crate) id: String,
     pub(crate) label: Option<String>,
+    #[serde(default)]
+    pub(crate) description: String,
     pub(crate) driver: String,
     #[serde(default)]
     pub(crate) params: BTreeMap<String, toml::Value>,
@@ -74,6 +118,9 @@ struct FileConfig {
     #[serde(default)]
     plugins: PluginToggles,
     workspaces: Option<Vec<WorkspaceDecl>>,
+    database: Option<String>,
+    secret_key: Option<String>,
+    session_ttl_hours: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -212,7 +259,33 @@ impl Config {
             }
         }
 
+        let database = match settings.database.clone().or(file.database) {
+            None => Database::Sqlite(data_dir.join("wshost.db")),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Database::Postgres(url)
+            }
+            Some(url) => match url.strip_prefix("sqlite://") {
+                Some(path) => Database::Sqlite(PathBuf::from(path)),
+                None => {
+                    return Err(ConfigError::Invalid {
+                        origin,
+                        key: "database",
+                        message: "expected postgres://… or sqlite://PATH".into(),
+                    })
+                }
+            },
+        };
+        let secret_key = match std::env::var("WSHOST_SECRET_KEY").ok().or(file.secret_key) {
+            Some(key) => SecretKeySource::Given(key),
+            None => SecretKeySource::File(data_dir.join("secret.key")),
+        };
+        let session_ttl =
+            std::time::Duration::from_secs(3600 * file.session_ttl_hours.unwrap_or(12).max(1));
+
         Ok(Config {
+            database,
+            secret_key,
+            session_ttl,
             listen,
             public_url,
             data_dir,
@@ -253,6 +326,7 @@ fn default_workspace(data_dir: &Path) -> WorkspaceDecl {
     WorkspaceDecl {
         id: "files".into(),
         label: Some("Files".into()),
+        description: "The default workspace, in the data folder.".into(),
         driver: "access.fs".into(),
         params: BTreeMap::from([
             (

@@ -1,12 +1,16 @@
 //! The `wshost` executable: parses the command line and runs one command.
 
+mod admin;
+mod auth;
 mod boot;
 mod cli;
+mod commands;
 mod config;
 mod manifest;
 mod paths;
 mod registry;
 mod services;
+mod store;
 mod web;
 mod workspaces;
 
@@ -39,6 +43,11 @@ fn main() -> ExitCode {
             manifest,
             settings,
         }) => plugins_check(&library, manifest.as_deref(), &settings),
+        Command::Plugins(PluginsCommand::Enable { id, opts }) => commands::toggle_plugin(id, true, opts),
+        Command::Plugins(PluginsCommand::Disable { id, opts }) => commands::toggle_plugin(id, false, opts),
+        Command::User(cmd) => commands::user(cmd),
+        Command::Token(cmd) => commands::token(cmd),
+        Command::Workspace(cmd) => commands::workspace(cmd),
     };
     match result {
         Ok(code) => code,
@@ -51,13 +60,6 @@ fn main() -> ExitCode {
 
 fn serve(settings: &Settings) -> anyhow::Result<ExitCode> {
     let config = Config::load(settings)?;
-    if !config.listen.ip().is_loopback() {
-        bail!(
-            "refusing to listen on {}: this version has no authentication yet, so it only \
-             listens on a loopback address (127.0.0.1 or ::1)",
-            config.listen
-        );
-    }
     std::fs::create_dir_all(&config.data_dir).with_context(|| {
         format!(
             "cannot create the data folder {}",
@@ -66,7 +68,7 @@ fn serve(settings: &Settings) -> anyhow::Result<ExitCode> {
     })?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let state = Arc::new(tokio::task::block_in_place(|| boot::boot(config)));
+        let state = Arc::new(boot::boot(config).await?);
         let listen = state.config.listen;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
@@ -76,10 +78,12 @@ fn serve(settings: &Settings) -> anyhow::Result<ExitCode> {
             listener.local_addr()?,
             state.config.public_url
         );
+        let store = state.store.clone();
         axum::serve(listener, web::app(state))
             .with_graceful_shutdown(shutdown_signal())
             .await
             .context("server failed")?;
+        store.close().await;
         Ok(ExitCode::SUCCESS)
     })
 }
@@ -98,7 +102,10 @@ async fn shutdown_signal() {
 }
 
 fn plugins_list(settings: &Settings, json: bool) -> anyhow::Result<ExitCode> {
-    let state = boot::boot(Config::load(settings)?);
+    let config = Config::load(settings)?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let state = runtime.block_on(boot::boot(config))?;
+    let toggles = runtime.block_on(state.store.plugin_toggles())?;
     let records = state.registry.records();
     if json {
         let list: Vec<_> = records
@@ -106,11 +113,11 @@ fn plugins_list(settings: &Settings, json: bool) -> anyhow::Result<ExitCode> {
             .map(|r| {
                 serde_json::json!({
                     "id": r.id,
-                    "version": r.version,
+                    "version": version_of(r),
                     "library": r.library_path,
                     "manifest": r.manifest_path,
-                    "enabled": r.enabled,
-                    "status": r.status_text(),
+                    "enabled": state.registry.is_enabled(&r.id, &toggles),
+                    "status": status_text(r),
                 })
             })
             .collect();
@@ -125,15 +132,30 @@ fn plugins_list(settings: &Settings, json: bool) -> anyhow::Result<ExitCode> {
         println!(
             "{:<20} {:<9} {:<8} {:<40} {}",
             r.id,
-            r.version.as_deref().unwrap_or("-"),
-            if r.enabled { "yes" } else { "no" },
-            r.status_text(),
+            version_of(r).as_deref().unwrap_or("-"),
+            if state.registry.is_enabled(&r.id, &toggles) { "yes" } else { "no" },
+            status_text(r),
             r.library_path
                 .as_deref()
                 .map_or("-".into(), |p| p.display().to_string()),
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn version_of(r: &registry::Record) -> Option<String> {
+    match r.state() {
+        registry::LoadState::Loaded { version, .. } => Some(version),
+        _ => None,
+    }
+}
+
+fn status_text(r: &registry::Record) -> String {
+    match r.state() {
+        registry::LoadState::Loaded { .. } => "loaded".into(),
+        registry::LoadState::Idle => "disabled".into(),
+        registry::LoadState::Refused(reason) => format!("refused: {reason}"),
+    }
 }
 
 fn plugins_check(

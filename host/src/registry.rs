@@ -1,11 +1,15 @@
-//! The plugin registry: discovers manifests and libraries, loads each enabled plugin through
-//! `plugin_api::foreign`, cross-checks it against its manifest, and indexes the actions of
-//! the plugins that passed. A plugin that fails any check is refused with a reason naming the
-//! file; the others load.
+//! The plugin registry: every manifest found, the library each names, and whether that
+//! library is loaded. A plugin is loaded the first time it is needed while enabled — at
+//! start-up, or later when an admin enables it (on any instance sharing the store) — and is
+//! never unloaded: disabling it only stops the host from calling it.
+//!
+//! Loading checks the library against its manifest (id, actions) and refuses an action that a
+//! plugin loaded earlier already provides. A refusal is sticky until restart and names the
+//! file, the plugin and the reason; other plugins are unaffected.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use plugin_api::foreign::{ForeignPlugin, LoadedLibrary};
 use plugin_api::HostServices;
@@ -13,43 +17,48 @@ use plugin_api::HostServices;
 use crate::config::Config;
 use crate::manifest::{ActionDecl, Manifest, ManifestError};
 
-/// Where a plugin stands after start-up.
-pub(crate) enum Status {
-    /// Loaded, checked and initialized: requests are routed to it.
-    Loaded(Arc<ForeignPlugin>),
-    /// Disabled by its manifest or the deployment: its code was never loaded.
-    Disabled,
+/// Makes the host services of one plugin.
+pub(crate) type ServicesFactory = Box<dyn Fn(&str) -> Arc<dyn HostServices> + Send + Sync>;
+
+/// Where a plugin's library stands.
+#[derive(Clone)]
+pub(crate) enum LoadState {
+    /// Not loaded (disabled so far).
+    Idle,
+    /// Loaded, checked and initialized.
+    Loaded {
+        plugin: Arc<ForeignPlugin>,
+        version: String,
+    },
     /// Refused, with the reason.
     Refused(String),
 }
 
-/// One discovered plugin.
+/// One discovered plugin (or one manifest file that could not be read).
 pub(crate) struct Record {
     /// The plugin id (for an unparsable manifest: the file name).
     pub(crate) id: String,
     pub(crate) manifest: Option<Manifest>,
     pub(crate) manifest_path: PathBuf,
     pub(crate) library_path: Option<PathBuf>,
-    pub(crate) version: Option<String>,
-    pub(crate) enabled: bool,
-    pub(crate) status: Status,
+    state: Mutex<LoadState>,
 }
 
 impl Record {
-    pub(crate) fn plugin(&self) -> Option<&Arc<ForeignPlugin>> {
-        match &self.status {
-            Status::Loaded(p) => Some(p),
-            _ => None,
-        }
+    pub(crate) fn state(&self) -> LoadState {
+        self.state.lock().expect("registry lock").clone()
     }
+}
 
-    pub(crate) fn status_text(&self) -> String {
-        match &self.status {
-            Status::Loaded(_) => "loaded".into(),
-            Status::Disabled => "disabled".into(),
-            Status::Refused(reason) => format!("refused: {reason}"),
-        }
-    }
+/// Why a plugin cannot be called right now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Unavailable {
+    /// No manifest declares this plugin id.
+    Unknown,
+    /// Disabled by the deployment or an admin.
+    Disabled,
+    /// Refused at load, with the reason.
+    Refused(String),
 }
 
 /// Where a plugin action is served.
@@ -59,13 +68,17 @@ pub(crate) struct ActionRoute {
     pub(crate) decl: ActionDecl,
 }
 
-/// All plugins and the action index.
+/// All plugins.
 pub(crate) struct Registry {
     records: Vec<Record>,
-    /// Actions of loaded plugins.
-    actions: HashMap<String, ActionRoute>,
-    /// Actions declared by plugins that are disabled or refused, for a precise error.
-    unavailable_actions: HashMap<String, String>,
+    /// Action name → the plugins that declare it, in id order.
+    actions: HashMap<String, Vec<ActionRoute>>,
+    config_enabled: std::collections::BTreeSet<String>,
+    config_disabled: std::collections::BTreeSet<String>,
+    plugin_dirs: Vec<PathBuf>,
+    services: ServicesFactory,
+    /// Serializes loads, so two requests never load the same library twice.
+    loading: Mutex<()>,
 }
 
 /// The file name of a library stem on this platform (`access_fs` → `libaccess_fs.so`).
@@ -111,17 +124,13 @@ pub(crate) fn cross_check(lib: &LoadedLibrary, manifest: &Manifest) -> Result<()
 }
 
 impl Registry {
-    /// Discovers and loads every plugin. `services` makes the host services of one plugin.
-    pub(crate) fn load(
+    /// Records every manifest; loads nothing yet (see [`Registry::load_enabled`]).
+    pub(crate) fn new(
         config: &Config,
         (manifests, errors): (Vec<Manifest>, Vec<ManifestError>),
-        services: impl Fn(&str) -> Arc<dyn HostServices>,
+        services: ServicesFactory,
     ) -> Registry {
-        let mut registry = Registry {
-            records: Vec::new(),
-            actions: HashMap::new(),
-            unavailable_actions: HashMap::new(),
-        };
+        let mut records = Vec::new();
         for err in errors {
             let path = err.path().to_path_buf();
             let id = path
@@ -129,133 +138,164 @@ impl Registry {
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
             tracing::error!("plugin manifest refused: {err}");
-            registry.records.push(Record {
+            records.push(Record {
                 id,
                 manifest: None,
                 manifest_path: path,
                 library_path: None,
-                version: None,
-                enabled: false,
-                status: Status::Refused(err.to_string()),
+                state: Mutex::new(LoadState::Refused(err.to_string())),
             });
         }
+        let mut actions: HashMap<String, Vec<ActionRoute>> = HashMap::new();
+        let mut seen = std::collections::BTreeSet::new();
+        let mut manifests = manifests;
+        manifests.sort_by(|a, b| a.id.cmp(&b.id));
         for m in manifests {
-            let record = registry.admit(config, m, &services);
-            if let Status::Refused(reason) = &record.status {
-                tracing::error!(plugin = %record.id, "plugin refused: {reason}");
-            } else if record.plugin().is_some() {
-                tracing::info!(plugin = %record.id, version = ?record.version, "plugin loaded");
-            }
-            registry.records.push(record);
+            let state = if seen.insert(m.id.clone()) {
+                for a in &m.actions {
+                    actions.entry(a.name.clone()).or_default().push(ActionRoute {
+                        plugin: m.id.clone(),
+                        decl: a.clone(),
+                    });
+                }
+                LoadState::Idle
+            } else {
+                let reason = format!(
+                    "manifest {} declares plugin id '{}', already declared by another manifest",
+                    m.source.display(),
+                    m.id
+                );
+                tracing::error!(plugin = %m.id, "plugin refused: {reason}");
+                LoadState::Refused(reason)
+            };
+            records.push(Record {
+                id: m.id.clone(),
+                library_path: find_library(&config.plugin_dirs, &m.library),
+                manifest_path: m.source.clone(),
+                manifest: Some(m),
+                state: Mutex::new(state),
+            });
         }
-        registry.records.sort_by(|a, b| a.id.cmp(&b.id));
-        registry
+        // Stable order: by id; for a duplicated id the readable manifest comes first.
+        records.sort_by(|a, b| a.id.cmp(&b.id));
+        Registry {
+            records,
+            actions,
+            config_enabled: config.enabled.clone(),
+            config_disabled: config.disabled.clone(),
+            plugin_dirs: config.plugin_dirs.clone(),
+            services,
+            loading: Mutex::new(()),
+        }
     }
 
-    fn admit(
-        &mut self,
-        config: &Config,
-        m: Manifest,
-        services: &impl Fn(&str) -> Arc<dyn HostServices>,
-    ) -> Record {
-        let enabled = config.is_enabled(&m.id, m.enabled);
-        let mut record = Record {
-            id: m.id.clone(),
-            manifest_path: m.source.clone(),
-            library_path: find_library(&config.plugin_dirs, &m.library),
-            version: None,
-            enabled,
-            status: Status::Disabled,
-            manifest: None,
-        };
-        let status = if self.records.iter().any(|r| r.id == m.id) {
-            Status::Refused(format!(
-                "manifest {} declares plugin id '{}', already declared by another manifest",
-                m.source.display(),
-                m.id
-            ))
-        } else if !enabled {
-            Status::Disabled
-        } else {
-            match self.load_one(&m, record.library_path.as_deref(), config, services) {
-                Ok((plugin, version)) => {
-                    record.version = Some(version);
-                    Status::Loaded(plugin)
-                }
-                Err(reason) => Status::Refused(reason),
-            }
-        };
-        match &status {
-            Status::Loaded(_) => {
-                for a in &m.actions {
-                    self.actions.insert(
-                        a.name.clone(),
-                        ActionRoute {
-                            plugin: m.id.clone(),
-                            decl: a.clone(),
-                        },
-                    );
-                }
-            }
-            _ => {
-                for a in &m.actions {
-                    self.unavailable_actions
-                        .entry(a.name.clone())
-                        .or_insert_with(|| m.id.clone());
-                }
+    /// Loads every plugin enabled under `toggles` (start-up). Blocking.
+    pub(crate) fn load_enabled(&self, toggles: &BTreeMap<String, bool>) {
+        for r in &self.records {
+            if self.is_enabled(&r.id, toggles) {
+                let _ = self.plugin(&r.id, toggles);
             }
         }
-        record.status = status;
-        record.manifest = Some(m);
-        record
-    }
-
-    fn load_one(
-        &self,
-        m: &Manifest,
-        library: Option<&Path>,
-        config: &Config,
-        services: &impl Fn(&str) -> Arc<dyn HostServices>,
-    ) -> Result<(Arc<ForeignPlugin>, String), String> {
-        let path = library.ok_or_else(|| {
-            format!(
-                "library {} not found in the plugin folders {:?}",
-                library_file_name(&m.library),
-                config.plugin_dirs
-            )
-        })?;
-        let lib = LoadedLibrary::load(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        cross_check(&lib, m).map_err(|e| format!("{}: {e}", path.display()))?;
-        if let Some((action, owner)) = m.actions.iter().find_map(|a| {
-            self.actions
-                .get(&a.name)
-                .map(|route| (a.name.as_str(), route.plugin.as_str()))
-        }) {
-            return Err(format!(
-                "action '{action}' is already provided by enabled plugin '{owner}'"
-            ));
-        }
-        let version = lib.info.version.clone();
-        let plugin = lib
-            .init(services(&m.id))
-            .map_err(|e| format!("{}: initialization failed: {e}", path.display()))?;
-        Ok((Arc::new(plugin), version))
     }
 
     pub(crate) fn records(&self) -> &[Record] {
         &self.records
     }
 
-    pub(crate) fn get(&self, id: &str) -> Option<&Record> {
-        self.records.iter().find(|r| r.id == id)
+    fn record(&self, id: &str) -> Option<&Record> {
+        // The first record of an id is the one that counts (duplicates are refused).
+        self.records.iter().find(|r| r.id == id && r.manifest.is_some())
     }
 
-    pub(crate) fn action(&self, name: &str) -> Option<&ActionRoute> {
-        self.actions.get(name)
+    /// The manifest of plugin `id`.
+    pub(crate) fn manifest(&self, id: &str) -> Option<&Manifest> {
+        self.record(id).and_then(|r| r.manifest.as_ref())
     }
 
-    /// The plugin that declares `name` but is disabled or refused.
-    pub(crate) fn unavailable_action(&self, name: &str) -> Option<&str> {
-        self.unavailable_actions.get(name).map(String::as_str)
+    /// Whether `id` is enabled: an admin's toggle (in the store) wins over the deployment's
+    /// `[plugins]` lists, which win over the manifest's `enabled`.
+    pub(crate) fn is_enabled(&self, id: &str, toggles: &BTreeMap<String, bool>) -> bool {
+        let Some(m) = self.manifest(id) else {
+            return false;
+        };
+        if let Some(on) = toggles.get(id) {
+            return *on;
+        }
+        if self.config_disabled.contains(id) {
+            return false;
+        }
+        self.config_enabled.contains(id) || m.enabled
+    }
+
+    /// The plugin `id`, loading it now if it is enabled and not loaded yet. Blocking.
+    pub(crate) fn plugin(
+        &self,
+        id: &str,
+        toggles: &BTreeMap<String, bool>,
+    ) -> Result<Arc<ForeignPlugin>, Unavailable> {
+        let record = self.record(id).ok_or(Unavailable::Unknown)?;
+        if !self.is_enabled(id, toggles) {
+            return Err(Unavailable::Disabled);
+        }
+        if let LoadState::Loaded { plugin, .. } = record.state() {
+            return Ok(plugin);
+        }
+        let _serial = self.loading.lock().expect("registry lock");
+        let state = match record.state() {
+            LoadState::Idle => {
+                let m = record.manifest.as_ref().expect("record() has a manifest");
+                let state = match self.load(m, record.library_path.as_deref()) {
+                    Ok((plugin, version)) => {
+                        tracing::info!(plugin = %id, %version, "plugin loaded");
+                        LoadState::Loaded { plugin, version }
+                    }
+                    Err(reason) => {
+                        tracing::error!(plugin = %id, "plugin refused: {reason}");
+                        LoadState::Refused(reason)
+                    }
+                };
+                *record.state.lock().expect("registry lock") = state.clone();
+                state
+            }
+            other => other,
+        };
+        match state {
+            LoadState::Loaded { plugin, .. } => Ok(plugin),
+            LoadState::Refused(reason) => Err(Unavailable::Refused(reason)),
+            LoadState::Idle => unreachable!("just loaded"),
+        }
+    }
+
+    fn load(&self, m: &Manifest, library: Option<&Path>) -> Result<(Arc<ForeignPlugin>, String), String> {
+        let path = library.ok_or_else(|| {
+            format!(
+                "library {} not found in the plugin folders {:?}",
+                library_file_name(&m.library),
+                self.plugin_dirs
+            )
+        })?;
+        let lib = LoadedLibrary::load(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        cross_check(&lib, m).map_err(|e| format!("{}: {e}", path.display()))?;
+        for a in &m.actions {
+            let owner = self.actions[&a.name]
+                .iter()
+                .find(|r| r.plugin != m.id && matches!(self.record(&r.plugin).map(Record::state), Some(LoadState::Loaded { .. })));
+            if let Some(owner) = owner {
+                return Err(format!(
+                    "action '{}' is already provided by plugin '{}'",
+                    a.name, owner.plugin
+                ));
+            }
+        }
+        let version = lib.info.version.clone();
+        let plugin = lib
+            .init((self.services)(&m.id))
+            .map_err(|e| format!("{}: initialization failed: {e}", path.display()))?;
+        Ok((Arc::new(plugin), version))
+    }
+
+    /// The declarations of action `name`, by plugin id order.
+    pub(crate) fn action_routes(&self, name: &str) -> &[ActionRoute] {
+        self.actions.get(name).map(Vec::as_slice).unwrap_or(&[])
     }
 }

@@ -1,56 +1,42 @@
 //! The host services each plugin receives (`plugin_api::HostServices`), bound to that plugin:
-//! its own key-value space, its log lines tagged with its id, the public URL, and the
-//! configuration of its own workspaces only.
+//! its own key-value space in the store (encrypted at rest, shared by every instance), its log
+//! lines tagged with its id, the public URL, and the configuration of its own workspaces only.
 //!
-//! The key-value data lives in memory in this version: it does not survive a restart and is
-//! not shared between instances; the persistent, encrypted store replaces [`MemoryKv`].
+//! Plugins call these from the blocking threads their calls run on, so each call blocks on
+//! the async store through the runtime handle.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
 
 use plugin_api::{HostServices, KvScope, LogLevel, PluginError, WorkspaceConfig};
+use tokio::runtime::Handle;
 
+use crate::manifest::Manifest;
+use crate::store::{Store, StoreError};
 use crate::workspaces::Workspaces;
-
-/// Plugin id, scope, key.
-type KvKey = (String, KvScope, String);
-/// A value and when it expires.
-type KvValue = (Vec<u8>, Option<Instant>);
-
-/// Key-value data of all plugins, keyed by plugin id first.
-#[derive(Default)]
-pub(crate) struct MemoryKv {
-    values: Mutex<HashMap<KvKey, KvValue>>,
-}
-
-impl MemoryKv {
-    fn live(entry: &KvValue) -> bool {
-        entry.1.is_none_or(|t| t > Instant::now())
-    }
-}
 
 /// The services of one plugin.
 pub(crate) struct PluginServices {
     pub(crate) plugin_id: String,
     pub(crate) public_url: String,
-    pub(crate) kv: Arc<MemoryKv>,
+    pub(crate) store: Store,
     pub(crate) workspaces: Arc<Workspaces>,
+    /// Every plugin's manifest by id, to validate workspaces.
+    pub(crate) manifests: Arc<BTreeMap<String, Manifest>>,
+    pub(crate) runtime: Handle,
 }
 
-impl PluginServices {
-    fn key(&self, scope: &KvScope, key: &str) -> KvKey {
-        (self.plugin_id.clone(), scope.clone(), key.to_owned())
-    }
+fn unavailable(e: StoreError) -> PluginError {
+    tracing::error!("store error in a host service: {e}");
+    PluginError::new(plugin_api::ErrorKind::Unavailable, "the host's store is unavailable")
 }
 
 impl HostServices for PluginServices {
     fn kv_get(&self, scope: &KvScope, key: &str) -> plugin_api::Result<Option<Vec<u8>>> {
-        let values = self.kv.values.lock().expect("kv lock");
-        Ok(values
-            .get(&self.key(scope, key))
-            .filter(|e| MemoryKv::live(e))
-            .map(|e| e.0.clone()))
+        self.runtime
+            .block_on(self.store.kv_get(&self.plugin_id, scope, key))
+            .map_err(unavailable)
     }
 
     fn kv_put(
@@ -60,28 +46,21 @@ impl HostServices for PluginServices {
         value: &[u8],
         ttl: Option<Duration>,
     ) -> plugin_api::Result<()> {
-        let expires = ttl.map(|d| Instant::now() + d);
-        let mut values = self.kv.values.lock().expect("kv lock");
-        values.retain(|_, e| MemoryKv::live(e));
-        values.insert(self.key(scope, key), (value.to_vec(), expires));
-        Ok(())
+        self.runtime
+            .block_on(self.store.kv_put(&self.plugin_id, scope, key, value, ttl))
+            .map_err(unavailable)
     }
 
     fn kv_take(&self, scope: &KvScope, key: &str) -> plugin_api::Result<Option<Vec<u8>>> {
-        let mut values = self.kv.values.lock().expect("kv lock");
-        Ok(values
-            .remove(&self.key(scope, key))
-            .filter(MemoryKv::live)
-            .map(|e| e.0))
+        self.runtime
+            .block_on(self.store.kv_take(&self.plugin_id, scope, key))
+            .map_err(unavailable)
     }
 
     fn kv_delete(&self, scope: &KvScope, key: &str) -> plugin_api::Result<()> {
-        self.kv
-            .values
-            .lock()
-            .expect("kv lock")
-            .remove(&self.key(scope, key));
-        Ok(())
+        self.runtime
+            .block_on(self.store.kv_delete(&self.plugin_id, scope, key))
+            .map_err(unavailable)
     }
 
     fn log(&self, level: LogLevel, message: &str) {
@@ -100,9 +79,13 @@ impl HostServices for PluginServices {
     }
 
     fn workspace_config(&self, workspace: &str) -> plugin_api::Result<WorkspaceConfig> {
-        match self.workspaces.get(workspace) {
-            Some(ws) if ws.driver == self.plugin_id => ws.config().cloned().ok_or_else(|| {
-                PluginError::conflict(format!("workspace '{workspace}' is misconfigured"))
+        let found = self
+            .runtime
+            .block_on(self.workspaces.get(&self.store, workspace, |id| self.manifests.get(id)))
+            .map_err(unavailable)?;
+        match found {
+            Some(ws) if ws.driver == self.plugin_id => ws.setup.map_err(|reason| {
+                PluginError::conflict(format!("workspace '{workspace}' is misconfigured: {reason}"))
             }),
             // Another plugin's workspace is reported exactly like a missing one.
             _ => Err(PluginError::not_found(format!(

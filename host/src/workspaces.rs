@@ -1,5 +1,6 @@
-//! Workspaces: their declarations validated against their driver's manifest, and the driver
-//! instances opened for them (lazily, once, dropped when the driver panics).
+//! Workspaces: those declared in the config file and those created at run time in the store,
+//! each validated against its driver's manifest, and the driver instances opened for them
+//! (lazily, once per workspace version, dropped after a panic or when the driver is disabled).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -9,15 +10,30 @@ use plugin_api::WorkspaceConfig;
 
 use crate::config::WorkspaceDecl;
 use crate::manifest::Manifest;
+use crate::store::{Store, StoreError, WorkspaceRecord};
+
+/// Where a workspace is defined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Source {
+    /// `[[workspaces]]` in `host.toml`: read-only at run time.
+    Config,
+    /// Created through the API or CLI.
+    Store,
+}
 
 /// One workspace as the host knows it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Workspace {
     pub(crate) id: String,
     pub(crate) label: String,
+    pub(crate) description: String,
     /// The driver's plugin id.
     pub(crate) driver: String,
-    /// The validated configuration, or why the declaration was refused.
+    pub(crate) source: Source,
+    /// Changes whenever the definition changes (drivers are reopened then).
+    pub(crate) version: i64,
+    /// The validated configuration, or why the definition was refused.
     pub(crate) setup: Result<WorkspaceConfig, String>,
 }
 
@@ -27,89 +43,138 @@ impl Workspace {
     }
 }
 
+/// Validates params against the driver's manifest into a workspace configuration.
+fn setup(
+    id: &str,
+    driver: &str,
+    params: &BTreeMap<String, String>,
+    manifest: Option<&Manifest>,
+    public_url: &str,
+) -> Result<WorkspaceConfig, String> {
+    let m = manifest.ok_or_else(|| format!("unknown driver '{driver}'"))?;
+    m.validate(params, public_url)
+        .map(|params| WorkspaceConfig {
+            id: id.to_owned(),
+            params,
+        })
+        .map_err(|errors| {
+            errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+}
+
 /// All workspaces and their open drivers.
-#[derive(Default)]
 pub(crate) struct Workspaces {
-    list: BTreeMap<String, Workspace>,
-    open: Mutex<HashMap<String, Arc<ForeignDriver>>>,
+    declared: BTreeMap<String, Workspace>,
+    public_url: String,
+    /// Workspace id → (version it was opened for, driver's plugin id, driver).
+    open: Mutex<HashMap<String, (i64, String, Arc<ForeignDriver>)>>,
 }
 
 impl Workspaces {
-    /// Validates each declaration against its driver's manifest (`manifests` by plugin id).
-    /// A refused declaration stays listed with its reason, so requests get a clear error.
-    pub(crate) fn from_decls(
+    /// The config-declared workspaces, validated against `manifest`.
+    pub(crate) fn new<'m>(
         decls: &[WorkspaceDecl],
-        manifests: &BTreeMap<String, Manifest>,
+        manifest: impl Fn(&str) -> Option<&'m Manifest>,
         public_url: &str,
     ) -> Workspaces {
-        let list = decls
+        let declared = decls
             .iter()
             .map(|d| {
-                let setup = match manifests.get(&d.driver) {
-                    None => Err(format!("unknown driver '{}'", d.driver)),
-                    Some(m) => m
-                        .validate(&d.string_params(), public_url)
-                        .map(|params| WorkspaceConfig {
-                            id: d.id.clone(),
-                            params,
-                        })
-                        .map_err(|errors| {
-                            errors
-                                .iter()
-                                .map(|e| format!("{}: {}", e.field, e.message))
-                                .collect::<Vec<_>>()
-                                .join("; ")
-                        }),
-                };
+                let setup = setup(&d.id, &d.driver, &d.string_params(), manifest(&d.driver), public_url);
                 if let Err(reason) = &setup {
                     tracing::error!(workspace = %d.id, driver = %d.driver, "workspace refused: {reason}");
                 }
                 let ws = Workspace {
                     id: d.id.clone(),
                     label: d.label.clone().unwrap_or_else(|| d.id.clone()),
+                    description: d.description.clone(),
                     driver: d.driver.clone(),
+                    source: Source::Config,
+                    version: 0,
                     setup,
                 };
                 (d.id.clone(), ws)
             })
             .collect();
         Workspaces {
-            list,
+            declared,
+            public_url: public_url.to_owned(),
             open: Mutex::default(),
         }
     }
 
-    pub(crate) fn get(&self, id: &str) -> Option<&Workspace> {
-        self.list.get(id)
+    /// Whether `id` is declared in the config file.
+    pub(crate) fn is_declared(&self, id: &str) -> bool {
+        self.declared.contains_key(id)
     }
 
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &Workspace> {
-        self.list.values()
+    /// The workspace `id`: from the config, else from the store (so a workspace created on
+    /// another instance is found at once).
+    pub(crate) async fn get<'m>(
+        &self,
+        store: &Store,
+        id: &str,
+        manifest: impl Fn(&str) -> Option<&'m Manifest>,
+    ) -> Result<Option<Workspace>, StoreError> {
+        if let Some(ws) = self.declared.get(id) {
+            return Ok(Some(ws.clone()));
+        }
+        Ok(store
+            .workspace(id)
+            .await?
+            .map(|rec| self.from_record(rec, &manifest)))
     }
 
-    /// One log line per workspace, so an operator sees at start-up what is served.
-    pub(crate) fn log_summary(&self) {
-        for ws in self.iter() {
-            match &ws.setup {
-                Ok(_) => {
-                    tracing::info!(workspace = %ws.id, driver = %ws.driver, "workspace '{}' ready", ws.label)
-                }
-                Err(_) => {
-                    tracing::warn!(workspace = %ws.id, driver = %ws.driver, "workspace '{}' unavailable", ws.label)
-                }
+    /// Every workspace: the config's, then the store's.
+    pub(crate) async fn all<'m>(
+        &self,
+        store: &Store,
+        manifest: impl Fn(&str) -> Option<&'m Manifest>,
+    ) -> Result<Vec<Workspace>, StoreError> {
+        let mut all: Vec<Workspace> = self.declared.values().cloned().collect();
+        for rec in store.workspaces().await? {
+            if !self.declared.contains_key(&rec.id) {
+                all.push(self.from_record(rec, &manifest));
             }
+        }
+        Ok(all)
+    }
+
+    fn from_record<'m>(
+        &self,
+        rec: WorkspaceRecord,
+        manifest: &impl Fn(&str) -> Option<&'m Manifest>,
+    ) -> Workspace {
+        // Re-validated on every read: a manifest upgrade may have changed the rules, and a
+        // driver must never see parameters its manifest refuses.
+        let setup = setup(&rec.id, &rec.driver, &rec.params, manifest(&rec.driver), &self.public_url);
+        Workspace {
+            id: rec.id,
+            label: rec.label,
+            description: rec.description,
+            driver: rec.driver,
+            source: Source::Store,
+            version: rec.version,
+            setup,
         }
     }
 
-    /// The open driver of `ws`, opening it on first use. Blocking: call from a blocking thread.
+    /// The open driver of `ws`, opening it on first use or when its definition changed.
+    /// Blocking: call from a blocking thread.
     pub(crate) fn driver(
         &self,
         ws: &Workspace,
         config: &WorkspaceConfig,
         plugin: &ForeignPlugin,
     ) -> plugin_api::Result<Arc<ForeignDriver>> {
-        if let Some(d) = self.open.lock().expect("driver cache").get(&ws.id) {
-            return Ok(d.clone());
+        if let Some((version, _, d)) = self.open.lock().expect("driver cache").get(&ws.id) {
+            if *version == ws.version {
+                return Ok(d.clone());
+            }
         }
         // Opened outside the lock: a slow backend must not block other workspaces. Two
         // concurrent first uses may both open; the second simply replaces the first.
@@ -117,12 +182,30 @@ impl Workspaces {
         self.open
             .lock()
             .expect("driver cache")
-            .insert(ws.id.clone(), driver.clone());
+            .insert(ws.id.clone(), (ws.version, ws.driver.clone(), driver.clone()));
         Ok(driver)
     }
 
-    /// Drops the open driver of `ws` (after a panic, or when its plugin is disabled).
+    /// Drops the open driver of workspace `ws_id` (after a panic, an edit or a deletion).
     pub(crate) fn forget(&self, ws_id: &str) {
         self.open.lock().expect("driver cache").remove(ws_id);
+    }
+
+    /// Drops every open driver of plugin `plugin` (when it is disabled).
+    pub(crate) fn forget_plugin(&self, plugin: &str) {
+        self.open
+            .lock()
+            .expect("driver cache")
+            .retain(|_, (_, driver, _)| driver != plugin);
+    }
+
+    /// One log line per declared workspace, so an operator sees at start-up what is served.
+    pub(crate) fn log_summary(&self) {
+        for ws in self.declared.values() {
+            match &ws.setup {
+                Ok(_) => tracing::info!(workspace = %ws.id, driver = %ws.driver, "workspace '{}' ready", ws.label),
+                Err(_) => tracing::warn!(workspace = %ws.id, driver = %ws.driver, "workspace '{}' unavailable", ws.label),
+            }
+        }
     }
 }

@@ -78,7 +78,7 @@ pub struct Host {
     pub dir: tempfile::TempDir,
     child: Child,
     log: std::sync::Arc<Mutex<String>>,
-    /// An HTTP client with a generous timeout for large transfers.
+    /// A client logged in as `admin` (session cookie and CSRF token on every request).
     pub client: Client,
 }
 
@@ -122,7 +122,7 @@ pub fn manifest(file: &str) -> (String, String) {
 impl Host {
     /// Starts a host and waits until it answers.
     pub fn start(setup: HostSetup) -> Host {
-        let exe = wshost_exe();
+        build();
         let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path();
         std::fs::create_dir_all(d.join("manifests")).unwrap();
@@ -143,28 +143,7 @@ impl Host {
             target_dir().display(),
         );
         std::fs::write(d.join("host.toml"), config).unwrap();
-        let mut child = Command::new(exe)
-            .args(["serve", "--config"])
-            .arg(d.join("host.toml"))
-            .env("WSHOST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start wshost");
-        let log = std::sync::Arc::new(Mutex::new(String::new()));
-        let mut stderr = child.stderr.take().unwrap();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = stderr.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                let text = String::from_utf8_lossy(&buf[..n]).into_owned();
-                eprint!("{text}");
-                sink.lock().unwrap().push_str(&text);
-            }
-        });
+        let (child, log) = spawn(&d.join("host.toml"), &[]);
         let host = Host {
             url: format!("http://127.0.0.1:{port}"),
             dir,
@@ -194,6 +173,18 @@ impl Host {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Stops the host and starts it again on the same folder and config.
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let config = self.dir.path().join("host.toml");
+        let (child, log) = spawn(&config, &[]);
+        self.child = child;
+        self.log = log;
+        self.wait_ready();
+        self.client = self.login("admin", ADMIN_PASSWORD);
     }
 
     /// What the host wrote to stderr so far.
@@ -238,6 +229,80 @@ impl Host {
         self.child.try_wait().expect("try_wait").is_none()
     }
 }
+
+/// Starts `wshost serve --config CONFIG` with `env`, collecting its stderr.
+pub fn spawn(config: &Path, env: &[(&str, &str)]) -> (Child, std::sync::Arc<Mutex<String>>) {
+    let mut child = Command::new(wshost_exe())
+        .args(["serve", "--config"])
+        .arg(config)
+        .env("WSHOST_LOG", "info")
+        .env("WSHOST_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start wshost");
+    let log = std::sync::Arc::new(Mutex::new(String::new()));
+    let mut stderr = child.stderr.take().unwrap();
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stderr.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+            eprint!("{text}");
+            sink.lock().unwrap().push_str(&text);
+        }
+    });
+    (child, log)
+}
+
+/// A PostgreSQL database made for one test and dropped after it.
+pub struct PgDatabase {
+    /// `postgres://postgres@127.0.0.1:5432/NAME`.
+    pub url: String,
+    name: String,
+}
+
+impl PgDatabase {
+    /// Creates a fresh database on the server at 127.0.0.1:5432, or `None` when there is no
+    /// server: the caller must then skip loudly (and fail under `CI=true`, see [`require`]).
+    pub fn create() -> Option<PgDatabase> {
+        let name = format!("wshost_it_{:016x}", rand::random::<u64>());
+        let ok = psql(&format!("CREATE DATABASE {name}"));
+        ok.then(|| PgDatabase {
+            url: format!("postgres://postgres@127.0.0.1:5432/{name}"),
+            name,
+        })
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        psql(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+    }
+}
+
+fn psql(sql: &str) -> bool {
+    Command::new("psql")
+        .args(["-h", "127.0.0.1", "-p", "5432", "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qc", sql])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A prerequisite is missing: say so loudly; under `CI=true`, fail instead of skipping.
+pub fn require(what: &str) {
+    let message = format!("SKIPPED: {what} is not available on this machine");
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "{message} (and CI=true requires it)");
+    eprintln!("\n!!! {message} !!!\n");
+}
+
+/// The password of the first administrator, `admin`, in test hosts.
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
 
 /// The status and JSON body of a response (`Value::Null` when the body is not JSON).
 pub fn json_of(r: reqwest::blocking::Response) -> (u16, Value) {

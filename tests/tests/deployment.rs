@@ -114,14 +114,3 @@ fn plugins_check_accepts_a_good_library_and_explains_a_bad_one() {
         assert!(ok && out.contains("Usage"), "{args:?}: {out}");
     }
 }
-
-#[test]
-fn a_non_loopback_listen_address_is_refused_without_authentication() {
-    let out = Command::new(wshost_exe())
-        .args(["serve", "--listen", "0.0.0.0:0", "--data-dir"])
-        .arg(tempfile::tempdir().unwrap().path())
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"));
-}

@@ -388,12 +388,17 @@ fn interrupted_upload_keeps_the_previous_version() {
         b"version 1".to_vec(),
     );
     assert_eq!(s, 201);
+    let session = h.session_headers("admin", ADMIN_PASSWORD);
+    let auth: String = session
+        .iter()
+        .map(|(k, v)| format!("{k}: {}\r\n", v.to_str().unwrap()))
+        .collect();
     for target in ["doc.txt", "new.txt"] {
         let addr = h.url.trim_start_matches("http://");
         let mut tcp = std::net::TcpStream::connect(addr).unwrap();
         write!(
             tcp,
-            "POST /?get_action=upload&ws=files&name={target} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 10485760\r\n\r\n"
+            "POST /?get_action=upload&ws=files&name={target} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Length: 10485760\r\n\r\n"
         )
         .unwrap();
         tcp.write_all(&vec![b'x'; 1 << 20]).unwrap();

@@ -4,14 +4,18 @@
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::Response;
+use std::collections::BTreeMap;
+
 use plugin_api::{ActionRequest, ActionResponse, Driver};
 
 use super::error::ApiError;
 use super::params::Params;
 use super::stream::{body_reader, response_body};
 use super::{call_context, call_driver, Shared};
+use crate::auth::Caller;
 use crate::manifest::Rights;
 use crate::registry::ActionRoute;
+use crate::store::Access;
 
 /// Request headers a plugin never sees: credentials stay in the host.
 const PRIVATE_HEADERS: [&str; 4] = [
@@ -23,14 +27,30 @@ const PRIVATE_HEADERS: [&str; 4] = [
 
 pub(crate) async fn handle(
     state: Shared,
-    route: ActionRoute,
+    caller: Caller,
+    action: String,
     method: Method,
     params: Params,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    let toggles = state.store.plugin_toggles().await?;
+    let route = choose_route(&state, &action, &toggles)?;
+    let decl = &route.decl;
+    match decl.rights {
+        Rights::Public => {}
+        Rights::User | Rights::Read | Rights::Write => {
+            caller.require_user()?;
+        }
+        Rights::Admin => {
+            caller.require_admin()?;
+        }
+    }
+    if decl.csrf {
+        caller.check_csrf(&method, &headers, params.get("secure_token"))?;
+    }
     let request = ActionRequest {
-        name: route.decl.name.clone(),
+        name: decl.name.clone(),
         method: method.to_string(),
         query: params.pairs().to_vec(),
         headers: headers
@@ -40,33 +60,51 @@ pub(crate) async fn handle(
             .collect(),
         body: body_reader(body),
     };
-    let response = match route.decl.rights {
+    let response = match decl.rights {
         Rights::Read | Rights::Write => {
-            let ws = params
-                .workspace()
-                .ok_or(ApiError::MissingParam("ws"))?
-                .to_owned();
-            call_driver(&state, &ws, move |d, ctx| d.action(ctx, request)).await?
+            let ws = params.workspace().ok_or(ApiError::MissingParam("ws"))?.to_owned();
+            let need = if decl.rights == Rights::Write { Access::ReadWrite } else { Access::Read };
+            call_driver(&state, &caller, &ws, need, move |d, ctx| d.action(ctx, request)).await?
         }
         _ => {
-            let ws = params.workspace().map(str::to_owned);
-            let plugin = state
-                .registry
-                .get(&route.plugin)
-                .and_then(|r| r.plugin())
-                .cloned()
-                .ok_or_else(|| ApiError::PluginDisabled {
-                    action: route.decl.name.clone(),
-                    plugin: route.plugin.clone(),
-                })?;
+            let ctx = call_context(&caller, params.workspace());
+            let plugin = route.plugin.clone();
             tokio::task::spawn_blocking(move || {
-                plugin.action(&call_context(ws.as_deref()), request)
+                let plugin = state
+                    .registry
+                    .plugin(&plugin, &toggles)
+                    .map_err(|_| ApiError::Internal(format!("plugin {plugin} vanished")))?;
+                plugin.action(&ctx, request).map_err(ApiError::from)
             })
             .await
             .map_err(|e| ApiError::Internal(format!("action task failed: {e}")))??
         }
     };
-    into_http(response, &route.decl.name)
+    into_http(response, &decl.name)
+}
+
+/// The plugin that serves `action`: the first, in id order, that is enabled and loads.
+fn choose_route(state: &Shared, action: &str, toggles: &BTreeMap<String, bool>) -> Result<ActionRoute, ApiError> {
+    let routes = state.registry.action_routes(action);
+    let mut refused = None;
+    for route in routes {
+        if !state.registry.is_enabled(&route.plugin, toggles) {
+            continue;
+        }
+        // Loading a library the first time blocks briefly.
+        match tokio::task::block_in_place(|| state.registry.plugin(&route.plugin, toggles)) {
+            Ok(_) => return Ok(route.clone()),
+            Err(_) => refused = refused.or(Some(route.plugin.clone())),
+        }
+    }
+    match (refused, routes.first()) {
+        (Some(plugin), _) => Err(ApiError::PluginUnavailable { action: action.to_owned(), plugin }),
+        (None, Some(first)) => Err(ApiError::PluginDisabled {
+            action: action.to_owned(),
+            plugin: first.plugin.clone(),
+        }),
+        (None, None) => Err(ApiError::UnknownAction(action.to_owned())),
+    }
 }
 
 /// Headers that belong to the connection, not to the plugin's answer.

@@ -7,7 +7,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use plugin_api::{ErrorKind, PluginError};
 
+use crate::manifest::FieldError;
 use crate::paths::PathError;
+use crate::store::StoreError;
 
 /// Everything a request can fail with.
 #[derive(Debug)]
@@ -35,6 +37,26 @@ pub(crate) enum ApiError {
         action: String,
         allowed: &'static str,
     },
+    /// The action's plugin is enabled but failed to load.
+    PluginUnavailable { action: String, plugin: String },
+    /// No valid credentials: log in or send a token (401).
+    Unauthenticated,
+    /// Credentials were sent but are not valid (401).
+    InvalidCredentials(&'static str),
+    /// Logged in, but not allowed (403).
+    Forbidden(String),
+    /// A cookie-authenticated request that changes state came without the CSRF token (403).
+    CsrfRejected,
+    /// Too many login attempts; retry after this long (429).
+    TooManyAttempts(std::time::Duration),
+    /// An API object does not exist (404).
+    NotFound(String),
+    /// An API object already exists or is in use (409).
+    Conflict(String),
+    /// A malformed API request (400).
+    BadRequest(String),
+    /// Submitted workspace parameters failed the manifest's validation (422), per field.
+    Fields(Vec<FieldError>),
     /// The driver answered an error.
     Plugin(PluginError),
     /// A host-side failure (logged with detail, answered without).
@@ -42,6 +64,11 @@ pub(crate) enum ApiError {
 }
 
 impl ApiError {
+    /// The client-facing message.
+    pub(crate) fn message(&self) -> String {
+        self.parts().2
+    }
+
     fn parts(&self) -> (StatusCode, &'static str, String) {
         use ApiError::*;
         match self {
@@ -95,6 +122,36 @@ impl ApiError {
                 "method_not_allowed",
                 format!("the action '{action}' must be sent with {allowed}"),
             ),
+            PluginUnavailable { action, plugin } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "plugin_unavailable",
+                format!("the action '{action}' belongs to plugin '{plugin}', which failed to load"),
+            ),
+            Unauthenticated => (
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "log in, or send an API token as 'Authorization: Bearer TOKEN'".into(),
+            ),
+            InvalidCredentials(why) => (StatusCode::UNAUTHORIZED, "invalid_credentials", (*why).into()),
+            Forbidden(why) => (StatusCode::FORBIDDEN, "forbidden", why.clone()),
+            CsrfRejected => (
+                StatusCode::FORBIDDEN,
+                "csrf_token_invalid",
+                "this request changes state and needs the session's CSRF token in the X-CSRF-Token header".into(),
+            ),
+            TooManyAttempts(wait) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                format!("too many login attempts; try again in {} s", wait.as_secs().max(1)),
+            ),
+            NotFound(what) => (StatusCode::NOT_FOUND, "not_found", what.clone()),
+            Conflict(what) => (StatusCode::CONFLICT, "conflict", what.clone()),
+            BadRequest(what) => (StatusCode::BAD_REQUEST, "bad_request", what.clone()),
+            Fields(errors) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_params",
+                format!("{} parameter(s) are invalid", errors.len()),
+            ),
             Plugin(e) => (status_of(e.kind), e.kind.as_str(), e.message.clone()),
             Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -123,6 +180,17 @@ pub(crate) fn status_of(kind: ErrorKind) -> StatusCode {
     }
 }
 
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::AlreadyExists(what) => ApiError::Conflict(what),
+            StoreError::NotFound(what) => ApiError::NotFound(what),
+            StoreError::Invalid(what) => ApiError::BadRequest(what),
+            other => ApiError::Internal(format!("store: {other}")),
+        }
+    }
+}
+
 impl From<PluginError> for ApiError {
     fn from(e: PluginError) -> Self {
         ApiError::Plugin(e)
@@ -141,11 +209,18 @@ impl IntoResponse for ApiError {
         }
         let mut error = serde_json::json!({ "code": code, "message": message });
         let mut retry_after = None;
-        if let ApiError::Plugin(e) = &self {
-            if let Some(url) = &e.authorize_url {
-                error["authorize_url"] = url.clone().into();
+        match &self {
+            ApiError::Plugin(e) => {
+                if let Some(url) = &e.authorize_url {
+                    error["authorize_url"] = url.clone().into();
+                }
+                retry_after = e.retry_after.map(|d| d.as_secs().max(1));
             }
-            retry_after = e.retry_after.map(|d| d.as_secs().max(1));
+            ApiError::TooManyAttempts(wait) => retry_after = Some(wait.as_secs().max(1)),
+            ApiError::Fields(errors) => {
+                error["fields"] = serde_json::to_value(errors).unwrap_or_default();
+            }
+            _ => {}
         }
         let mut response = (status, Json(serde_json::json!({ "error": error }))).into_response();
         if let Some(secs) = retry_after {

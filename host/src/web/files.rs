@@ -17,6 +17,8 @@ use super::error::ApiError;
 use super::params::Params;
 use super::stream::{body_reader, response_body};
 use super::{call_driver, Shared};
+use crate::auth::Caller;
+use crate::store::Access;
 
 /// The host-provided actions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +93,7 @@ impl StdAction {
 
 pub(crate) async fn handle(
     state: Shared,
+    caller: Caller,
     action: StdAction,
     method: Method,
     params: Params,
@@ -112,7 +115,7 @@ pub(crate) async fn handle(
                     .map(str::to_owned),
                 limit: params.number("limit", PAGE_DEFAULT, 1..=PAGE_MAX)?,
             };
-            let listed = call_driver(&state, &ws, move |d, ctx| {
+            let listed = call_driver(&state, &caller, &ws, Access::Read, move |d, ctx| {
                 let page = d.list(ctx, &dir, page)?;
                 Ok((dir, page))
             })
@@ -127,10 +130,10 @@ pub(crate) async fn handle(
         }
         StdAction::Stat => {
             let file = params.path("file")?;
-            let entry = call_driver(&state, &ws, move |d, ctx| d.stat(ctx, &file)).await?;
+            let entry = call_driver(&state, &caller, &ws, Access::Read, move |d, ctx| d.stat(ctx, &file)).await?;
             Ok(Json(entry_json(&entry)).into_response())
         }
-        StdAction::Download => download(&state, &ws, params.path("file")?, &headers).await,
+        StdAction::Download => download(&state, &caller, &ws, params.path("file")?, &headers).await,
         StdAction::Upload => {
             let path = match params.get("file") {
                 Some(_) => params.path("file")?,
@@ -146,7 +149,7 @@ pub(crate) async fn handle(
                     .and_then(|v| v.to_str().ok()?.parse().ok()),
             };
             let reader = body_reader(body);
-            let entry = call_driver(&state, &ws, move |d, ctx| {
+            let entry = call_driver(&state, &caller, &ws, Access::ReadWrite, move |d, ctx| {
                 d.write(ctx, &path, reader, options)
             })
             .await?;
@@ -154,19 +157,19 @@ pub(crate) async fn handle(
         }
         StdAction::Mkdir => {
             let path = join(&params.path_or_root("dir")?, &params.name("dirname")?);
-            let entry = call_driver(&state, &ws, move |d, ctx| d.mkdir(ctx, &path)).await?;
+            let entry = call_driver(&state, &caller, &ws, Access::ReadWrite, move |d, ctx| d.mkdir(ctx, &path)).await?;
             Ok((StatusCode::CREATED, Json(entry_json(&entry))).into_response())
         }
         StdAction::Delete => {
             let file = root_refused(params.path("file")?, "file")?;
             let shown = file.clone();
-            call_driver(&state, &ws, move |d, ctx| d.delete(ctx, &file)).await?;
+            call_driver(&state, &caller, &ws, Access::ReadWrite, move |d, ctx| d.delete(ctx, &file)).await?;
             Ok(Json(json!({ "deleted": shown })).into_response())
         }
         StdAction::Rename => {
             let from = root_refused(params.path("file")?, "file")?;
             let to = join(parent(&from), &params.name("filename_new")?);
-            let entry = call_driver(&state, &ws, move |d, ctx| d.rename(ctx, &from, &to)).await?;
+            let entry = call_driver(&state, &caller, &ws, Access::ReadWrite, move |d, ctx| d.rename(ctx, &from, &to)).await?;
             Ok(Json(entry_json(&entry)).into_response())
         }
         StdAction::Copy | StdAction::Move => {
@@ -183,9 +186,9 @@ pub(crate) async fn handle(
                 });
             }
             let entry = if action == StdAction::Copy {
-                call_driver(&state, &ws, move |d, ctx| d.copy(ctx, &from, &to)).await?
+                call_driver(&state, &caller, &ws, Access::ReadWrite, move |d, ctx| d.copy(ctx, &from, &to)).await?
             } else {
-                call_driver(&state, &ws, move |d, ctx| d.rename(ctx, &from, &to)).await?
+                call_driver(&state, &caller, &ws, Access::ReadWrite, move |d, ctx| d.rename(ctx, &from, &to)).await?
             };
             Ok(Json(entry_json(&entry)).into_response())
         }
@@ -248,6 +251,7 @@ fn parse_range(header: &str, size: u64) -> RangeAsk {
 
 async fn download(
     state: &Shared,
+    caller: &Caller,
     ws: &str,
     file: String,
     headers: &HeaderMap,
@@ -256,7 +260,7 @@ async fn download(
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let outcome = call_driver(state, ws, move |d, ctx| {
+    let outcome = call_driver(state, caller, ws, Access::Read, move |d, ctx| {
         let Some(range_header) = range_header else {
             return Ok(Ok((d.read(ctx, &file, None)?, None)));
         };

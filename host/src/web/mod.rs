@@ -1,17 +1,23 @@
 //! The HTTP layer: `GET|POST /?get_action=…` (also under `/index.php`), dispatched to the
-//! standard file actions or to the plugin that declares the action.
+//! standard file actions or to the plugin that declares the action, and the admin REST API
+//! under `/api/`.
 //!
-//! Every driver call runs on a blocking thread (the plugin ABI is blocking by design) through
-//! [`call_driver`], which also resolves the workspace and its driver's state first.
+//! Order of every file request: who is calling (`auth`), may they (`rights`), which
+//! workspace and driver, then the driver call on a blocking thread (the ABI is blocking by
+//! design). Nothing reaches a plugin before the rights check.
 
 mod actions;
+mod api;
 pub(crate) mod error;
 mod files;
 mod params;
 mod stream;
 
+use std::collections::BTreeMap;
+use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
@@ -19,20 +25,55 @@ use axum::http::{header, HeaderMap, Method};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
+use governor::{DefaultKeyedRateLimiter, Quota};
 use plugin_api::foreign::ForeignDriver;
 use plugin_api::{CallContext, ErrorKind};
 
+use crate::auth::Caller;
 use crate::config::Config;
-use crate::registry::{Registry, Status};
-use crate::workspaces::Workspaces;
+use crate::registry::{Registry, Unavailable};
+use crate::store::{Access, Store};
+use crate::workspaces::{Workspace, Workspaces};
 use error::ApiError;
 use params::Params;
 
 /// Everything a request handler needs; shared by all requests.
 pub(crate) struct AppState {
     pub(crate) config: Config,
-    pub(crate) registry: Registry,
+    pub(crate) store: Store,
+    pub(crate) registry: Arc<Registry>,
     pub(crate) workspaces: Arc<Workspaces>,
+    /// Login attempts per user name.
+    pub(crate) login_limiter: DefaultKeyedRateLimiter<String>,
+}
+
+impl AppState {
+    pub(crate) fn new(
+        config: Config,
+        store: Store,
+        registry: Arc<Registry>,
+        workspaces: Arc<Workspaces>,
+    ) -> AppState {
+        // Five attempts at once, then one every 12 seconds per user name.
+        let quota = Quota::with_period(Duration::from_secs(12))
+            .expect("non-zero period")
+            .allow_burst(NonZeroU32::new(5).expect("non-zero"));
+        AppState {
+            config,
+            store,
+            registry,
+            workspaces,
+            login_limiter: DefaultKeyedRateLimiter::keyed(quota),
+        }
+    }
+
+    /// The workspace `id`, from the config or the store.
+    pub(crate) async fn workspace(&self, id: &str) -> Result<Option<Workspace>, ApiError> {
+        Ok(self
+            .workspaces
+            .get(&self.store, id, |d| self.registry.manifest(d))
+            .await?)
+    }
 }
 
 pub(crate) type Shared = Arc<AppState>;
@@ -42,10 +83,8 @@ pub(crate) fn app(state: Shared) -> Router {
     Router::new()
         .route("/", get(dispatch).post(dispatch).put(dispatch))
         .route("/index.php", get(dispatch).post(dispatch).put(dispatch))
-        .route(
-            "/healthz",
-            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
-        )
+        .route("/healthz", get(|| async { Json(serde_json::json!({"status": "ok"})) }))
+        .nest("/api", api::router())
         .with_state(state)
 }
 
@@ -59,6 +98,7 @@ async fn dispatch(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    let caller = Caller::resolve(&state, &headers).await?;
     let mut params = Params::parse(query.as_deref().unwrap_or(""));
     let action = params.action().ok_or(ApiError::MissingAction)?.to_owned();
 
@@ -68,103 +108,130 @@ async fn dispatch(
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
         let body = if is_form && std_action != files::StdAction::Upload {
-            let bytes = axum::body::to_bytes(body, FORM_LIMIT).await.map_err(|e| {
-                ApiError::InvalidParam {
+            let bytes = axum::body::to_bytes(body, FORM_LIMIT)
+                .await
+                .map_err(|e| ApiError::InvalidParam {
                     name: "body",
                     reason: format!("form body unreadable or over {FORM_LIMIT} bytes: {e}"),
-                }
-            })?;
+                })?;
             params.extend(Params::parse(&String::from_utf8_lossy(&bytes)));
             Body::empty()
         } else {
             body
         };
-        return files::handle(state, std_action, method, params, headers, body).await;
+        caller.require_user()?;
+        caller.check_csrf(&method, &headers, params.get("secure_token"))?;
+        return files::handle(state, caller, std_action, method, params, headers, body).await;
     }
-    if let Some(route) = state.registry.action(&action).cloned() {
-        return actions::handle(state, route, method, params, headers, body).await;
+    let routes = state.registry.action_routes(&action);
+    if routes.is_empty() {
+        return Err(ApiError::UnknownAction(action));
     }
-    if let Some(plugin) = state.registry.unavailable_action(&action) {
-        return Err(ApiError::PluginDisabled {
-            action,
-            plugin: plugin.to_owned(),
-        });
-    }
-    Err(ApiError::UnknownAction(action))
+    actions::handle(state, caller, action, method, params, headers, body).await
 }
 
 /// The per-call context handed to plugins.
-fn call_context(workspace: Option<&str>) -> CallContext {
+fn call_context(caller: &Caller, workspace: Option<&str>) -> CallContext {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     CallContext {
-        // No authentication yet: every request acts as the local operator.
-        user: None,
+        user: caller.name().map(str::to_owned),
         workspace: workspace.map(str::to_owned),
         request_id: format!("r{}", NEXT.fetch_add(1, Ordering::Relaxed)),
         extra: Default::default(),
     }
 }
 
-/// Resolves workspace `ws_id` to its driver and runs `op` on it on a blocking thread.
-async fn call_driver<T, F>(state: &Shared, ws_id: &str, op: F) -> Result<T, ApiError>
+/// The access `caller` has to workspace `ws_id`: administrators have read-write on every
+/// workspace; other users what the workspace's ACL grants them. 401 for anonymous callers,
+/// 403 without a grant (whether or not the workspace exists, so ids cannot be probed).
+pub(crate) async fn access(state: &AppState, caller: &Caller, ws_id: &str) -> Result<Access, ApiError> {
+    let user = caller.require_user()?;
+    if user.admin {
+        return Ok(Access::ReadWrite);
+    }
+    state
+        .store
+        .access(ws_id, &user.name)
+        .await?
+        .ok_or_else(|| ApiError::Forbidden(format!("you have no access to workspace '{ws_id}'")))
+}
+
+/// Checks that `caller` may `need` on workspace `ws_id`, resolves it to its driver and runs
+/// `op` on a blocking thread.
+pub(crate) async fn call_driver<T, F>(
+    state: &Shared,
+    caller: &Caller,
+    ws_id: &str,
+    need: Access,
+    op: F,
+) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&ForeignDriver, &CallContext) -> plugin_api::Result<T> + Send + 'static,
 {
-    let ws = state
-        .workspaces
-        .get(ws_id)
-        .ok_or_else(|| ApiError::UnknownWorkspace(ws_id.to_owned()))?;
-    let unavailable = |reason: String| ApiError::WorkspaceUnavailable {
-        workspace: ws_id.to_owned(),
-        reason,
-    };
-    match state.registry.get(&ws.driver).map(|r| &r.status) {
-        None => {
-            return Err(unavailable(format!(
-                "its driver '{}' is not installed",
-                ws.driver
-            )))
-        }
-        Some(Status::Disabled) => {
-            return Err(ApiError::DriverDisabled {
-                workspace: ws_id.to_owned(),
-                driver: ws.driver.clone(),
-            })
-        }
-        Some(Status::Refused(_)) => {
-            return Err(unavailable(format!(
-                "its driver '{}' failed to load",
-                ws.driver
-            )))
-        }
-        Some(Status::Loaded(_)) => {}
-    }
-    if let Err(reason) = &ws.setup {
-        return Err(unavailable(format!(
-            "its configuration was refused: {reason}"
+    let granted = access(state, caller, ws_id).await?;
+    if need == Access::ReadWrite && granted != Access::ReadWrite {
+        return Err(ApiError::Forbidden(format!(
+            "your access to workspace '{ws_id}' is read-only"
         )));
     }
+    let ws = state
+        .workspace(ws_id)
+        .await?
+        .ok_or_else(|| ApiError::UnknownWorkspace(ws_id.to_owned()))?;
+    let toggles = state.store.plugin_toggles().await?;
+    driver_ready(state, &ws, &toggles)?;
     let state = state.clone();
-    let ws_id = ws_id.to_owned();
+    let ctx = call_context(caller, Some(ws_id));
     tokio::task::spawn_blocking(move || {
-        let ws = state.workspaces.get(&ws_id).expect("checked above");
         let plugin = state
             .registry
-            .get(&ws.driver)
-            .and_then(|r| r.plugin())
-            .expect("checked above");
-        let config = ws.config().expect("checked above");
-        let driver = state.workspaces.driver(ws, config, plugin)?;
-        let ctx = call_context(Some(&ws_id));
+            .plugin(&ws.driver, &toggles)
+            .map_err(|u| unavailable(&ws, u))?;
+        let config = ws.config().expect("checked by driver_ready");
+        let driver = state.workspaces.driver(&ws, config, &plugin)?;
         let result = op(&driver, &ctx);
         if matches!(&result, Err(e) if e.kind == ErrorKind::Panicked) {
             // A driver that panicked may be in a broken state: reopen it on next use.
-            state.workspaces.forget(&ws_id);
+            state.workspaces.forget(&ws.id);
         }
-        result
+        result.map_err(ApiError::from)
     })
     .await
     .map_err(|e| ApiError::Internal(format!("driver task failed: {e}")))?
-    .map_err(ApiError::from)
+}
+
+/// Refuses a workspace whose driver is disabled or whose definition was refused.
+fn driver_ready(state: &AppState, ws: &Workspace, toggles: &BTreeMap<String, bool>) -> Result<(), ApiError> {
+    if state.registry.manifest(&ws.driver).is_some() && !state.registry.is_enabled(&ws.driver, toggles) {
+        state.workspaces.forget_plugin(&ws.driver);
+        return Err(ApiError::DriverDisabled {
+            workspace: ws.id.clone(),
+            driver: ws.driver.clone(),
+        });
+    }
+    if let Err(reason) = &ws.setup {
+        return Err(ApiError::WorkspaceUnavailable {
+            workspace: ws.id.clone(),
+            reason: format!("its configuration was refused: {reason}"),
+        });
+    }
+    Ok(())
+}
+
+fn unavailable(ws: &Workspace, why: Unavailable) -> ApiError {
+    match why {
+        Unavailable::Disabled => ApiError::DriverDisabled {
+            workspace: ws.id.clone(),
+            driver: ws.driver.clone(),
+        },
+        Unavailable::Unknown => ApiError::WorkspaceUnavailable {
+            workspace: ws.id.clone(),
+            reason: format!("its driver '{}' is not installed", ws.driver),
+        },
+        Unavailable::Refused(_) => ApiError::WorkspaceUnavailable {
+            workspace: ws.id.clone(),
+            reason: format!("its driver '{}' failed to load", ws.driver),
+        },
+    }
 }

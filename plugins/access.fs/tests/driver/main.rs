@@ -5,6 +5,7 @@
 //! One fixture (`support`), many small data-driven cases, one file per concern.
 
 mod confinement;
+mod conformance;
 mod listing;
 mod opening;
 mod ops;

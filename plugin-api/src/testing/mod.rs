@@ -1,12 +1,43 @@
 //! Test support for plugin authors (feature `testing`): run a driver in-process, through the
-//! very same ABI path the host uses, without a running host.
+//! very same ABI path the host uses, without a running host, and check it against the
+//! [`conformance`] suite.
 //!
-//! ```ignore
-//! let host = MemoryHost::new("http://localhost:8080");
-//! let plugin = plugin_api::testing::load::<MyPlugin>(host.clone())?;
-//! let driver = plugin.open(&config)?;
-//! driver.stat(&ctx(), "")?;
+//! - [`load`] builds a plugin's root module in this process and initializes it, so the
+//!   driver is reached exactly as the host reaches it: panic guard, stream adapters and every
+//!   conversion included (only abi_stable's load-time version and layout checks, which need a
+//!   real `.so`, do not run);
+//! - [`MemoryHost`] stands in for the host's services;
+//! - [`ctx`] makes a call context;
+//! - [`conformance::assert_conformant`] runs the behaviour suite.
+//!
 //! ```
+//! use plugin_api::testing::{conformance, ctx, load, MemoryHost};
+//! use plugin_api::{Driver, WorkspaceConfig};
+//! # use plugin_api::*;
+//! # struct MyPlugin;
+//! # impl Plugin for MyPlugin {
+//! #     type Driver = MyDriver;
+//! #     const ID: &'static str = "access.mine";
+//! #     const VERSION: &'static str = "0.1.0";
+//! #     fn new(_: Host) -> Result<Self> { Ok(MyPlugin) }
+//! #     fn open(&self, _: WorkspaceConfig) -> Result<MyDriver> { Ok(MyDriver) }
+//! # }
+//! # struct MyDriver;
+//! # impl Driver for MyDriver {
+//! #     fn capabilities(&self) -> Capabilities { Capabilities::STAT }
+//! #     fn stat(&self, _: &CallContext, p: &WsPath) -> Result<Entry> {
+//! #         if p.is_empty() { Ok(Entry::dir("")) } else { Err(PluginError::not_found(p)) }
+//! #     }
+//! # }
+//!
+//! let host = MemoryHost::new("http://localhost:8080");
+//! let plugin = load::<MyPlugin>(host.clone()).unwrap();
+//! let driver = plugin.open(&WorkspaceConfig::default()).unwrap();
+//! assert!(driver.stat(&ctx("alice"), "").unwrap().is_dir);
+//! conformance::assert_conformant(&driver);
+//! ```
+
+pub mod conformance;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -38,6 +69,12 @@ pub fn ctx(user: &str) -> CallContext {
 type KvMap = HashMap<(KvScope, String), (Vec<u8>, Option<Instant>)>;
 
 /// An in-memory host: key-value store with expiry, captured log lines, fixed workspaces.
+///
+/// One difference from the real host: the real host binds each plugin's services to its
+/// plugin id, so [`HostServices::workspace_config`] only answers for the calling plugin's own
+/// workspaces (another plugin's workspace answers `NotFound`, exactly like a missing one). A
+/// `MemoryHost` serves one plugin, so it answers for every workspace added with
+/// [`MemoryHost::add_workspace`]; to test the `NotFound` path, ask for one never added.
 pub struct MemoryHost {
     public_url: String,
     kv: Mutex<KvMap>,
@@ -56,7 +93,8 @@ impl MemoryHost {
         })
     }
 
-    /// Makes `config` visible through [`HostServices::workspace_config`].
+    /// Makes `config` visible through [`HostServices::workspace_config`], as the host does for
+    /// the workspaces declared with this plugin as their driver.
     pub fn add_workspace(&self, config: WorkspaceConfig) {
         self.workspaces
             .lock()

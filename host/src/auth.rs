@@ -1,0 +1,163 @@
+//! Who is calling. A request carries a Bearer API token, a session cookie, or nothing; the
+//! caller is resolved against the store before anything else happens. Also the CSRF rule: a
+//! state-changing request authenticated by cookie must echo the session's token, because a
+//! browser attaches cookies to requests that other sites make it send.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, Method};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+
+use crate::store::User;
+use crate::web::error::ApiError;
+use crate::web::Shared;
+
+/// The session cookie's name.
+pub(crate) const SESSION_COOKIE: &str = "wshost_session";
+/// The header that carries the CSRF token (Pydio's `secure_token` parameter works too).
+pub(crate) const CSRF_HEADER: &str = "x-csrf-token";
+
+/// How the caller proved who they are.
+#[derive(Debug, Clone)]
+pub(crate) enum Via {
+    /// Nothing: an anonymous request.
+    Anonymous,
+    /// A browser session; requests that change state must echo `csrf`.
+    Cookie { csrf: String },
+    /// An API token (not sent by browsers on their own, so no CSRF risk).
+    Token,
+}
+
+/// The caller of one request.
+#[derive(Debug, Clone)]
+pub(crate) struct Caller {
+    pub(crate) user: Option<User>,
+    pub(crate) via: Via,
+}
+
+impl Caller {
+    /// Resolves the caller from the request headers.
+    pub(crate) async fn resolve(state: &Shared, headers: &HeaderMap) -> Result<Caller, ApiError> {
+        if let Some(auth) = headers.get(header::AUTHORIZATION) {
+            let token = auth
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer ").map(str::trim))
+                .ok_or(ApiError::InvalidCredentials("the Authorization header must be 'Bearer TOKEN'"))?;
+            let user = state
+                .store
+                .token_user(token)
+                .await?
+                .ok_or(ApiError::InvalidCredentials("unknown or revoked API token"))?;
+            return Ok(Caller {
+                user: Some(user),
+                via: Via::Token,
+            });
+        }
+        let jar = CookieJar::from_headers(headers);
+        if let Some(cookie) = jar.get(SESSION_COOKIE) {
+            // A stale cookie is not an error: the caller is simply anonymous.
+            if let Some(session) = state.store.session(cookie.value()).await? {
+                return Ok(Caller {
+                    user: Some(session.user),
+                    via: Via::Cookie { csrf: session.csrf },
+                });
+            }
+        }
+        Ok(Caller {
+            user: None,
+            via: Via::Anonymous,
+        })
+    }
+
+    /// The user's name, if logged in.
+    pub(crate) fn name(&self) -> Option<&str> {
+        self.user.as_ref().map(|u| u.name.as_str())
+    }
+
+    /// A logged-in user, or 401.
+    pub(crate) fn require_user(&self) -> Result<&User, ApiError> {
+        self.user.as_ref().ok_or(ApiError::Unauthenticated)
+    }
+
+    /// An administrator, or 401/403.
+    pub(crate) fn require_admin(&self) -> Result<&User, ApiError> {
+        let user = self.require_user()?;
+        if user.admin {
+            Ok(user)
+        } else {
+            Err(ApiError::Forbidden("this needs an administrator".into()))
+        }
+    }
+
+    /// Refuses a state-changing, cookie-authenticated request without the session's CSRF
+    /// token (in the `X-CSRF-Token` header or the `secure_token` parameter).
+    pub(crate) fn check_csrf(
+        &self,
+        method: &Method,
+        headers: &HeaderMap,
+        secure_token: Option<&str>,
+    ) -> Result<(), ApiError> {
+        let Via::Cookie { csrf } = &self.via else {
+            return Ok(());
+        };
+        if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+            return Ok(());
+        }
+        let sent = headers
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .or(secure_token);
+        match sent {
+            Some(token) if constant_time_eq(token.as_bytes(), csrf.as_bytes()) => Ok(()),
+            _ => Err(ApiError::CsrfRejected),
+        }
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl FromRequestParts<Shared> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
+        Caller::resolve(state, &parts.headers).await
+    }
+}
+
+/// The session cookie for `token`: HttpOnly, SameSite=Lax, Secure behind https.
+pub(crate) fn session_cookie(token: String, secure: bool, ttl: std::time::Duration) -> Cookie<'static> {
+    Cookie::build((SESSION_COOKIE, token))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .path("/")
+        .expires(expiry(ttl))
+        .build()
+}
+
+/// A cookie that removes the session cookie.
+pub(crate) fn cleared_cookie() -> Cookie<'static> {
+    let mut c = Cookie::build((SESSION_COOKIE, "")).path("/").build();
+    c.make_removal();
+    c
+}
+
+fn expiry(d: std::time::Duration) -> axum_extra::extract::cookie::Expiration {
+    let at = std::time::SystemTime::now() + d;
+    axum_extra::extract::cookie::Expiration::DateTime(at.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csrf_tokens_compare_exactly() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+}

@@ -1,0 +1,208 @@
+//! The administration commands of the CLI: users, tokens, workspaces, plugin toggles. They
+//! work on the same store as the server (so they also work while it runs, and on every
+//! instance sharing a PostgreSQL store) through the same code as the REST API.
+
+use std::io::BufRead;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use serde_json::{json, Value};
+
+use crate::admin::{self, workspace_json, WorkspaceInput};
+use crate::auth::{Caller, Via};
+use crate::cli::{AdminOpts, TokenCommand, UserCommand, WorkspaceCommand};
+use crate::config::Config;
+use crate::store::{Access, User};
+use crate::web::error::ApiError;
+use crate::web::Shared;
+
+/// Runs `f` with the application state of `opts`, printing its value as JSON or text.
+fn run<F, Fut>(opts: &AdminOpts, f: F) -> anyhow::Result<ExitCode>
+where
+    F: FnOnce(Shared) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<(Value, String)>>,
+{
+    let config = Config::load(&opts.settings)?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let json = opts.json;
+    runtime.block_on(async move {
+        let state: Shared = Arc::new(crate::boot::boot(config).await?);
+        let (value, text) = f(state.clone()).await?;
+        if json {
+            println!("{}", serde_json::to_string_pretty(&value)?);
+        } else if !text.is_empty() {
+            println!("{text}");
+        }
+        state.store.close().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Turns an API error into a CLI error with the same message (and field errors listed).
+fn cli_error(e: ApiError) -> anyhow::Error {
+    match e {
+        ApiError::Fields(fields) => anyhow::anyhow!(
+            "invalid parameters:\n{}",
+            fields
+                .iter()
+                .map(|f| format!("  {}: {}", f.field, f.message))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+        other => anyhow::anyhow!("{}", other.message()),
+    }
+}
+
+/// The operator at the console acts as an administrator.
+fn operator() -> Caller {
+    Caller {
+        user: Some(User {
+            name: "cli".into(),
+            admin: true,
+            created_at: 0,
+        }),
+        via: Via::Token,
+    }
+}
+
+fn read_password() -> anyhow::Result<String> {
+    eprint!("password (one line on standard input): ");
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    admin::check_password_strength(&password).map_err(cli_error)?;
+    Ok(password)
+}
+
+pub(crate) fn user(cmd: UserCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        UserCommand::Add { name, admin, opts } => {
+            let password = read_password()?;
+            run(&opts, |s| async move {
+                let user = s.store.create_user(&name, &password, admin).await.map_err(|e| cli_error(e.into()))?;
+                Ok((json!({ "user": user }), format!("created user {}{}", user.name, if admin { " (administrator)" } else { "" })))
+            })
+        }
+        UserCommand::List { opts } => run(&opts, |s| async move {
+            let users = s.store.users().await?;
+            let text = users
+                .iter()
+                .map(|u| format!("{}{}", u.name, if u.admin { "  (admin)" } else { "" }))
+                .collect::<Vec<_>>()
+                .join("\n");
+            Ok((json!({ "users": users }), text))
+        }),
+        UserCommand::Passwd { name, opts } => {
+            let password = read_password()?;
+            run(&opts, |s| async move {
+                s.store.set_password(&name, &password).await.map_err(|e| cli_error(e.into()))?;
+                Ok((json!({ "updated": name }), format!("password of {name} changed; their sessions ended")))
+            })
+        }
+        UserCommand::Delete { name, opts } => run(&opts, |s| async move {
+            if !s.store.delete_user(&name).await? {
+                bail!("no user '{name}'");
+            }
+            Ok((json!({ "deleted": name }), format!("deleted user {name}")))
+        }),
+    }
+}
+
+pub(crate) fn token(cmd: TokenCommand) -> anyhow::Result<ExitCode> {
+    let TokenCommand::Create { user, label, opts } = cmd;
+    run(&opts, |s| async move {
+        let new = s.store.create_token(&user, &label).await.map_err(|e| cli_error(e.into()))?;
+        // The token alone on stdout, so that `TOKEN=$(wshost token create bob)` works.
+        Ok((json!({ "id": new.id, "user": user, "token": new.token }), new.token))
+    })
+}
+
+fn parse_params(params: &[String]) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+    params
+        .iter()
+        .map(|p| {
+            p.split_once('=')
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .with_context(|| format!("--param {p}: expected NAME=VALUE"))
+        })
+        .collect()
+}
+
+fn ws_text(v: &Value) -> String {
+    format!(
+        "{}\t{}\t{}\t{}{}",
+        v["id"].as_str().unwrap_or(""),
+        v["driver"].as_str().unwrap_or(""),
+        v["source"].as_str().unwrap_or(""),
+        v["label"].as_str().unwrap_or(""),
+        v["error"].as_str().map(|e| format!("\t(unavailable: {e})")).unwrap_or_default()
+    )
+}
+
+pub(crate) fn workspace(cmd: WorkspaceCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        WorkspaceCommand::Create { driver, label, id, description, params, dry_run, opts } => {
+            let params = parse_params(&params)?;
+            run(&opts, |s| async move {
+                let input = WorkspaceInput { id, label, description, driver, params };
+                let rec = admin::create_workspace(&s, input, dry_run).await.map_err(cli_error)?;
+                let text = if dry_run {
+                    format!("valid: workspace {} would be created (dry run)", rec.id)
+                } else {
+                    format!("created workspace {}", rec.id)
+                };
+                Ok((json!({ "id": rec.id, "dry_run": dry_run }), text))
+            })
+        }
+        WorkspaceCommand::List { opts } => run(&opts, |s| async move {
+            let all = s.workspaces.all(&s.store, |d| s.registry.manifest(d)).await?;
+            let list: Vec<Value> = all.iter().map(|ws| workspace_json(&s, ws, None)).collect();
+            let text = list.iter().map(ws_text).collect::<Vec<_>>().join("\n");
+            Ok((json!({ "workspaces": list }), text))
+        }),
+        WorkspaceCommand::Show { id, opts } => run(&opts, |s| async move {
+            let ws = s.workspace(&id).await.map_err(cli_error)?.with_context(|| format!("no workspace '{id}'"))?;
+            let grants = s.store.acl(&id).await?;
+            let mut v = workspace_json(&s, &ws, None);
+            v["grants"] = json!(grants.iter().map(|(u, a)| json!({"user": u, "access": a.as_str()})).collect::<Vec<_>>());
+            let text = serde_json::to_string_pretty(&v)?;
+            Ok((v, text))
+        }),
+        WorkspaceCommand::Verify { id, opts } => run(&opts, |s| async move {
+            let message = admin::verify_workspace(&s, &operator(), &id).await.map_err(cli_error)?;
+            Ok((json!({ "ok": true, "message": message }), format!("ok: {message}")))
+        }),
+        WorkspaceCommand::Delete { id, opts } => run(&opts, |s| async move {
+            admin::delete_workspace(&s, &id).await.map_err(cli_error)?;
+            Ok((json!({ "deleted": id }), format!("deleted workspace {id}")))
+        }),
+        WorkspaceCommand::Grant { id, user, access, opts } => run(&opts, |s| async move {
+            let access: Access = access.parse().map_err(|_| anyhow::anyhow!("access must be 'r' or 'rw', got '{access}'"))?;
+            if s.workspace(&id).await.map_err(cli_error)?.is_none() {
+                bail!("no workspace '{id}'");
+            }
+            s.store.grant(&id, &user, access).await.map_err(|e| cli_error(e.into()))?;
+            Ok((json!({ "workspace": id, "user": user, "access": access.as_str() }), format!("granted {user} {} on {id}", access.as_str())))
+        }),
+        WorkspaceCommand::Revoke { id, user, opts } => run(&opts, |s| async move {
+            if !s.store.revoke(&id, &user).await? {
+                bail!("user '{user}' has no grant on '{id}'");
+            }
+            Ok((json!({ "workspace": id, "user": user, "revoked": true }), format!("revoked {user} on {id}")))
+        }),
+    }
+}
+
+/// `wshost plugins enable|disable ID`.
+pub(crate) fn toggle_plugin(id: String, enabled: bool, opts: AdminOpts) -> anyhow::Result<ExitCode> {
+    run(&opts, |s| async move {
+        let v = admin::set_plugin_enabled(&s, &id, enabled).await.map_err(cli_error)?;
+        let text = format!(
+            "{id}: {}{}",
+            if enabled { "enabled" } else { "disabled" },
+            v["reason"].as_str().map(|r| format!(" (but refused: {r})")).unwrap_or_default()
+        );
+        Ok((v, text))
+    })
+}

@@ -1,0 +1,160 @@
+//! `wshost plugins test`: loads one plugin library the way the host does, checks it against
+//! its manifest, opens a workspace from `--param` values validated by that manifest, and runs
+//! plugin-api's conformance suite on the driver, printing one line per case.
+//!
+//! The plugin gets in-memory host services (`plugin_api::testing::MemoryHost`), so nothing of
+//! a deployment — config, database, other plugins — is needed or touched; only the storage
+//! behind the driver is, inside the suite's own scratch folder.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{anyhow, bail, Context};
+use plugin_api::foreign::{host_api_version, LoadedLibrary};
+use plugin_api::testing::conformance::{self, Options};
+use plugin_api::testing::MemoryHost;
+use plugin_api::WorkspaceConfig;
+
+use crate::{manifest, paths, registry};
+
+/// Flags of `wshost plugins test`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Example:
+  wshost plugins test target/debug/libaccess_fs.so --manifest manifests/access.fs.toml \\
+      --param ROOT=/tmp/scratch --param CREATE=true
+
+Prints one line per case, PASS|FAIL|SKIP NAME — WHY, then a summary; exits with 1 if a case
+failed. Cases the driver's capabilities exclude are skipped. The suite works inside a folder
+conformance-RANDOM that it creates under --base and deletes at the end.")]
+pub(crate) struct TestArgs {
+    /// Path of the plugin library (`libaccess_fs.so`).
+    library: PathBuf,
+    /// The plugin's manifest (`access.fs.toml`).
+    #[arg(long, value_name = "FILE")]
+    manifest: PathBuf,
+    /// A workspace parameter, validated against the manifest; repeatable.
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    params: Vec<String>,
+    /// The folder of the workspace under which the suite creates its scratch folder.
+    #[arg(long, value_name = "PATH", default_value = "")]
+    base: String,
+    /// Run only the cases whose name starts with PREFIX (`read.`, `copy.folder`); repeatable.
+    #[arg(long = "case", value_name = "PREFIX")]
+    cases: Vec<String>,
+    /// Size of the large streamed write, in bytes [default: 8 MiB].
+    #[arg(long, value_name = "BYTES")]
+    large_size: Option<u64>,
+    /// The deployment URL the plugin is told (and `{public_url}` in defaults expands to).
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8080")]
+    public_url: String,
+}
+
+/// Runs the suite; the exit code says whether every case passed.
+pub(crate) fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
+    let library = args.library.display();
+    let lib = LoadedLibrary::load(&args.library).map_err(|e| anyhow!("{library}: {e}"))?;
+    let manifest = manifest::load_file(&args.manifest)?;
+    registry::cross_check(&lib, &manifest).map_err(|e| anyhow!("{library}: {e}"))?;
+
+    let input = parse_params(&args.params)?;
+    let params = manifest
+        .validate(&input, &args.public_url)
+        .map_err(|errors| {
+            let lines: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
+            anyhow!(
+                "the parameters do not satisfy the manifest {}:\n{}",
+                args.manifest.display(),
+                lines.join("\n")
+            )
+        })?;
+    let options = options(args)?;
+
+    let config = WorkspaceConfig {
+        id: "conformance".into(),
+        params,
+    };
+    let host = MemoryHost::new(&args.public_url);
+    host.add_workspace(config.clone());
+    let plugin = lib
+        .init(host.clone())
+        .map_err(|e| anyhow!("{library}: initialization failed: {e}"))?;
+    let driver = plugin
+        .open(&config)
+        .map_err(|e| anyhow!("{library}: cannot open a workspace with these parameters: {e}"))?;
+
+    let info = &plugin.info;
+    println!(
+        "conformance of {} {} (plugin-api {}, host plugin-api {})",
+        info.id,
+        info.version,
+        info.api_version,
+        host_api_version()
+    );
+    let report = conformance::run(&driver, &options);
+    println!("{report}");
+    for (level, line) in host.logs() {
+        eprintln!("plugin log [{level:?}] {line}");
+    }
+    Ok(if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// `NAME=VALUE` flags as a map; a name given twice is refused rather than silently replaced.
+fn parse_params(flags: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut params = BTreeMap::new();
+    for flag in flags {
+        let Some((name, value)) = flag.split_once('=') else {
+            bail!("--param expects NAME=VALUE, got '{flag}'");
+        };
+        if params.insert(name.to_owned(), value.to_owned()).is_some() {
+            bail!("--param {name} is given twice; expected it once");
+        }
+    }
+    Ok(params)
+}
+
+fn options(args: &TestArgs) -> anyhow::Result<Options> {
+    let base = paths::normalize(&args.base)
+        .with_context(|| format!("--base '{}' is not a workspace path", args.base))?;
+    let defaults = Options::default();
+    let names: Vec<&str> = conformance::cases().iter().map(|c| c.name).collect();
+    for prefix in &args.cases {
+        if !names.iter().any(|n| n.starts_with(prefix.as_str())) {
+            bail!(
+                "--case {prefix} matches no case; the cases are: {}",
+                names.join(", ")
+            );
+        }
+    }
+    Ok(Options {
+        base,
+        only: args.cases.clone(),
+        large_size: args.large_size.unwrap_or(defaults.large_size),
+        ..defaults
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_are_name_value_pairs_given_once() {
+        let ok = parse_params(&["ROOT=/a=b".into(), "CREATE=".into()]).unwrap();
+        assert_eq!(ok["ROOT"], "/a=b");
+        assert_eq!(ok["CREATE"], "");
+        for (flags, message) in [
+            (vec!["ROOT"], "expects NAME=VALUE"),
+            (vec!["A=1", "A=2"], "given twice"),
+        ] {
+            let flags: Vec<String> = flags.into_iter().map(String::from).collect();
+            let err = parse_params(&flags).unwrap_err().to_string();
+            assert!(err.contains(message), "{flags:?}: {err}");
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! The store's error type, and the scrubbing that keeps database credentials out of its
+//! messages.
+//!
+//! Messages name what failed and what was expected; they never hold a secret: no password,
+//! key, token or decrypted value, and no password from a database URL.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StoreError {
+    /// The database could not be reached when the store was opened.
+    #[error("cannot connect to the database at {url}: {}", redact(&.source.to_string()))]
+    Connect {
+        /// The database URL, with any password replaced by `***`.
+        url: String,
+        /// What the driver said.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// A query failed.
+    #[error("database error: {}", redact(&.0.to_string()))]
+    Database(#[from] sqlx::Error),
+    /// Running the schema migrations failed.
+    #[error("database migration failed: {}", redact(&.0.to_string()))]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// The secrets key decrypts nothing this store holds.
+    #[error(
+        "the secrets key does not match the one this store was created with (restore the \
+         original key: without it the encrypted secrets cannot be read)"
+    )]
+    WrongKey,
+    /// A secrets key that is not 32 bytes of base64; says which key and what was wrong.
+    #[error("invalid secrets key: {0}")]
+    BadKey(String),
+    /// A value given to the store breaks a rule (a user name, an empty password...).
+    #[error("{0}")]
+    Invalid(String),
+    /// Creating something that exists already; holds what, e.g. `user 'alice'`.
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    /// Changing something that does not exist; holds what, e.g. `user 'alice'`.
+    #[error("{0} does not exist")]
+    NotFound(String),
+    /// A stored secret failed to decrypt: it was altered or copied from another row.
+    #[error("a stored secret could not be decrypted: it was altered or does not belong here")]
+    Crypto,
+    /// A stored row holds something this version cannot read.
+    #[error("corrupt data in the store: {0}")]
+    Corrupt(String),
+    /// A file could not be read or written; names the file.
+    #[error("{}: {source}", .path.display())]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A blocking task (password hashing) panicked or was cancelled.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl StoreError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> StoreError {
+        StoreError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// Replaces the password in every `scheme://user:password@host` and every `password=value`
+/// in `text` by `***`.
+pub(crate) fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| matches!(c, '/' | '?' | '#' | '"' | '\'' | '`') || c.is_whitespace())
+            .unwrap_or(tail.len());
+        let authority = &tail[..end];
+        match authority.rfind('@') {
+            Some(at) => {
+                let userinfo = &authority[..at];
+                match userinfo.find(':') {
+                    Some(colon) => {
+                        out.push_str(&userinfo[..colon]);
+                        out.push_str(":***");
+                    }
+                    None => out.push_str(userinfo),
+                }
+                out.push_str(&authority[at..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    redact_password_params(&out)
+}
+
+fn redact_password_params(text: &str) -> String {
+    const NEEDLE: &str = "password=";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.to_ascii_lowercase().find(NEEDLE) {
+        out.push_str(&rest[..i + NEEDLE.len()]);
+        out.push_str("***");
+        let tail = &rest[i + NEEDLE.len()..];
+        let end = tail
+            .find(|c: char| c == '&' || c == '#' || c == '"' || c == '\'' || c.is_whitespace())
+            .unwrap_or(tail.len());
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn redact_hides_url_passwords() {
+        let cases = [
+            ("postgres://bob:s3cret@db:5432/x", "postgres://bob:***@db:5432/x"),
+            ("at postgres://bob@db/x ok", "at postgres://bob@db/x ok"),
+            ("postgres://db/x?user=a&password=s3cret&x=1", "postgres://db/x?user=a&password=***&x=1"),
+            ("sqlite:///var/lib/wshost/wshost.db?mode=rwc", "sqlite:///var/lib/wshost/wshost.db?mode=rwc"),
+            ("a: postgresql://u:p%40ss@h/d, b: postgres://v:q@h", "a: postgresql://u:***@h/d, b: postgres://v:***@h"),
+            ("no url here", "no url here"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(redact(input), expected, "input: {input}");
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! Users: a name (which is the id), an argon2id password hash, an admin flag.
+//!
+//! Hashing runs on tokio's blocking pool: argon2id is deliberately slow. Checking the
+//! password of an unknown user verifies a dummy hash, so both answers take about as long.
+
+use std::sync::OnceLock;
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+
+use super::{now, Store, StoreError};
+
+/// The longest user name accepted.
+const MAX_NAME: usize = 64;
+
+/// A user as the rest of the host sees it (never the hash).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct User {
+    /// The user's name, which is also their id: `[A-Za-z0-9._-]{1,64}`.
+    pub(crate) name: String,
+    /// Whether the user may administer the host.
+    pub(crate) admin: bool,
+    /// When the user was created, in unix seconds.
+    pub(crate) created_at: i64,
+}
+
+impl User {
+    pub(super) fn from_row((name, admin, created_at): (String, i64, i64)) -> User {
+        User {
+            name,
+            admin: admin != 0,
+            created_at,
+        }
+    }
+}
+
+/// Checks a new user name: 1 to 64 of `A-Z a-z 0-9 . _ -`.
+pub(crate) fn validate_user_name(name: &str) -> Result<(), StoreError> {
+    let valid = !name.is_empty()
+        && name.len() <= MAX_NAME
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if valid {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!(
+            "invalid user name {name:?}: expected 1 to {MAX_NAME} characters among A-Z, a-z, \
+             0-9, '.', '_' and '-'"
+        )))
+    }
+}
+
+fn validate_password(password: &str) -> Result<(), StoreError> {
+    if password.is_empty() {
+        return Err(StoreError::Invalid("the password must not be empty".into()));
+    }
+    Ok(())
+}
+
+/// The argon2id PHC string of `password` (default parameters, random salt).
+async fn hash_password(password: &str) -> Result<String, StoreError> {
+    let password = password.to_owned();
+    blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|hash| hash.to_string())
+            .map_err(|e| StoreError::Internal(format!("password hashing failed: {e}")))
+    })
+    .await?
+}
+
+/// Whether `password` matches the PHC string `hash`; a malformed hash matches nothing.
+async fn verify_password(password: &str, hash: String) -> Result<bool, StoreError> {
+    let password = password.to_owned();
+    blocking(move || {
+        PasswordHash::new(&hash).is_ok_and(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+    })
+    .await
+}
+
+/// A hash of a random password, verified against for unknown users.
+async fn dummy_hash() -> Result<String, StoreError> {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    if let Some(hash) = DUMMY.get() {
+        return Ok(hash.clone());
+    }
+    let hash = hash_password(&super::crypto::random_token(16)).await?;
+    Ok(DUMMY.get_or_init(|| hash).clone())
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StoreError::Internal(format!("password hashing task failed: {e}")))
+}
+
+impl Store {
+    /// Creates a user; [`StoreError::AlreadyExists`] if the name is taken.
+    pub(crate) async fn create_user(
+        &self,
+        name: &str,
+        password: &str,
+        admin: bool,
+    ) -> Result<User, StoreError> {
+        validate_user_name(name)?;
+        validate_password(password)?;
+        let hash = hash_password(password).await?;
+        let created_at = now();
+        let done = sqlx::query(
+            "INSERT INTO users (name, password_hash, admin, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(hash)
+        .bind(i64::from(admin))
+        .bind(created_at)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::AlreadyExists(format!("user '{name}'")));
+        }
+        Ok(User {
+            name: name.to_owned(),
+            admin,
+            created_at,
+        })
+    }
+
+    /// The user, if `name` exists and `password` is theirs; `None` otherwise (unknown user
+    /// and wrong password look the same, and take about as long).
+    pub(crate) async fn check_password(
+        &self,
+        name: &str,
+        password: &str,
+    ) -> Result<Option<User>, StoreError> {
+        let row: Option<(String, String, i64, i64)> = sqlx::query_as(
+            "SELECT name, password_hash, admin, created_at FROM users WHERE name = $1",
+        )
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some((name, hash, admin, created_at)) => {
+                let ok = verify_password(password, hash).await?;
+                Ok(ok.then(|| User::from_row((name, admin, created_at))))
+            }
+            None => {
+                verify_password(password, dummy_hash().await?).await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Replaces a user's password and ends all their sessions; [`StoreError::NotFound`] for
+    /// an unknown user. API tokens stay valid.
+    pub(crate) async fn set_password(&self, name: &str, password: &str) -> Result<(), StoreError> {
+        validate_password(password)?;
+        let hash = hash_password(password).await?;
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE name = $2")
+            .bind(hash)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("user '{name}'")));
+        }
+        sqlx::query("DELETE FROM sessions WHERE user_name = $1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// One user.
+    pub(crate) async fn user(&self, name: &str) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query_as("SELECT name, admin, created_at FROM users WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(User::from_row))
+    }
+
+    /// All users, sorted by name.
+    pub(crate) async fn users(&self) -> Result<Vec<User>, StoreError> {
+        let rows = sqlx::query_as("SELECT name, admin, created_at FROM users")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut users: Vec<User> = rows.into_iter().map(User::from_row).collect();
+        users.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(users)
+    }
+
+    /// Deletes a user with their sessions, tokens, grants and key-value data; `false` if
+    /// there was no such user.
+    pub(crate) async fn delete_user(&self, name: &str) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("DELETE FROM users WHERE name = $1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        // The foreign keys cascade too; explicit deletes keep this true whatever the
+        // connection's settings, and kv rows have no foreign key ('' means "no user").
+        for table in ["sessions", "tokens", "acl", "kv"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE user_name = $1"))
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// How many users exist (0 on first start: time to create the first admin).
+    pub(crate) async fn user_count(&self) -> Result<i64, StoreError> {
+        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(count)
+    }
+}

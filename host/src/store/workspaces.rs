@@ -1,0 +1,204 @@
+//! Workspaces created at run time. Their params are one JSON object; the value of each
+//! param named in `secret_params` is sealed on its own, bound to the workspace id and the
+//! param name, and kept base64-encoded in that object.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::crypto::{b64_decode, b64_encode, Aad};
+use super::{now, Store, StoreError};
+
+/// A workspace as stored, with its params in clear (the store seals and opens the secret
+/// ones). `Debug` shows param names only, never values.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub(crate) struct WorkspaceRecord {
+    /// Unique id, used in `?ws=`.
+    pub(crate) id: String,
+    /// Display name.
+    pub(crate) label: String,
+    /// Longer text for people.
+    pub(crate) description: String,
+    /// The id of the driver plugin (`access.fs`).
+    pub(crate) driver: String,
+    /// The driver params, by name.
+    pub(crate) params: BTreeMap<String, String>,
+    /// The names of the params whose values are secret (encrypted at rest, never shown).
+    pub(crate) secret_params: BTreeSet<String>,
+    /// 1 when created, plus one per update. Set by the store.
+    pub(crate) version: i64,
+    /// When it was created, in unix seconds. Set by the store.
+    pub(crate) created_at: i64,
+    /// When it was last changed, in unix seconds. Set by the store.
+    pub(crate) updated_at: i64,
+}
+
+impl std::fmt::Debug for WorkspaceRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkspaceRecord")
+            .field("id", &self.id)
+            .field("label", &self.label)
+            .field("driver", &self.driver)
+            .field("params", &self.params.keys().collect::<Vec<_>>())
+            .field("secret_params", &self.secret_params)
+            .field("version", &self.version)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A `workspaces` row: id, label, description, driver, params, secret_params, version,
+/// created_at, updated_at.
+type Row = (String, String, String, String, String, String, i64, i64, i64);
+
+const COLUMNS: &str = "SELECT id, label, description, driver, params, secret_params, version, \
+                       created_at, updated_at FROM workspaces";
+
+impl Store {
+    /// Stores a new workspace (version 1, timestamps now); [`StoreError::AlreadyExists`] if
+    /// the id is taken.
+    pub(crate) async fn insert_workspace(&self, ws: &WorkspaceRecord) -> Result<(), StoreError> {
+        if ws.id.is_empty() {
+            return Err(StoreError::Invalid("a workspace id must not be empty".into()));
+        }
+        let (params, secret_params) = self.seal_params(ws)?;
+        let now = now();
+        let done = sqlx::query(
+            "INSERT INTO workspaces (id, label, description, driver, params, secret_params, \
+             version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&ws.id)
+        .bind(&ws.label)
+        .bind(&ws.description)
+        .bind(&ws.driver)
+        .bind(params)
+        .bind(secret_params)
+        .bind(1_i64)
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::AlreadyExists(format!("workspace '{}'", ws.id)));
+        }
+        Ok(())
+    }
+
+    /// Replaces a workspace's label, description, driver and params (all of them: merging
+    /// untouched secret params is the caller's job), bumps its version and `updated_at`;
+    /// [`StoreError::NotFound`] for an unknown id. `ws.version` and the timestamps are
+    /// ignored.
+    pub(crate) async fn update_workspace(&self, ws: &WorkspaceRecord) -> Result<(), StoreError> {
+        let (params, secret_params) = self.seal_params(ws)?;
+        let done = sqlx::query(
+            "UPDATE workspaces SET label = $1, description = $2, driver = $3, params = $4, \
+             secret_params = $5, version = version + 1, updated_at = $6 WHERE id = $7",
+        )
+        .bind(&ws.label)
+        .bind(&ws.description)
+        .bind(&ws.driver)
+        .bind(params)
+        .bind(secret_params)
+        .bind(now())
+        .bind(&ws.id)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("workspace '{}'", ws.id)));
+        }
+        Ok(())
+    }
+
+    /// One workspace, secret params decrypted.
+    pub(crate) async fn workspace(&self, id: &str) -> Result<Option<WorkspaceRecord>, StoreError> {
+        let row: Option<Row> = sqlx::query_as(&format!("{COLUMNS} WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| self.open_row(row)).transpose()
+    }
+
+    /// All workspaces, sorted by id, secret params decrypted.
+    pub(crate) async fn workspaces(&self) -> Result<Vec<WorkspaceRecord>, StoreError> {
+        let rows: Vec<Row> = sqlx::query_as(COLUMNS).fetch_all(&self.pool).await?;
+        let mut all = rows
+            .into_iter()
+            .map(|row| self.open_row(row))
+            .collect::<Result<Vec<_>, _>>()?;
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(all)
+    }
+
+    /// Deletes a workspace with its grants and its plugins' key-value data; `false` if
+    /// there was no such workspace (then nothing is deleted: a config-declared workspace of
+    /// that id keeps its grants).
+    pub(crate) async fn delete_workspace(&self, id: &str) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("DELETE FROM workspaces WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        for table in ["acl", "kv"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE workspace = $1"))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The `params` and `secret_params` columns for `ws`.
+    fn seal_params(&self, ws: &WorkspaceRecord) -> Result<(String, String), StoreError> {
+        let mut params = BTreeMap::new();
+        for (name, value) in &ws.params {
+            let stored = if ws.secret_params.contains(name) {
+                let aad = Aad::new("ws", &[&ws.id, name]);
+                b64_encode(&self.cipher.seal(&aad, value.as_bytes())?)
+            } else {
+                value.clone()
+            };
+            params.insert(name.as_str(), stored);
+        }
+        let json = |value: serde_json::Result<String>| {
+            value.map_err(|e| StoreError::Internal(format!("cannot encode params: {e}")))
+        };
+        Ok((
+            json(serde_json::to_string(&params))?,
+            json(serde_json::to_string(&ws.secret_params))?,
+        ))
+    }
+
+    /// A record from a row, secret params decrypted.
+    fn open_row(&self, row: Row) -> Result<WorkspaceRecord, StoreError> {
+        let (id, label, description, driver, params, secret_params, version, created_at, updated_at) =
+            row;
+        let corrupt =
+            |what: &str| StoreError::Corrupt(format!("the {what} of workspace '{id}' are not valid JSON"));
+        let mut params: BTreeMap<String, String> =
+            serde_json::from_str(&params).map_err(|_| corrupt("params"))?;
+        let secret_params: BTreeSet<String> =
+            serde_json::from_str(&secret_params).map_err(|_| corrupt("secret param names"))?;
+        for name in &secret_params {
+            if let Some(value) = params.get_mut(name) {
+                let aad = Aad::new("ws", &[&id, name]);
+                let plain = self.cipher.open(&aad, &b64_decode(value)?)?;
+                *value = String::from_utf8(plain).map_err(|_| StoreError::Crypto)?;
+            }
+        }
+        Ok(WorkspaceRecord {
+            id,
+            label,
+            description,
+            driver,
+            params,
+            secret_params,
+            version,
+            created_at,
+            updated_at,
+        })
+    }
+}

@@ -1,0 +1,56 @@
+//! Plugins: list, show, enable, disable (administrators only).
+
+use axum::extract::{Path, State};
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::ApiCaller;
+use crate::admin::{plugin_json, set_plugin_enabled};
+use crate::web::error::ApiError;
+use crate::web::Shared;
+
+pub(super) async fn list(State(state): State<Shared>, ApiCaller(caller): ApiCaller) -> Result<Json<Value>, ApiError> {
+    caller.require_admin()?;
+    let toggles = state.store.plugin_toggles().await?;
+    let list: Vec<Value> = state
+        .registry
+        .records()
+        .iter()
+        .map(|r| plugin_json(&state, r, &toggles))
+        .collect();
+    Ok(Json(json!({ "plugins": list })))
+}
+
+pub(super) async fn show(
+    State(state): State<Shared>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_admin()?;
+    let toggles = state.store.plugin_toggles().await?;
+    let record = state
+        .registry
+        .records()
+        .iter()
+        .find(|r| r.id == id)
+        .ok_or_else(|| ApiError::NotFound(format!("no plugin '{id}'")))?;
+    Ok(Json(plugin_json(&state, record, &toggles)))
+}
+
+pub(super) async fn enable(
+    State(state): State<Shared>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_admin()?;
+    Ok(Json(set_plugin_enabled(&state, &id, true).await?))
+}
+
+pub(super) async fn disable(
+    State(state): State<Shared>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_admin()?;
+    Ok(Json(set_plugin_enabled(&state, &id, false).await?))
+}

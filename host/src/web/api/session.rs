@@ -1,0 +1,69 @@
+//! Logging in and out, and who am I.
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use axum_extra::extract::cookie::CookieJar;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::ApiCaller;
+use crate::auth::{cleared_cookie, session_cookie, Caller, Via, SESSION_COOKIE};
+use crate::web::error::ApiError;
+use crate::web::Shared;
+
+#[derive(Deserialize)]
+pub(super) struct Login {
+    username: String,
+    password: String,
+}
+
+/// `POST /api/login {"username","password"}`: sets the session cookie and answers the CSRF
+/// token that state-changing requests must echo.
+pub(super) async fn login(
+    State(state): State<Shared>,
+    jar: CookieJar,
+    Json(login): Json<Login>,
+) -> Result<Response, ApiError> {
+    let key = login.username.to_lowercase();
+    if let Err(not_until) = state.login_limiter.check_key(&key) {
+        let wait = not_until.wait_time_from(governor::clock::Clock::now(
+            &governor::clock::DefaultClock::default(),
+        ));
+        tracing::warn!(user = %login.username, "login rate limit reached");
+        return Err(ApiError::TooManyAttempts(wait));
+    }
+    let Some(user) = state.store.check_password(&login.username, &login.password).await? else {
+        tracing::info!(user = %login.username, "login refused");
+        return Err(ApiError::InvalidCredentials("wrong user name or password"));
+    };
+    let session = state.store.create_session(&user.name, state.config.session_ttl).await?;
+    let secure = state.config.public_url.starts_with("https://");
+    let jar = jar.add(session_cookie(session.token, secure, state.config.session_ttl));
+    tracing::info!(user = %user.name, "logged in");
+    Ok((jar, Json(json!({ "user": user, "csrf_token": session.csrf }))).into_response())
+}
+
+/// `POST /api/logout`: ends the session.
+pub(super) async fn logout(
+    State(state): State<Shared>,
+    ApiCaller(_caller): ApiCaller,
+    jar: CookieJar,
+) -> Result<Response, ApiError> {
+    if let Some(cookie) = jar.get(SESSION_COOKIE) {
+        state.store.delete_session(cookie.value()).await?;
+    }
+    Ok((jar.remove(cleared_cookie()), Json(json!({ "logged_out": true }))).into_response())
+}
+
+/// `GET /api/me`: the current user, and the session's CSRF token for browser scripts.
+pub(super) async fn me(ApiCaller(caller): ApiCaller, _headers: HeaderMap) -> Result<Json<serde_json::Value>, ApiError> {
+    let Caller { user, via } = caller;
+    let user = user.ok_or(ApiError::Unauthenticated)?;
+    let csrf = match via {
+        Via::Cookie { csrf } => Some(csrf),
+        _ => None,
+    };
+    Ok(Json(json!({ "user": user, "csrf_token": csrf })))
+}

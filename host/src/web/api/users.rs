@@ -1,0 +1,126 @@
+//! Users and API tokens.
+
+use axum::extract::{Path, State};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::ApiCaller;
+use crate::admin::check_password_strength;
+use crate::web::error::ApiError;
+use crate::web::Shared;
+
+#[derive(Deserialize)]
+pub(super) struct NewUser {
+    name: String,
+    password: String,
+    #[serde(default)]
+    admin: bool,
+}
+
+
+pub(super) async fn list(State(state): State<Shared>, ApiCaller(caller): ApiCaller) -> Result<Json<Value>, ApiError> {
+    caller.require_admin()?;
+    Ok(Json(json!({ "users": state.store.users().await? })))
+}
+
+pub(super) async fn create(
+    State(state): State<Shared>,
+    ApiCaller(caller): ApiCaller,
+    Json(new): Json<NewUser>,
+) -> Result<(axum::http::StatusCode, Json<Value>), ApiError> {
+    caller.require_admin()?;
+    check_password_strength(&new.password)?;
+    let user = state.store.create_user(&new.name, &new.password, new.admin).await?;
+    tracing::info!(user = %user.name, admin = user.admin, by = ?caller.name(), "user created");
+    Ok((axum::http::StatusCode::CREATED, Json(json!({ "user": user }))))
+}
+
+pub(super) async fn remove(
+    State(state): State<Shared>,
+    ApiCaller(caller): ApiCaller,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let me = caller.require_admin()?;
+    if me.name == name {
+        return Err(ApiError::Conflict("you cannot delete yourself".into()));
+    }
+    if !state.store.delete_user(&name).await? {
+        return Err(ApiError::NotFound(format!("no user '{name}'")));
+    }
+    Ok(Json(json!({ "deleted": name })))
+}
+
+#[derive(Deserialize)]
+pub(super) struct NewPassword {
+    password: String,
+}
+
+/// Administrators set anyone's password; users their own.
+pub(super) async fn password(
+    State(state): State<Shared>,
+    ApiCaller(caller): ApiCaller,
+    Path(name): Path<String>,
+    Json(body): Json<NewPassword>,
+) -> Result<Json<Value>, ApiError> {
+    let me = caller.require_user()?;
+    if !me.admin && me.name != name {
+        return Err(ApiError::Forbidden("you may only change your own password".into()));
+    }
+    check_password_strength(&body.password)?;
+    state.store.set_password(&name, &body.password).await?;
+    Ok(Json(json!({ "updated": name })))
+}
+
+#[derive(Deserialize)]
+pub(super) struct NewToken {
+    #[serde(default)]
+    label: String,
+    /// Administrators may create tokens for another user.
+    user: Option<String>,
+}
+
+pub(super) async fn tokens(State(state): State<Shared>, ApiCaller(caller): ApiCaller) -> Result<Json<Value>, ApiError> {
+    let me = caller.require_user()?;
+    let owner = if me.admin { None } else { Some(me.name.as_str()) };
+    Ok(Json(json!({ "tokens": state.store.tokens(owner).await? })))
+}
+
+/// Answers the token once; only its hash is kept.
+pub(super) async fn create_token(
+    State(state): State<Shared>,
+    ApiCaller(caller): ApiCaller,
+    Json(body): Json<NewToken>,
+) -> Result<(axum::http::StatusCode, Json<Value>), ApiError> {
+    let me = caller.require_user()?;
+    let owner = match body.user {
+        Some(u) if u != me.name => {
+            caller.require_admin()?;
+            u
+        }
+        _ => me.name.clone(),
+    };
+    let new = state.store.create_token(&owner, &body.label).await?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(json!({ "id": new.id, "user": owner, "token": new.token })),
+    ))
+}
+
+pub(super) async fn delete_token(
+    State(state): State<Shared>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let me = caller.require_user()?;
+    let owned = state
+        .store
+        .tokens(if me.admin { None } else { Some(&me.name) })
+        .await?
+        .iter()
+        .any(|t| t.id == id);
+    if !owned || !state.store.delete_token(&id).await? {
+        return Err(ApiError::NotFound(format!("no token '{id}'")));
+    }
+    Ok(Json(json!({ "deleted": id })))
+}

@@ -1,0 +1,168 @@
+//! Workspaces: list (what the caller may see), create, show, update, delete, verify, and
+//! their access grants.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::ApiCaller;
+use crate::admin::{self, workspace_json, WorkspaceInput};
+use crate::store::Access;
+use crate::web::error::ApiError;
+use crate::web::{access, Shared};
+
+/// Administrators see every workspace; other users those granted to them.
+pub(super) async fn list(State(state): State<Shared>, ApiCaller(caller): ApiCaller) -> Result<Json<Value>, ApiError> {
+    let user = caller.require_user()?;
+    let all = state
+        .workspaces
+        .all(&state.store, |d| state.registry.manifest(d))
+        .await?;
+    let grants: std::collections::BTreeMap<String, Access> = if user.admin {
+        Default::default()
+    } else {
+        state.store.user_workspaces(&user.name).await?.into_iter().collect()
+    };
+    let visible: Vec<Value> = all
+        .iter()
+        .filter_map(|ws| {
+            let access = if user.admin { Some(Access::ReadWrite) } else { grants.get(&ws.id).copied() };
+            access.map(|a| workspace_json(&state, ws, Some(a)))
+        })
+        .collect();
+    Ok(Json(json!({ "workspaces": visible })))
+}
+
+#[derive(Deserialize)]
+pub(super) struct CreateQuery {
+    #[serde(default)]
+    dry_run: bool,
+}
+
+pub(super) async fn create(
+    State(state): State<Shared>,
+    ApiCaller(caller): ApiCaller,
+    Query(q): Query<CreateQuery>,
+    Json(input): Json<WorkspaceInput>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require_admin()?;
+    let rec = admin::create_workspace(&state, input, q.dry_run).await?;
+    let status = if q.dry_run { StatusCode::OK } else { StatusCode::CREATED };
+    let ws = state
+        .workspace(&rec.id)
+        .await?
+        .filter(|_| !q.dry_run);
+    let body = match ws {
+        Some(ws) => workspace_json(&state, &ws, Some(Access::ReadWrite)),
+        None => json!({ "id": rec.id, "dry_run": true, "valid": true }),
+    };
+    Ok((status, Json(body)))
+}
+
+pub(super) async fn show(
+    State(state): State<Shared>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let granted = access(&state, &caller, &id).await?;
+    let ws = state
+        .workspace(&id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no workspace '{id}'")))?;
+    Ok(Json(workspace_json(&state, &ws, Some(granted))))
+}
+
+pub(super) async fn update(
+    State(state): State<Shared>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+    Json(input): Json<WorkspaceInput>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_admin()?;
+    admin::update_workspace(&state, &id, input).await?;
+    let ws = state
+        .workspace(&id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no workspace '{id}'")))?;
+    Ok(Json(workspace_json(&state, &ws, Some(Access::ReadWrite))))
+}
+
+pub(super) async fn remove(
+    State(state): State<Shared>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_admin()?;
+    admin::delete_workspace(&state, &id).await?;
+    Ok(Json(json!({ "deleted": id })))
+}
+
+/// Runs the driver's verify; a driver error is an answer here, not a failure of the request.
+pub(super) async fn verify(
+    State(state): State<Shared>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_admin()?;
+    match admin::verify_workspace(&state, &caller, &id).await {
+        Ok(message) => Ok(Json(json!({ "ok": true, "message": message }))),
+        Err(ApiError::Plugin(e)) => Ok(Json(json!({
+            "ok": false,
+            "error": { "code": e.kind.as_str(), "message": e.message, "authorize_url": e.authorize_url },
+        }))),
+        Err(other) => Err(other),
+    }
+}
+
+pub(super) async fn acl(
+    State(state): State<Shared>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_admin()?;
+    let grants: Vec<Value> = state
+        .store
+        .acl(&id)
+        .await?
+        .into_iter()
+        .map(|(user, a)| json!({ "user": user, "access": a.as_str() }))
+        .collect();
+    Ok(Json(json!({ "workspace": id, "grants": grants })))
+}
+
+#[derive(Deserialize)]
+pub(super) struct Grant {
+    access: String,
+}
+
+pub(super) async fn grant(
+    State(state): State<Shared>,
+    ApiCaller(caller): ApiCaller,
+    Path((id, user)): Path<(String, String)>,
+    Json(body): Json<Grant>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_admin()?;
+    let access: Access = body
+        .access
+        .parse()
+        .map_err(|_| ApiError::BadRequest("access must be 'r' or 'rw'".into()))?;
+    if state.workspace(&id).await?.is_none() {
+        return Err(ApiError::NotFound(format!("no workspace '{id}'")));
+    }
+    state.store.grant(&id, &user, access).await?;
+    Ok(Json(json!({ "workspace": id, "user": user, "access": access.as_str() })))
+}
+
+pub(super) async fn revoke(
+    State(state): State<Shared>,
+    ApiCaller(caller): ApiCaller,
+    Path((id, user)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_admin()?;
+    if !state.store.revoke(&id, &user).await? {
+        return Err(ApiError::NotFound(format!("user '{user}' has no grant on '{id}'")));
+    }
+    Ok(Json(json!({ "workspace": id, "user": user, "revoked": true })))
+}
