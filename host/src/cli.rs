@@ -182,6 +182,10 @@ pub(crate) enum PluginsCommand {
         #[command(flatten)]
         settings: Settings,
     },
+    /// Run the conformance suite on one library's driver, with in-memory host services.
+    Test(crate::plugin_test::TestArgs),
+    /// Write a new plugin crate, ready to build, outside this workspace.
+    New(crate::scaffold::NewArgs),
 }
 
 /// Deployment settings that can come from flags, the environment or `host.toml`.

@@ -8,7 +8,9 @@ mod commands;
 mod config;
 mod manifest;
 mod paths;
+mod plugin_test;
 mod registry;
+mod scaffold;
 mod services;
 mod store;
 mod web;
@@ -43,6 +45,8 @@ fn main() -> ExitCode {
             manifest,
             settings,
         }) => plugins_check(&library, manifest.as_deref(), &settings),
+        Command::Plugins(PluginsCommand::Test(args)) => plugin_test::run(&args),
+        Command::Plugins(PluginsCommand::New(args)) => scaffold::run(&args),
         Command::Plugins(PluginsCommand::Enable { id, opts }) => commands::toggle_plugin(id, true, opts),
         Command::Plugins(PluginsCommand::Disable { id, opts }) => commands::toggle_plugin(id, false, opts),
         Command::User(cmd) => commands::user(cmd),

@@ -119,7 +119,10 @@ impl Fixture<'_> {
 
     /// Creates the file `rel` holding `content`, as a setup step.
     pub(super) fn put(&self, rel: &str, content: &[u8]) -> std::result::Result<Entry, String> {
-        ok(&format!("setup: write of {rel}"), self.put_with(rel, content, false))
+        ok(
+            &format!("setup: write of {rel}"),
+            self.put_with(rel, content, false),
+        )
     }
 
     /// Creates the folder `rel`, as a setup step.
@@ -175,7 +178,11 @@ impl Fixture<'_> {
     /// Every entry of the folder `rel`, page by page with `limit`, checking the paging
     /// contract on the way: pages no larger than the limit, cursors that move forward, each
     /// entry once, and every entry a direct child of the folder.
-    pub(super) fn list_all(&self, rel: &str, limit: u32) -> std::result::Result<Vec<Entry>, String> {
+    pub(super) fn list_all(
+        &self,
+        rel: &str,
+        limit: u32,
+    ) -> std::result::Result<Vec<Entry>, String> {
         let dir = self.path(rel);
         let mut all: Vec<Entry> = Vec::new();
         let mut cursors = Vec::new();

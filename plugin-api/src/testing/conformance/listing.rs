@@ -34,7 +34,10 @@ fn same_order(a: &[Entry], b: &[Entry], what: &str) -> Check {
 pub(super) fn empty_folder(f: &Fixture) -> Check {
     let entries = f.list_all("", f.options.page_limit)?;
     ensure(entries.is_empty(), || {
-        format!("an empty folder listed {:?}, expected nothing", names(&entries))
+        format!(
+            "an empty folder listed {:?}, expected nothing",
+            names(&entries)
+        )
     })
 }
 
@@ -61,9 +64,7 @@ pub(super) fn pages(f: &Fixture) -> Check {
         .filter(|n| !listed.contains(n))
         .collect();
     ensure(gaps.is_empty(), || {
-        format!(
-            "the listing (page size {limit}) misses {gaps:?} of {count} entries"
-        )
+        format!("the listing (page size {limit}) misses {gaps:?} of {count} entries")
     })?;
     let extra: Vec<&str> = (listed.iter().copied())
         .filter(|n| !expected.iter().any(|(e, _)| e == n))
@@ -79,12 +80,27 @@ pub(super) fn pages(f: &Fixture) -> Check {
             size.is_none(),
         )?;
         if let Some(size) = size {
-            same(&format!("size of listed '{}'", entry.path), entry.size, *size)?;
+            same(
+                &format!("size of listed '{}'", entry.path),
+                entry.size,
+                *size,
+            )?;
         }
     }
-    same_order(&first, &f.list_all("", limit)?, "two listings with the same page size")?;
-    same_order(&first, &f.list_all("", limit + 3)?, "listings with different page sizes")
+    same_order(
+        &first,
+        &f.list_all("", limit)?,
+        "two listings with the same page size",
+    )?;
+    same_order(
+        &first,
+        &f.list_all("", limit + 3)?,
+        "listings with different page sizes",
+    )
 }
+
+/// A listed child as (name, is_dir, size); folders count as size 0.
+type Child = (&'static str, bool, u64);
 
 /// `a/b/c.txt`: each folder lists only its own children, by their full paths.
 pub(super) fn nested(f: &Fixture) -> Check {
@@ -92,7 +108,7 @@ pub(super) fn nested(f: &Fixture) -> Check {
     f.folder("a/b")?;
     f.put("a/b/c.txt", b"nested")?;
     f.put("a/top.txt", b"top")?;
-    let cases: [(&str, &[(&str, bool, u64)]); 3] = [
+    let cases: [(&str, &[Child]); 3] = [
         ("", &[("a", true, 0)]),
         ("a", &[("b", true, 0), ("top.txt", false, 3)]),
         ("a/b", &[("c.txt", false, 6)]),
@@ -106,7 +122,11 @@ pub(super) fn nested(f: &Fixture) -> Check {
         let want: Vec<(String, bool, u64)> = (want.iter())
             .map(|(n, d, s)| (join(&f.path(dir), n), *d, *s))
             .collect();
-        same(&format!("the listing of {} as (path, is_dir, size)", f.path(dir)), got, want)?;
+        same(
+            &format!("the listing of {} as (path, is_dir, size)", f.path(dir)),
+            got,
+            want,
+        )?;
     }
     Ok(())
 }
@@ -118,7 +138,11 @@ pub(super) fn missing(f: &Fixture) -> Check {
         cursor: None,
         limit: f.options.page_limit,
     };
-    fails_with(&what, f.driver.list(&f.options.context, &path, page), ErrorKind::NotFound)
+    fails_with(
+        &what,
+        f.driver.list(&f.options.context, &path, page),
+        ErrorKind::NotFound,
+    )
 }
 
 pub(super) fn file(f: &Fixture) -> Check {

@@ -248,15 +248,12 @@ pub fn assert_conformant(driver: &dyn Driver) {
 }
 
 fn make_folder(driver: &dyn Driver, options: &Options, path: &str) -> Check {
-    driver
-        .mkdir(&options.context, path)
-        .map(drop)
-        .map_err(|e| {
-            format!(
-                "setup: cannot create the scratch folder '{path}': {} ({})",
-                e.kind, e.message
-            )
-        })
+    driver.mkdir(&options.context, path).map(drop).map_err(|e| {
+        format!(
+            "setup: cannot create the scratch folder '{path}': {} ({})",
+            e.kind, e.message
+        )
+    })
 }
 
 fn clean_up(driver: &dyn Driver, options: &Options, scratch: &str) -> Result<(), String> {
@@ -265,7 +262,9 @@ fn clean_up(driver: &dyn Driver, options: &Options, scratch: &str) -> Result<(),
             "the scratch folder '{scratch}' was left behind: the driver cannot delete"
         ));
     }
-    let deleted = catch_unwind(AssertUnwindSafe(|| driver.delete(&options.context, scratch)));
+    let deleted = catch_unwind(AssertUnwindSafe(|| {
+        driver.delete(&options.context, scratch)
+    }));
     match deleted {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(format!(

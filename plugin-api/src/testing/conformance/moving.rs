@@ -31,7 +31,11 @@ impl Op {
             (Op::Copy, Some(content)) => f.holds(rel, content),
             (Op::Copy, None) => {
                 let entry = ok(&format!("stat of {rel} after copying it"), f.stat(rel))?;
-                same(&format!("is_dir of {rel} after copying it"), entry.is_dir, true)
+                same(
+                    &format!("is_dir of {rel} after copying it"),
+                    entry.is_dir,
+                    true,
+                )
             }
         }
     }
@@ -49,8 +53,16 @@ impl fmt::Display for Op {
 fn file(f: &Fixture, op: Op) -> Check {
     f.put("a.txt", b"abc")?;
     let entry = ok(&format!("{op} of a file"), op.call(f, "a.txt", "b.txt"))?;
-    same(&format!("the path of the entry {op} answered"), entry.path.as_str(), &f.path("b.txt"))?;
-    same(&format!("the size of the entry {op} answered"), entry.size, 3)?;
+    same(
+        &format!("the path of the entry {op} answered"),
+        entry.path.as_str(),
+        &f.path("b.txt"),
+    )?;
+    same(
+        &format!("the size of the entry {op} answered"),
+        entry.size,
+        3,
+    )?;
     f.holds("b.txt", b"abc")?;
     op.source_after(f, "a.txt", Some(b"abc"))
 }
@@ -58,8 +70,15 @@ fn file(f: &Fixture, op: Op) -> Check {
 fn into_folder(f: &Fixture, op: Op) -> Check {
     f.folder("dest")?;
     f.put("a.txt", b"moving")?;
-    let entry = ok(&format!("{op} of a file into a folder"), op.call(f, "a.txt", "dest/a.txt"))?;
-    same(&format!("the path of the entry {op} answered"), entry.path.as_str(), &f.path("dest/a.txt"))?;
+    let entry = ok(
+        &format!("{op} of a file into a folder"),
+        op.call(f, "a.txt", "dest/a.txt"),
+    )?;
+    same(
+        &format!("the path of the entry {op} answered"),
+        entry.path.as_str(),
+        &f.path("dest/a.txt"),
+    )?;
     f.holds("dest/a.txt", b"moving")?;
     op.source_after(f, "a.txt", Some(b"moving"))
 }
@@ -70,8 +89,16 @@ fn folder(f: &Fixture, op: Op) -> Check {
     f.put("src/x.txt", b"x")?;
     f.put("src/sub/y.txt", b"yy")?;
     let entry = ok(&format!("{op} of a folder"), op.call(f, "src", "dst"))?;
-    same(&format!("the path of the entry {op} answered"), entry.path.as_str(), &f.path("dst"))?;
-    same(&format!("is_dir of the entry {op} answered"), entry.is_dir, true)?;
+    same(
+        &format!("the path of the entry {op} answered"),
+        entry.path.as_str(),
+        &f.path("dst"),
+    )?;
+    same(
+        &format!("is_dir of the entry {op} answered"),
+        entry.is_dir,
+        true,
+    )?;
     f.holds("dst/x.txt", b"x")?;
     f.holds("dst/sub/y.txt", b"yy")?;
     op.source_after(f, "src", None)?;
@@ -94,8 +121,13 @@ fn onto_existing(f: &Fixture, op: Op) -> Check {
     }
     f.holds("a.txt", b"a")?;
     f.holds("b.txt", b"b")?;
-    let d = ok("stat of the folder after the refused operations", f.stat("d"))?;
-    ensure(d.is_dir, || format!("{op} onto a folder replaced it with a file"))
+    let d = ok(
+        "stat of the folder after the refused operations",
+        f.stat("d"),
+    )?;
+    ensure(d.is_dir, || {
+        format!("{op} onto a folder replaced it with a file")
+    })
 }
 
 fn missing_source(f: &Fixture, op: Op) -> Check {

@@ -14,7 +14,11 @@ pub(super) fn stat_base(f: &Fixture) -> Check {
 pub(super) fn stat_file(f: &Fixture) -> Check {
     f.put("five.txt", b"12345")?;
     let entry = ok("stat of a file", f.stat("five.txt"))?;
-    same("the path of the stat entry", entry.path.as_str(), &f.path("five.txt"))?;
+    same(
+        "the path of the stat entry",
+        entry.path.as_str(),
+        &f.path("five.txt"),
+    )?;
     same("is_dir of a file", entry.is_dir, false)?;
     same("the size of a 5-byte file", entry.size, 5)
 }
@@ -22,7 +26,11 @@ pub(super) fn stat_file(f: &Fixture) -> Check {
 pub(super) fn stat_folder(f: &Fixture) -> Check {
     f.folder("sub")?;
     let entry = ok("stat of a folder", f.stat("sub"))?;
-    same("the path of the stat entry", entry.path.as_str(), &f.path("sub"))?;
+    same(
+        "the path of the stat entry",
+        entry.path.as_str(),
+        &f.path("sub"),
+    )?;
     same("is_dir of a folder", entry.is_dir, true)
 }
 

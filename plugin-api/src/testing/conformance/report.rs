@@ -133,7 +133,11 @@ mod tests {
     fn one_line_per_case_then_a_summary() {
         let mut report = Report::new(Capabilities::STAT | Capabilities::LIST, "s".into());
         report.push("stat.base", Status::Pass, String::new());
-        report.push("read.ranges", Status::Fail, "read of range 10..20 returned 11 bytes, expected 10".into());
+        report.push(
+            "read.ranges",
+            Status::Fail,
+            "read of range 10..20 returned 11 bytes, expected 10".into(),
+        );
         report.push("copy.file", Status::Skip, "needs capability copy".into());
         report.cleanup = Some(Err("the scratch folder 's' could not be deleted".into()));
         assert_eq!(

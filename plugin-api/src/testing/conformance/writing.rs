@@ -6,21 +6,31 @@ use std::io::Read;
 use crate::error::{ErrorKind, PluginError};
 use crate::types::Entry;
 
-use super::fixture::{
-    fails_with, ok, pattern_byte, same, Check, Fixture, Generator,
-};
+use super::fixture::{fails_with, ok, pattern_byte, same, Check, Fixture, Generator};
 
 /// The entry answered for a write or mkdir names the path and kind.
 fn describes(f: &Fixture, what: &str, entry: &Entry, rel: &str, is_dir: bool) -> Check {
-    same(&format!("the path of the entry {what} answered"), entry.path.as_str(), &f.path(rel))?;
-    same(&format!("is_dir of the entry {what} answered"), entry.is_dir, is_dir)
+    same(
+        &format!("the path of the entry {what} answered"),
+        entry.path.as_str(),
+        &f.path(rel),
+    )?;
+    same(
+        &format!("is_dir of the entry {what} answered"),
+        entry.is_dir,
+        is_dir,
+    )
 }
 
 pub(super) fn new(f: &Fixture) -> Check {
     let entry = f.put("new.txt", b"hello")?;
     describes(f, "write", &entry, "new.txt", false)?;
     same("the size of the entry write answered", entry.size, 5)?;
-    same("the size stat reports", ok("stat of the new file", f.stat("new.txt"))?.size, 5)?;
+    same(
+        "the size stat reports",
+        ok("stat of the new file", f.stat("new.txt"))?.size,
+        5,
+    )?;
     f.holds("new.txt", b"hello")
 }
 
@@ -30,7 +40,11 @@ pub(super) fn overwrite(f: &Fixture) -> Check {
         "write with overwrite of an existing file",
         f.put_with("file.txt", b"second", true),
     )?;
-    same("the size of the entry the overwrite answered", entry.size, 6)?;
+    same(
+        "the size of the entry the overwrite answered",
+        entry.size,
+        6,
+    )?;
     f.holds("file.txt", b"second")
 }
 
@@ -46,7 +60,11 @@ pub(super) fn no_overwrite(f: &Fixture) -> Check {
 
 pub(super) fn zero_bytes(f: &Fixture) -> Check {
     let entry = f.put("empty.txt", b"")?;
-    same("the size of the entry an empty write answered", entry.size, 0)?;
+    same(
+        "the size of the entry an empty write answered",
+        entry.size,
+        0,
+    )?;
     let stat = ok("stat of an empty file", f.stat("empty.txt"))?;
     same("the size stat reports for an empty file", stat.size, 0)?;
     f.holds("empty.txt", b"")
@@ -56,14 +74,25 @@ pub(super) fn zero_bytes(f: &Fixture) -> Check {
 /// back, so neither side of the check holds the file in memory.
 pub(super) fn large_streamed(f: &Fixture) -> Check {
     let size = f.options.large_size;
-    let body = Generator { offset: 0, len: size };
+    let body = Generator {
+        offset: 0,
+        len: size,
+    };
     let entry = ok(
         &format!("streamed write of {size} bytes"),
         f.upload("large.bin", body, size, false),
     )?;
-    same("the size of the entry the large write answered", entry.size, size)?;
+    same(
+        "the size of the entry the large write answered",
+        entry.size,
+        size,
+    )?;
     let what = "read of the large file";
-    let mut read = ok(what, f.driver.read(&f.options.context, &f.path("large.bin"), None))?;
+    let mut read = ok(
+        what,
+        f.driver
+            .read(&f.options.context, &f.path("large.bin"), None),
+    )?;
     let mut offset = 0u64;
     let mut chunk = vec![0u8; 256 * 1024];
     loop {
@@ -84,7 +113,11 @@ pub(super) fn large_streamed(f: &Fixture) -> Check {
         }
         offset += n as u64;
     }
-    same("the number of bytes read back from the large file", offset, size)
+    same(
+        "the number of bytes read back from the large file",
+        offset,
+        size,
+    )
 }
 
 /// Names a user may well type, each written, stat'ed, read back and listed.
@@ -97,10 +130,17 @@ pub(super) fn names(f: &Fixture) -> Check {
         "no-extension",
     ];
     for name in names {
-        let entry = ok(&format!("write of '{name}'"), f.put_with(name, name.as_bytes(), false))?;
+        let entry = ok(
+            &format!("write of '{name}'"),
+            f.put_with(name, name.as_bytes(), false),
+        )?;
         describes(f, &format!("the write of '{name}'"), &entry, name, false)?;
         let stat = ok(&format!("stat of '{name}'"), f.stat(name))?;
-        same(&format!("the path stat reports for '{name}'"), stat.path.as_str(), &f.path(name))?;
+        same(
+            &format!("the path stat reports for '{name}'"),
+            stat.path.as_str(),
+            &f.path(name),
+        )?;
         f.holds(name, name.as_bytes())?;
     }
     let listed = f.list_all("", f.options.page_limit)?;
@@ -120,7 +160,11 @@ pub(super) fn mkdir_new(f: &Fixture) -> Check {
 
 pub(super) fn mkdir_exists(f: &Fixture) -> Check {
     f.folder("twice")?;
-    fails_with("mkdir of an existing folder", f.mkdir("twice"), ErrorKind::AlreadyExists)
+    fails_with(
+        "mkdir of an existing folder",
+        f.mkdir("twice"),
+        ErrorKind::AlreadyExists,
+    )
 }
 
 pub(super) fn mkdir_parent_missing(f: &Fixture) -> Check {
@@ -152,5 +196,9 @@ pub(super) fn delete_folder(f: &Fixture) -> Check {
 
 pub(super) fn delete_missing(f: &Fixture) -> Check {
     let missing = f.missing();
-    fails_with("delete of missing path", f.delete(&missing), ErrorKind::NotFound)
+    fails_with(
+        "delete of missing path",
+        f.delete(&missing),
+        ErrorKind::NotFound,
+    )
 }

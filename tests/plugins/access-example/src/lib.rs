@@ -15,9 +15,9 @@ use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
 use plugin_api::{
-    file_name, parent, ByteRange, ByteSource, CallContext, Capabilities, Driver, Entry,
-    ErrorKind, Host, ListPage, PageRequest, Plugin, PluginError, ReadResult, Result,
-    WorkspaceConfig, WriteOptions, WsPath,
+    file_name, parent, ByteRange, ByteSource, CallContext, Capabilities, Driver, Entry, ErrorKind,
+    Host, ListPage, PageRequest, Plugin, PluginError, ReadResult, Result, WorkspaceConfig,
+    WriteOptions, WsPath,
 };
 
 /// How many bytes a workspace may hold when `MAX_BYTES` is not set.
@@ -43,8 +43,10 @@ impl Plugin for ExamplePlugin {
     fn open(&self, config: WorkspaceConfig) -> Result<ExampleDriver> {
         // The host has validated the params against the manifest; read them typed.
         let max_bytes = config.get_u64("MAX_BYTES", DEFAULT_MAX_BYTES)?;
-        self.host
-            .info(&format!("workspace '{}' opened ({max_bytes} bytes)", config.id));
+        self.host.info(&format!(
+            "workspace '{}' opened ({max_bytes} bytes)",
+            config.id
+        ));
         Ok(ExampleDriver {
             max_bytes,
             nodes: RwLock::default(),
@@ -96,7 +98,9 @@ fn parent_is_folder(nodes: &BTreeMap<String, Node>, what: &str, path: &str) -> R
 /// `path` and everything below it.
 fn subtree(nodes: &BTreeMap<String, Node>, path: &str) -> Vec<(String, Node)> {
     let below = format!("{path}/");
-    let inside = nodes.range(below.clone()..).take_while(|(k, _)| k.starts_with(&below));
+    let inside = nodes
+        .range(below.clone()..)
+        .take_while(|(k, _)| k.starts_with(&below));
     let own = nodes.get_key_value(path).into_iter();
     own.chain(inside)
         .map(|(k, v)| (k.clone(), v.clone()))
@@ -109,7 +113,10 @@ impl ExampleDriver {
             return Ok(Node::Folder(SystemTime::UNIX_EPOCH));
         }
         let nodes = self.nodes.read().unwrap();
-        nodes.get(path).cloned().ok_or_else(|| not_found(what, path))
+        nodes
+            .get(path)
+            .cloned()
+            .ok_or_else(|| not_found(what, path))
     }
 
     /// Copies (or moves) `from` and everything below it to `to`.
@@ -154,7 +161,11 @@ impl Driver for ExampleDriver {
         }
         // Sorted by name, and the cursor is the last name served: a listing resumes right
         // even when entries come and go between pages.
-        let prefix = if path.is_empty() { String::new() } else { format!("{path}/") };
+        let prefix = if path.is_empty() {
+            String::new()
+        } else {
+            format!("{path}/")
+        };
         let nodes = self.nodes.read().unwrap();
         let after = page.cursor.as_deref().unwrap_or("");
         let limit = match page.limit as usize {
@@ -169,8 +180,13 @@ impl Driver for ExampleDriver {
             .map(|(k, node)| entry(k, node));
         let entries: Vec<Entry> = children.by_ref().take(limit).collect();
         let more = children.next().is_some();
-        let next_cursor = more.then(|| entries.last().map(|e| e.name().to_owned())).flatten();
-        Ok(ListPage { entries, next_cursor })
+        let next_cursor = more
+            .then(|| entries.last().map(|e| e.name().to_owned()))
+            .flatten();
+        Ok(ListPage {
+            entries,
+            next_cursor,
+        })
     }
 
     fn read(&self, _: &CallContext, path: &WsPath, range: Option<ByteRange>) -> Result<ReadResult> {
@@ -187,7 +203,10 @@ impl Driver for ExampleDriver {
             Some(r) if r.start >= size => {
                 return Err(PluginError::new(
                     ErrorKind::InvalidRange,
-                    format!("cannot read '{path}' from byte {}: it has {size} bytes", r.start),
+                    format!(
+                        "cannot read '{path}' from byte {}: it has {size} bytes",
+                        r.start
+                    ),
                 ))
             }
             Some(r) => (r.start, r.len.map_or(size, |len| size.min(r.start + len))),
@@ -245,7 +264,10 @@ impl Driver for ExampleDriver {
         if used + data.len() as u64 > self.max_bytes {
             return Err(PluginError::new(
                 ErrorKind::InsufficientStorage,
-                format!("cannot write '{path}': the workspace holds at most {} bytes", self.max_bytes),
+                format!(
+                    "cannot write '{path}': the workspace holds at most {} bytes",
+                    self.max_bytes
+                ),
             ));
         }
         let node = Node::File(Arc::new(data), SystemTime::now());

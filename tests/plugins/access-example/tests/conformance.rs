@@ -13,7 +13,10 @@ fn driver(params: &[(&str, &str)]) -> impl Driver {
     let plugin = load::<ExamplePlugin>(host).expect("the plugin loads");
     let config = WorkspaceConfig {
         id: "test".into(),
-        params: params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        params: params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
     };
     plugin.open(&config).expect("the workspace opens")
 }
