@@ -54,7 +54,9 @@ pub(crate) struct TestArgs {
 /// Runs the suite; the exit code says whether every case passed.
 pub(crate) fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
     let library = args.library.display();
-    let lib = LoadedLibrary::load(&args.library).map_err(|e| anyhow!("{library}: {e}"))?;
+    // Absolute, so that a bare `libx.so` means the file here, not a search of the loader's path.
+    let path = std::path::absolute(&args.library).with_context(|| library.to_string())?;
+    let lib = LoadedLibrary::load(&path).map_err(|e| anyhow!("{library}: {e}"))?;
     let manifest = manifest::load_file(&args.manifest)?;
     registry::cross_check(&lib, &manifest).map_err(|e| anyhow!("{library}: {e}"))?;
 
