@@ -48,3 +48,9 @@ pub use export::__private;
 pub use host::{Host, HostServices, KvScope, LogLevel};
 pub use plugin::{Driver, Plugin};
 pub use types::*;
+
+/// The plugin author guide, `docs/plugin-guide.md`, included here so that rustdoc compiles and
+/// runs every Rust example in it as a doctest: the guide cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/plugin-guide.md")]
+pub struct PluginGuide;
