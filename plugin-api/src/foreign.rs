@@ -91,15 +91,81 @@ fn load_error(e: LibraryError) -> LoadError {
             plugin: actual_version.to_string(),
         },
         other => {
-            // abi_stable's layout reports are long; the first lines name the mismatch.
             let text = other.to_string();
-            let short: Vec<&str> = text
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .take(6)
-                .collect();
-            LoadError::IncompatibleLayout(short.join(" | "))
+            LoadError::IncompatibleLayout(layout_summary(&text).unwrap_or_else(|| {
+                let short: Vec<&str> = (text.lines())
+                    .filter(|l| !l.trim().is_empty())
+                    .take(6)
+                    .collect();
+                short.join(" | ")
+            }))
         }
+    }
+}
+
+/// The mismatches of an abi_stable layout report, as
+/// `FfiEntry (via init/open/stat): too many fields (host 7, plugin 8)`.
+///
+/// The report runs to thousands of lines: for each error, the path of fields from the root
+/// module to the type that differs, that type's expected and found layouts, then
+/// `Error:WHAT`, `Expected:` and `Found:` lines. Only the names matter to an author.
+fn layout_summary(report: &str) -> Option<String> {
+    let lines: Vec<&str> = report.lines().map(str::trim).collect();
+    let mut found: Vec<String> = Vec::new();
+    let mut path: Vec<&str> = Vec::new();
+    let mut ty = "";
+    let mut in_layout = false;
+    for (i, line) in lines.iter().enumerate() {
+        if line.ends_with("error(s)inside:") {
+            (path, in_layout) = (Vec::new(), false);
+        } else if line.starts_with("Layout of expected type:") {
+            in_layout = true;
+            ty = lines[i + 1..]
+                .iter()
+                .find_map(|l| l.strip_prefix("type:"))
+                .unwrap_or("");
+        } else if let Some(name) = line.strip_prefix("field_name:").filter(|_| !in_layout) {
+            // Positional and generated names say nothing to an author.
+            let generated = ["__returns", "obj", "vtable"].contains(&name)
+                || name.starts_with("field_")
+                || name.parse::<u32>().is_ok();
+            if !generated {
+                path.push(name);
+            }
+        } else if let Some(what) = line.strip_prefix("Error:") {
+            let value = |label: &str| match lines.get(i + 1..i + 5) {
+                Some(next) => next
+                    .iter()
+                    .position(|l| *l == label)
+                    .and_then(|at| next.get(at + 1))
+                    .copied()
+                    .unwrap_or("?"),
+                None => "?",
+            };
+            let via = match path.is_empty() {
+                true => String::new(),
+                false => format!(" (via {})", path.join("/")),
+            };
+            let line = format!(
+                "{ty}{via}: {what} (host {}, plugin {})",
+                value("Expected:"),
+                value("Found:")
+            );
+            if !found.contains(&line) {
+                found.push(line);
+            }
+        }
+    }
+    // A size difference is usually the consequence of another difference inside the type;
+    // keep sizes only when nothing more specific was found.
+    let size = |f: &String| f.contains(": incompatible type size");
+    if found.iter().any(|f| !size(f)) {
+        found.retain(|f| !size(f));
+    }
+    match found.len() {
+        0 => None,
+        n if n > 4 => Some(format!("{}; and {} more", found[..4].join("; "), n - 4)),
+        _ => Some(found.join("; ")),
     }
 }
 
@@ -382,5 +448,60 @@ mod tests {
         assert!(msg.contains("needs plugin-api >= 1.0.0, < 2.0.0"), "{msg}");
         assert_eq!(compatible_range("1.2.7"), ">= 1.2.0, < 2.0.0");
         assert_eq!(compatible_range("0.4.1"), ">= 0.4.1, < 0.5.0");
+    }
+
+    /// The shape of abi_stable 0.11's report for a struct that gained a field.
+    const LAYOUT_REPORT: &str = "
+Compared <this>:
+    --- Type Layout ---
+    type:PrefixRef<'a, PluginMod>
+2 error(s)inside:
+    <other>
+
+    field_name:0
+    type:PluginMod
+    field_name:init
+    type:AFunctionPointer
+    field_name:__returns
+    type:RResult
+    field_name:field_0
+    type:FfiPlugin_TO<'lt>
+    field_name:vtable
+    field_name:stat
+    field_name:field_0
+    type:FfiEntry
+
+Layout of expected type:
+    --- Type Layout ---
+    type:FfiEntry
+        Struct with Fields:
+            field_name:path
+            type:RString
+Layout of found type:
+    --- Type Layout ---
+    type:FfiEntry
+            field_name:added
+            type:u64
+
+Error:incompatible type size
+Expected:
+    176
+Found:
+    184
+
+Error:too many fields
+Expected:
+    7
+Found:
+    8
+";
+
+    #[test]
+    fn layout_refusals_name_the_type_that_differs() {
+        assert_eq!(
+            layout_summary(LAYOUT_REPORT).unwrap(),
+            "FfiEntry (via init/stat): too many fields (host 7, plugin 8)"
+        );
+        assert_eq!(layout_summary("something else entirely"), None);
     }
 }

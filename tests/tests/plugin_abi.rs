@@ -184,6 +184,7 @@ fn plugins_built_against_an_incompatible_plugin_api_are_refused_with_what_the_ho
             vec![
                 "libaccess_reshaped.so".to_owned(),
                 "incompatible ABI layout".to_owned(),
+                "FfiEntry (via init/open/stat): too many fields (host 7, plugin 8)".to_owned(),
             ],
         ),
     ];
