@@ -345,6 +345,19 @@ mod tests {
     }
 
     #[test]
+    fn the_guide_s_sample_manifest_is_accepted() {
+        let guide = include_str!("../../docs/plugin-guide.md");
+        let start = guide
+            .find("```toml\nid = ")
+            .expect("the guide shows a manifest")
+            + 8;
+        let text = &guide[start..][..guide[start..].find("```").unwrap()];
+        let parsed = manifest::parse(text, Path::new("plugin-guide.md")).unwrap();
+        assert_eq!(parsed.id, "access.my_store");
+        assert_eq!((parsed.params.len(), parsed.actions.len()), (4, 1));
+    }
+
+    #[test]
     fn the_dependency_is_by_path_or_by_version() {
         let names = Names::of("access.x").unwrap();
         let by_path = cargo_toml(&names, &Api::Path("/src/wshost/plugin-api".into()));
