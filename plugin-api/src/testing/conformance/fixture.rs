@@ -11,6 +11,9 @@ use crate::types::{join, parent, ByteRange, Entry, PageRequest, WriteOptions};
 
 use super::Options;
 
+/// The most pages a listing may take before the suite calls it endless.
+const MAX_PAGES: u32 = 10_000;
+
 /// The outcome of a case or of one step of it: `Err` says what went wrong.
 pub(super) type Check = std::result::Result<(), String>;
 
@@ -187,7 +190,7 @@ impl Fixture<'_> {
         let mut all: Vec<Entry> = Vec::new();
         let mut cursors = Vec::new();
         let mut cursor = None;
-        for page_no in 1.. {
+        for page_no in 1..=MAX_PAGES {
             let page = PageRequest {
                 cursor: cursor.clone(),
                 limit,
@@ -227,7 +230,10 @@ impl Fixture<'_> {
                 }
             }
         }
-        unreachable!("the loop above only ends by returning")
+        Err(format!(
+            "the listing of {} did not end after {MAX_PAGES} pages of {limit}",
+            shown(&dir)
+        ))
     }
 }
 

@@ -22,7 +22,7 @@
 //! use plugin_api::testing::conformance::{self, Options};
 //!
 //! let report = conformance::run(&Empty, &Options::default());
-//! println!("{report}"); // PASS stat.base … SKIP copy.file — needs capability copy, mkdir …
+//! println!("{report}"); // PASS stat.base … SKIP copy.file — needs capability read, write, mkdir, copy …
 //! assert!(report.passed());
 //! ```
 //!
