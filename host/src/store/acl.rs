@@ -7,7 +7,9 @@ use super::{Store, StoreError};
 
 /// A user's right on one workspace; written `"r"` or `"rw"` (in JSON, the CLI and the
 /// database alike).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, serde::Serialize, serde::Deserialize,
+)]
 pub(crate) enum Access {
     /// List, stat and download.
     #[serde(rename = "r")]
@@ -24,11 +26,6 @@ impl Access {
             Access::Read => "r",
             Access::ReadWrite => "rw",
         }
-    }
-
-    /// Whether this right allows writing.
-    pub(crate) fn can_write(self) -> bool {
-        self == Access::ReadWrite
     }
 }
 
@@ -76,7 +73,9 @@ impl Store {
         access: Access,
     ) -> Result<(), StoreError> {
         if workspace.is_empty() {
-            return Err(StoreError::Invalid("a workspace id must not be empty".into()));
+            return Err(StoreError::Invalid(
+                "a workspace id must not be empty".into(),
+            ));
         }
         let done = sqlx::query(
             "INSERT INTO acl (workspace, access, user_name) \

@@ -86,8 +86,8 @@ impl SecretKey {
     pub(crate) fn load_or_create(path: &Path) -> Result<(SecretKey, bool), StoreError> {
         match read_key_file(path) {
             Ok(key) => return Ok((key, false)),
-            Err(StoreError::Io { source, .. })
-                if source.kind() == std::io::ErrorKind::NotFound => {}
+            Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            }
             Err(e) => return Err(e),
         }
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -197,8 +197,8 @@ impl Aad {
     }
 }
 
-/// `n` random bytes in unpadded base64url.
-pub(super) fn random_token(n: usize) -> String {
+/// `n` random bytes (from the OS) in unpadded base64url: `4n/3` characters, rounded up.
+pub(crate) fn random_token(n: usize) -> String {
     let mut bytes = vec![0u8; n];
     OsRng.fill_bytes(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)
@@ -241,21 +241,36 @@ mod tests {
             Aad::new("ws", &["plugin", "ws", "", "k"]),
         ];
         for other in &others {
-            assert!(matches!(cipher.open(other, &sealed), Err(StoreError::Crypto)));
+            assert!(matches!(
+                cipher.open(other, &sealed),
+                Err(StoreError::Crypto)
+            ));
         }
         let stranger = SecretKey::generate().cipher();
-        assert!(matches!(stranger.open(&row, &sealed), Err(StoreError::Crypto)));
+        assert!(matches!(
+            stranger.open(&row, &sealed),
+            Err(StoreError::Crypto)
+        ));
         let mut flipped = sealed.clone();
         *flipped.last_mut().unwrap() ^= 1;
-        assert!(matches!(cipher.open(&row, &flipped), Err(StoreError::Crypto)));
-        assert!(matches!(cipher.open(&row, &sealed[..10]), Err(StoreError::Crypto)));
+        assert!(matches!(
+            cipher.open(&row, &flipped),
+            Err(StoreError::Crypto)
+        ));
+        assert!(matches!(
+            cipher.open(&row, &sealed[..10]),
+            Err(StoreError::Crypto)
+        ));
     }
 
     #[test]
     fn key_parsing_names_what_was_expected() {
         let key = SecretKey::generate();
         let text = key.to_base64();
-        assert_eq!(SecretKey::from_base64(&format!("  {text}\n")).unwrap().0, key.0);
+        assert_eq!(
+            SecretKey::from_base64(&format!("  {text}\n")).unwrap().0,
+            key.0
+        );
         let url_safe = URL_SAFE_NO_PAD.encode(key.0);
         assert_eq!(SecretKey::from_base64(&url_safe).unwrap().0, key.0);
         for bad in ["", "not base64 at all!", &STANDARD.encode([7u8; 16])] {
@@ -283,7 +298,10 @@ mod tests {
         }
         std::fs::write(&path, "garbage").unwrap();
         let message = SecretKey::load_or_create(&path).unwrap_err().to_string();
-        assert!(message.contains("secret.key") && message.contains("32 bytes"), "{message}");
+        assert!(
+            message.contains("secret.key") && message.contains("32 bytes"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -127,11 +127,23 @@ mod tests {
     #[test]
     fn redact_hides_url_passwords() {
         let cases = [
-            ("postgres://bob:s3cret@db:5432/x", "postgres://bob:***@db:5432/x"),
+            (
+                "postgres://bob:s3cret@db:5432/x",
+                "postgres://bob:***@db:5432/x",
+            ),
             ("at postgres://bob@db/x ok", "at postgres://bob@db/x ok"),
-            ("postgres://db/x?user=a&password=s3cret&x=1", "postgres://db/x?user=a&password=***&x=1"),
-            ("sqlite:///var/lib/wshost/wshost.db?mode=rwc", "sqlite:///var/lib/wshost/wshost.db?mode=rwc"),
-            ("a: postgresql://u:p%40ss@h/d, b: postgres://v:q@h", "a: postgresql://u:***@h/d, b: postgres://v:***@h"),
+            (
+                "postgres://db/x?user=a&password=s3cret&x=1",
+                "postgres://db/x?user=a&password=***&x=1",
+            ),
+            (
+                "sqlite:///var/lib/wshost/wshost.db?mode=rwc",
+                "sqlite:///var/lib/wshost/wshost.db?mode=rwc",
+            ),
+            (
+                "a: postgresql://u:p%40ss@h/d, b: postgres://v:q@h",
+                "a: postgresql://u:***@h/d, b: postgres://v:***@h",
+            ),
             ("no url here", "no url here"),
         ];
         for (input, expected) in cases {

@@ -46,14 +46,15 @@ impl Store {
         key: &str,
     ) -> Result<Option<Vec<u8>>, StoreError> {
         let place = Place::new(plugin, scope, key)?;
-        let row: Option<(Vec<u8>, Option<i64>)> =
-            sqlx::query_as(&format!("SELECT value, expires_at FROM kv WHERE {WHERE_PLACE}"))
-                .bind(place.plugin)
-                .bind(place.workspace)
-                .bind(place.user)
-                .bind(place.key)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row: Option<(Vec<u8>, Option<i64>)> = sqlx::query_as(&format!(
+            "SELECT value, expires_at FROM kv WHERE {WHERE_PLACE}"
+        ))
+        .bind(place.plugin)
+        .bind(place.workspace)
+        .bind(place.user)
+        .bind(place.key)
+        .fetch_optional(&self.pool)
+        .await?;
         self.open_value(&place, row)
     }
 

@@ -32,13 +32,17 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Connection as _};
 
-pub(crate) use acl::Access;
-pub(crate) use crypto::SecretKey;
-pub(crate) use error::StoreError;
-pub(crate) use sessions::{NewSession, Session};
-pub(crate) use tokens::{NewToken, TokenInfo};
-pub(crate) use users::User;
-pub(crate) use workspaces::WorkspaceRecord;
+// The store's interface: callers may use some of these types without naming them.
+#[allow(unused_imports)]
+pub(crate) use {
+    acl::Access,
+    crypto::{random_token, SecretKey},
+    error::StoreError,
+    sessions::{NewSession, Session},
+    tokens::{NewToken, TokenInfo},
+    users::User,
+    workspaces::WorkspaceRecord,
+};
 
 use crypto::{Aad, Cipher};
 
@@ -56,16 +60,6 @@ pub(crate) enum Backend {
     Sqlite,
     /// A PostgreSQL database: any number of instances.
     Postgres,
-}
-
-impl Backend {
-    /// `"sqlite"` or `"postgres"`.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Backend::Sqlite => "sqlite",
-            Backend::Postgres => "postgres",
-        }
-    }
 }
 
 /// A handle on the store; cheap to clone (the pool and the cipher are shared).
@@ -87,8 +81,9 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens the store, runs the migrations of its backend, and checks the secrets key.
     ///
-    /// `url` is `postgres://…` (or `postgresql://…`), `sqlite:…`, or a plain file path for
-    /// the embedded SQLite default (the file and its folder are created when absent). A key
+    /// `url` is `postgres://…` (or `postgresql://…`), or the SQLite file of the embedded
+    /// default: a plain path or `sqlite://PATH` (the file and its folder are created when
+    /// absent), or a full `sqlite://…?mode=…` URL, used as given. A key
     /// other than the one the store was first opened with gives [`StoreError::WrongKey`].
     pub(crate) async fn open(url: &str, key: SecretKey) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
@@ -100,18 +95,19 @@ impl Store {
         })?;
         // One direct connection first: the pool would retry a refused connection until its
         // timeout and then report only "timed out", where this reports the reason.
-        let probe = tokio::time::timeout(CONNECT_TIMEOUT, sqlx::AnyConnection::connect_with(&options))
-            .await
-            .unwrap_or_else(|_| {
-                Err(sqlx::Error::Io(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
-                )))
-            })
-            .map_err(|source| StoreError::Connect {
-                url: shown.clone(),
-                source,
-            })?;
+        let probe =
+            tokio::time::timeout(CONNECT_TIMEOUT, sqlx::AnyConnection::connect_with(&options))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(sqlx::Error::Io(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
+                    )))
+                })
+                .map_err(|source| StoreError::Connect {
+                    url: shown.clone(),
+                    source,
+                })?;
         probe.close().await.ok();
 
         let pool = AnyPoolOptions::new()
@@ -154,11 +150,17 @@ impl Store {
         match self.backend {
             Backend::Sqlite => {
                 // Persistent in the file: set once, before anything else writes.
-                sqlx::query("PRAGMA journal_mode = WAL").execute(&self.pool).await?;
-                sqlx::migrate!("./migrations/sqlite").run(&self.pool).await?;
+                sqlx::query("PRAGMA journal_mode = WAL")
+                    .execute(&self.pool)
+                    .await?;
+                sqlx::migrate!("./migrations/sqlite")
+                    .run(&self.pool)
+                    .await?;
             }
             Backend::Postgres => {
-                sqlx::migrate!("./migrations/postgres").run(&self.pool).await?;
+                sqlx::migrate!("./migrations/postgres")
+                    .run(&self.pool)
+                    .await?;
             }
         }
         self.check_key().await?;
@@ -242,17 +244,34 @@ pub(crate) fn sqlite_url(path: &Path) -> Result<String, StoreError> {
             absolute.display()
         ))
     })?;
-    Ok(format!("sqlite://{}?mode=rwc", utf8_percent_encode(text, PATH)))
+    Ok(format!(
+        "sqlite://{}?mode=rwc",
+        utf8_percent_encode(text, PATH)
+    ))
 }
 
-/// The URL to connect to and its backend. A plain path becomes a SQLite URL, and the
-/// folder of the file is created.
+/// The URL to connect to and its backend. A plain path, or `sqlite://PATH` without a query
+/// string, becomes an SQLite URL that creates the file (`mode=rwc`), and the file's folder is
+/// created.
 fn resolve_url(url: &str) -> Result<(String, Backend), StoreError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return Ok((url.to_owned(), Backend::Postgres));
     }
-    if url.starts_with("sqlite:") {
-        return Ok((url.to_owned(), Backend::Sqlite));
+    if let Some(rest) = url.strip_prefix("sqlite:") {
+        if url.contains('?') {
+            // A full SQLite URL: used as given.
+            return Ok((url.to_owned(), Backend::Sqlite));
+        }
+        // `sqlite://PATH` or `sqlite:PATH` without options: the path, as written.
+        let path = rest.strip_prefix("//").unwrap_or(rest);
+        if path.is_empty() || path == ":memory:" {
+            return Err(StoreError::Invalid(
+                "an in-memory SQLite database cannot be the store: each connection would see \
+                 its own; give a file path"
+                    .into(),
+            ));
+        }
+        return resolve_url(path).map(|(url, _)| (url, Backend::Sqlite));
     }
     if let Some((scheme, _)) = url.split_once("://") {
         return Err(StoreError::Invalid(format!(

@@ -38,14 +38,4 @@ impl Store {
         .await?;
         Ok(())
     }
-
-    /// Removes the override of `plugin` (back to the config and manifest default); `false`
-    /// if there was none.
-    pub(crate) async fn clear_plugin_toggle(&self, plugin: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM plugin_toggles WHERE plugin = $1")
-            .bind(plugin)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() > 0)
-    }
 }

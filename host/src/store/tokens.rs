@@ -46,7 +46,11 @@ pub(crate) struct TokenInfo {
 
 impl Store {
     /// Creates an API token for `user`; [`StoreError::NotFound`] for an unknown user.
-    pub(crate) async fn create_token(&self, user: &str, label: &str) -> Result<NewToken, StoreError> {
+    pub(crate) async fn create_token(
+        &self,
+        user: &str,
+        label: &str,
+    ) -> Result<NewToken, StoreError> {
         if label.chars().count() > MAX_LABEL {
             return Err(StoreError::Invalid(format!(
                 "the token label is too long: at most {MAX_LABEL} characters"
@@ -120,9 +124,7 @@ impl Store {
                 last_used_at,
             })
             .collect();
-        tokens.sort_by(|a, b| {
-            (&a.user, a.created_at, &a.id).cmp(&(&b.user, b.created_at, &b.id))
-        });
+        tokens.sort_by(|a, b| (&a.user, a.created_at, &a.id).cmp(&(&b.user, b.created_at, &b.id)));
         Ok(tokens)
     }
 

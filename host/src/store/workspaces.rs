@@ -48,7 +48,17 @@ impl std::fmt::Debug for WorkspaceRecord {
 
 /// A `workspaces` row: id, label, description, driver, params, secret_params, version,
 /// created_at, updated_at.
-type Row = (String, String, String, String, String, String, i64, i64, i64);
+type Row = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+);
 
 const COLUMNS: &str = "SELECT id, label, description, driver, params, secret_params, version, \
                        created_at, updated_at FROM workspaces";
@@ -58,7 +68,9 @@ impl Store {
     /// the id is taken.
     pub(crate) async fn insert_workspace(&self, ws: &WorkspaceRecord) -> Result<(), StoreError> {
         if ws.id.is_empty() {
-            return Err(StoreError::Invalid("a workspace id must not be empty".into()));
+            return Err(StoreError::Invalid(
+                "a workspace id must not be empty".into(),
+            ));
         }
         let (params, secret_params) = self.seal_params(ws)?;
         let now = now();
@@ -174,10 +186,20 @@ impl Store {
 
     /// A record from a row, secret params decrypted.
     fn open_row(&self, row: Row) -> Result<WorkspaceRecord, StoreError> {
-        let (id, label, description, driver, params, secret_params, version, created_at, updated_at) =
-            row;
-        let corrupt =
-            |what: &str| StoreError::Corrupt(format!("the {what} of workspace '{id}' are not valid JSON"));
+        let (
+            id,
+            label,
+            description,
+            driver,
+            params,
+            secret_params,
+            version,
+            created_at,
+            updated_at,
+        ) = row;
+        let corrupt = |what: &str| {
+            StoreError::Corrupt(format!("the {what} of workspace '{id}' are not valid JSON"))
+        };
         let mut params: BTreeMap<String, String> =
             serde_json::from_str(&params).map_err(|_| corrupt("params"))?;
         let secret_params: BTreeSet<String> =

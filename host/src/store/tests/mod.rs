@@ -1,0 +1,235 @@
+//! The store's behaviour suite, written once and run against both backends: an SQLite file
+//! in a temporary folder, and a fresh PostgreSQL database per test on the server at
+//! 127.0.0.1:5432 (another with `WSHOST_TEST_POSTGRES=postgres://user@host:port`).
+//!
+//! When PostgreSQL is unreachable its tests say so loudly on stderr and pass — unless `CI`
+//! is `true`, where they fail: CI must never go green without them.
+
+mod accounts;
+mod data;
+mod lifecycle;
+
+use std::ops::Deref;
+
+use sqlx::{Column as _, Connection as _, Executor as _, Row as _};
+
+use super::{SecretKey, Store};
+
+/// The PostgreSQL server of the tests, without a database name.
+const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432";
+
+/// A store on a database of its own, and what it takes to reopen it.
+pub(super) struct TestDb {
+    store: Store,
+    url: String,
+    key: SecretKey,
+    /// The PostgreSQL server and database name, to drop it afterwards.
+    pg: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Deref for TestDb {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        &self.store
+    }
+}
+
+impl TestDb {
+    async fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        // A path that needs escaping in a URL, in a folder that does not exist yet.
+        let path = dir.path().join("data dir/wshost #1%.db");
+        let url = path.to_str().expect("UTF-8 temporary path").to_owned();
+        let key = SecretKey::generate();
+        let store = Store::open(&url, key.clone())
+            .await
+            .expect("open SQLite store");
+        assert!(
+            path.is_file(),
+            "the SQLite file is created at {}",
+            path.display()
+        );
+        TestDb {
+            store,
+            url,
+            key,
+            pg: None,
+            _dir: Some(dir),
+        }
+    }
+
+    /// A store on a new database, or `None` (after saying why) when PostgreSQL is not
+    /// reachable and `CI` is not `true`.
+    async fn postgres() -> Option<TestDb> {
+        sqlx::any::install_default_drivers();
+        let server = std::env::var("WSHOST_TEST_POSTGRES")
+            .unwrap_or_else(|_| DEFAULT_PG.to_owned())
+            .trim_end_matches('/')
+            .to_owned();
+        let mut admin = match tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            sqlx::AnyConnection::connect(&format!("{server}/postgres")),
+        )
+        .await
+        {
+            Ok(Ok(conn)) => conn,
+            Ok(Err(e)) => return skip(&format!("cannot connect to {server}/postgres: {e}")),
+            Err(_) => return skip(&format!("{server}/postgres did not answer within 5 s")),
+        };
+        let name = format!(
+            "wshost_test_{}",
+            super::crypto::random_token(9).to_lowercase()
+        )
+        .replace('-', "_");
+        admin
+            .execute(format!("CREATE DATABASE \"{name}\"").as_str())
+            .await
+            .expect("create the test database");
+        admin.close().await.ok();
+        let url = format!("{server}/{name}");
+        let key = SecretKey::generate();
+        let store = Store::open(&url, key.clone())
+            .await
+            .expect("open PostgreSQL store");
+        Some(TestDb {
+            store,
+            url,
+            key,
+            pg: Some((server, name)),
+            _dir: None,
+        })
+    }
+
+    /// Opens the same database again, with `key`.
+    pub(super) async fn reopen(&self, key: &SecretKey) -> Result<Store, super::StoreError> {
+        Store::open(&self.url, key.clone()).await
+    }
+
+    /// The key the store was created with.
+    pub(super) fn key(&self) -> &SecretKey {
+        &self.key
+    }
+
+    /// Closes the store and drops its PostgreSQL database (best effort).
+    async fn cleanup(self) {
+        self.store.close().await;
+        if let Some((server, name)) = &self.pg {
+            let dropped = async {
+                let mut admin = sqlx::AnyConnection::connect(&format!("{server}/postgres")).await?;
+                admin
+                    .execute(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)").as_str())
+                    .await?;
+                admin.close().await
+            };
+            if let Err(e) = dropped.await {
+                eprintln!("warning: could not drop the test database {name}: {e}");
+            }
+        }
+    }
+}
+
+fn skip(reason: &str) -> Option<TestDb> {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("the PostgreSQL store tests cannot run and CI=true: {reason}");
+    }
+    eprintln!(
+        "\n******** SKIPPED: PostgreSQL store tests ********\n{reason}\nStart PostgreSQL on \
+         127.0.0.1:5432 with trust auth for user postgres (or set WSHOST_TEST_POSTGRES) to run \
+         them; with CI=true this is a failure.\n"
+    );
+    None
+}
+
+/// Every text and byte value of `table`, concatenated: to prove a secret is not in it.
+pub(super) async fn raw_table(store: &Store, table: &str) -> Vec<u8> {
+    let rows = sqlx::query(&format!("SELECT * FROM {table}"))
+        .fetch_all(&store.pool)
+        .await
+        .expect("read raw table");
+    let mut out = Vec::new();
+    for row in rows {
+        for column in row.columns() {
+            let i = column.ordinal();
+            if let Ok(Some(text)) = row.try_get::<Option<String>, _>(i) {
+                out.extend_from_slice(text.as_bytes());
+            } else if let Ok(Some(bytes)) = row.try_get::<Option<Vec<u8>>, _>(i) {
+                out.extend_from_slice(&bytes);
+            }
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
+/// Whether `needle` occurs in `haystack`.
+pub(super) fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+/// How many rows `sql` (a `SELECT COUNT(*)` with one text parameter) counts.
+pub(super) async fn count(store: &Store, sql: &str, param: &str) -> i64 {
+    let (n,): (i64,) = sqlx::query_as(sql)
+        .bind(param)
+        .fetch_one(&store.pool)
+        .await
+        .expect("count rows");
+    n
+}
+
+/// Runs each listed suite function (`module::name`, taking `&TestDb`) once per backend, as
+/// `sqlite::name` and `postgres::name`.
+macro_rules! store_suite {
+    ($($module:ident :: $name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = super::TestDb::sqlite().await;
+                    super::run(db, |db| Box::pin(super::$module::$name(db))).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(db) = super::TestDb::postgres().await else { return };
+                    super::run(db, |db| Box::pin(super::$module::$name(db))).await;
+                }
+            )*
+        }
+    };
+}
+
+type SuiteFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;
+
+/// Runs one suite function on `db`, then cleans up whether it passed or panicked.
+async fn run(db: TestDb, test: for<'a> fn(&'a TestDb) -> SuiteFuture<'a>) {
+    use futures_util::FutureExt as _;
+    let outcome = std::panic::AssertUnwindSafe(test(&db)).catch_unwind().await;
+    db.cleanup().await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+store_suite! {
+    accounts::users,
+    accounts::set_password_ends_sessions,
+    accounts::delete_user_cascades,
+    accounts::sessions,
+    accounts::tokens,
+    data::workspaces,
+    data::workspace_delete_cascades,
+    data::secrets_are_bound_to_their_row,
+    data::acl,
+    data::plugin_toggles,
+    data::kv,
+    data::kv_take_is_single_use,
+    lifecycle::ping_and_backend,
+    lifecycle::wrong_key_is_refused,
+    lifecycle::restart_keeps_everything,
+}
