@@ -57,7 +57,9 @@ pub(crate) fn check_password_strength(password: &str) -> Result<(), ApiError> {
 pub(crate) fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 fn slug(label: &str) -> String {
@@ -66,7 +68,10 @@ fn slug(label: &str) -> String {
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect();
-    s.split('-').filter(|p| !p.is_empty()).collect::<Vec<_>>().join("-")
+    s.split('-')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 fn secret_names(m: &Manifest) -> BTreeSet<String> {
@@ -85,7 +90,9 @@ async fn enabled_manifest<'s>(state: &'s AppState, driver: &str) -> Result<&'s M
         .ok_or_else(|| ApiError::BadRequest(format!("no driver '{driver}' is installed")))?;
     let toggles = state.store.plugin_toggles().await?;
     if !state.registry.is_enabled(driver, &toggles) {
-        return Err(ApiError::Conflict(format!("the driver '{driver}' is disabled")));
+        return Err(ApiError::Conflict(format!(
+            "the driver '{driver}' is disabled"
+        )));
     }
     Ok(m)
 }
@@ -104,10 +111,14 @@ pub(crate) async fn create_workspace(
         )]));
     }
     if input.label.trim().is_empty() {
-        return Err(ApiError::Fields(vec![crate::manifest::FieldError::new("label", "required")]));
+        return Err(ApiError::Fields(vec![crate::manifest::FieldError::new(
+            "label", "required",
+        )]));
     }
     if state.workspaces.is_declared(&id) {
-        return Err(ApiError::Conflict(format!("workspace '{id}' is declared in the config file")));
+        return Err(ApiError::Conflict(format!(
+            "workspace '{id}' is declared in the config file"
+        )));
     }
     let m = enabled_manifest(state, &input.driver).await?;
     let params = m
@@ -194,17 +205,28 @@ pub(crate) async fn delete_workspace(state: &AppState, id: &str) -> Result<(), A
 }
 
 /// Runs the driver's verify: `Ok` with its sentence, or the driver's error.
-pub(crate) async fn verify_workspace(state: &Shared, caller: &Caller, id: &str) -> Result<String, ApiError> {
+pub(crate) async fn verify_workspace(
+    state: &Shared,
+    caller: &Caller,
+    id: &str,
+) -> Result<String, ApiError> {
     call_driver(state, caller, id, Access::Read, |d, ctx| d.verify(ctx)).await
 }
 
 /// The JSON of a workspace; password values are never included, only whether they are set.
 pub(crate) fn workspace_json(state: &AppState, ws: &Workspace, access: Option<Access>) -> Value {
-    let secrets = state.registry.manifest(&ws.driver).map(secret_names).unwrap_or_default();
+    let secrets = state
+        .registry
+        .manifest(&ws.driver)
+        .map(secret_names)
+        .unwrap_or_default();
     let (params, secrets_set, error) = match &ws.setup {
         Ok(cfg) => {
-            let shown: BTreeMap<&String, &String> =
-                cfg.params.iter().filter(|(k, _)| !secrets.contains(*k)).collect();
+            let shown: BTreeMap<&String, &String> = cfg
+                .params
+                .iter()
+                .filter(|(k, _)| !secrets.contains(*k))
+                .collect();
             let set: Vec<&String> = cfg.params.keys().filter(|k| secrets.contains(*k)).collect();
             (json!(shown), json!(set), Value::Null)
         }
@@ -245,7 +267,11 @@ pub(crate) fn plugin_json(state: &AppState, r: &Record, toggles: &BTreeMap<Strin
 
 /// Enables or disables a plugin for every instance sharing the store; enabling loads it here
 /// at once, so a refusal is reported to the admin who asked.
-pub(crate) async fn set_plugin_enabled(state: &Shared, id: &str, enabled: bool) -> Result<Value, ApiError> {
+pub(crate) async fn set_plugin_enabled(
+    state: &Shared,
+    id: &str,
+    enabled: bool,
+) -> Result<Value, ApiError> {
     if state.registry.manifest(id).is_none() {
         return Err(ApiError::NotFound(format!("no plugin '{id}'")));
     }

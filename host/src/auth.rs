@@ -43,7 +43,9 @@ impl Caller {
                 .to_str()
                 .ok()
                 .and_then(|v| v.strip_prefix("Bearer ").map(str::trim))
-                .ok_or(ApiError::InvalidCredentials("the Authorization header must be 'Bearer TOKEN'"))?;
+                .ok_or(ApiError::InvalidCredentials(
+                    "the Authorization header must be 'Bearer TOKEN'",
+                ))?;
             let user = state
                 .store
                 .token_user(token)
@@ -115,6 +117,56 @@ impl Caller {
     }
 }
 
+/// Failed logins allowed per user name before a pause.
+const MAX_FAILURES: u32 = 5;
+/// How long the failures are remembered, and the pause after too many.
+const FAILURE_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Limits password guessing per user name: after [`MAX_FAILURES`] failed logins within
+/// [`FAILURE_WINDOW`], every attempt is refused (before the password is checked) until the
+/// window has passed. Only failures count, so people who log in often are never locked out;
+/// a generic rate limiter (governor) counts every attempt, which is why this is hand-written.
+#[derive(Default)]
+pub(crate) struct LoginThrottle {
+    failures: std::sync::Mutex<std::collections::HashMap<String, (u32, std::time::Instant)>>,
+}
+
+impl LoginThrottle {
+    fn key(user: &str) -> String {
+        user.to_lowercase()
+    }
+
+    /// `Err(wait)` while `user` is paused.
+    pub(crate) fn check(&self, user: &str) -> Result<(), std::time::Duration> {
+        let mut map = self.failures.lock().expect("throttle lock");
+        let now = std::time::Instant::now();
+        map.retain(|_, (_, since)| now.duration_since(*since) < FAILURE_WINDOW);
+        match map.get(&Self::key(user)) {
+            Some((count, since)) if *count >= MAX_FAILURES => {
+                Err(FAILURE_WINDOW.saturating_sub(now.duration_since(*since)))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts a failed login.
+    pub(crate) fn failed(&self, user: &str) {
+        let mut map = self.failures.lock().expect("throttle lock");
+        let entry = map
+            .entry(Self::key(user))
+            .or_insert((0, std::time::Instant::now()));
+        entry.0 += 1;
+    }
+
+    /// Forgets the failures of a user who logged in.
+    pub(crate) fn succeeded(&self, user: &str) {
+        self.failures
+            .lock()
+            .expect("throttle lock")
+            .remove(&Self::key(user));
+    }
+}
+
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
@@ -128,7 +180,11 @@ impl FromRequestParts<Shared> for Caller {
 }
 
 /// The session cookie for `token`: HttpOnly, SameSite=Lax, Secure behind https.
-pub(crate) fn session_cookie(token: String, secure: bool, ttl: std::time::Duration) -> Cookie<'static> {
+pub(crate) fn session_cookie(
+    token: String,
+    secure: bool,
+    ttl: std::time::Duration,
+) -> Cookie<'static> {
     Cookie::build((SESSION_COOKIE, token))
         .http_only(true)
         .same_site(SameSite::Lax)
@@ -153,6 +209,23 @@ fn expiry(d: std::time::Duration) -> axum_extra::extract::cookie::Expiration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_failures_count_and_success_resets() {
+        let t = LoginThrottle::default();
+        for _ in 0..MAX_FAILURES - 1 {
+            t.failed("Bob");
+        }
+        assert!(t.check("bob").is_ok());
+        t.succeeded("BOB");
+        for _ in 0..MAX_FAILURES {
+            assert!(t.check("bob").is_ok());
+            t.failed("bob");
+        }
+        let wait = t.check("bob").unwrap_err();
+        assert!(wait > std::time::Duration::ZERO && wait <= FAILURE_WINDOW);
+        assert!(t.check("alice").is_ok(), "per user name");
+    }
 
     #[test]
     fn csrf_tokens_compare_exactly() {

@@ -24,7 +24,10 @@ pub(crate) async fn open_store(config: &Config) -> anyhow::Result<Store> {
             .context("the secrets key (secret_key / WSHOST_SECRET_KEY) is invalid")?,
         SecretKeySource::File(path) => {
             std::fs::create_dir_all(&config.data_dir).with_context(|| {
-                format!("cannot create the data folder {}", config.data_dir.display())
+                format!(
+                    "cannot create the data folder {}",
+                    config.data_dir.display()
+                )
             })?;
             let (key, created) = SecretKey::load_or_create(path)
                 .with_context(|| format!("cannot read the secrets key {}", path.display()))?;
@@ -38,7 +41,7 @@ pub(crate) async fn open_store(config: &Config) -> anyhow::Result<Store> {
         }
     };
     let url = match &config.database {
-        Database::Sqlite(path) => format!("sqlite://{}", path.display()),
+        Database::Sqlite(path) => crate::store::sqlite_url(path)?,
         Database::Postgres(url) => url.clone(),
     };
     Store::open(&url, key)
@@ -63,7 +66,9 @@ pub(crate) async fn first_admin(store: &Store) -> anyhow::Result<()> {
             "\n  wshost: created the administrator 'admin' with the one-time password\n\n      {password}\n\n  Log in and change it (wshost user passwd admin). It is not shown again.\n"
         );
     } else {
-        tracing::info!("created the administrator 'admin' with the password from WSHOST_ADMIN_PASSWORD");
+        tracing::info!(
+            "created the administrator 'admin' with the password from WSHOST_ADMIN_PASSWORD"
+        );
     }
     Ok(())
 }
@@ -71,6 +76,7 @@ pub(crate) async fn first_admin(store: &Store) -> anyhow::Result<()> {
 /// Builds the whole application state and loads the enabled plugins.
 pub(crate) async fn boot(config: Config) -> anyhow::Result<AppState> {
     let store = open_store(&config).await?;
+    tracing::info!(backend = ?store.backend(), "store open");
     first_admin(&store).await?;
     let found = manifest::load_dirs(&config.manifest_dirs);
     let mut by_id: BTreeMap<String, Manifest> = BTreeMap::new();

@@ -213,7 +213,12 @@ pub(crate) struct Settings {
     pub(crate) plugin_dirs: Vec<PathBuf>,
     /// Database URL: `postgres://…` to share state between instances [default: SQLite file
     /// DATA_DIR/wshost.db].
-    #[arg(long, env = "WSHOST_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "WSHOST_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub(crate) database: Option<String>,
     /// Folder to search for plugin manifests; repeatable [default: ./manifests].
     #[arg(

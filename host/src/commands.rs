@@ -80,8 +80,19 @@ pub(crate) fn user(cmd: UserCommand) -> anyhow::Result<ExitCode> {
         UserCommand::Add { name, admin, opts } => {
             let password = read_password()?;
             run(&opts, |s| async move {
-                let user = s.store.create_user(&name, &password, admin).await.map_err(|e| cli_error(e.into()))?;
-                Ok((json!({ "user": user }), format!("created user {}{}", user.name, if admin { " (administrator)" } else { "" })))
+                let user = s
+                    .store
+                    .create_user(&name, &password, admin)
+                    .await
+                    .map_err(|e| cli_error(e.into()))?;
+                Ok((
+                    json!({ "user": user }),
+                    format!(
+                        "created user {}{}",
+                        user.name,
+                        if admin { " (administrator)" } else { "" }
+                    ),
+                ))
             })
         }
         UserCommand::List { opts } => run(&opts, |s| async move {
@@ -96,8 +107,14 @@ pub(crate) fn user(cmd: UserCommand) -> anyhow::Result<ExitCode> {
         UserCommand::Passwd { name, opts } => {
             let password = read_password()?;
             run(&opts, |s| async move {
-                s.store.set_password(&name, &password).await.map_err(|e| cli_error(e.into()))?;
-                Ok((json!({ "updated": name }), format!("password of {name} changed; their sessions ended")))
+                s.store
+                    .set_password(&name, &password)
+                    .await
+                    .map_err(|e| cli_error(e.into()))?;
+                Ok((
+                    json!({ "updated": name }),
+                    format!("password of {name} changed; their sessions ended"),
+                ))
             })
         }
         UserCommand::Delete { name, opts } => run(&opts, |s| async move {
@@ -112,9 +129,16 @@ pub(crate) fn user(cmd: UserCommand) -> anyhow::Result<ExitCode> {
 pub(crate) fn token(cmd: TokenCommand) -> anyhow::Result<ExitCode> {
     let TokenCommand::Create { user, label, opts } = cmd;
     run(&opts, |s| async move {
-        let new = s.store.create_token(&user, &label).await.map_err(|e| cli_error(e.into()))?;
+        let new = s
+            .store
+            .create_token(&user, &label)
+            .await
+            .map_err(|e| cli_error(e.into()))?;
         // The token alone on stdout, so that `TOKEN=$(wshost token create bob)` works.
-        Ok((json!({ "id": new.id, "user": user, "token": new.token }), new.token))
+        Ok((
+            json!({ "id": new.id, "user": user, "token": new.token }),
+            new.token,
+        ))
     })
 }
 
@@ -136,17 +160,36 @@ fn ws_text(v: &Value) -> String {
         v["driver"].as_str().unwrap_or(""),
         v["source"].as_str().unwrap_or(""),
         v["label"].as_str().unwrap_or(""),
-        v["error"].as_str().map(|e| format!("\t(unavailable: {e})")).unwrap_or_default()
+        v["error"]
+            .as_str()
+            .map(|e| format!("\t(unavailable: {e})"))
+            .unwrap_or_default()
     )
 }
 
 pub(crate) fn workspace(cmd: WorkspaceCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        WorkspaceCommand::Create { driver, label, id, description, params, dry_run, opts } => {
+        WorkspaceCommand::Create {
+            driver,
+            label,
+            id,
+            description,
+            params,
+            dry_run,
+            opts,
+        } => {
             let params = parse_params(&params)?;
             run(&opts, |s| async move {
-                let input = WorkspaceInput { id, label, description, driver, params };
-                let rec = admin::create_workspace(&s, input, dry_run).await.map_err(cli_error)?;
+                let input = WorkspaceInput {
+                    id,
+                    label,
+                    description,
+                    driver,
+                    params,
+                };
+                let rec = admin::create_workspace(&s, input, dry_run)
+                    .await
+                    .map_err(cli_error)?;
                 let text = if dry_run {
                     format!("valid: workspace {} would be created (dry run)", rec.id)
                 } else {
@@ -156,52 +199,92 @@ pub(crate) fn workspace(cmd: WorkspaceCommand) -> anyhow::Result<ExitCode> {
             })
         }
         WorkspaceCommand::List { opts } => run(&opts, |s| async move {
-            let all = s.workspaces.all(&s.store, |d| s.registry.manifest(d)).await?;
+            let all = s
+                .workspaces
+                .all(&s.store, |d| s.registry.manifest(d))
+                .await?;
             let list: Vec<Value> = all.iter().map(|ws| workspace_json(&s, ws, None)).collect();
             let text = list.iter().map(ws_text).collect::<Vec<_>>().join("\n");
             Ok((json!({ "workspaces": list }), text))
         }),
         WorkspaceCommand::Show { id, opts } => run(&opts, |s| async move {
-            let ws = s.workspace(&id).await.map_err(cli_error)?.with_context(|| format!("no workspace '{id}'"))?;
+            let ws = s
+                .workspace(&id)
+                .await
+                .map_err(cli_error)?
+                .with_context(|| format!("no workspace '{id}'"))?;
             let grants = s.store.acl(&id).await?;
             let mut v = workspace_json(&s, &ws, None);
-            v["grants"] = json!(grants.iter().map(|(u, a)| json!({"user": u, "access": a.as_str()})).collect::<Vec<_>>());
+            v["grants"] = json!(grants
+                .iter()
+                .map(|(u, a)| json!({"user": u, "access": a.as_str()}))
+                .collect::<Vec<_>>());
             let text = serde_json::to_string_pretty(&v)?;
             Ok((v, text))
         }),
         WorkspaceCommand::Verify { id, opts } => run(&opts, |s| async move {
-            let message = admin::verify_workspace(&s, &operator(), &id).await.map_err(cli_error)?;
-            Ok((json!({ "ok": true, "message": message }), format!("ok: {message}")))
+            let message = admin::verify_workspace(&s, &operator(), &id)
+                .await
+                .map_err(cli_error)?;
+            Ok((
+                json!({ "ok": true, "message": message }),
+                format!("ok: {message}"),
+            ))
         }),
         WorkspaceCommand::Delete { id, opts } => run(&opts, |s| async move {
             admin::delete_workspace(&s, &id).await.map_err(cli_error)?;
             Ok((json!({ "deleted": id }), format!("deleted workspace {id}")))
         }),
-        WorkspaceCommand::Grant { id, user, access, opts } => run(&opts, |s| async move {
-            let access: Access = access.parse().map_err(|_| anyhow::anyhow!("access must be 'r' or 'rw', got '{access}'"))?;
+        WorkspaceCommand::Grant {
+            id,
+            user,
+            access,
+            opts,
+        } => run(&opts, |s| async move {
+            let access: Access = access
+                .parse()
+                .map_err(|_| anyhow::anyhow!("access must be 'r' or 'rw', got '{access}'"))?;
             if s.workspace(&id).await.map_err(cli_error)?.is_none() {
                 bail!("no workspace '{id}'");
             }
-            s.store.grant(&id, &user, access).await.map_err(|e| cli_error(e.into()))?;
-            Ok((json!({ "workspace": id, "user": user, "access": access.as_str() }), format!("granted {user} {} on {id}", access.as_str())))
+            s.store
+                .grant(&id, &user, access)
+                .await
+                .map_err(|e| cli_error(e.into()))?;
+            Ok((
+                json!({ "workspace": id, "user": user, "access": access.as_str() }),
+                format!("granted {user} {} on {id}", access.as_str()),
+            ))
         }),
         WorkspaceCommand::Revoke { id, user, opts } => run(&opts, |s| async move {
             if !s.store.revoke(&id, &user).await? {
                 bail!("user '{user}' has no grant on '{id}'");
             }
-            Ok((json!({ "workspace": id, "user": user, "revoked": true }), format!("revoked {user} on {id}")))
+            Ok((
+                json!({ "workspace": id, "user": user, "revoked": true }),
+                format!("revoked {user} on {id}"),
+            ))
         }),
     }
 }
 
 /// `wshost plugins enable|disable ID`.
-pub(crate) fn toggle_plugin(id: String, enabled: bool, opts: AdminOpts) -> anyhow::Result<ExitCode> {
+pub(crate) fn toggle_plugin(
+    id: String,
+    enabled: bool,
+    opts: AdminOpts,
+) -> anyhow::Result<ExitCode> {
     run(&opts, |s| async move {
-        let v = admin::set_plugin_enabled(&s, &id, enabled).await.map_err(cli_error)?;
+        let v = admin::set_plugin_enabled(&s, &id, enabled)
+            .await
+            .map_err(cli_error)?;
         let text = format!(
             "{id}: {}{}",
             if enabled { "enabled" } else { "disabled" },
-            v["reason"].as_str().map(|r| format!(" (but refused: {r})")).unwrap_or_default()
+            v["reason"]
+                .as_str()
+                .map(|r| format!(" (but refused: {r})"))
+                .unwrap_or_default()
         );
         Ok((v, text))
     })

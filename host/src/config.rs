@@ -296,15 +296,6 @@ impl Config {
             workspaces,
         })
     }
-
-    /// Whether `id` is enabled, given its manifest's default.
-    pub(crate) fn is_enabled(&self, id: &str, manifest_default: bool) -> bool {
-        if self.disabled.contains(id) {
-            false
-        } else {
-            self.enabled.contains(id) || manifest_default
-        }
-    }
 }
 
 fn non_empty(v: Vec<PathBuf>) -> Option<Vec<PathBuf>> {
@@ -415,17 +406,5 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("both"), "{err}");
-    }
-
-    #[test]
-    fn enable_overrides() {
-        let cfg = load(
-            "[plugins]\nenabled=[\"access.x\"]\ndisabled=[\"access.fs\"]\n",
-            Settings::default(),
-        )
-        .unwrap();
-        assert!(cfg.is_enabled("access.x", false));
-        assert!(!cfg.is_enabled("access.fs", true));
-        assert!(cfg.is_enabled("access.y", true));
     }
 }

@@ -47,8 +47,12 @@ fn main() -> ExitCode {
         }) => plugins_check(&library, manifest.as_deref(), &settings),
         Command::Plugins(PluginsCommand::Test(args)) => plugin_test::run(&args),
         Command::Plugins(PluginsCommand::New(args)) => scaffold::run(&args),
-        Command::Plugins(PluginsCommand::Enable { id, opts }) => commands::toggle_plugin(id, true, opts),
-        Command::Plugins(PluginsCommand::Disable { id, opts }) => commands::toggle_plugin(id, false, opts),
+        Command::Plugins(PluginsCommand::Enable { id, opts }) => {
+            commands::toggle_plugin(id, true, opts)
+        }
+        Command::Plugins(PluginsCommand::Disable { id, opts }) => {
+            commands::toggle_plugin(id, false, opts)
+        }
         Command::User(cmd) => commands::user(cmd),
         Command::Token(cmd) => commands::token(cmd),
         Command::Workspace(cmd) => commands::workspace(cmd),
@@ -137,7 +141,11 @@ fn plugins_list(settings: &Settings, json: bool) -> anyhow::Result<ExitCode> {
             "{:<20} {:<9} {:<8} {:<40} {}",
             r.id,
             version_of(r).as_deref().unwrap_or("-"),
-            if state.registry.is_enabled(&r.id, &toggles) { "yes" } else { "no" },
+            if state.registry.is_enabled(&r.id, &toggles) {
+                "yes"
+            } else {
+                "no"
+            },
             status_text(r),
             r.library_path
                 .as_deref()

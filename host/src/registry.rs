@@ -153,10 +153,13 @@ impl Registry {
         for m in manifests {
             let state = if seen.insert(m.id.clone()) {
                 for a in &m.actions {
-                    actions.entry(a.name.clone()).or_default().push(ActionRoute {
-                        plugin: m.id.clone(),
-                        decl: a.clone(),
-                    });
+                    actions
+                        .entry(a.name.clone())
+                        .or_default()
+                        .push(ActionRoute {
+                            plugin: m.id.clone(),
+                            decl: a.clone(),
+                        });
                 }
                 LoadState::Idle
             } else {
@@ -204,7 +207,9 @@ impl Registry {
 
     fn record(&self, id: &str) -> Option<&Record> {
         // The first record of an id is the one that counts (duplicates are refused).
-        self.records.iter().find(|r| r.id == id && r.manifest.is_some())
+        self.records
+            .iter()
+            .find(|r| r.id == id && r.manifest.is_some())
     }
 
     /// The manifest of plugin `id`.
@@ -266,7 +271,11 @@ impl Registry {
         }
     }
 
-    fn load(&self, m: &Manifest, library: Option<&Path>) -> Result<(Arc<ForeignPlugin>, String), String> {
+    fn load(
+        &self,
+        m: &Manifest,
+        library: Option<&Path>,
+    ) -> Result<(Arc<ForeignPlugin>, String), String> {
         let path = library.ok_or_else(|| {
             format!(
                 "library {} not found in the plugin folders {:?}",
@@ -277,9 +286,13 @@ impl Registry {
         let lib = LoadedLibrary::load(path).map_err(|e| format!("{}: {e}", path.display()))?;
         cross_check(&lib, m).map_err(|e| format!("{}: {e}", path.display()))?;
         for a in &m.actions {
-            let owner = self.actions[&a.name]
-                .iter()
-                .find(|r| r.plugin != m.id && matches!(self.record(&r.plugin).map(Record::state), Some(LoadState::Loaded { .. })));
+            let owner = self.actions[&a.name].iter().find(|r| {
+                r.plugin != m.id
+                    && matches!(
+                        self.record(&r.plugin).map(Record::state),
+                        Some(LoadState::Loaded { .. })
+                    )
+            });
             if let Some(owner) = owner {
                 return Err(format!(
                     "action '{}' is already provided by plugin '{}'",

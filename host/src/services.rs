@@ -29,7 +29,10 @@ pub(crate) struct PluginServices {
 
 fn unavailable(e: StoreError) -> PluginError {
     tracing::error!("store error in a host service: {e}");
-    PluginError::new(plugin_api::ErrorKind::Unavailable, "the host's store is unavailable")
+    PluginError::new(
+        plugin_api::ErrorKind::Unavailable,
+        "the host's store is unavailable",
+    )
 }
 
 impl HostServices for PluginServices {
@@ -81,11 +84,16 @@ impl HostServices for PluginServices {
     fn workspace_config(&self, workspace: &str) -> plugin_api::Result<WorkspaceConfig> {
         let found = self
             .runtime
-            .block_on(self.workspaces.get(&self.store, workspace, |id| self.manifests.get(id)))
+            .block_on(
+                self.workspaces
+                    .get(&self.store, workspace, |id| self.manifests.get(id)),
+            )
             .map_err(unavailable)?;
         match found {
             Some(ws) if ws.driver == self.plugin_id => ws.setup.map_err(|reason| {
-                PluginError::conflict(format!("workspace '{workspace}' is misconfigured: {reason}"))
+                PluginError::conflict(format!(
+                    "workspace '{workspace}' is misconfigured: {reason}"
+                ))
             }),
             // Another plugin's workspace is reported exactly like a missing one.
             _ => Err(PluginError::not_found(format!(

@@ -66,12 +66,21 @@ fn setup(
         })
 }
 
+/// A driver opened for a workspace.
+struct OpenDriver {
+    /// The workspace version it was opened for.
+    version: i64,
+    /// Its plugin id.
+    plugin: String,
+    driver: Arc<ForeignDriver>,
+}
+
 /// All workspaces and their open drivers.
 pub(crate) struct Workspaces {
     declared: BTreeMap<String, Workspace>,
     public_url: String,
-    /// Workspace id → (version it was opened for, driver's plugin id, driver).
-    open: Mutex<HashMap<String, (i64, String, Arc<ForeignDriver>)>>,
+    /// Workspace id → its open driver.
+    open: Mutex<HashMap<String, OpenDriver>>,
 }
 
 impl Workspaces {
@@ -126,7 +135,7 @@ impl Workspaces {
         Ok(store
             .workspace(id)
             .await?
-            .map(|rec| self.from_record(rec, &manifest)))
+            .map(|rec| self.of_record(rec, &manifest)))
     }
 
     /// Every workspace: the config's, then the store's.
@@ -138,20 +147,26 @@ impl Workspaces {
         let mut all: Vec<Workspace> = self.declared.values().cloned().collect();
         for rec in store.workspaces().await? {
             if !self.declared.contains_key(&rec.id) {
-                all.push(self.from_record(rec, &manifest));
+                all.push(self.of_record(rec, &manifest));
             }
         }
         Ok(all)
     }
 
-    fn from_record<'m>(
+    fn of_record<'m>(
         &self,
         rec: WorkspaceRecord,
         manifest: &impl Fn(&str) -> Option<&'m Manifest>,
     ) -> Workspace {
         // Re-validated on every read: a manifest upgrade may have changed the rules, and a
         // driver must never see parameters its manifest refuses.
-        let setup = setup(&rec.id, &rec.driver, &rec.params, manifest(&rec.driver), &self.public_url);
+        let setup = setup(
+            &rec.id,
+            &rec.driver,
+            &rec.params,
+            manifest(&rec.driver),
+            &self.public_url,
+        );
         Workspace {
             id: rec.id,
             label: rec.label,
@@ -171,18 +186,22 @@ impl Workspaces {
         config: &WorkspaceConfig,
         plugin: &ForeignPlugin,
     ) -> plugin_api::Result<Arc<ForeignDriver>> {
-        if let Some((version, _, d)) = self.open.lock().expect("driver cache").get(&ws.id) {
-            if *version == ws.version {
-                return Ok(d.clone());
+        if let Some(open) = self.open.lock().expect("driver cache").get(&ws.id) {
+            if open.version == ws.version {
+                return Ok(open.driver.clone());
             }
         }
         // Opened outside the lock: a slow backend must not block other workspaces. Two
         // concurrent first uses may both open; the second simply replaces the first.
         let driver = Arc::new(plugin.open(config)?);
-        self.open
-            .lock()
-            .expect("driver cache")
-            .insert(ws.id.clone(), (ws.version, ws.driver.clone(), driver.clone()));
+        self.open.lock().expect("driver cache").insert(
+            ws.id.clone(),
+            OpenDriver {
+                version: ws.version,
+                plugin: ws.driver.clone(),
+                driver: driver.clone(),
+            },
+        );
         Ok(driver)
     }
 
@@ -196,15 +215,19 @@ impl Workspaces {
         self.open
             .lock()
             .expect("driver cache")
-            .retain(|_, (_, driver, _)| driver != plugin);
+            .retain(|_, open| open.plugin != plugin);
     }
 
     /// One log line per declared workspace, so an operator sees at start-up what is served.
     pub(crate) fn log_summary(&self) {
         for ws in self.declared.values() {
             match &ws.setup {
-                Ok(_) => tracing::info!(workspace = %ws.id, driver = %ws.driver, "workspace '{}' ready", ws.label),
-                Err(_) => tracing::warn!(workspace = %ws.id, driver = %ws.driver, "workspace '{}' unavailable", ws.label),
+                Ok(_) => {
+                    tracing::info!(workspace = %ws.id, driver = %ws.driver, "workspace '{}' ready", ws.label)
+                }
+                Err(_) => {
+                    tracing::warn!(workspace = %ws.id, driver = %ws.driver, "workspace '{}' unavailable", ws.label)
+                }
             }
         }
     }

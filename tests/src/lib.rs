@@ -144,18 +144,87 @@ impl Host {
         );
         std::fs::write(d.join("host.toml"), config).unwrap();
         let (child, log) = spawn(&d.join("host.toml"), &[]);
-        let host = Host {
+        let mut host = Host {
             url: format!("http://127.0.0.1:{port}"),
             dir,
             child,
             log,
-            client: Client::builder()
-                .timeout(Duration::from_secs(300))
-                .build()
-                .unwrap(),
+            client: Client::new(),
         };
         host.wait_ready();
+        host.client = host.login("admin", ADMIN_PASSWORD);
         host
+    }
+
+    /// A client logged in as `user`: its session cookie and CSRF token go with every request.
+    pub fn login(&self, user: &str, password: &str) -> Client {
+        let headers = self.session_headers(user, password);
+        Client::builder()
+            .default_headers(headers)
+            .timeout(Duration::from_secs(300))
+            .build()
+            .unwrap()
+    }
+
+    /// Logs `user` in and answers the headers of that session: `cookie` and `x-csrf-token`.
+    pub fn session_headers(&self, user: &str, password: &str) -> reqwest::header::HeaderMap {
+        let r = Client::new()
+            .post(format!("{}/api/login", self.url))
+            .json(&json!({ "username": user, "password": password }))
+            .send()
+            .expect("POST /api/login");
+        assert_eq!(r.status(), 200, "login of {user} failed");
+        let cookie = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("wshost_session="))
+            .expect("session cookie")
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let body: Value = r.json().unwrap();
+        let csrf = body["csrf_token"].as_str().expect("csrf token").to_owned();
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("cookie", cookie.parse().unwrap());
+        headers.insert("x-csrf-token", csrf.parse().unwrap());
+        headers
+    }
+
+    /// Creates user `name` (password `{name}-password`) through the API and logs them in.
+    pub fn add_user(&self, name: &str, admin: bool) -> Client {
+        let password = format!("{name}-password");
+        let r = self
+            .client
+            .post(format!("{}/api/users", self.url))
+            .json(&json!({ "name": name, "password": password, "admin": admin }))
+            .send()
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            201,
+            "create user {name}: {}",
+            r.text().unwrap_or_default()
+        );
+        self.login(name, &password)
+    }
+
+    /// Grants `user` access `access` (`r` or `rw`) on workspace `ws`.
+    pub fn grant(&self, ws: &str, user: &str, access: &str) {
+        let r = self
+            .client
+            .put(format!("{}/api/workspaces/{ws}/acl/{user}", self.url))
+            .json(&json!({ "access": access }))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200, "grant: {}", r.text().unwrap_or_default());
+    }
+
+    /// `{url}/api/{path}`.
+    pub fn api(&self, path: &str) -> String {
+        format!("{}/api/{path}", self.url)
     }
 
     fn wait_ready(&self) {
@@ -281,13 +350,29 @@ impl PgDatabase {
 
 impl Drop for PgDatabase {
     fn drop(&mut self) {
-        psql(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        psql(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ));
     }
 }
 
 fn psql(sql: &str) -> bool {
     Command::new("psql")
-        .args(["-h", "127.0.0.1", "-p", "5432", "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qc", sql])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            "5432",
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-qc",
+            sql,
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
@@ -297,7 +382,10 @@ fn psql(sql: &str) -> bool {
 /// A prerequisite is missing: say so loudly; under `CI=true`, fail instead of skipping.
 pub fn require(what: &str) {
     let message = format!("SKIPPED: {what} is not available on this machine");
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "{message} (and CI=true requires it)");
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{message} (and CI=true requires it)"
+    );
     eprintln!("\n!!! {message} !!!\n");
 }
 

@@ -4,7 +4,10 @@ use wshost_tests::*;
 
 fn host() -> Host {
     Host::start(HostSetup::new(
-        format!("{}[[workspaces]]\nid = \"faulty\"\ndriver = \"access.faulty\"\n", fs_config()),
+        format!(
+            "{}[[workspaces]]\nid = \"faulty\"\ndriver = \"access.faulty\"\n",
+            fs_config()
+        ),
         vec![manifest("access.fs.toml"), manifest("access.faulty.toml")],
     ))
 }
@@ -28,10 +31,18 @@ fn authorization_matrix() {
         ("GET", "get_action=ls&ws=files", false),
         ("GET", "get_action=stat&ws=files&file=a.txt", false),
         ("GET", "get_action=download&ws=files&file=a.txt", false),
-        ("POST", "get_action=upload&ws=files&name=b.txt&overwrite=true", true),
+        (
+            "POST",
+            "get_action=upload&ws=files&name=b.txt&overwrite=true",
+            true,
+        ),
         ("POST", "get_action=mkdir&ws=files&dir=/&dirname=new", true),
         ("POST", "get_action=copy&ws=files&file=a.txt&dest=/d", true),
-        ("POST", "get_action=rename&ws=files&file=a.txt&filename_new=a.txt", true),
+        (
+            "POST",
+            "get_action=rename&ws=files&file=a.txt&filename_new=a.txt",
+            true,
+        ),
         ("POST", "get_action=move&ws=files&file=a.txt&dest=/", true),
         ("POST", "get_action=delete&ws=files&file=nothing-here", true),
         ("GET", "get_action=faulty_echo&ws=faulty", false),
@@ -46,7 +57,11 @@ fn authorization_matrix() {
             ("admin", &h.client, None),
         ] {
             // The writer has no grant on `faulty`.
-            let want = if query.contains("ws=faulty") && who == "writer" { Some(403) } else { want };
+            let want = if query.contains("ws=faulty") && who == "writer" {
+                Some(403)
+            } else {
+                want
+            };
             let url = h.action_url(query);
             let r = match *method {
                 "GET" => client.get(&url),
@@ -57,7 +72,10 @@ fn authorization_matrix() {
             let status = r.status().as_u16();
             match want {
                 Some(code) => assert_eq!(status, code, "{who} {method} {query}"),
-                None => assert!(status != 401 && status != 403, "{who} {method} {query} -> {status}"),
+                None => assert!(
+                    status != 401 && status != 403,
+                    "{who} {method} {query} -> {status}"
+                ),
             }
             cases += 1;
         }
@@ -96,7 +114,10 @@ fn authorization_matrix() {
             let status = r.status().as_u16();
             match want {
                 Some(code) => assert_eq!(status, code, "{who} {method} /api/{path}"),
-                None => assert!(status != 401 && status != 403, "{who} {method} /api/{path} -> {status}"),
+                None => assert!(
+                    status != 401 && status != 403,
+                    "{who} {method} /api/{path} -> {status}"
+                ),
             }
             cases += 1;
         }
@@ -116,31 +137,77 @@ fn csrf_is_required_for_cookie_requests_that_change_state() {
         })
         .build()
         .unwrap();
-    let (s, v) = json_of(cookie_only.post(h.action_url("get_action=mkdir&ws=files&dir=/&dirname=x")).send().unwrap());
+    let (s, v) = json_of(
+        cookie_only
+            .post(h.action_url("get_action=mkdir&ws=files&dir=/&dirname=x"))
+            .send()
+            .unwrap(),
+    );
     assert_eq!((s, code(&v)), (403, "csrf_token_invalid"), "{v}");
-    let (s, v) = json_of(cookie_only.post(h.api("users")).json(&json!({"name": "eve", "password": "eve-password"})).send().unwrap());
+    let (s, v) = json_of(
+        cookie_only
+            .post(h.api("users"))
+            .json(&json!({"name": "eve", "password": "eve-password"}))
+            .send()
+            .unwrap(),
+    );
     assert_eq!((s, code(&v)), (403, "csrf_token_invalid"), "{v}");
     // Reads need no token; Pydio's secure_token parameter is accepted instead of the header.
-    let (s, _) = json_of(cookie_only.get(h.action_url("get_action=ls&ws=files")).send().unwrap());
+    let (s, _) = json_of(
+        cookie_only
+            .get(h.action_url("get_action=ls&ws=files"))
+            .send()
+            .unwrap(),
+    );
     assert_eq!(s, 200);
     let csrf = headers["x-csrf-token"].to_str().unwrap();
-    let (s, v) = json_of(cookie_only.post(h.action_url(&format!("get_action=mkdir&ws=files&dir=/&dirname=x&secure_token={csrf}"))).send().unwrap());
+    let (s, v) = json_of(
+        cookie_only
+            .post(h.action_url(&format!(
+                "get_action=mkdir&ws=files&dir=/&dirname=x&secure_token={csrf}"
+            )))
+            .send()
+            .unwrap(),
+    );
     assert_eq!(s, 201, "{v}");
     // A Bearer token is not sent by browsers on their own: no CSRF token needed.
-    let (s, v) = json_of(h.client.post(h.api("tokens")).json(&json!({"label": "script"})).send().unwrap());
+    let (s, v) = json_of(
+        h.client
+            .post(h.api("tokens"))
+            .json(&json!({"label": "script"}))
+            .send()
+            .unwrap(),
+    );
     assert_eq!(s, 201, "{v}");
     let token = v["token"].as_str().unwrap().to_owned();
     let bearer = Client::new();
-    let (s, v) = json_of(bearer.post(h.action_url("get_action=mkdir&ws=files&dir=/&dirname=y")).bearer_auth(&token).send().unwrap());
+    let (s, v) = json_of(
+        bearer
+            .post(h.action_url("get_action=mkdir&ws=files&dir=/&dirname=y"))
+            .bearer_auth(&token)
+            .send()
+            .unwrap(),
+    );
     assert_eq!(s, 201, "{v}");
     // Revoked: refused.
     let id = v.get("id").and_then(Value::as_str).map(str::to_owned);
     let _ = id;
     let (_, list) = json_of(h.client.get(h.api("tokens")).send().unwrap());
     let token_id = list["tokens"][0]["id"].as_str().unwrap().to_owned();
-    let (s, _) = json_of(h.client.delete(h.api(&format!("tokens/{token_id}"))).send().unwrap());
+    let (s, _) = json_of(
+        h.client
+            .delete(h.api(&format!("tokens/{token_id}")))
+            .send()
+            .unwrap(),
+    );
     assert_eq!(s, 200);
-    let (s, v) = json_of(bearer.get(h.action_url("get_action=ls&ws=files")).bearer_auth(&token).send().unwrap());
+    let (s, v) = json_of(
+        bearer
+            .get(h.action_url("get_action=ls&ws=files"))
+            .bearer_auth(&token)
+            .send()
+            .unwrap(),
+    );
     assert_eq!((s, code(&v)), (401, "invalid_credentials"), "{v}");
 }
 
@@ -154,7 +221,11 @@ fn sessions_end_at_logout_and_login_attempts_are_limited() {
     let (s, _) = json_of(browser.post(h.api("logout")).send().unwrap());
     assert_eq!(s, 200);
     let (s, v) = json_of(browser.get(h.api("me")).send().unwrap());
-    assert_eq!((s, code(&v)), (401, "unauthenticated"), "the old cookie is dead: {v}");
+    assert_eq!(
+        (s, code(&v)),
+        (401, "unauthenticated"),
+        "the old cookie is dead: {v}"
+    );
 
     let mut statuses = Vec::new();
     for _ in 0..7 {
@@ -185,7 +256,12 @@ fn workspaces_are_validated_on_the_server_and_secrets_never_leak() {
             .unwrap(),
     );
     assert_eq!((s, code(&v)), (422, "invalid_params"), "{v}");
-    let fields: Vec<&str> = v["error"]["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    let fields: Vec<&str> = v["error"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
     assert_eq!(fields, ["ROOT", "CREATE", "NOPE"], "{v}");
 
     let (s, v) = json_of(
@@ -205,25 +281,53 @@ fn workspaces_are_validated_on_the_server_and_secrets_never_leak() {
             .send()
             .unwrap(),
     );
-    assert_eq!((s, v["secrets_set"].clone()), (200, json!(["TOKEN"])), "{v}");
+    assert_eq!(
+        (s, v["secrets_set"].clone()),
+        (200, json!(["TOKEN"])),
+        "{v}"
+    );
 
     let mut seen = String::new();
-    for path in ["workspaces", "workspaces/sec", "plugins", "workspaces/sec/acl"] {
+    for path in [
+        "workspaces",
+        "workspaces/sec",
+        "plugins",
+        "workspaces/sec/acl",
+    ] {
         seen += &h.client.get(h.api(path)).send().unwrap().text().unwrap();
     }
-    seen += &h.client.post(h.api("workspaces/sec/verify")).send().unwrap().text().unwrap();
-    seen += &h.client.get(h.action_url("get_action=stat&ws=sec&file=error-internal")).send().unwrap().text().unwrap();
+    seen += &h
+        .client
+        .post(h.api("workspaces/sec/verify"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    seen += &h
+        .client
+        .get(h.action_url("get_action=stat&ws=sec&file=error-internal"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
     let cli = std::process::Command::new(wshost_exe())
         .args(["workspace", "show", "sec", "--json", "--config"])
         .arg(h.dir.path().join("host.toml"))
         .output()
         .unwrap();
-    assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stderr));
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
     seen += &String::from_utf8_lossy(&cli.stdout);
     assert!(seen.contains("Secret 2"), "the answers were read");
     assert!(!seen.contains(SECRET), "a secret leaked into an answer");
     assert!(!h.log().contains(SECRET), "a secret leaked into the log");
-    assert!(!h.log().contains(ADMIN_PASSWORD), "a password leaked into the log");
+    assert!(
+        !h.log().contains(ADMIN_PASSWORD),
+        "a password leaked into the log"
+    );
     let db = std::fs::read(h.dir.path().join("data/wshost.db")).unwrap();
     assert!(
         !db.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()),
@@ -236,7 +340,11 @@ fn a_restart_keeps_everything() {
     let mut h = host();
     let bob = h.add_user("bob", false);
     h.grant("files", "bob", "rw");
-    let (s, _) = json_of(bob.post(h.action_url("get_action=mkdir&ws=files&dir=/&dirname=kept")).send().unwrap());
+    let (s, _) = json_of(
+        bob.post(h.action_url("get_action=mkdir&ws=files&dir=/&dirname=kept"))
+            .send()
+            .unwrap(),
+    );
     assert_eq!(s, 201);
     let (s, _) = json_of(
         h.client
@@ -246,12 +354,26 @@ fn a_restart_keeps_everything() {
             .unwrap(),
     );
     assert_eq!(s, 201);
-    let (s, _) = json_of(h.client.post(h.api("plugins/access.faulty/disable")).send().unwrap());
+    let (s, _) = json_of(
+        h.client
+            .post(h.api("plugins/access.faulty/disable"))
+            .send()
+            .unwrap(),
+    );
     assert_eq!(s, 200);
     h.restart();
-    let (s, v) = json_of(bob.get(h.action_url("get_action=ls&ws=files")).send().unwrap());
+    let (s, v) = json_of(
+        bob.get(h.action_url("get_action=ls&ws=files"))
+            .send()
+            .unwrap(),
+    );
     assert_eq!(s, 200, "bob's session and grant survive a restart: {v}");
-    let (s, _) = json_of(h.client.get(h.action_url("get_action=ls&ws=extra")).send().unwrap());
+    let (s, _) = json_of(
+        h.client
+            .get(h.action_url("get_action=ls&ws=extra"))
+            .send()
+            .unwrap(),
+    );
     assert_eq!(s, 200);
     let (s, v) = h.get("get_action=ls&ws=faulty");
     assert_eq!((s, code(&v)), (409, "driver_disabled"), "{v}");
@@ -277,16 +399,27 @@ fn the_first_start_creates_an_admin_with_a_one_time_password() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let password = loop {
         let text = log.lock().unwrap().clone();
-        if let Some(line) = text.lines().skip_while(|l| !l.contains("one-time password")).nth(2) {
+        if let Some(line) = text
+            .lines()
+            .skip_while(|l| !l.contains("one-time password"))
+            .nth(2)
+        {
             break line.trim().to_owned();
         }
-        assert!(std::time::Instant::now() < deadline, "no password printed:\n{text}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no password printed:\n{text}"
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
     let url = format!("http://127.0.0.1:{port}");
     let mut ok = false;
     for _ in 0..100 {
-        if let Ok(r) = Client::new().post(format!("{url}/api/login")).json(&json!({"username": "admin", "password": password})).send() {
+        if let Ok(r) = Client::new()
+            .post(format!("{url}/api/login"))
+            .json(&json!({"username": "admin", "password": password}))
+            .send()
+        {
             ok = r.status() == 200;
             break;
         }

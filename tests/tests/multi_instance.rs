@@ -34,27 +34,45 @@ fn two_hosts_on_one_postgresql_share_workspaces_toggles_and_sessions() {
             .unwrap(),
     );
     assert_eq!(s, 201, "{v}");
-    let (s, v) = b.post_bytes("get_action=upload&ws=made-on-a&name=x.txt", b"from b".to_vec());
+    let (s, v) = b.post_bytes(
+        "get_action=upload&ws=made-on-a&name=x.txt",
+        b"from b".to_vec(),
+    );
     assert_eq!(s, 201, "{v}");
     assert_eq!(std::fs::read(root.join("x.txt")).unwrap(), b"from b");
 
     // A session made on A is valid on B.
     let alice = a.add_user("alice", false);
     a.grant("made-on-a", "alice", "r");
-    let (s, v) = json_of(alice.get(b.action_url("get_action=ls&ws=made-on-a")).send().unwrap());
+    let (s, v) = json_of(
+        alice
+            .get(b.action_url("get_action=ls&ws=made-on-a"))
+            .send()
+            .unwrap(),
+    );
     assert_eq!(s, 200, "{v}");
 
     // A driver disabled on A is refused on B, at once.
     let (s, _) = b.get("get_action=faulty_echo&ws=faulty");
     assert_eq!(s, 202);
-    let (s, _) = json_of(a.client.post(a.api("plugins/access.faulty/disable")).send().unwrap());
+    let (s, _) = json_of(
+        a.client
+            .post(a.api("plugins/access.faulty/disable"))
+            .send()
+            .unwrap(),
+    );
     assert_eq!(s, 200);
     let (s, v) = b.get("get_action=ls&ws=faulty");
     assert_eq!((s, code(&v)), (409, "driver_disabled"), "{v}");
     let (s, v) = b.get("get_action=faulty_echo&ws=faulty");
     assert_eq!((s, code(&v)), (409, "plugin_disabled"), "{v}");
     // And enabled again from B, it serves on A.
-    let (s, _) = json_of(b.client.post(b.api("plugins/access.faulty/enable")).send().unwrap());
+    let (s, _) = json_of(
+        b.client
+            .post(b.api("plugins/access.faulty/enable"))
+            .send()
+            .unwrap(),
+    );
     assert_eq!(s, 200);
     let (s, _) = a.get("get_action=faulty_echo&ws=faulty");
     assert_eq!(s, 202);
@@ -71,8 +89,18 @@ fn a_restart_on_postgresql_keeps_everything() {
     let carol = h.add_user("carol", false);
     h.grant("files", "carol", "r");
     h.restart();
-    let (s, v) = json_of(carol.get(h.action_url("get_action=ls&ws=files")).send().unwrap());
+    let (s, v) = json_of(
+        carol
+            .get(h.action_url("get_action=ls&ws=files"))
+            .send()
+            .unwrap(),
+    );
     assert_eq!(s, 200, "{v}");
-    let (s, v) = json_of(carol.post(h.action_url("get_action=mkdir&ws=files&dir=/&dirname=no")).send().unwrap());
+    let (s, v) = json_of(
+        carol
+            .post(h.action_url("get_action=mkdir&ws=files&dir=/&dirname=no"))
+            .send()
+            .unwrap(),
+    );
     assert_eq!((s, code(&v)), (403, "forbidden"), "{v}");
 }

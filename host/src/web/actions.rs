@@ -62,9 +62,19 @@ pub(crate) async fn handle(
     };
     let response = match decl.rights {
         Rights::Read | Rights::Write => {
-            let ws = params.workspace().ok_or(ApiError::MissingParam("ws"))?.to_owned();
-            let need = if decl.rights == Rights::Write { Access::ReadWrite } else { Access::Read };
-            call_driver(&state, &caller, &ws, need, move |d, ctx| d.action(ctx, request)).await?
+            let ws = params
+                .workspace()
+                .ok_or(ApiError::MissingParam("ws"))?
+                .to_owned();
+            let need = if decl.rights == Rights::Write {
+                Access::ReadWrite
+            } else {
+                Access::Read
+            };
+            call_driver(&state, &caller, &ws, need, move |d, ctx| {
+                d.action(ctx, request)
+            })
+            .await?
         }
         _ => {
             let ctx = call_context(&caller, params.workspace());
@@ -84,7 +94,11 @@ pub(crate) async fn handle(
 }
 
 /// The plugin that serves `action`: the first, in id order, that is enabled and loads.
-fn choose_route(state: &Shared, action: &str, toggles: &BTreeMap<String, bool>) -> Result<ActionRoute, ApiError> {
+fn choose_route(
+    state: &Shared,
+    action: &str,
+    toggles: &BTreeMap<String, bool>,
+) -> Result<ActionRoute, ApiError> {
     let routes = state.registry.action_routes(action);
     let mut refused = None;
     for route in routes {
@@ -98,7 +112,10 @@ fn choose_route(state: &Shared, action: &str, toggles: &BTreeMap<String, bool>) 
         }
     }
     match (refused, routes.first()) {
-        (Some(plugin), _) => Err(ApiError::PluginUnavailable { action: action.to_owned(), plugin }),
+        (Some(plugin), _) => Err(ApiError::PluginUnavailable {
+            action: action.to_owned(),
+            plugin,
+        }),
         (None, Some(first)) => Err(ApiError::PluginDisabled {
             action: action.to_owned(),
             plugin: first.plugin.clone(),

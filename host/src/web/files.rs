@@ -105,6 +105,12 @@ pub(crate) async fn handle(
         .workspace()
         .ok_or(ApiError::MissingParam("ws"))?
         .to_owned();
+    // Rights before anything else: a caller without access learns nothing from validation.
+    let need = match action {
+        StdAction::Ls | StdAction::Stat | StdAction::Download => Access::Read,
+        _ => Access::ReadWrite,
+    };
+    super::check_access(&state, &caller, &ws, need).await?;
     match action {
         StdAction::Ls => {
             let dir = params.path_or_root("dir")?;
@@ -130,7 +136,10 @@ pub(crate) async fn handle(
         }
         StdAction::Stat => {
             let file = params.path("file")?;
-            let entry = call_driver(&state, &caller, &ws, Access::Read, move |d, ctx| d.stat(ctx, &file)).await?;
+            let entry = call_driver(&state, &caller, &ws, Access::Read, move |d, ctx| {
+                d.stat(ctx, &file)
+            })
+            .await?;
             Ok(Json(entry_json(&entry)).into_response())
         }
         StdAction::Download => download(&state, &caller, &ws, params.path("file")?, &headers).await,
@@ -157,19 +166,28 @@ pub(crate) async fn handle(
         }
         StdAction::Mkdir => {
             let path = join(&params.path_or_root("dir")?, &params.name("dirname")?);
-            let entry = call_driver(&state, &caller, &ws, Access::ReadWrite, move |d, ctx| d.mkdir(ctx, &path)).await?;
+            let entry = call_driver(&state, &caller, &ws, Access::ReadWrite, move |d, ctx| {
+                d.mkdir(ctx, &path)
+            })
+            .await?;
             Ok((StatusCode::CREATED, Json(entry_json(&entry))).into_response())
         }
         StdAction::Delete => {
             let file = root_refused(params.path("file")?, "file")?;
             let shown = file.clone();
-            call_driver(&state, &caller, &ws, Access::ReadWrite, move |d, ctx| d.delete(ctx, &file)).await?;
+            call_driver(&state, &caller, &ws, Access::ReadWrite, move |d, ctx| {
+                d.delete(ctx, &file)
+            })
+            .await?;
             Ok(Json(json!({ "deleted": shown })).into_response())
         }
         StdAction::Rename => {
             let from = root_refused(params.path("file")?, "file")?;
             let to = join(parent(&from), &params.name("filename_new")?);
-            let entry = call_driver(&state, &caller, &ws, Access::ReadWrite, move |d, ctx| d.rename(ctx, &from, &to)).await?;
+            let entry = call_driver(&state, &caller, &ws, Access::ReadWrite, move |d, ctx| {
+                d.rename(ctx, &from, &to)
+            })
+            .await?;
             Ok(Json(entry_json(&entry)).into_response())
         }
         StdAction::Copy | StdAction::Move => {
@@ -186,9 +204,15 @@ pub(crate) async fn handle(
                 });
             }
             let entry = if action == StdAction::Copy {
-                call_driver(&state, &caller, &ws, Access::ReadWrite, move |d, ctx| d.copy(ctx, &from, &to)).await?
+                call_driver(&state, &caller, &ws, Access::ReadWrite, move |d, ctx| {
+                    d.copy(ctx, &from, &to)
+                })
+                .await?
             } else {
-                call_driver(&state, &caller, &ws, Access::ReadWrite, move |d, ctx| d.rename(ctx, &from, &to)).await?
+                call_driver(&state, &caller, &ws, Access::ReadWrite, move |d, ctx| {
+                    d.rename(ctx, &from, &to)
+                })
+                .await?
             };
             Ok(Json(entry_json(&entry)).into_response())
         }

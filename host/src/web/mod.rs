@@ -14,10 +14,8 @@ mod params;
 mod stream;
 
 use std::collections::BTreeMap;
-use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
@@ -25,11 +23,10 @@ use axum::http::{header, HeaderMap, Method};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
-use governor::{DefaultKeyedRateLimiter, Quota};
 use plugin_api::foreign::ForeignDriver;
 use plugin_api::{CallContext, ErrorKind};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, LoginThrottle};
 use crate::config::Config;
 use crate::registry::{Registry, Unavailable};
 use crate::store::{Access, Store};
@@ -43,8 +40,8 @@ pub(crate) struct AppState {
     pub(crate) store: Store,
     pub(crate) registry: Arc<Registry>,
     pub(crate) workspaces: Arc<Workspaces>,
-    /// Login attempts per user name.
-    pub(crate) login_limiter: DefaultKeyedRateLimiter<String>,
+    /// Failed logins per user name.
+    pub(crate) login_throttle: LoginThrottle,
 }
 
 impl AppState {
@@ -54,16 +51,12 @@ impl AppState {
         registry: Arc<Registry>,
         workspaces: Arc<Workspaces>,
     ) -> AppState {
-        // Five attempts at once, then one every 12 seconds per user name.
-        let quota = Quota::with_period(Duration::from_secs(12))
-            .expect("non-zero period")
-            .allow_burst(NonZeroU32::new(5).expect("non-zero"));
         AppState {
             config,
             store,
             registry,
             workspaces,
-            login_limiter: DefaultKeyedRateLimiter::keyed(quota),
+            login_throttle: LoginThrottle::default(),
         }
     }
 
@@ -83,9 +76,29 @@ pub(crate) fn app(state: Shared) -> Router {
     Router::new()
         .route("/", get(dispatch).post(dispatch).put(dispatch))
         .route("/index.php", get(dispatch).post(dispatch).put(dispatch))
-        .route("/healthz", get(|| async { Json(serde_json::json!({"status": "ok"})) }))
+        .route(
+            "/healthz",
+            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
+        )
+        .route("/readyz", get(readyz))
         .nest("/api", api::router())
         .with_state(state)
+}
+
+/// Ready when the store answers; 503 with the reason otherwise.
+async fn readyz(State(state): State<Shared>) -> Response {
+    use axum::response::IntoResponse;
+    match state.store.ping().await {
+        Ok(()) => Json(serde_json::json!({"status": "ready"})).into_response(),
+        Err(e) => {
+            tracing::warn!("not ready: {e}");
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({"status": "unavailable", "reason": "the store does not answer"})),
+            )
+                .into_response()
+        }
+    }
 }
 
 /// The largest urlencoded form body accepted for the standard actions.
@@ -108,12 +121,12 @@ async fn dispatch(
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
         let body = if is_form && std_action != files::StdAction::Upload {
-            let bytes = axum::body::to_bytes(body, FORM_LIMIT)
-                .await
-                .map_err(|e| ApiError::InvalidParam {
+            let bytes = axum::body::to_bytes(body, FORM_LIMIT).await.map_err(|e| {
+                ApiError::InvalidParam {
                     name: "body",
                     reason: format!("form body unreadable or over {FORM_LIMIT} bytes: {e}"),
-                })?;
+                }
+            })?;
             params.extend(Params::parse(&String::from_utf8_lossy(&bytes)));
             Body::empty()
         } else {
@@ -144,7 +157,11 @@ fn call_context(caller: &Caller, workspace: Option<&str>) -> CallContext {
 /// The access `caller` has to workspace `ws_id`: administrators have read-write on every
 /// workspace; other users what the workspace's ACL grants them. 401 for anonymous callers,
 /// 403 without a grant (whether or not the workspace exists, so ids cannot be probed).
-pub(crate) async fn access(state: &AppState, caller: &Caller, ws_id: &str) -> Result<Access, ApiError> {
+pub(crate) async fn access(
+    state: &AppState,
+    caller: &Caller,
+    ws_id: &str,
+) -> Result<Access, ApiError> {
     let user = caller.require_user()?;
     if user.admin {
         return Ok(Access::ReadWrite);
@@ -154,6 +171,22 @@ pub(crate) async fn access(state: &AppState, caller: &Caller, ws_id: &str) -> Re
         .access(ws_id, &user.name)
         .await?
         .ok_or_else(|| ApiError::Forbidden(format!("you have no access to workspace '{ws_id}'")))
+}
+
+/// Refuses `caller` unless they have `need` on workspace `ws_id`.
+pub(crate) async fn check_access(
+    state: &AppState,
+    caller: &Caller,
+    ws_id: &str,
+    need: Access,
+) -> Result<(), ApiError> {
+    let granted = access(state, caller, ws_id).await?;
+    if need == Access::ReadWrite && granted != Access::ReadWrite {
+        return Err(ApiError::Forbidden(format!(
+            "your access to workspace '{ws_id}' is read-only"
+        )));
+    }
+    Ok(())
 }
 
 /// Checks that `caller` may `need` on workspace `ws_id`, resolves it to its driver and runs
@@ -169,12 +202,7 @@ where
     T: Send + 'static,
     F: FnOnce(&ForeignDriver, &CallContext) -> plugin_api::Result<T> + Send + 'static,
 {
-    let granted = access(state, caller, ws_id).await?;
-    if need == Access::ReadWrite && granted != Access::ReadWrite {
-        return Err(ApiError::Forbidden(format!(
-            "your access to workspace '{ws_id}' is read-only"
-        )));
-    }
+    check_access(state, caller, ws_id, need).await?;
     let ws = state
         .workspace(ws_id)
         .await?
@@ -202,8 +230,14 @@ where
 }
 
 /// Refuses a workspace whose driver is disabled or whose definition was refused.
-fn driver_ready(state: &AppState, ws: &Workspace, toggles: &BTreeMap<String, bool>) -> Result<(), ApiError> {
-    if state.registry.manifest(&ws.driver).is_some() && !state.registry.is_enabled(&ws.driver, toggles) {
+fn driver_ready(
+    state: &AppState,
+    ws: &Workspace,
+    toggles: &BTreeMap<String, bool>,
+) -> Result<(), ApiError> {
+    if state.registry.manifest(&ws.driver).is_some()
+        && !state.registry.is_enabled(&ws.driver, toggles)
+    {
         state.workspaces.forget_plugin(&ws.driver);
         return Err(ApiError::DriverDisabled {
             workspace: ws.id.clone(),

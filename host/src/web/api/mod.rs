@@ -24,7 +24,10 @@ pub(super) fn router() -> Router<Shared> {
         .route("/plugins/{id}", get(plugins::show))
         .route("/plugins/{id}/enable", post(plugins::enable))
         .route("/plugins/{id}/disable", post(plugins::disable))
-        .route("/workspaces", get(workspaces::list).post(workspaces::create))
+        .route(
+            "/workspaces",
+            get(workspaces::list).post(workspaces::create),
+        )
         .route(
             "/workspaces/{id}",
             get(workspaces::show)
@@ -38,11 +41,13 @@ pub(super) fn router() -> Router<Shared> {
             put(workspaces::grant).delete(workspaces::revoke),
         )
         .route("/users", get(users::list).post(users::create))
-        .route("/users/{name}", delete(users::remove))
+        .route("/users/{name}", get(users::show).delete(users::remove))
         .route("/users/{name}/password", put(users::password))
         .route("/tokens", get(users::tokens).post(users::create_token))
         .route("/tokens/{id}", delete(users::delete_token));
-    Router::new().route("/login", post(session::login)).merge(guarded)
+    Router::new()
+        .route("/login", post(session::login))
+        .merge(guarded)
 }
 
 /// The caller of an API request, with the CSRF rule applied: every handler that takes it
@@ -56,5 +61,32 @@ impl FromRequestParts<Shared> for ApiCaller {
         let caller = Caller::resolve(state, &parts.headers).await?;
         caller.check_csrf(&parts.method, &parts.headers, None)?;
         Ok(ApiCaller(caller))
+    }
+}
+
+/// An [`ApiCaller`] who must be an administrator; checked before the body is read, so a
+/// caller without the right learns nothing from validation.
+pub(super) struct ApiAdmin(pub(super) Caller);
+
+impl FromRequestParts<Shared> for ApiAdmin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
+        let ApiCaller(caller) = ApiCaller::from_request_parts(parts, state).await?;
+        caller.require_admin()?;
+        Ok(ApiAdmin(caller))
+    }
+}
+
+/// An [`ApiCaller`] who must be logged in.
+pub(super) struct ApiUser(pub(super) Caller);
+
+impl FromRequestParts<Shared> for ApiUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
+        let ApiCaller(caller) = ApiCaller::from_request_parts(parts, state).await?;
+        caller.require_user()?;
+        Ok(ApiUser(caller))
     }
 }

@@ -4,13 +4,15 @@ use axum::extract::{Path, State};
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::ApiCaller;
+use super::ApiAdmin;
 use crate::admin::{plugin_json, set_plugin_enabled};
 use crate::web::error::ApiError;
 use crate::web::Shared;
 
-pub(super) async fn list(State(state): State<Shared>, ApiCaller(caller): ApiCaller) -> Result<Json<Value>, ApiError> {
-    caller.require_admin()?;
+pub(super) async fn list(
+    State(state): State<Shared>,
+    ApiAdmin(_caller): ApiAdmin,
+) -> Result<Json<Value>, ApiError> {
     let toggles = state.store.plugin_toggles().await?;
     let list: Vec<Value> = state
         .registry
@@ -23,10 +25,9 @@ pub(super) async fn list(State(state): State<Shared>, ApiCaller(caller): ApiCall
 
 pub(super) async fn show(
     State(state): State<Shared>,
-    ApiCaller(caller): ApiCaller,
+    ApiAdmin(_caller): ApiAdmin,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require_admin()?;
     let toggles = state.store.plugin_toggles().await?;
     let record = state
         .registry
@@ -39,18 +40,16 @@ pub(super) async fn show(
 
 pub(super) async fn enable(
     State(state): State<Shared>,
-    ApiCaller(caller): ApiCaller,
+    ApiAdmin(_caller): ApiAdmin,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require_admin()?;
     Ok(Json(set_plugin_enabled(&state, &id, true).await?))
 }
 
 pub(super) async fn disable(
     State(state): State<Shared>,
-    ApiCaller(caller): ApiCaller,
+    ApiAdmin(_caller): ApiAdmin,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require_admin()?;
     Ok(Json(set_plugin_enabled(&state, &id, false).await?))
 }

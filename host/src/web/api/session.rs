@@ -26,23 +26,36 @@ pub(super) async fn login(
     jar: CookieJar,
     Json(login): Json<Login>,
 ) -> Result<Response, ApiError> {
-    let key = login.username.to_lowercase();
-    if let Err(not_until) = state.login_limiter.check_key(&key) {
-        let wait = not_until.wait_time_from(governor::clock::Clock::now(
-            &governor::clock::DefaultClock::default(),
-        ));
-        tracing::warn!(user = %login.username, "login rate limit reached");
+    if let Err(wait) = state.login_throttle.check(&login.username) {
+        tracing::warn!(user = %login.username, "login refused: too many failures");
         return Err(ApiError::TooManyAttempts(wait));
     }
-    let Some(user) = state.store.check_password(&login.username, &login.password).await? else {
+    let Some(user) = state
+        .store
+        .check_password(&login.username, &login.password)
+        .await?
+    else {
+        state.login_throttle.failed(&login.username);
         tracing::info!(user = %login.username, "login refused");
         return Err(ApiError::InvalidCredentials("wrong user name or password"));
     };
-    let session = state.store.create_session(&user.name, state.config.session_ttl).await?;
+    state.login_throttle.succeeded(&login.username);
+    let session = state
+        .store
+        .create_session(&user.name, state.config.session_ttl)
+        .await?;
     let secure = state.config.public_url.starts_with("https://");
-    let jar = jar.add(session_cookie(session.token, secure, state.config.session_ttl));
+    let jar = jar.add(session_cookie(
+        session.token,
+        secure,
+        state.config.session_ttl,
+    ));
     tracing::info!(user = %user.name, "logged in");
-    Ok((jar, Json(json!({ "user": user, "csrf_token": session.csrf }))).into_response())
+    Ok((
+        jar,
+        Json(json!({ "user": user, "csrf_token": session.csrf })),
+    )
+        .into_response())
 }
 
 /// `POST /api/logout`: ends the session.
@@ -54,11 +67,18 @@ pub(super) async fn logout(
     if let Some(cookie) = jar.get(SESSION_COOKIE) {
         state.store.delete_session(cookie.value()).await?;
     }
-    Ok((jar.remove(cleared_cookie()), Json(json!({ "logged_out": true }))).into_response())
+    Ok((
+        jar.remove(cleared_cookie()),
+        Json(json!({ "logged_out": true })),
+    )
+        .into_response())
 }
 
 /// `GET /api/me`: the current user, and the session's CSRF token for browser scripts.
-pub(super) async fn me(ApiCaller(caller): ApiCaller, _headers: HeaderMap) -> Result<Json<serde_json::Value>, ApiError> {
+pub(super) async fn me(
+    ApiCaller(caller): ApiCaller,
+    _headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let Caller { user, via } = caller;
     let user = user.ok_or(ApiError::Unauthenticated)?;
     let csrf = match via {

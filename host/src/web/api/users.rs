@@ -5,7 +5,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::ApiCaller;
+use super::{ApiAdmin, ApiUser};
 use crate::admin::check_password_strength;
 use crate::web::error::ApiError;
 use crate::web::Shared;
@@ -18,27 +18,51 @@ pub(super) struct NewUser {
     admin: bool,
 }
 
-
-pub(super) async fn list(State(state): State<Shared>, ApiCaller(caller): ApiCaller) -> Result<Json<Value>, ApiError> {
-    caller.require_admin()?;
+pub(super) async fn list(
+    State(state): State<Shared>,
+    ApiAdmin(_caller): ApiAdmin,
+) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({ "users": state.store.users().await? })))
+}
+
+pub(super) async fn show(
+    State(state): State<Shared>,
+    ApiAdmin(_caller): ApiAdmin,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let user = state
+        .store
+        .user(&name)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no user '{name}'")))?;
+    let grants = state.store.user_workspaces(&name).await?;
+    let grants: Vec<Value> = grants
+        .into_iter()
+        .map(|(ws, a)| json!({ "workspace": ws, "access": a.as_str() }))
+        .collect();
+    Ok(Json(json!({ "user": user, "grants": grants })))
 }
 
 pub(super) async fn create(
     State(state): State<Shared>,
-    ApiCaller(caller): ApiCaller,
+    ApiAdmin(caller): ApiAdmin,
     Json(new): Json<NewUser>,
 ) -> Result<(axum::http::StatusCode, Json<Value>), ApiError> {
-    caller.require_admin()?;
     check_password_strength(&new.password)?;
-    let user = state.store.create_user(&new.name, &new.password, new.admin).await?;
+    let user = state
+        .store
+        .create_user(&new.name, &new.password, new.admin)
+        .await?;
     tracing::info!(user = %user.name, admin = user.admin, by = ?caller.name(), "user created");
-    Ok((axum::http::StatusCode::CREATED, Json(json!({ "user": user }))))
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(json!({ "user": user })),
+    ))
 }
 
 pub(super) async fn remove(
     State(state): State<Shared>,
-    ApiCaller(caller): ApiCaller,
+    ApiAdmin(caller): ApiAdmin,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let me = caller.require_admin()?;
@@ -59,13 +83,15 @@ pub(super) struct NewPassword {
 /// Administrators set anyone's password; users their own.
 pub(super) async fn password(
     State(state): State<Shared>,
-    ApiCaller(caller): ApiCaller,
+    ApiUser(caller): ApiUser,
     Path(name): Path<String>,
     Json(body): Json<NewPassword>,
 ) -> Result<Json<Value>, ApiError> {
     let me = caller.require_user()?;
     if !me.admin && me.name != name {
-        return Err(ApiError::Forbidden("you may only change your own password".into()));
+        return Err(ApiError::Forbidden(
+            "you may only change your own password".into(),
+        ));
     }
     check_password_strength(&body.password)?;
     state.store.set_password(&name, &body.password).await?;
@@ -80,16 +106,23 @@ pub(super) struct NewToken {
     user: Option<String>,
 }
 
-pub(super) async fn tokens(State(state): State<Shared>, ApiCaller(caller): ApiCaller) -> Result<Json<Value>, ApiError> {
+pub(super) async fn tokens(
+    State(state): State<Shared>,
+    ApiUser(caller): ApiUser,
+) -> Result<Json<Value>, ApiError> {
     let me = caller.require_user()?;
-    let owner = if me.admin { None } else { Some(me.name.as_str()) };
+    let owner = if me.admin {
+        None
+    } else {
+        Some(me.name.as_str())
+    };
     Ok(Json(json!({ "tokens": state.store.tokens(owner).await? })))
 }
 
 /// Answers the token once; only its hash is kept.
 pub(super) async fn create_token(
     State(state): State<Shared>,
-    ApiCaller(caller): ApiCaller,
+    ApiUser(caller): ApiUser,
     Json(body): Json<NewToken>,
 ) -> Result<(axum::http::StatusCode, Json<Value>), ApiError> {
     let me = caller.require_user()?;
@@ -109,7 +142,7 @@ pub(super) async fn create_token(
 
 pub(super) async fn delete_token(
     State(state): State<Shared>,
-    ApiCaller(caller): ApiCaller,
+    ApiUser(caller): ApiUser,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let me = caller.require_user()?;

@@ -7,14 +7,17 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::ApiCaller;
+use super::{ApiAdmin, ApiCaller, ApiUser};
 use crate::admin::{self, workspace_json, WorkspaceInput};
 use crate::store::Access;
 use crate::web::error::ApiError;
 use crate::web::{access, Shared};
 
 /// Administrators see every workspace; other users those granted to them.
-pub(super) async fn list(State(state): State<Shared>, ApiCaller(caller): ApiCaller) -> Result<Json<Value>, ApiError> {
+pub(super) async fn list(
+    State(state): State<Shared>,
+    ApiUser(caller): ApiUser,
+) -> Result<Json<Value>, ApiError> {
     let user = caller.require_user()?;
     let all = state
         .workspaces
@@ -23,12 +26,21 @@ pub(super) async fn list(State(state): State<Shared>, ApiCaller(caller): ApiCall
     let grants: std::collections::BTreeMap<String, Access> = if user.admin {
         Default::default()
     } else {
-        state.store.user_workspaces(&user.name).await?.into_iter().collect()
+        state
+            .store
+            .user_workspaces(&user.name)
+            .await?
+            .into_iter()
+            .collect()
     };
     let visible: Vec<Value> = all
         .iter()
         .filter_map(|ws| {
-            let access = if user.admin { Some(Access::ReadWrite) } else { grants.get(&ws.id).copied() };
+            let access = if user.admin {
+                Some(Access::ReadWrite)
+            } else {
+                grants.get(&ws.id).copied()
+            };
             access.map(|a| workspace_json(&state, ws, Some(a)))
         })
         .collect();
@@ -43,17 +55,17 @@ pub(super) struct CreateQuery {
 
 pub(super) async fn create(
     State(state): State<Shared>,
-    ApiCaller(caller): ApiCaller,
+    ApiAdmin(_caller): ApiAdmin,
     Query(q): Query<CreateQuery>,
     Json(input): Json<WorkspaceInput>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    caller.require_admin()?;
     let rec = admin::create_workspace(&state, input, q.dry_run).await?;
-    let status = if q.dry_run { StatusCode::OK } else { StatusCode::CREATED };
-    let ws = state
-        .workspace(&rec.id)
-        .await?
-        .filter(|_| !q.dry_run);
+    let status = if q.dry_run {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let ws = state.workspace(&rec.id).await?.filter(|_| !q.dry_run);
     let body = match ws {
         Some(ws) => workspace_json(&state, &ws, Some(Access::ReadWrite)),
         None => json!({ "id": rec.id, "dry_run": true, "valid": true }),
@@ -63,7 +75,7 @@ pub(super) async fn create(
 
 pub(super) async fn show(
     State(state): State<Shared>,
-    ApiCaller(caller): ApiCaller,
+    ApiAdmin(caller): ApiAdmin,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let granted = access(&state, &caller, &id).await?;
@@ -76,11 +88,10 @@ pub(super) async fn show(
 
 pub(super) async fn update(
     State(state): State<Shared>,
-    ApiCaller(caller): ApiCaller,
+    ApiCaller(_caller): ApiCaller,
     Path(id): Path<String>,
     Json(input): Json<WorkspaceInput>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require_admin()?;
     admin::update_workspace(&state, &id, input).await?;
     let ws = state
         .workspace(&id)
@@ -91,10 +102,9 @@ pub(super) async fn update(
 
 pub(super) async fn remove(
     State(state): State<Shared>,
-    ApiCaller(caller): ApiCaller,
+    ApiAdmin(_caller): ApiAdmin,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require_admin()?;
     admin::delete_workspace(&state, &id).await?;
     Ok(Json(json!({ "deleted": id })))
 }
@@ -102,10 +112,9 @@ pub(super) async fn remove(
 /// Runs the driver's verify; a driver error is an answer here, not a failure of the request.
 pub(super) async fn verify(
     State(state): State<Shared>,
-    ApiCaller(caller): ApiCaller,
+    ApiAdmin(caller): ApiAdmin,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require_admin()?;
     match admin::verify_workspace(&state, &caller, &id).await {
         Ok(message) => Ok(Json(json!({ "ok": true, "message": message }))),
         Err(ApiError::Plugin(e)) => Ok(Json(json!({
@@ -118,10 +127,9 @@ pub(super) async fn verify(
 
 pub(super) async fn acl(
     State(state): State<Shared>,
-    ApiCaller(caller): ApiCaller,
+    ApiAdmin(_caller): ApiAdmin,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require_admin()?;
     let grants: Vec<Value> = state
         .store
         .acl(&id)
@@ -139,11 +147,10 @@ pub(super) struct Grant {
 
 pub(super) async fn grant(
     State(state): State<Shared>,
-    ApiCaller(caller): ApiCaller,
+    ApiAdmin(_caller): ApiAdmin,
     Path((id, user)): Path<(String, String)>,
     Json(body): Json<Grant>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require_admin()?;
     let access: Access = body
         .access
         .parse()
@@ -152,17 +159,22 @@ pub(super) async fn grant(
         return Err(ApiError::NotFound(format!("no workspace '{id}'")));
     }
     state.store.grant(&id, &user, access).await?;
-    Ok(Json(json!({ "workspace": id, "user": user, "access": access.as_str() })))
+    Ok(Json(
+        json!({ "workspace": id, "user": user, "access": access.as_str() }),
+    ))
 }
 
 pub(super) async fn revoke(
     State(state): State<Shared>,
-    ApiCaller(caller): ApiCaller,
+    ApiAdmin(_caller): ApiAdmin,
     Path((id, user)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require_admin()?;
     if !state.store.revoke(&id, &user).await? {
-        return Err(ApiError::NotFound(format!("user '{user}' has no grant on '{id}'")));
+        return Err(ApiError::NotFound(format!(
+            "user '{user}' has no grant on '{id}'"
+        )));
     }
-    Ok(Json(json!({ "workspace": id, "user": user, "revoked": true })))
+    Ok(Json(
+        json!({ "workspace": id, "user": user, "revoked": true }),
+    ))
 }
