@@ -122,6 +122,26 @@ fn authorization_matrix() {
             cases += 1;
         }
     }
+    // Endpoints for every logged-in user; a workspace's details only with a grant on it.
+    for (path, outsider_status) in [
+        ("me", 200),
+        ("tokens", 200),
+        ("workspaces", 200),
+        ("workspaces/files", 403),
+    ] {
+        for (who, client, want) in [
+            ("anonymous", &anonymous, 401),
+            ("outsider", &outsider, outsider_status),
+            ("reader", &reader, 200),
+            ("admin", &h.client, 200),
+        ] {
+            let status = client.get(h.api(path)).send().unwrap().status().as_u16();
+            assert_eq!(status, want, "{who} GET /api/{path}");
+            cases += 1;
+        }
+    }
+    let (_, v) = json_of(outsider.get(h.api("workspaces")).send().unwrap());
+    assert_eq!(v["workspaces"], json!([]), "an outsider sees no workspace");
     eprintln!("authorization matrix: {cases} cases, 0 wrongful grants");
 }
 

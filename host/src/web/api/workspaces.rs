@@ -75,7 +75,7 @@ pub(super) async fn create(
 
 pub(super) async fn show(
     State(state): State<Shared>,
-    ApiAdmin(caller): ApiAdmin,
+    ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let granted = access(&state, &caller, &id).await?;
@@ -88,7 +88,7 @@ pub(super) async fn show(
 
 pub(super) async fn update(
     State(state): State<Shared>,
-    ApiCaller(_caller): ApiCaller,
+    ApiAdmin(_caller): ApiAdmin,
     Path(id): Path<String>,
     Json(input): Json<WorkspaceInput>,
 ) -> Result<Json<Value>, ApiError> {
