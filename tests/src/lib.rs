@@ -2,6 +2,8 @@
 //! libraries once, starts hosts in temporary folders on free ports, and talks to them over
 //! HTTP. The libraries are loaded by the `wshost` process, never linked into the tests.
 
+pub mod fake_dropbox;
+
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
