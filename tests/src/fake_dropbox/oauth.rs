@@ -385,6 +385,7 @@ pub(crate) async fn token(
             return token_error("invalid_client", "Invalid client_id or client_secret");
         }
     }
+    tracing::info!(grant_type = ?f.get("grant_type"), "fake Dropbox token request");
     match f.get("grant_type").map(String::as_str) {
         Some("authorization_code") => code_grant(&app, &f, &client_id, secret.is_some()),
         Some("refresh_token") => refresh_grant(&app, &f),

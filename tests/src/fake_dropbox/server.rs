@@ -157,7 +157,9 @@ async fn api(
             _ => files::handle(&call).unwrap_or_else(|| Err(ApiError::UnknownRoute(route.clone()))),
         }
     })();
-    answer.unwrap_or_else(IntoResponse::into_response)
+    let response = answer.unwrap_or_else(IntoResponse::into_response);
+    tracing::info!(route = %route, status = response.status().as_u16(), "fake Dropbox call");
+    response
 }
 
 /// One API call as the route handlers see it.
