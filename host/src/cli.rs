@@ -30,6 +30,19 @@ pub(crate) enum Command {
     /// Manage workspaces (like Nextcloud's `occ files_external:*`).
     #[command(subcommand)]
     Workspace(WorkspaceCommand),
+    /// Check the deployment without starting it.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConfigCommand {
+    /// Validate the config, the plugin and manifest folders and the declared workspaces;
+    /// print every problem with its file and key; exit non-zero when there is any.
+    Check {
+        #[command(flatten)]
+        settings: Settings,
+    },
 }
 
 /// Options shared by the administration commands.
@@ -220,6 +233,13 @@ pub(crate) struct Settings {
         hide_env_values = true
     )]
     pub(crate) database: Option<String>,
+    /// Serve `/metrics` without authentication on this separate address [default: only on
+    /// the main listener, to administrators].
+    #[arg(long, env = "WSHOST_METRICS_LISTEN", value_name = "ADDR")]
+    pub(crate) metrics_listen: Option<String>,
+    /// Log format.
+    #[arg(long, env = "WSHOST_LOG_FORMAT", value_enum, default_value_t = crate::telemetry::LogFormat::Text)]
+    pub(crate) log_format: crate::telemetry::LogFormat,
     /// Folder to search for plugin manifests; repeatable [default: ./manifests].
     #[arg(
         long = "manifests-dir",

@@ -29,6 +29,10 @@ pub(crate) struct Config {
     pub(crate) secret_key: SecretKeySource,
     /// How long a browser session lasts.
     pub(crate) session_ttl: std::time::Duration,
+    /// A separate, unauthenticated listener for `/metrics`, if any.
+    pub(crate) metrics_listen: Option<SocketAddr>,
+    /// How long in-flight requests may run after a shutdown signal.
+    pub(crate) shutdown_deadline: std::time::Duration,
 }
 
 /// The store's location.
@@ -121,6 +125,8 @@ struct FileConfig {
     database: Option<String>,
     secret_key: Option<String>,
     session_ttl_hours: Option<u64>,
+    metrics_listen: Option<String>,
+    shutdown_deadline_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -153,11 +159,24 @@ pub(crate) enum ConfigError {
         key: &'static str,
         message: String,
     },
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Several(Vec<ConfigError>),
 }
 
 impl Config {
     /// Resolves the configuration from the command-line settings (flags and environment).
     pub(crate) fn load(settings: &Settings) -> Result<Config, ConfigError> {
+        let (config, mut problems) = Self::load_all(settings)?;
+        match problems.len() {
+            0 => Ok(config),
+            1 => Err(problems.remove(0)),
+            _ => Err(ConfigError::Several(problems)),
+        }
+    }
+
+    /// Like [`Config::load`], but goes on past invalid values (using their defaults) and
+    /// answers every problem found; only an unreadable or unparsable file stops it.
+    pub(crate) fn load_all(settings: &Settings) -> Result<(Config, Vec<ConfigError>), ConfigError> {
         let (file, file_path) = match &settings.config {
             Some(path) => (read_file(path)?, Some(path.clone())),
             None if Path::new("host.toml").is_file() => {
@@ -176,34 +195,63 @@ impl Config {
             .map(|p| format!("config file {}", p.display()))
             .unwrap_or_else(|| "settings".into());
         let rel = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+        let mut problems = Vec::new();
+        let mut problem = |origin: &str, key: &'static str, message: String| {
+            problems.push(ConfigError::Invalid {
+                origin: origin.to_owned(),
+                key,
+                message,
+            })
+        };
 
-        let (listen_text, listen_origin) = match (&settings.listen, &file.listen) {
+        let default_listen: SocketAddr = ([127, 0, 0, 1], 8080).into();
+        let listen = match (&settings.listen, &file.listen) {
             (Some(l), _) => (l.clone(), "--listen / WSHOST_LISTEN".to_owned()),
             (None, Some(l)) => (l.clone(), origin.clone()),
-            (None, None) => ("127.0.0.1:8080".to_owned(), "default".to_owned()),
+            (None, None) => (default_listen.to_string(), "default".to_owned()),
         };
-        let listen: SocketAddr = listen_text.parse().map_err(|_| ConfigError::Invalid {
-            origin: listen_origin,
-            key: "listen",
-            message: format!("expected an address like 127.0.0.1:8080, got '{listen_text}'"),
-        })?;
+        let listen: SocketAddr = listen.0.parse().unwrap_or_else(|_| {
+            problem(
+                &listen.1,
+                "listen",
+                format!(
+                    "expected an address like 127.0.0.1:8080, got '{}'",
+                    listen.0
+                ),
+            );
+            default_listen
+        });
+        let metrics_listen = settings
+            .metrics_listen
+            .clone()
+            .or(file.metrics_listen)
+            .and_then(|m| {
+                m.parse::<SocketAddr>()
+                    .map_err(|_| {
+                        problem(
+                            &origin,
+                            "metrics_listen",
+                            format!("expected an address like 127.0.0.1:9100, got '{m}'"),
+                        )
+                    })
+                    .ok()
+            });
 
-        let public_url = settings
+        let mut public_url = settings
             .public_url
             .clone()
             .or(file.public_url)
             .unwrap_or_else(|| format!("http://{listen}"));
-        let parsed = url::Url::parse(&public_url).map_err(|e| ConfigError::Invalid {
-            origin: origin.clone(),
-            key: "public_url",
-            message: format!("expected an http(s) URL, got '{public_url}': {e}"),
-        })?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(ConfigError::Invalid {
-                origin,
-                key: "public_url",
-                message: format!("expected an http or https URL, got '{public_url}'"),
-            });
+        match url::Url::parse(&public_url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+            _ => {
+                problem(
+                    &origin,
+                    "public_url",
+                    format!("expected an http or https URL, got '{public_url}'"),
+                );
+                public_url = format!("http://{listen}");
+            }
         }
         let public_url = public_url.trim_end_matches('/').to_owned();
 
@@ -221,43 +269,41 @@ impl Config {
 
         let enabled: BTreeSet<String> = file.plugins.enabled.into_iter().collect();
         let disabled: BTreeSet<String> = file.plugins.disabled.into_iter().collect();
-        if let Some(both) = enabled.intersection(&disabled).next() {
-            return Err(ConfigError::Invalid {
-                origin,
-                key: "plugins",
-                message: format!("plugin '{both}' is listed both as enabled and disabled"),
-            });
+        for both in enabled.intersection(&disabled) {
+            problem(
+                &origin,
+                "plugins",
+                format!("plugin '{both}' is listed both as enabled and disabled"),
+            );
         }
 
-        let workspaces = match file.workspaces {
+        let mut workspaces = match file.workspaces {
             Some(list) => list,
             None => vec![default_workspace(&data_dir)],
         };
         let mut seen = BTreeSet::new();
-        for ws in &workspaces {
-            if !seen.insert(ws.id.as_str()) {
-                return Err(ConfigError::Invalid {
-                    origin,
-                    key: "workspaces",
-                    message: format!("workspace id '{}' is declared twice", ws.id),
-                });
-            }
-            if ws.id.is_empty()
-                || !ws
-                    .id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            {
-                return Err(ConfigError::Invalid {
-                    origin,
-                    key: "workspaces.id",
-                    message: format!(
-                        "workspace id '{}' must be letters, digits, '-' or '_'",
+        workspaces.retain(|ws| {
+            if !crate::admin::valid_id(&ws.id) {
+                problem(
+                    &origin,
+                    "workspaces.id",
+                    format!(
+                        "workspace id '{}' must be 1 to 64 letters, digits, '-' or '_'",
                         ws.id
                     ),
-                });
+                );
+                false
+            } else if !seen.insert(ws.id.clone()) {
+                problem(
+                    &origin,
+                    "workspaces.id",
+                    format!("workspace id '{}' is declared twice", ws.id),
+                );
+                false
+            } else {
+                true
             }
-        }
+        });
 
         let database = match settings.database.clone().or(file.database) {
             None => Database::Sqlite(data_dir.join("wshost.db")),
@@ -267,11 +313,12 @@ impl Config {
             Some(url) => match url.strip_prefix("sqlite://") {
                 Some(path) => Database::Sqlite(PathBuf::from(path)),
                 None => {
-                    return Err(ConfigError::Invalid {
-                        origin,
-                        key: "database",
-                        message: "expected postgres://… or sqlite://PATH".into(),
-                    })
+                    problem(
+                        &origin,
+                        "database",
+                        "expected postgres://… or sqlite://PATH".into(),
+                    );
+                    Database::Sqlite(data_dir.join("wshost.db"))
                 }
             },
         };
@@ -281,12 +328,16 @@ impl Config {
         };
         let session_ttl =
             std::time::Duration::from_secs(3600 * file.session_ttl_hours.unwrap_or(12).max(1));
+        let shutdown_deadline =
+            std::time::Duration::from_secs(file.shutdown_deadline_secs.unwrap_or(30));
 
-        Ok(Config {
+        let config = Config {
             database,
             secret_key,
             session_ttl,
             listen,
+            metrics_listen,
+            shutdown_deadline,
             public_url,
             data_dir,
             plugin_dirs,
@@ -294,7 +345,8 @@ impl Config {
             enabled,
             disabled,
             workspaces,
-        })
+        };
+        Ok((config, problems))
     }
 }
 

@@ -13,6 +13,8 @@ mod registry;
 mod scaffold;
 mod services;
 mod store;
+mod telemetry;
+mod ui;
 mod web;
 mod workspaces;
 
@@ -28,15 +30,15 @@ use cli::{Cli, Command, PluginsCommand, Settings};
 use config::Config;
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("WSHOST_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
     let cli = Cli::parse();
+    let format = match &cli.command {
+        Command::Serve(settings) => settings.log_format,
+        _ => std::env::var("WSHOST_LOG_FORMAT")
+            .ok()
+            .filter(|f| f == "json")
+            .map_or(telemetry::LogFormat::Text, |_| telemetry::LogFormat::Json),
+    };
+    telemetry::init_logging(format);
     let result = match cli.command {
         Command::Serve(settings) => serve(&settings),
         Command::Plugins(PluginsCommand::List { settings, json }) => plugins_list(&settings, json),
@@ -56,6 +58,7 @@ fn main() -> ExitCode {
         Command::User(cmd) => commands::user(cmd),
         Command::Token(cmd) => commands::token(cmd),
         Command::Workspace(cmd) => commands::workspace(cmd),
+        Command::Config(cli::ConfigCommand::Check { settings }) => config_check(&settings),
     };
     match result {
         Ok(code) => code,
@@ -76,27 +79,59 @@ fn serve(settings: &Settings) -> anyhow::Result<ExitCode> {
     })?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
+        telemetry::metrics_handle();
         let state = Arc::new(boot::boot(config).await?);
         let listen = state.config.listen;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
+        if let Some(addr) = state.config.metrics_listen {
+            let metrics = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} (metrics_listen)"))?;
+            tracing::info!("metrics on http://{addr}/metrics");
+            tokio::spawn(async move { axum::serve(metrics, web::metrics_app()).await });
+        }
         tracing::info!(
             "wshost listening on http://{} (public URL {})",
             listener.local_addr()?,
             state.config.public_url
         );
         let store = state.store.clone();
-        axum::serve(listener, web::app(state))
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .context("server failed")?;
+        let deadline = state.config.shutdown_deadline;
+        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = axum::serve(listener, web::app(state)).with_graceful_shutdown(async move {
+            signal().await;
+            tracing::info!(
+                "shutting down: no new connections; in-flight requests have {deadline:?}"
+            );
+            let _ = stopping_tx.send(());
+        });
+        // After the first signal the server drains, unless the deadline passes or a second
+        // signal arrives: either ends the process at once.
+        let forced = async move {
+            if stopping_rx.await.is_err() {
+                return std::future::pending().await;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(deadline) => {
+                    tracing::warn!("shutdown deadline passed; stopping in-flight requests")
+                }
+                _ = signal() => tracing::warn!("second signal: stopping at once"),
+            }
+        };
+        tokio::select! {
+            served = server => served.context("server failed")?,
+            _ = forced => {}
+        }
         store.close().await;
+        tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
     })
 }
 
-async fn shutdown_signal() {
+/// Resolves on SIGINT or SIGTERM.
+async fn signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
@@ -106,7 +141,85 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
-    tracing::info!("shutting down");
+}
+
+/// `wshost config check`: every problem of the config, the manifests, the libraries and the
+/// declared workspaces, each with its file and key.
+fn config_check(settings: &Settings) -> anyhow::Result<ExitCode> {
+    let (config, config_problems) = Config::load_all(settings)?;
+    let mut problems: Vec<String> = config_problems.iter().map(ToString::to_string).collect();
+    for dir in config.plugin_dirs.iter().chain(&config.manifest_dirs) {
+        if !dir.is_dir() {
+            problems.push(format!(
+                "{}: not a folder (key `plugin_dirs` or `manifest_dirs`)",
+                dir.display()
+            ));
+        }
+    }
+    let (manifests, errors) = manifest::load_dirs(&config.manifest_dirs);
+    problems.extend(errors.iter().map(ToString::to_string));
+    let mut by_id = std::collections::BTreeMap::new();
+    for m in &manifests {
+        if by_id.insert(m.id.clone(), m).is_some() {
+            problems.push(format!(
+                "{}: key `id`: plugin '{}' is declared by another manifest too",
+                m.source.display(),
+                m.id
+            ));
+        }
+        let enabled =
+            !config.disabled.contains(&m.id) && (m.enabled || config.enabled.contains(&m.id));
+        let file = registry::library_file_name(&m.library);
+        if enabled && !config.plugin_dirs.iter().any(|d| d.join(&file).is_file()) {
+            problems.push(format!(
+                "{}: key `library`: {file} is not in the plugin folders {:?}",
+                m.source.display(),
+                config.plugin_dirs
+            ));
+        }
+    }
+    let origin = settings
+        .config
+        .as_ref()
+        .map_or("host.toml".into(), |p| p.display().to_string());
+    for id in config.enabled.iter().chain(&config.disabled) {
+        if !by_id.contains_key(id) {
+            problems.push(format!(
+                "{origin}: key `plugins`: no manifest declares plugin '{id}'"
+            ));
+        }
+    }
+    for ws in &config.workspaces {
+        match by_id.get(&ws.driver) {
+            None => problems.push(format!(
+                "{origin}: key `workspaces.driver` (workspace '{}'): unknown driver '{}'",
+                ws.id, ws.driver
+            )),
+            Some(m) => {
+                if let Err(fields) = m.validate(&ws.string_params(), &config.public_url) {
+                    for f in fields {
+                        problems.push(format!(
+                            "{origin}: key `workspaces.params.{}` (workspace '{}'): {}",
+                            f.field, ws.id, f.message
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    if problems.is_empty() {
+        println!(
+            "ok: {} manifests, {} declared workspaces",
+            manifests.len(),
+            config.workspaces.len()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    for p in &problems {
+        println!("{p}");
+    }
+    eprintln!("{} problem(s) found", problems.len());
+    Ok(ExitCode::FAILURE)
 }
 
 fn plugins_list(settings: &Settings, json: bool) -> anyhow::Result<ExitCode> {

@@ -81,6 +81,15 @@ impl HostServices for PluginServices {
         self.public_url.clone()
     }
 
+    fn extension(&self, name: &str, payload: &[u8]) -> plugin_api::Result<Vec<u8>> {
+        match name {
+            "metrics" => crate::telemetry::plugin_metric(&self.plugin_id, payload)
+                .map(|()| Vec::new())
+                .map_err(PluginError::invalid_input),
+            other => Err(PluginError::unsupported(&format!("host extension {other}"))),
+        }
+    }
+
     fn workspace_config(&self, workspace: &str) -> plugin_api::Result<WorkspaceConfig> {
         let found = self
             .runtime

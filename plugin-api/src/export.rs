@@ -305,6 +305,13 @@ impl HostServices for ImportedHost {
             WorkspaceConfig::from,
         )
     }
+
+    fn extension(&self, name: &str, payload: &[u8]) -> Result<Vec<u8>> {
+        result(
+            self.0.extension(name.into(), payload.into()),
+            RVec::into_vec,
+        )
+    }
 }
 
 /// Exports a plugin type from a `cdylib`: `plugin_api::export_plugin!(MyPlugin);`.

@@ -428,8 +428,12 @@ impl FfiHost for ExportedHost {
         )
     }
 
-    fn extension(&self, name: RStr<'_>, _: RSlice<'_, u8>) -> RResult<RVec<u8>, FfiError> {
-        RResult::RErr(PluginError::unsupported(&format!("host extension {name}")).into())
+    fn extension(&self, name: RStr<'_>, payload: RSlice<'_, u8>) -> RResult<RVec<u8>, FfiError> {
+        guard(
+            "host extension",
+            || self.0.extension(name.as_str(), payload.as_slice()),
+            RVec::from,
+        )
     }
 }
 

@@ -89,6 +89,25 @@ pub trait HostServices: Send + Sync + 'static {
     fn public_url(&self) -> String;
     /// The configuration of one of this plugin's workspaces (`NotFound` for others).
     fn workspace_config(&self, workspace: &str) -> Result<WorkspaceConfig>;
+
+    /// A named, negotiated addition to the services (see `docs/plugin-abi.md`, "room to
+    /// grow"); `Unsupported` when the host does not know `name`. Known names: `metrics`.
+    fn extension(&self, name: &str, payload: &[u8]) -> Result<Vec<u8>> {
+        let _ = payload;
+        Err(crate::error::PluginError::unsupported(&format!(
+            "host extension {name}"
+        )))
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| match c {
+            '"' | '\\' => vec!['\\', c],
+            c if c.is_control() => Vec::new(),
+            c => vec![c],
+        })
+        .collect()
 }
 
 /// A plugin's handle on its host services; cheap to clone.
@@ -109,6 +128,31 @@ impl Host {
     /// Logs at warn level.
     pub fn warn(&self, message: &str) {
         self.0.log(LogLevel::Warn, message)
+    }
+
+    /// Adds `value` to the host's counter `wshost_plugin_<name>` (names and label names
+    /// `[a-z0-9_]`, at most 4 labels). Best effort: a host without metrics ignores it.
+    pub fn count(&self, name: &str, labels: &[(&str, &str)], value: u64) {
+        self.metric("counter", name, labels, value as f64)
+    }
+
+    /// Records `value` (seconds, bytes…) in the host's histogram `wshost_plugin_<name>`.
+    pub fn observe(&self, name: &str, labels: &[(&str, &str)], value: f64) {
+        self.metric("histogram", name, labels, value)
+    }
+
+    fn metric(&self, kind: &str, name: &str, labels: &[(&str, &str)], value: f64) {
+        // Hand-built JSON: plugin-api stays free of serde; names are [a-z0-9_] by contract.
+        let labels: Vec<String> = labels
+            .iter()
+            .map(|(k, v)| format!("\"{}\":\"{}\"", escape(k), escape(v)))
+            .collect();
+        let payload = format!(
+            "{{\"kind\":\"{kind}\",\"name\":\"{}\",\"labels\":{{{}}},\"value\":{value}}}",
+            escape(name),
+            labels.join(",")
+        );
+        let _ = self.0.extension("metrics", payload.as_bytes());
     }
 }
 

@@ -48,6 +48,8 @@ pub fn build() -> &'static Path {
                 "access-faulty",
                 "-p",
                 "access-impostor",
+                "-p",
+                "access-dropbox",
             ])
             .status()
             .expect("run cargo build");
@@ -93,6 +95,8 @@ pub struct HostSetup {
     pub manifests: Vec<(String, String)>,
     /// Files to write into `{dir}/plugins`, the first plugin folder (name, bytes).
     pub plugin_files: Vec<(String, Vec<u8>)>,
+    /// Extra environment variables for the host process.
+    pub env: Vec<(String, String)>,
 }
 
 impl HostSetup {
@@ -102,6 +106,7 @@ impl HostSetup {
             config,
             manifests,
             plugin_files: Vec::new(),
+            env: Vec::new(),
         }
     }
 }
@@ -145,7 +150,12 @@ impl Host {
             target_dir().display(),
         );
         std::fs::write(d.join("host.toml"), config).unwrap();
-        let (child, log) = spawn(&d.join("host.toml"), &[]);
+        let env: Vec<(&str, &str)> = setup
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let (child, log) = spawn(&d.join("host.toml"), &env);
         let mut host = Host {
             url: format!("http://127.0.0.1:{port}"),
             dir,
@@ -295,6 +305,23 @@ impl Host {
         json_of(r)
     }
 
+    /// The host's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits up to `limit` for the process to exit; its exit status if it did.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
     /// True while the process runs.
     pub fn alive(&mut self) -> bool {
         self.child.try_wait().expect("try_wait").is_none()
@@ -359,7 +386,8 @@ impl Drop for PgDatabase {
     }
 }
 
-fn psql(sql: &str) -> bool {
+/// Runs one SQL statement as `postgres` on the server at 127.0.0.1:5432; true on success.
+pub fn psql(sql: &str) -> bool {
     Command::new("psql")
         .args([
             "-h",

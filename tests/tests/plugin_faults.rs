@@ -112,6 +112,7 @@ fn refused_plugins_are_named_with_their_reason_and_the_others_load() {
     let mismatch = "id = \"access.mismatch\"\ntype = \"access\"\nlabel = \"Mismatch\"\nlibrary = \"access_impostor\"\nenabled = true\n\n[[actions]]\nname = \"faulty_panic\"\nrights = \"public\"\n";
     let h = Host::start(HostSetup {
         config: fs_config(),
+        env: Vec::new(),
         plugin_files: vec![
             ("libnotaplugin.so".into(), not_a_plugin),
             ("libgarbage.so".into(), b"not an ELF file".to_vec()),

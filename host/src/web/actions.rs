@@ -58,7 +58,7 @@ pub(crate) async fn handle(
             .filter(|(name, _)| !PRIVATE_HEADERS.contains(&name.as_str()))
             .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.to_owned())))
             .collect(),
-        body: body_reader(body),
+        body: body_reader(body, None),
     };
     let response = match decl.rights {
         Rights::Read | Rights::Write => {
@@ -79,7 +79,10 @@ pub(crate) async fn handle(
         _ => {
             let ctx = call_context(&caller, params.workspace());
             let plugin = route.plugin.clone();
+            crate::telemetry::served_by(&plugin);
+            let span = tracing::Span::current();
             tokio::task::spawn_blocking(move || {
+                let _span = span.enter();
                 let plugin = state
                     .registry
                     .plugin(&plugin, &toggles)
@@ -159,7 +162,10 @@ fn into_http(resp: ActionResponse, action: &str) -> Result<Response, ApiError> {
         };
         out = out.header(name, value);
     }
-    let body = resp.body.map(response_body).unwrap_or_else(Body::empty);
+    let body = resp
+        .body
+        .map(|b| response_body(b, None))
+        .unwrap_or_else(Body::empty);
     out.body(body)
         .map_err(|e| ApiError::Internal(format!("action {action} response: {e}")))
 }

@@ -19,6 +19,7 @@ use super::stream::{body_reader, response_body};
 use super::{call_driver, Shared};
 use crate::auth::Caller;
 use crate::store::Access;
+use crate::telemetry::{Direction, Transfer};
 
 /// The host-provided actions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,7 +158,8 @@ pub(crate) async fn handle(
                     .get(header::CONTENT_LENGTH)
                     .and_then(|v| v.to_str().ok()?.parse().ok()),
             };
-            let reader = body_reader(body);
+            let driver = driver_of(&state, &ws).await?;
+            let reader = body_reader(body, Some(Transfer::start(Direction::Upload, &driver)));
             let entry = call_driver(&state, &caller, &ws, Access::ReadWrite, move |d, ctx| {
                 d.write(ctx, &path, reader, options)
             })
@@ -284,6 +286,7 @@ async fn download(
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let driver = driver_of(state, ws).await?;
     let outcome = call_driver(state, caller, ws, Access::Read, move |d, ctx| {
         let Some(range_header) = range_header else {
             return Ok(Ok((d.read(ctx, &file, None)?, None)));
@@ -346,8 +349,20 @@ async fn download(
             .header(header::CONTENT_LENGTH, entry.size),
     };
     builder
-        .body(response_body(read.content))
+        .body(response_body(
+            read.content,
+            Some(Transfer::start(Direction::Download, &driver)),
+        ))
         .map_err(|e| ApiError::Internal(format!("download response: {e}")))
+}
+
+/// The driver of workspace `ws`, to label transfer metrics.
+async fn driver_of(state: &Shared, ws: &str) -> Result<String, ApiError> {
+    Ok(state
+        .workspace(ws)
+        .await?
+        .map(|w| w.driver)
+        .unwrap_or_default())
 }
 
 fn content_type(entry: &Entry) -> String {

@@ -14,12 +14,11 @@ mod params;
 mod stream;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
-use axum::http::{header, HeaderMap, Method};
+use axum::http::{header, HeaderMap, HeaderName, Method};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -30,9 +29,12 @@ use crate::auth::{Caller, LoginThrottle};
 use crate::config::Config;
 use crate::registry::{Registry, Unavailable};
 use crate::store::{Access, Store};
+use crate::telemetry;
 use crate::workspaces::{Workspace, Workspaces};
 use error::ApiError;
 use params::Params;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 /// Everything a request handler needs; shared by all requests.
 pub(crate) struct AppState {
@@ -73,6 +75,7 @@ pub(crate) type Shared = Arc<AppState>;
 
 /// The router of the whole host.
 pub(crate) fn app(state: Shared) -> Router {
+    let x_request_id = HeaderName::from_static("x-request-id");
     Router::new()
         .route("/", get(dispatch).post(dispatch).put(dispatch))
         .route("/index.php", get(dispatch).post(dispatch).put(dispatch))
@@ -81,17 +84,70 @@ pub(crate) fn app(state: Shared) -> Router {
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),
         )
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_for_admins))
         .nest("/api", api::router())
+        .merge(crate::ui::router())
         .with_state(state)
+        // Outermost first: give every request an id, log it in a span, echo it back.
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(
+                    x_request_id.clone(),
+                    MakeRequestUuid,
+                ))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(request_span)
+                        // One access-log line per request, inside its span (so with its id).
+                        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                )
+                .layer(PropagateRequestIdLayer::new(x_request_id)),
+        )
+}
+
+/// The router of the optional separate metrics listener (`metrics_listen`): no
+/// authentication, so bind it to an address only the monitoring system reaches.
+pub(crate) fn metrics_app() -> Router {
+    Router::new().route(
+        "/metrics",
+        get(|| async { telemetry::metrics_handle().render() }),
+    )
+}
+
+fn request_span(req: &axum::http::Request<Body>) -> tracing::Span {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!("request", id, method = %req.method(), path = %req.uri().path())
+}
+
+/// `/metrics` on the main listener: administrators only (Prometheus can send a Bearer token).
+async fn metrics_for_admins(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+) -> Result<String, ApiError> {
+    Caller::resolve(&state, &headers).await?.require_admin()?;
+    for r in state.registry.records() {
+        let loaded = matches!(r.state(), crate::registry::LoadState::Loaded { .. });
+        telemetry::plugin_loaded(&r.id, loaded);
+    }
+    Ok(telemetry::metrics_handle().render())
 }
 
 /// Ready when the store answers; 503 with the reason otherwise.
 async fn readyz(State(state): State<Shared>) -> Response {
     use axum::response::IntoResponse;
-    match state.store.ping().await {
-        Ok(()) => Json(serde_json::json!({"status": "ready"})).into_response(),
-        Err(e) => {
-            tracing::warn!("not ready: {e}");
+    let ping = tokio::time::timeout(std::time::Duration::from_secs(3), state.store.ping()).await;
+    match ping {
+        Ok(Ok(())) => Json(serde_json::json!({"status": "ready"})).into_response(),
+        failed => {
+            let why = match failed {
+                Ok(Err(e)) => e.to_string(),
+                _ => "timed out".to_owned(),
+            };
+            tracing::warn!("not ready: the store does not answer: {why}");
             (
                 axum::http::StatusCode::SERVICE_UNAVAILABLE,
                 Json(serde_json::json!({"status": "unavailable", "reason": "the store does not answer"})),
@@ -110,10 +166,60 @@ async fn dispatch(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
+) -> Response {
+    use axum::response::IntoResponse;
+    let started = std::time::Instant::now();
+    let action = Params::parse(query.as_deref().unwrap_or(""))
+        .action()
+        .map(|a| {
+            let known = files::StdAction::from_name(a).is_some()
+                || !state.registry.action_routes(a).is_empty();
+            // Only known names become label values: a client cannot grow the metrics.
+            if known {
+                a.to_owned()
+            } else {
+                "unknown".to_owned()
+            }
+        })
+        .unwrap_or_else(|| "none".to_owned());
+    let request_id = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let work = dispatch_inner(state, method, query, headers, body);
+    let (result, plugin) = telemetry::track(request_id, work).await;
+    let response = result.into_response();
+    telemetry::request(
+        &action,
+        plugin.as_deref(),
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
+}
+
+async fn dispatch_inner(
+    state: Shared,
+    method: Method,
+    query: Option<String>,
+    headers: HeaderMap,
+    body: Body,
 ) -> Result<Response, ApiError> {
     let caller = Caller::resolve(&state, &headers).await?;
     let mut params = Params::parse(query.as_deref().unwrap_or(""));
-    let action = params.action().ok_or(ApiError::MissingAction)?.to_owned();
+    let Some(action) = params.action().map(str::to_owned) else {
+        // A browser opening the host's address lands in the web UI; API clients get the error.
+        let wants_html = headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"));
+        if method == Method::GET && wants_html {
+            let to_ui = axum::response::Redirect::to("/ui/");
+            return Ok(axum::response::IntoResponse::into_response(to_ui));
+        }
+        return Err(ApiError::MissingAction);
+    };
 
     if let Some(std_action) = files::StdAction::from_name(&action) {
         let is_form = headers
@@ -143,13 +249,13 @@ async fn dispatch(
     actions::handle(state, caller, action, method, params, headers, body).await
 }
 
-/// The per-call context handed to plugins.
+/// The per-call context handed to plugins; its request id is the one in the logs and the
+/// `x-request-id` response header.
 fn call_context(caller: &Caller, workspace: Option<&str>) -> CallContext {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
     CallContext {
         user: caller.name().map(str::to_owned),
         workspace: workspace.map(str::to_owned),
-        request_id: format!("r{}", NEXT.fetch_add(1, Ordering::Relaxed)),
+        request_id: telemetry::request_id(),
         extra: Default::default(),
     }
 }
@@ -207,11 +313,16 @@ where
         .workspace(ws_id)
         .await?
         .ok_or_else(|| ApiError::UnknownWorkspace(ws_id.to_owned()))?;
+    telemetry::served_by(&ws.driver);
     let toggles = state.store.plugin_toggles().await?;
     driver_ready(state, &ws, &toggles)?;
     let state = state.clone();
     let ctx = call_context(caller, Some(ws_id));
+    let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || {
+        // Blocking threads do not inherit the request's span: enter it, so the driver's log
+        // lines carry the request id.
+        let _span = span.enter();
         let plugin = state
             .registry
             .plugin(&ws.driver, &toggles)
@@ -219,9 +330,12 @@ where
         let config = ws.config().expect("checked by driver_ready");
         let driver = state.workspaces.driver(&ws, config, &plugin)?;
         let result = op(&driver, &ctx);
-        if matches!(&result, Err(e) if e.kind == ErrorKind::Panicked) {
-            // A driver that panicked may be in a broken state: reopen it on next use.
-            state.workspaces.forget(&ws.id);
+        if let Err(e) = &result {
+            telemetry::driver_error(&ws.driver, e.kind.as_str());
+            if e.kind == ErrorKind::Panicked {
+                // A driver that panicked may be in a broken state: reopen it on next use.
+                state.workspaces.forget(&ws.id);
+            }
         }
         result.map_err(ApiError::from)
     })

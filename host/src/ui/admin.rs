@@ -1,0 +1,532 @@
+//! The administrator's pages: plugins with their toggles, the workspace list, the new and
+//! edit forms generated from the driver's manifest, verify, grants and delete. Every form
+//! posts here and is answered with a redirect (303) or the page re-rendered with the errors;
+//! the work itself is done by `crate::admin`, shared with the REST API and the CLI.
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::IntoResponse;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::forms::{self, FormData};
+use super::{field, form_pairs, page, render, see_other, Session, UiError, UiResult};
+use crate::admin::{self as ops, WorkspaceInput};
+use crate::manifest::Manifest;
+use crate::store::Access;
+use crate::web::error::ApiError;
+use crate::web::Shared;
+use crate::workspaces::Source;
+
+/// Every discovered plugin with its state and a toggle.
+pub(super) async fn plugins(State(state): State<Shared>, headers: HeaderMap, uri: Uri) -> UiResult {
+    let s = Session::admin(&state, &headers, &uri).await?;
+    let toggles = state.store.plugin_toggles().await?;
+    let list: Vec<Value> = state
+        .registry
+        .records()
+        .iter()
+        .map(|r| {
+            let j = ops::plugin_json(&state, r, &toggles);
+            json!({
+                "id": r.id,
+                "label": j["manifest"]["label"].as_str().unwrap_or(&r.id),
+                "description": j["manifest"]["description"],
+                "has_manifest": r.manifest.is_some(),
+                "version": j["version"],
+                "enabled": j["enabled"],
+                "status": j["status"],
+                "reason": j["reason"],
+            })
+        })
+        .collect();
+    page(
+        "plugins.html",
+        s.page("Plugins", json!({ "plugins": list })),
+    )
+}
+
+pub(super) async fn toggle_plugin(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(id): Path<String>,
+    req: Request,
+) -> UiResult {
+    let s = Session::admin(&state, &headers, &uri).await?;
+    let pairs = form_pairs(req).await?;
+    s.check_form(&headers, field(&pairs, "csrf"))?;
+    let enable = field(&pairs, "enabled") == Some("true");
+    ops::set_plugin_enabled(&state, &id, enable).await?;
+    see_other("/ui/admin/plugins")
+}
+
+#[derive(Deserialize)]
+pub(super) struct Notice {
+    deleted: Option<String>,
+}
+
+/// Every workspace, with links to edit them.
+pub(super) async fn workspaces(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<Notice>,
+) -> UiResult {
+    let s = Session::admin(&state, &headers, &uri).await?;
+    let all = state
+        .workspaces
+        .all(&state.store, |d| state.registry.manifest(d))
+        .await?;
+    let list: Vec<Value> = all
+        .iter()
+        .map(|ws| {
+            json!({
+                "id": ws.id,
+                "label": ws.label,
+                "driver": ws.driver,
+                "config": ws.source == Source::Config,
+                "error": ws.setup.as_ref().err(),
+            })
+        })
+        .collect();
+    let notice = q.deleted.map(|id| format!("Workspace '{id}' deleted."));
+    page(
+        "workspaces.html",
+        s.page(
+            "Workspaces",
+            json!({ "workspaces": list, "notice": notice }),
+        ),
+    )
+}
+
+#[derive(Deserialize)]
+pub(super) struct DriverQuery {
+    driver: Option<String>,
+}
+
+/// The enabled access drivers, as `(id, label, description)` JSON.
+async fn enabled_drivers(state: &Shared) -> Result<Vec<Value>, UiError> {
+    let toggles = state.store.plugin_toggles().await?;
+    Ok(state
+        .registry
+        .records()
+        .iter()
+        .filter_map(|r| r.manifest.as_ref())
+        .filter(|m| m.kind == "access" && state.registry.is_enabled(&m.id, &toggles))
+        .map(|m| json!({ "id": m.id, "label": m.label, "description": m.description }))
+        .collect())
+}
+
+/// The manifest of `driver` if it is installed and enabled.
+async fn enabled_manifest<'s>(state: &'s Shared, driver: &str) -> Result<&'s Manifest, UiError> {
+    let m = state
+        .registry
+        .manifest(driver)
+        .ok_or_else(|| ApiError::NotFound(format!("no driver '{driver}' is installed")))?;
+    let toggles = state.store.plugin_toggles().await?;
+    if !state.registry.is_enabled(driver, &toggles) {
+        return Err(ApiError::Conflict(format!(
+            "the driver '{driver}' is disabled; enable it on the plugins page first"
+        ))
+        .into());
+    }
+    Ok(m)
+}
+
+/// Without `?driver=`: the enabled drivers to choose from; with it: the form.
+pub(super) async fn new_workspace(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<DriverQuery>,
+) -> UiResult {
+    let s = Session::admin(&state, &headers, &uri).await?;
+    let Some(driver) = q.driver else {
+        let drivers = enabled_drivers(&state).await?;
+        return page(
+            "workspace.html",
+            s.page(
+                "New workspace",
+                json!({ "mode": "choose", "drivers": drivers }),
+            ),
+        );
+    };
+    let m = enabled_manifest(&state, &driver).await?;
+    let data = FormData::defaults(m, &state.config.public_url);
+    let ctx = form_context(
+        &state,
+        m,
+        &data,
+        json!({ "id": "", "label": "", "description": "" }),
+    );
+    page(
+        "workspace.html",
+        s.page("New workspace", with_mode(ctx, "new", &driver)),
+    )
+}
+
+fn with_mode(mut ctx: Value, mode: &str, driver: &str) -> Value {
+    ctx["mode"] = mode.into();
+    if mode == "new" {
+        let encoded: String = url::form_urlencoded::byte_serialize(driver.as_bytes()).collect();
+        ctx["action"] = format!("/ui/admin/workspaces/new?driver={encoded}").into();
+    }
+    ctx
+}
+
+/// The context of the workspace form for manifest `m`.
+fn form_context(state: &Shared, m: &Manifest, data: &FormData, ws: Value) -> Value {
+    let public_url = state.config.public_url.trim_end_matches('/');
+    let groups = forms::groups(m, public_url, data);
+    // The OAuth helper's check on submit: a redirect URL that does not start with the public
+    // URL is kept (the admin may know better) but flagged.
+    let warnings: Vec<String> = groups
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|g| {
+            let plain = g["fields"].as_array().cloned().unwrap_or_default();
+            let adv = g["advanced"].as_array().cloned().unwrap_or_default();
+            plain.into_iter().chain(adv)
+        })
+        .filter(|f| f["redirect_mismatch"] == true)
+        .map(|f| {
+            format!(
+                "{}: the value does not start with this host's public URL {public_url}; \
+                 the provider will redirect users elsewhere",
+                f["label"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    json!({
+        "driver": { "id": m.id, "label": m.label, "description": m.description },
+        "groups": groups,
+        "errors": data.errors,
+        "general": data.general,
+        "warnings": warnings,
+        "ws": ws,
+    })
+}
+
+/// The identity fields and params of a submitted workspace form.
+fn input_of(m: &Manifest, pairs: &[(String, String)]) -> WorkspaceInput {
+    let id = field(pairs, "id").map(str::trim).filter(|s| !s.is_empty());
+    WorkspaceInput {
+        id: id.map(str::to_owned),
+        label: field(pairs, "label").unwrap_or("").to_owned(),
+        description: field(pairs, "description").unwrap_or("").to_owned(),
+        driver: m.id.clone(),
+        params: forms::submitted_params(m, pairs),
+    }
+}
+
+/// The form re-rendered with what the admin typed and why the server refused it.
+fn refused(m: &Manifest, input: &WorkspaceInput, err: ApiError, data: &mut FormData) -> StatusCode {
+    data.values = input
+        .params
+        .iter()
+        .filter_map(|(k, v)| Some((m.param(k)?.name.clone(), v.clone())))
+        .collect();
+    let message = err.message();
+    match err {
+        ApiError::Fields(errors) => {
+            data.place_errors(m, errors);
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        other => {
+            data.general.push(message);
+            other.into_response().status()
+        }
+    }
+}
+
+pub(super) async fn create_workspace(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<DriverQuery>,
+    req: Request,
+) -> UiResult {
+    let s = Session::admin(&state, &headers, &uri).await?;
+    let pairs = form_pairs(req).await?;
+    s.check_form(&headers, field(&pairs, "csrf"))?;
+    let driver = q.driver.unwrap_or_default();
+    let m = enabled_manifest(&state, &driver).await?;
+    let input = input_of(m, &pairs);
+    let ws = json!({ "id": input.id, "label": input.label, "description": input.description });
+    let params = input.params.clone();
+    let again = WorkspaceInput {
+        params,
+        id: input.id.clone(),
+        label: input.label.clone(),
+        description: input.description.clone(),
+        driver: input.driver.clone(),
+    };
+    match ops::create_workspace(&state, input, false).await {
+        Ok(rec) => see_other(&format!("/ui/admin/workspaces/{}?created=1", rec.id)),
+        Err(err) => {
+            let mut data = FormData::default();
+            let status = refused(m, &again, err, &mut data);
+            let ctx = form_context(&state, m, &data, ws);
+            let html = render(
+                "workspace.html",
+                s.page("New workspace", with_mode(ctx, "new", &driver)),
+            )?;
+            Ok((status, html).into_response())
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct EditNotice {
+    created: Option<String>,
+    saved: Option<String>,
+}
+
+/// What the edit page shows besides the workspace.
+#[derive(Default)]
+struct Extras {
+    data: Option<FormData>,
+    typed: Option<Value>,
+    verify: Option<Value>,
+    notice: Option<String>,
+    problem: Option<String>,
+    status: Option<StatusCode>,
+}
+
+/// The edit page: the form (store workspaces), verify, grants, delete.
+async fn edit_page(state: &Shared, s: &Session, id: &str, extras: Extras) -> UiResult {
+    let ws = state
+        .workspace(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no workspace '{id}'")))?;
+    let manifest = state.registry.manifest(&ws.driver);
+    let declared = ws.source == Source::Config;
+    let mut data = match extras.data {
+        Some(d) => d,
+        None => {
+            let mut d = FormData::default();
+            if let Some(rec) = state.store.workspace(id).await? {
+                for (k, v) in rec.params {
+                    if rec.secret_params.contains(&k) {
+                        d.secrets_set.insert(k);
+                    } else {
+                        d.values.insert(k, v);
+                    }
+                }
+            } else if let Some(cfg) = ws.config() {
+                d.values = cfg.params.clone();
+            }
+            d
+        }
+    };
+    if let Ok(Some(rec)) = state.store.workspace(id).await {
+        for k in rec.params.keys().filter(|k| rec.secret_params.contains(*k)) {
+            data.secrets_set.insert(k.clone());
+        }
+    }
+    let ws_json = extras.typed.unwrap_or_else(
+        || json!({ "id": ws.id, "label": ws.label, "description": ws.description }),
+    );
+    let mut ctx = match manifest {
+        Some(m) => form_context(state, m, &data, ws_json),
+        None => {
+            json!({ "driver": { "id": ws.driver, "label": ws.driver }, "ws": ws_json, "groups": [] })
+        }
+    };
+    ctx["mode"] = "edit".into();
+    ctx["action"] = format!("/ui/admin/workspaces/{}", ws.id).into();
+    ctx["base"] = format!("/ui/admin/workspaces/{}", ws.id).into();
+    ctx["ws"]["id"] = ws.id.clone().into();
+    ctx["declared"] = declared.into();
+    ctx["setup_error"] = ws.setup.as_ref().err().cloned().into();
+    ctx["verify"] = extras.verify.unwrap_or(Value::Null);
+    ctx["notice"] = extras.notice.into();
+    ctx["problem"] = extras.problem.into();
+    let grants: Vec<Value> = state
+        .store
+        .acl(id)
+        .await?
+        .into_iter()
+        .map(|(user, a)| json!({ "user": user, "access": if a == Access::ReadWrite { "rw" } else { "r" } }))
+        .collect();
+    let users: Vec<String> = state
+        .store
+        .users()
+        .await?
+        .into_iter()
+        .filter(|u| !u.admin)
+        .map(|u| u.name)
+        .collect();
+    ctx["grants"] = grants.into();
+    ctx["users"] = users.into();
+    let html = render(
+        "workspace.html",
+        s.page(&format!("Workspace {}", ws.label), ctx),
+    )?;
+    Ok((extras.status.unwrap_or(StatusCode::OK), html).into_response())
+}
+
+pub(super) async fn edit_workspace(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(id): Path<String>,
+    Query(q): Query<EditNotice>,
+) -> UiResult {
+    let s = Session::admin(&state, &headers, &uri).await?;
+    let notice = if q.created.is_some() {
+        Some(format!("Workspace '{id}' created."))
+    } else {
+        q.saved.map(|_| "Changes saved.".to_owned())
+    };
+    let extras = Extras {
+        notice,
+        ..Extras::default()
+    };
+    edit_page(&state, &s, &id, extras).await
+}
+
+pub(super) async fn update_workspace(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(id): Path<String>,
+    req: Request,
+) -> UiResult {
+    let s = Session::admin(&state, &headers, &uri).await?;
+    let pairs = form_pairs(req).await?;
+    s.check_form(&headers, field(&pairs, "csrf"))?;
+    let ws = state
+        .workspace(&id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no workspace '{id}'")))?;
+    let m = enabled_manifest(&state, &ws.driver).await?;
+    let mut input = input_of(m, &pairs);
+    input.id = None;
+    let typed = json!({ "id": id, "label": input.label, "description": input.description });
+    let again = WorkspaceInput {
+        params: input.params.clone(),
+        label: input.label.clone(),
+        description: input.description.clone(),
+        driver: input.driver.clone(),
+        id: None,
+    };
+    match ops::update_workspace(&state, &id, input).await {
+        Ok(_) => see_other(&format!("/ui/admin/workspaces/{id}?saved=1")),
+        Err(err) => {
+            let mut data = FormData::default();
+            let status = refused(m, &again, err, &mut data);
+            let extras = Extras {
+                data: Some(data),
+                typed: Some(typed),
+                status: Some(status),
+                ..Extras::default()
+            };
+            edit_page(&state, &s, &id, extras).await
+        }
+    }
+}
+
+/// Runs the driver's verify and shows its answer on the edit page.
+pub(super) async fn verify(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(id): Path<String>,
+    req: Request,
+) -> UiResult {
+    let s = Session::admin(&state, &headers, &uri).await?;
+    let pairs = form_pairs(req).await?;
+    s.check_form(&headers, field(&pairs, "csrf"))?;
+    let verify = match ops::verify_workspace(&state, &s.caller, &id).await {
+        Ok(message) => json!({ "ok": true, "message": message }),
+        Err(ApiError::Plugin(e)) => json!({
+            "ok": false,
+            "message": format!("{}: {}", e.kind.as_str(), e.message),
+            "authorize_url": e.authorize_url,
+        }),
+        Err(other) => json!({ "ok": false, "message": other.message() }),
+    };
+    let extras = Extras {
+        verify: Some(verify),
+        ..Extras::default()
+    };
+    edit_page(&state, &s, &id, extras).await
+}
+
+pub(super) async fn grant(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(id): Path<String>,
+    req: Request,
+) -> UiResult {
+    let s = Session::admin(&state, &headers, &uri).await?;
+    let pairs = form_pairs(req).await?;
+    s.check_form(&headers, field(&pairs, "csrf"))?;
+    let user = field(&pairs, "user").unwrap_or("").trim().to_owned();
+    let access: Result<Access, _> = field(&pairs, "access").unwrap_or("").parse();
+    let result = match access {
+        _ if user.is_empty() => Err("choose a user".to_owned()),
+        Err(_) => Err("access must be read (r) or read-write (rw)".to_owned()),
+        Ok(a) => match state.store.grant(&id, &user, a).await {
+            Ok(()) => Ok(format!(
+                "{user} now has {} access.",
+                if a == Access::ReadWrite {
+                    "read-write"
+                } else {
+                    "read-only"
+                }
+            )),
+            Err(e) => Err(ApiError::from(e).message()),
+        },
+    };
+    let extras = match result {
+        Ok(notice) => Extras {
+            notice: Some(notice),
+            ..Extras::default()
+        },
+        Err(problem) => Extras {
+            problem: Some(problem),
+            status: Some(StatusCode::BAD_REQUEST),
+            ..Extras::default()
+        },
+    };
+    edit_page(&state, &s, &id, extras).await
+}
+
+pub(super) async fn revoke(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(id): Path<String>,
+    req: Request,
+) -> UiResult {
+    let s = Session::admin(&state, &headers, &uri).await?;
+    let pairs = form_pairs(req).await?;
+    s.check_form(&headers, field(&pairs, "csrf"))?;
+    let user = field(&pairs, "user").unwrap_or("");
+    state.store.revoke(&id, user).await?;
+    let extras = Extras {
+        notice: Some(format!("{user} no longer has access.")),
+        ..Extras::default()
+    };
+    edit_page(&state, &s, &id, extras).await
+}
+
+pub(super) async fn delete(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(id): Path<String>,
+    req: Request,
+) -> UiResult {
+    let s = Session::admin(&state, &headers, &uri).await?;
+    let pairs = form_pairs(req).await?;
+    s.check_form(&headers, field(&pairs, "csrf"))?;
+    ops::delete_workspace(&state, &id).await?;
+    let encoded: String = url::form_urlencoded::byte_serialize(id.as_bytes()).collect();
+    see_other(&format!("/ui/admin/workspaces?deleted={encoded}"))
+}

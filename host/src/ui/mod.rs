@@ -1,0 +1,304 @@
+//! The web UI under `/ui/`: server-rendered pages for users (login, their workspaces, a file
+//! browser) and administrators (plugins, workspaces generated from manifests, grants).
+//!
+//! **Template engine: minijinja.** Templates live in `host/templates/` and are embedded with
+//! `include_str!`, so the binary is self-contained; minijinja compiles them once at first use,
+//! escapes HTML by default for `.html` names, and adds no proc-macro build time (askama would
+//! check templates at compile time, at the price of a derive per page and a slower build on a
+//! crate that already takes the longest). Contexts are plain `serde_json` values built by the
+//! handlers.
+//!
+//! **One way per page.** Admin pages are HTML forms that post to UI routes, which call
+//! `crate::admin` (the same functions as the REST API and the CLI) and re-render the page
+//! with the server's errors next to the fields. The file browser is rendered by the server
+//! (listing included, so an "authorization required" answer becomes a persistent Connect
+//! button), and its actions are a little JavaScript (`static/ui.js`) calling the
+//! `?get_action=` API with the `X-CSRF-Token` header, then reloading.
+//!
+//! **CSRF.** Every form carries the session's token in a hidden `csrf` field, checked with the
+//! same rule as the API (`Caller::check_csrf`); scripts read it from `<meta name=csrf-token>`.
+//! Anonymous visitors of any page but the login page are redirected to
+//! `/ui/login?next=PATH`.
+//!
+//! Layout: `mod` (router, rendering, sessions, errors), `pages` (login, logout, the user's
+//! workspaces, the file browser), `admin` (plugins and workspace administration), `forms`
+//! (the workspace form generated from a manifest).
+
+mod admin;
+mod forms;
+mod pages;
+
+use std::sync::OnceLock;
+
+use axum::extract::{Path, Request};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use minijinja::Environment;
+use serde_json::{json, Value};
+
+use crate::auth::{Caller, Via};
+use crate::store::User;
+use crate::web::error::ApiError;
+use crate::web::Shared;
+
+/// The routes of the UI, merged into the host's router.
+pub(crate) fn router() -> Router<Shared> {
+    Router::new()
+        .route("/ui", get(|| async { Redirect::to("/ui/") }))
+        .route("/ui/", get(pages::home))
+        .route("/ui/login", get(pages::login_page).post(pages::login))
+        .route("/ui/logout", get(pages::logout_page).post(pages::logout))
+        .route("/ui/workspaces/{id}", get(pages::browser))
+        .route("/ui/admin/plugins", get(admin::plugins))
+        .route("/ui/admin/plugins/{id}/toggle", post(admin::toggle_plugin))
+        .route("/ui/admin/workspaces", get(admin::workspaces))
+        .route(
+            "/ui/admin/workspaces/new",
+            get(admin::new_workspace).post(admin::create_workspace),
+        )
+        .route(
+            "/ui/admin/workspaces/{id}",
+            get(admin::edit_workspace).post(admin::update_workspace),
+        )
+        .route("/ui/admin/workspaces/{id}/verify", post(admin::verify))
+        .route("/ui/admin/workspaces/{id}/grant", post(admin::grant))
+        .route("/ui/admin/workspaces/{id}/revoke", post(admin::revoke))
+        .route("/ui/admin/workspaces/{id}/delete", post(admin::delete))
+        .route("/ui/static/{file}", get(static_file))
+}
+
+/// What a UI handler fails with: a redirect to the login page, or an error page.
+pub(crate) enum UiError {
+    /// Not logged in: go to the login page, then back to this path.
+    Login(String),
+    /// Any other failure, shown as a page with the API error's status and message.
+    Api(ApiError),
+}
+
+impl From<ApiError> for UiError {
+    fn from(e: ApiError) -> Self {
+        UiError::Api(e)
+    }
+}
+
+impl From<crate::store::StoreError> for UiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        UiError::Api(e.into())
+    }
+}
+
+impl IntoResponse for UiError {
+    fn into_response(self) -> Response {
+        match self {
+            UiError::Login(next) => Redirect::to(&login_url(&next)).into_response(),
+            UiError::Api(e) => {
+                let message = e.message();
+                // The API's response decides the status (and logs internal details).
+                let status = e.into_response().status();
+                let page = render(
+                    "error.html",
+                    json!({ "title": "Error", "status": status.as_u16(), "message": message }),
+                );
+                match page {
+                    Ok(html) => (status, html).into_response(),
+                    Err(e) => e.into_response(),
+                }
+            }
+        }
+    }
+}
+
+pub(crate) type UiResult = Result<Response, UiError>;
+
+/// `/ui/login?next=PATH`.
+fn login_url(next: &str) -> String {
+    let encoded: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
+    format!("/ui/login?next={encoded}")
+}
+
+/// A logged-in visitor of a UI page.
+pub(crate) struct Session {
+    pub(crate) caller: Caller,
+    pub(crate) user: User,
+    /// The token forms and scripts echo (empty for API-token callers, who need none).
+    pub(crate) csrf: String,
+}
+
+impl Session {
+    /// The visitor, or a redirect to the login page that comes back to `uri`.
+    pub(crate) async fn of(
+        state: &Shared,
+        headers: &HeaderMap,
+        uri: &Uri,
+    ) -> Result<Session, UiError> {
+        let caller = Caller::resolve(state, headers).await?;
+        let Some(user) = caller.user.clone() else {
+            let next = uri
+                .path_and_query()
+                .map_or("/ui/".to_owned(), |p| p.as_str().to_owned());
+            return Err(UiError::Login(next));
+        };
+        let csrf = match &caller.via {
+            Via::Cookie { csrf } => csrf.clone(),
+            _ => String::new(),
+        };
+        Ok(Session { caller, user, csrf })
+    }
+
+    /// Like [`Session::of`], for administrators only (403 page for others).
+    pub(crate) async fn admin(
+        state: &Shared,
+        headers: &HeaderMap,
+        uri: &Uri,
+    ) -> Result<Session, UiError> {
+        let s = Session::of(state, headers, uri).await?;
+        s.caller.require_admin()?;
+        Ok(s)
+    }
+
+    /// Refuses a form post without the session's CSRF token.
+    pub(crate) fn check_form(
+        &self,
+        headers: &HeaderMap,
+        token: Option<&str>,
+    ) -> Result<(), UiError> {
+        Ok(self.caller.check_csrf(&Method::POST, headers, token)?)
+    }
+
+    /// The context every page template gets: user, CSRF token, title.
+    pub(crate) fn page(&self, title: &str, mut extra: Value) -> Value {
+        extra["title"] = title.into();
+        extra["user"] = json!({ "name": self.user.name, "admin": self.user.admin });
+        extra["csrf"] = self.csrf.clone().into();
+        extra
+    }
+}
+
+/// The template environment, with every template embedded in the binary.
+fn env() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        for (name, text) in TEMPLATES {
+            env.add_template(name, text)
+                .unwrap_or_else(|e| panic!("template {name} does not compile: {e}"));
+        }
+        env
+    })
+}
+
+const TEMPLATES: [(&str, &str); 9] = [
+    ("base.html", include_str!("../../templates/base.html")),
+    ("error.html", include_str!("../../templates/error.html")),
+    ("login.html", include_str!("../../templates/login.html")),
+    ("logout.html", include_str!("../../templates/logout.html")),
+    ("home.html", include_str!("../../templates/home.html")),
+    ("browser.html", include_str!("../../templates/browser.html")),
+    ("plugins.html", include_str!("../../templates/plugins.html")),
+    (
+        "workspaces.html",
+        include_str!("../../templates/workspaces.html"),
+    ),
+    (
+        "workspace.html",
+        include_str!("../../templates/workspace.html"),
+    ),
+];
+
+/// Renders `name` with `ctx`.
+pub(crate) fn render(name: &str, ctx: Value) -> Result<Html<String>, ApiError> {
+    env()
+        .get_template(name)
+        .and_then(|t| t.render(ctx))
+        .map(Html)
+        .map_err(|e| ApiError::Internal(format!("template {name}: {e:#}")))
+}
+
+/// Renders a page as a response.
+pub(crate) fn page(name: &str, ctx: Value) -> UiResult {
+    Ok(render(name, ctx)?.into_response())
+}
+
+/// A 303 to `to`, for answers to form posts.
+pub(crate) fn see_other(to: &str) -> UiResult {
+    Ok(Redirect::to(to).into_response())
+}
+
+/// The decoded pairs of a urlencoded form body, in order.
+pub(crate) async fn form_pairs(req: Request) -> Result<Vec<(String, String)>, UiError> {
+    let bytes = axum::body::to_bytes(req.into_body(), 256 * 1024)
+        .await
+        .map_err(|e| ApiError::BadRequest(format!("form body unreadable or too large: {e}")))?;
+    Ok(url::form_urlencoded::parse(&bytes).into_owned().collect())
+}
+
+/// The last value of `name` among `pairs`.
+pub(crate) fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+const STATIC: [(&str, &str, &str); 2] = [
+    (
+        "ui.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/ui.js"),
+    ),
+    (
+        "ui.css",
+        "text/css; charset=utf-8",
+        include_str!("../../static/ui.css"),
+    ),
+];
+
+async fn static_file(Path(file): Path<String>) -> Response {
+    match STATIC.iter().find(|(name, _, _)| *name == file) {
+        Some((_, mime, text)) => (
+            [
+                (header::CONTENT_TYPE, HeaderValue::from_static(mime)),
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+            ],
+            *text,
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "no such file").into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_compiles() {
+        let env = env();
+        for (name, _) in TEMPLATES {
+            assert!(env.get_template(name).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn templates_escape_html() {
+        let html = render(
+            "error.html",
+            json!({ "title": "t", "status": 400, "message": "<script>x</script>" }),
+        )
+        .unwrap()
+        .0;
+        assert!(html.contains("&lt;script&gt;"), "{html}");
+        assert!(!html.contains("<script>x"), "{html}");
+    }
+
+    #[test]
+    fn login_redirect_keeps_the_path_and_query() {
+        assert_eq!(
+            login_url("/ui/workspaces/a?dir=x y"),
+            "/ui/login?next=%2Fui%2Fworkspaces%2Fa%3Fdir%3Dx+y"
+        );
+    }
+}

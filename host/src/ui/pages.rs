@@ -1,0 +1,295 @@
+//! The user's pages: logging in and out, the list of their workspaces, and the file browser
+//! of one workspace.
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::IntoResponse;
+use axum_extra::extract::cookie::CookieJar;
+use plugin_api::{Driver, ErrorKind, PageRequest};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{field, form_pairs, page, render, see_other, Session, UiResult};
+use crate::auth::{cleared_cookie, session_cookie, Caller, SESSION_COOKIE};
+use crate::store::Access;
+use crate::web::error::ApiError;
+use crate::web::{access, call_driver, Shared};
+
+#[derive(Deserialize)]
+pub(super) struct NextQuery {
+    next: Option<String>,
+}
+
+/// Only paths inside the UI are followed after login (no open redirect).
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with("/ui/") && !n.starts_with("//") && !n.contains('\\') => {
+            n.to_owned()
+        }
+        _ => "/ui/".to_owned(),
+    }
+}
+
+pub(super) async fn login_page(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<NextQuery>,
+) -> UiResult {
+    let next = safe_next(q.next.as_deref());
+    let caller = Caller::resolve(&state, &headers).await?;
+    if caller.user.is_some() {
+        return see_other(&next);
+    }
+    page(
+        "login.html",
+        json!({ "title": "Log in", "next": next, "username": "" }),
+    )
+}
+
+/// Checks the password like `POST /api/login` (same throttle), sets the session cookie and
+/// goes to `next`.
+pub(super) async fn login(State(state): State<Shared>, jar: CookieJar, req: Request) -> UiResult {
+    let pairs = form_pairs(req).await?;
+    let username = field(&pairs, "username").unwrap_or("").trim().to_owned();
+    let password = field(&pairs, "password").unwrap_or("");
+    let next = safe_next(field(&pairs, "next"));
+    let refuse = |status: StatusCode, message: String| -> UiResult {
+        let html = render(
+            "login.html",
+            json!({ "title": "Log in", "next": next, "username": username, "error": message }),
+        )?;
+        Ok((status, html).into_response())
+    };
+    if let Err(wait) = state.login_throttle.check(&username) {
+        tracing::warn!(user = %username, "login refused: too many failures");
+        return refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyAttempts(wait).message(),
+        );
+    }
+    let Some(user) = state.store.check_password(&username, password).await? else {
+        state.login_throttle.failed(&username);
+        tracing::info!(user = %username, "login refused");
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "wrong user name or password".into(),
+        );
+    };
+    state.login_throttle.succeeded(&username);
+    let session = state
+        .store
+        .create_session(&user.name, state.config.session_ttl)
+        .await?;
+    let secure = state.config.public_url.starts_with("https://");
+    let jar = jar.add(session_cookie(
+        session.token,
+        secure,
+        state.config.session_ttl,
+    ));
+    tracing::info!(user = %user.name, "logged in (web UI)");
+    Ok((jar, see_other(&next)?).into_response())
+}
+
+pub(super) async fn logout_page(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> UiResult {
+    let s = Session::of(&state, &headers, &uri).await?;
+    page("logout.html", s.page("Log out", json!({})))
+}
+
+pub(super) async fn logout(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    uri: Uri,
+    jar: CookieJar,
+    req: Request,
+) -> UiResult {
+    let s = Session::of(&state, &headers, &uri).await?;
+    let pairs = form_pairs(req).await?;
+    s.check_form(&headers, field(&pairs, "csrf"))?;
+    if let Some(cookie) = jar.get(SESSION_COOKIE) {
+        state.store.delete_session(cookie.value()).await?;
+    }
+    Ok((jar.remove(cleared_cookie()), see_other("/ui/login")?).into_response())
+}
+
+/// The workspaces the user may use (administrators: all of them).
+pub(super) async fn home(State(state): State<Shared>, headers: HeaderMap, uri: Uri) -> UiResult {
+    let s = Session::of(&state, &headers, &uri).await?;
+    let all = state
+        .workspaces
+        .all(&state.store, |d| state.registry.manifest(d))
+        .await?;
+    let grants: std::collections::BTreeMap<String, Access> = state
+        .store
+        .user_workspaces(&s.user.name)
+        .await?
+        .into_iter()
+        .collect();
+    let list: Vec<Value> = all
+        .iter()
+        .filter_map(|ws| {
+            let access = if s.user.admin {
+                Some(Access::ReadWrite)
+            } else {
+                grants.get(&ws.id).copied()
+            };
+            access.map(|a| {
+                json!({
+                    "id": ws.id,
+                    "label": ws.label,
+                    "description": ws.description,
+                    "driver": state.registry.manifest(&ws.driver).map_or(ws.driver.as_str(), |m| m.label.as_str()),
+                    "access": if a == Access::ReadWrite { "read-write" } else { "read-only" },
+                })
+            })
+        })
+        .collect();
+    page(
+        "home.html",
+        s.page("Workspaces", json!({ "workspaces": list })),
+    )
+}
+
+#[derive(Deserialize)]
+pub(super) struct DirQuery {
+    dir: Option<String>,
+}
+
+/// The file browser: breadcrumbs, the listing of `dir`, and write controls for read-write
+/// users. A driver that needs the user's authorization gets a persistent Connect button.
+pub(super) async fn browser(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(id): Path<String>,
+    Query(q): Query<DirQuery>,
+) -> UiResult {
+    let s = Session::of(&state, &headers, &uri).await?;
+    let granted = access(&state, &s.caller, &id).await?;
+    let ws = state
+        .workspace(&id)
+        .await?
+        .ok_or_else(|| ApiError::UnknownWorkspace(id.clone()))?;
+    let dir = crate::paths::normalize(q.dir.as_deref().unwrap_or(""))
+        .map_err(|err| ApiError::BadPath { name: "dir", err })?;
+    let provider = state
+        .registry
+        .manifest(&ws.driver)
+        .map_or(ws.driver.clone(), |m| m.label.clone());
+    let listed = {
+        let dir = dir.clone();
+        call_driver(&state, &s.caller, &id, Access::Read, move |d, ctx| {
+            d.list(
+                ctx,
+                &dir,
+                PageRequest {
+                    cursor: None,
+                    limit: 10_000,
+                },
+            )
+        })
+        .await
+    };
+    let mut ctx = json!({
+        "ws": { "id": ws.id, "label": ws.label },
+        "dir": dir,
+        "crumbs": crumbs(&dir),
+        "writable": granted == Access::ReadWrite,
+        "provider": provider,
+    });
+    let mut status = StatusCode::OK;
+    match listed {
+        Ok(mut listing) => {
+            listing
+                .entries
+                .sort_by(|a, b| (!a.is_dir, a.name()).cmp(&(!b.is_dir, b.name())));
+            ctx["entries"] = listing
+                .entries
+                .iter()
+                .map(|e| {
+                    json!({
+                        "name": e.name(),
+                        "path": e.path,
+                        "dir": e.is_dir,
+                        "size": if e.is_dir { String::new() } else { human_size(e.size) },
+                        "bytes": e.size,
+                        "modified": e.modified.map(|t| humantime::format_rfc3339_seconds(t).to_string().replace('T', " ").replace('Z', " UTC")),
+                    })
+                })
+                .collect();
+            ctx["truncated"] = listing.next_cursor.is_some().into();
+        }
+        Err(ApiError::Plugin(e)) if e.kind == ErrorKind::AuthorizationRequired => {
+            ctx["authorize_url"] = e.authorize_url.clone().into();
+            ctx["error"] = e.message.clone().into();
+        }
+        Err(e) => {
+            ctx["error"] = e.message().into();
+            status = e.into_response().status();
+        }
+    }
+    let html = render("browser.html", s.page(&ws.label, ctx))?;
+    Ok((status, html).into_response())
+}
+
+/// The breadcrumbs of `dir`: each ancestor's name and path, root first.
+fn crumbs(dir: &str) -> Vec<Value> {
+    let mut out = vec![json!({ "name": "Home", "path": "" })];
+    let mut path = String::new();
+    for part in dir.split('/').filter(|p| !p.is_empty()) {
+        if !path.is_empty() {
+            path.push('/');
+        }
+        path.push_str(part);
+        out.push(json!({ "name": part, "path": path }));
+    }
+    out
+}
+
+/// `1.5 KiB`-style sizes.
+fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_stays_inside_the_ui() {
+        let cases = [
+            (None, "/ui/"),
+            (Some("/ui/admin/plugins"), "/ui/admin/plugins"),
+            (Some("https://evil.example/"), "/ui/"),
+            (Some("//evil.example/ui/"), "/ui/"),
+            (Some("/api/me"), "/ui/"),
+        ];
+        for (next, want) in cases {
+            assert_eq!(safe_next(next), want, "{next:?}");
+        }
+    }
+
+    #[test]
+    fn crumbs_and_sizes() {
+        let c = crumbs("a/b");
+        assert_eq!(c.len(), 3);
+        assert_eq!(c[2]["path"], "a/b");
+        assert_eq!(crumbs("").len(), 1);
+        assert_eq!(human_size(10), "10 B");
+        assert_eq!(human_size(1536), "1.5 KiB");
+    }
+}

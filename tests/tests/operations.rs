@@ -1,0 +1,301 @@
+//! What operators rely on: health and readiness, metrics, request ids and JSON logs,
+//! graceful shutdown, and `wshost config check`.
+
+use std::io::Read;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use wshost_tests::*;
+
+fn host() -> Host {
+    Host::start(HostSetup::new(
+        fs_config(),
+        vec![manifest("access.fs.toml")],
+    ))
+}
+
+#[test]
+fn readyz_follows_the_store() {
+    let Some(db) = PgDatabase::create() else {
+        require("PostgreSQL at 127.0.0.1:5432");
+        return;
+    };
+    let h = Host::start(HostSetup::new(
+        format!("database = \"{}\"\n{}", db.url, fs_config()),
+        vec![manifest("access.fs.toml")],
+    ));
+    let anonymous = Client::new();
+    let ready = || {
+        anonymous
+            .get(format!("{}/readyz", h.url))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(ready(), 200);
+    let name = db.url.rsplit('/').next().unwrap().to_owned();
+    assert!(psql(&format!(
+        "ALTER DATABASE {name} ALLOW_CONNECTIONS false"
+    )));
+    assert!(psql(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+    )));
+    let until = |want: u16| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while ready() != want {
+            assert!(Instant::now() < deadline, "/readyz never answered {want}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    until(503);
+    let (s, _) = json_of(anonymous.get(format!("{}/healthz", h.url)).send().unwrap());
+    assert_eq!(s, 200, "alive even when not ready");
+    assert!(psql(&format!(
+        "ALTER DATABASE {name} ALLOW_CONNECTIONS true"
+    )));
+    until(200);
+}
+
+fn counter(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    let lines = text.lines().map(|l| Ok(l.to_owned()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("Prometheus text format");
+    scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+        .map(|s| match s.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => v,
+            _ => 0.0,
+        })
+        .sum()
+}
+
+#[test]
+fn metrics_parse_and_move_with_requests() {
+    let h = host();
+    let scrape = || {
+        let r = h.client.get(format!("{}/metrics", h.url)).send().unwrap();
+        assert_eq!(r.status(), 200);
+        r.text().unwrap()
+    };
+    let ls = [("action", "ls"), ("plugin", "access.fs"), ("status", "200")];
+    let before = scrape();
+    for _ in 0..3 {
+        assert_eq!(h.get("get_action=ls&ws=files").0, 200);
+    }
+    assert_eq!(
+        h.post_bytes("get_action=upload&ws=files&name=m.bin", vec![7; 10_000])
+            .0,
+        201
+    );
+    assert_eq!(h.get("get_action=stat&ws=files&file=missing").0, 404);
+    let after = scrape();
+    assert_eq!(
+        counter(&after, "wshost_requests_total", &ls)
+            - counter(&before, "wshost_requests_total", &ls),
+        3.0
+    );
+    assert!(
+        counter(
+            &after,
+            "wshost_bytes_uploaded_total",
+            &[("plugin", "access.fs")]
+        ) >= 10_000.0
+    );
+    assert!(
+        counter(
+            &after,
+            "wshost_driver_errors_total",
+            &[("plugin", "access.fs"), ("kind", "not_found")]
+        ) >= 1.0
+    );
+    assert_eq!(
+        counter(&after, "wshost_plugin_loaded", &[("plugin", "access.fs")]),
+        1.0
+    );
+    assert!(
+        after.contains("wshost_request_duration_seconds_bucket"),
+        "latency histogram"
+    );
+    // Not for everyone.
+    let user = h.add_user("metric-reader", false);
+    assert_eq!(
+        user.get(format!("{}/metrics", h.url))
+            .send()
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        Client::new()
+            .get(format!("{}/metrics", h.url))
+            .send()
+            .unwrap()
+            .status(),
+        401
+    );
+}
+
+#[test]
+fn every_response_has_a_request_id_and_logs_can_be_json() {
+    let mut setup = HostSetup::new(fs_config(), vec![manifest("access.fs.toml")]);
+    setup.env.push(("WSHOST_LOG_FORMAT".into(), "json".into()));
+    let h = Host::start(setup);
+    let r = h
+        .client
+        .get(h.action_url("get_action=stat&ws=files&file=nope"))
+        .send()
+        .unwrap();
+    let id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+    std::thread::sleep(Duration::from_millis(200));
+    let log = h.log();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(!lines.is_empty(), "JSON log lines:\n{log}");
+    assert!(
+        lines.iter().any(|l| l.to_string().contains(&id)),
+        "the request's lines carry its id {id}:\n{log}"
+    );
+}
+
+#[test]
+fn sigterm_lets_a_download_finish_and_refuses_new_connections() {
+    const SIZE: usize = 48 << 20;
+    let mut h = host();
+    assert_eq!(
+        h.post_bytes("get_action=upload&ws=files&name=big.bin", vec![5; SIZE])
+            .0,
+        201
+    );
+    let mut r = h
+        .client
+        .get(h.action_url("get_action=download&ws=files&file=big.bin"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let mut buf = vec![0u8; 1 << 20];
+    let mut got = r.read(&mut buf).unwrap();
+    let kill = Command::new("kill")
+        .args(["-TERM", &h.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    // New connections are refused once the listener has closed.
+    let addr = h.url.trim_start_matches("http://").to_owned();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::net::TcpStream::connect(&addr).is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "still accepting connections after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The download in flight completes, slowly read.
+    loop {
+        match r.read(&mut buf).unwrap() {
+            0 => break,
+            n => got += n,
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert_eq!(got, SIZE, "the in-flight download completed");
+    let status = h
+        .wait_exit(Duration::from_secs(10))
+        .expect("the host exits after draining");
+    assert!(status.success(), "{status:?}");
+    assert!(h.log().contains("stopped"));
+}
+
+#[test]
+fn a_second_signal_stops_at_once() {
+    let mut h = host();
+    assert_eq!(
+        h.post_bytes("get_action=upload&ws=files&name=big.bin", vec![5; 32 << 20])
+            .0,
+        201
+    );
+    let mut r = h
+        .client
+        .get(h.action_url("get_action=download&ws=files&file=big.bin"))
+        .send()
+        .unwrap();
+    let mut buf = [0u8; 1024];
+    r.read_exact(&mut buf).unwrap();
+    let pid = h.pid().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(h.alive(), "draining, the download is not finished");
+    Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    assert!(
+        h.wait_exit(Duration::from_secs(5)).is_some(),
+        "exits at once on the second signal"
+    );
+}
+
+#[test]
+fn config_check_reports_every_problem_with_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifests = dir.path().join("manifests");
+    std::fs::create_dir_all(&manifests).unwrap();
+    std::fs::copy(
+        root().join("manifests/access.fs.toml"),
+        manifests.join("access.fs.toml"),
+    )
+    .unwrap();
+    std::fs::write(
+        manifests.join("access.bad.toml"),
+        "id = \"access.bad\"\ntype = [\n",
+    )
+    .unwrap();
+    let config = dir.path().join("host.toml");
+    let write = |listen: &str, driver: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                "listen = \"{listen}\"\nmanifest_dirs = [\"{}\"]\nplugin_dirs = [\"{}\"]\n[[workspaces]]\nid = \"w\"\ndriver = \"{driver}\"\nparams = {{ ROOT = \"/srv\" }}\n",
+                manifests.display(),
+                target_dir().display()
+            ),
+        )
+        .unwrap()
+    };
+    build();
+    let check = || {
+        let out = Command::new(wshost_exe())
+            .args(["config", "check", "--config"])
+            .arg(&config)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    write("not-an-address", "access.nothing");
+    let (ok, out) = check();
+    assert!(!ok);
+    assert!(
+        out.contains("key `listen`") && out.contains("not-an-address"),
+        "{out}"
+    );
+    assert!(
+        out.contains("key `workspaces.driver`") && out.contains("access.nothing"),
+        "{out}"
+    );
+    assert!(
+        out.contains("access.bad.toml:3:1"),
+        "the malformed manifest with its position: {out}"
+    );
+
+    std::fs::remove_file(manifests.join("access.bad.toml")).unwrap();
+    write("127.0.0.1:8080", "access.fs");
+    let (ok, out) = check();
+    assert!(ok && out.starts_with("ok:"), "{out}");
+}
