@@ -194,6 +194,14 @@ impl FakeDropbox {
         )
     }
 
+    /// Acts as the user on the approval page of `authorize_url` (whatever its host; only its
+    /// query is read): `allow` clicks Allow, else Cancel. Answers the URL the browser is sent
+    /// back to (`redirect_uri?code=…&state=…` or `?error=access_denied&…`), or the error
+    /// Dropbox's page would show (unknown client, unregistered redirect URI, …).
+    pub fn decide(&self, authorize_url: &str, allow: bool) -> Result<String, String> {
+        self.app.decide_url(authorize_url, allow)
+    }
+
     /// The account id (`dbid:…`) of the fake's one account.
     pub fn account_id(&self) -> String {
         server::ACCOUNT_ID.to_owned()

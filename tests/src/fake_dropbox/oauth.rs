@@ -245,7 +245,7 @@ pub(crate) async fn decide(State(app): State<Arc<App>>, body: Bytes) -> Response
     if q.get("decision").map(String::as_str) == Some("approve") {
         return approve(&app, &q);
     }
-    let description = "The user chose not to give your app access to their Dropbox account.";
+    let description = DENIED;
     match q.get("redirect_uri") {
         Some(uri) => redirect(
             uri,
@@ -263,10 +263,9 @@ pub(crate) async fn decide(State(app): State<Arc<App>>, body: Bytes) -> Response
     }
 }
 
-fn redirect(uri: &str, pairs: &[(&str, &str)], state: Option<&String>) -> Response {
-    let Ok(mut url) = url::Url::parse(uri) else {
-        return error_page("Invalid redirect_uri");
-    };
+/// `uri` with `pairs` and `state` appended to its query.
+fn location(uri: &str, pairs: &[(&str, &str)], state: Option<&String>) -> Result<String, String> {
+    let mut url = url::Url::parse(uri).map_err(|_| "Invalid redirect_uri".to_owned())?;
     {
         let mut query = url.query_pairs_mut();
         for (k, v) in pairs {
@@ -276,10 +275,43 @@ fn redirect(uri: &str, pairs: &[(&str, &str)], state: Option<&String>) -> Respon
             query.append_pair("state", state);
         }
     }
-    (StatusCode::FOUND, [(header::LOCATION, url.to_string())]).into_response()
+    Ok(url.to_string())
 }
 
-fn approve(app: &App, q: &HashMap<String, String>) -> Response {
+fn redirect(uri: &str, pairs: &[(&str, &str)], state: Option<&String>) -> Response {
+    match location(uri, pairs, state) {
+        Ok(to) => (StatusCode::FOUND, [(header::LOCATION, to)]).into_response(),
+        Err(message) => error_page(&message),
+    }
+}
+
+/// The text of the deny redirect.
+const DENIED: &str = "The user chose not to give your app access to their Dropbox account.";
+
+impl App {
+    /// The user's decision on the approval page of `authorize_url` (only its query is read):
+    /// the URL the browser is sent back to, or the error the page shows.
+    pub(crate) fn decide_url(&self, authorize_url: &str, allow: bool) -> Result<String, String> {
+        let query = authorize_url.split_once('?').map(|(_, q)| q).unwrap_or("");
+        let q = fields(query.as_bytes());
+        check_authorize(self, &q)?;
+        let uri = q
+            .get("redirect_uri")
+            .ok_or("no redirect_uri: the code would be shown on a page")?;
+        if allow {
+            let code = issue_code(self, &q);
+            location(uri, &[("code", &code)], q.get("state"))
+        } else {
+            location(
+                uri,
+                &[("error", "access_denied"), ("error_description", DENIED)],
+                q.get("state"),
+            )
+        }
+    }
+}
+
+fn issue_code(app: &App, q: &HashMap<String, String>) -> String {
     let code = random_token(43);
     let challenge = q.get("code_challenge").map(|c| {
         (
@@ -301,6 +333,11 @@ fn approve(app: &App, q: &HashMap<String, String>) -> Response {
             expires: Instant::now() + app.options.code_ttl,
         },
     );
+    code
+}
+
+fn approve(app: &App, q: &HashMap<String, String>) -> Response {
+    let code = issue_code(app, q);
     match q.get("redirect_uri") {
         Some(uri) => redirect(uri, &[("code", &code)], q.get("state")),
         None => page(
@@ -309,6 +346,16 @@ fn approve(app: &App, q: &HashMap<String, String>) -> Response {
             &format!("<p>Access code: <code id=\"code\">{code}</code></p>"),
         ),
     }
+}
+
+/// Dropbox puts the description of `invalid_client` into `error` itself.
+fn invalid_client(description: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        [(header::CONTENT_TYPE, "application/json")],
+        json!({ "error": format!("invalid_client: {description}") }).to_string(),
+    )
+        .into_response()
 }
 
 fn token_error(error: &str, description: &str) -> Response {
@@ -378,11 +425,11 @@ pub(crate) async fn token(
         .as_ref()
         .is_some_and(|k| *k != client_id)
     {
-        return token_error("invalid_client", "Invalid client_id or client_secret");
+        return invalid_client("Invalid client_id or client_secret");
     }
     if let (Some(known), Some(given)) = (&app.options.client_secret, &secret) {
         if known != given {
-            return token_error("invalid_client", "Invalid client_id or client_secret");
+            return invalid_client("Invalid client_id or client_secret");
         }
     }
     tracing::info!(grant_type = ?f.get("grant_type"), "fake Dropbox token request");
@@ -423,10 +470,7 @@ fn code_grant(
             }
         }
         None if !has_secret => {
-            return token_error(
-                "invalid_client",
-                "No client_secret given, and the code was issued without a code_challenge",
-            );
+            return invalid_client("No client_secret given, and the code had no code_challenge");
         }
         None => {}
     }
