@@ -18,8 +18,20 @@ import urllib.parse
 
 import requests
 import dropbox
-from dropbox import exceptions, files, oauth
+from dropbox import dropbox_client, exceptions, files, oauth
 from dropbox.content_hash import content_hash as sdk_hash
+
+# Decode every answer strictly: a field or union tag the spec does not define is an error
+# (the SDK itself ignores them, so that it survives Dropbox adding fields).
+_lenient_decode = dropbox_client.stone_serializers.json_compat_obj_decode
+
+
+def _strict_decode(data_type, obj, **kwargs):
+    kwargs["strict"] = True
+    return _lenient_decode(data_type, obj, **kwargs)
+
+
+dropbox_client.stone_serializers.json_compat_obj_decode = _strict_decode
 
 FAKE, APP_KEY, APP_SECRET = sys.argv[1], sys.argv[2], sys.argv[3]
 FAKE_NETLOC = urllib.parse.urlsplit(FAKE).netloc
