@@ -715,3 +715,35 @@ fn decide_acts_as_the_user_on_the_approval_page() {
     let wrong = url.replace("client_id=app-key", "client_id=other");
     assert!(fake.decide(&wrong, true).unwrap_err().contains("client_id"));
 }
+
+#[test]
+fn the_binary_serves_the_same_fake() {
+    let port = wshost_tests::free_port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_fake-dropbox"))
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--auto-approve"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start fake-dropbox");
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let counters = loop {
+        match client().get(format!("{url}/__fake/counters")).send() {
+            Ok(r) => break r.json::<Value>().unwrap(),
+            Err(_) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(50))
+            }
+            Err(e) => panic!("fake-dropbox does not answer: {e}"),
+        }
+    };
+    let authorize = format!("{url}/oauth2/authorize?response_type=code&client_id=any&redirect_uri=http%3A%2F%2Flocalhost%2Fcb&state=s");
+    let r = client().get(authorize).send().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(counters["access_tokens_issued"], 0);
+    assert_eq!(r.status().as_u16(), 302);
+    assert!(r.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("http://localhost/cb?code="));
+}
