@@ -203,7 +203,9 @@ fn check_authorize(app: &App, q: &HashMap<String, String>) -> Result<(), String>
 
 /// `GET /oauth2/authorize`: the approval page, or at once the redirect with a code.
 pub(crate) async fn authorize(State(app): State<Arc<App>>, RawQuery(query): RawQuery) -> Response {
-    let _ = app.count_and_fault("oauth2/authorize", false);
+    if let Err(e) = app.count_and_fault("oauth2/authorize", false) {
+        return e.into_response();
+    }
     let q = fields(query.unwrap_or_default().as_bytes());
     if let Err(message) = check_authorize(&app, &q) {
         return error_page(&message);
@@ -237,7 +239,9 @@ pub(crate) async fn authorize(State(app): State<Arc<App>>, RawQuery(query): RawQ
 
 /// `POST /oauth2/authorize`: the Approve/Deny form.
 pub(crate) async fn decide(State(app): State<Arc<App>>, body: Bytes) -> Response {
-    let _ = app.count_and_fault("oauth2/authorize", false);
+    if let Err(e) = app.count_and_fault("oauth2/authorize", false) {
+        return e.into_response();
+    }
     let q = fields(&body);
     if let Err(message) = check_authorize(&app, &q) {
         return error_page(&message);
