@@ -355,6 +355,7 @@ fn listing_pages_follow_the_limit_and_cursors() {
     assert_eq!(names, ["f0.txt", "f1.txt", "f2.txt", "f3.txt", "f4.txt"]);
     let (status, body) = rpc(&fake, &token, "files/list_folder", json!({"path": ""}));
     assert_eq!(status, 200);
+    assert_eq!(body["has_more"], false);
     assert_eq!(
         body["entries"][0],
         json!({".tag": "folder", "name": "Dir", "path_lower": "/dir", "path_display": "/Dir", "id": body["entries"][0]["id"]})
@@ -369,6 +370,24 @@ fn listing_pages_follow_the_limit_and_cursors() {
     let (status, body) = rpc(&fake, &token, "files/list_folder", json!({"path": "/"}));
     assert_eq!(status, 400);
     assert!(body.as_str().unwrap().starts_with("Error in call to API function \"files/list_folder\": request body: path: Specify the root folder as an empty string"));
+}
+
+#[test]
+fn page_size_caps_the_limit() {
+    let fake = FakeDropbox::start(Options {
+        page_size: 3,
+        ..options()
+    });
+    let (token, _) = fake.issue_tokens();
+    for i in 0..4 {
+        fake.put_file(&format!("/f{i}"), b"");
+    }
+    for arg in [json!({"path": ""}), json!({"path": "", "limit": 2000})] {
+        let (status, page) = rpc(&fake, &token, "files/list_folder", arg);
+        assert_eq!(status, 200);
+        assert_eq!(page["entries"].as_array().unwrap().len(), 3);
+        assert_eq!(page["has_more"], true);
+    }
 }
 
 #[test]

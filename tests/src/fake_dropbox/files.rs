@@ -175,11 +175,13 @@ fn list_folder(call: &Call<'_>) -> Result<Response, ApiError> {
     let arg = rpc(call, &value);
     let t = target(call, &arg, "path", true)?;
     let recursive = arg.boolean("recursive", false)?;
+    // Dropbox may answer fewer entries than `limit`; the fake answers at most `page_size`.
     let limit = match arg.opt_u64("limit")? {
         None => call.app.options.page_size,
-        Some(n @ 1..=2000) => n as usize,
+        Some(n @ 1..=2000) => (n as usize).min(call.app.options.page_size),
         Some(n) => return Err(arg.invalid("limit", &format!("{n} is not within range [1, 2000]"))),
-    };
+    }
+    .max(1);
     let mut inner = call.app.lock();
     let entries: Vec<Value> = match &t {
         Target::Root => inner

@@ -44,7 +44,8 @@ pub struct Options {
     pub access_token_ttl: Duration,
     /// Lifetime of authorization codes.
     pub code_ttl: Duration,
-    /// The page size of list_folder when the call gives no `limit`.
+    /// The most entries one list_folder page holds, whatever `limit` says (Dropbox may
+    /// answer fewer than `limit`): set it low to make a driver page.
     pub page_size: usize,
     /// The account's display name (`users/get_current_account`).
     pub display_name: String,
