@@ -766,3 +766,43 @@ fn the_binary_serves_the_same_fake() {
         .unwrap()
         .starts_with("http://localhost/cb?code="));
 }
+
+#[test]
+fn non_ascii_arguments_must_be_escaped_and_results_are() {
+    let (fake, token) = ready();
+    fake.put_file("/Été ☃.txt", b"x");
+    let send = |arg: &[u8]| {
+        let r = client()
+            .post(format!("{}/2/files/download", fake.url))
+            .bearer_auth(&token)
+            .header(
+                "Dropbox-API-Arg",
+                reqwest::header::HeaderValue::from_bytes(arg).unwrap(),
+            )
+            .send()
+            .unwrap();
+        let result = r.headers().get("dropbox-api-result").cloned();
+        (r.status().as_u16(), result, r.text().unwrap())
+    };
+    let escaped = wshost_tests::fake_dropbox::header_safe_json(&json!({"path": "/été ☃.TXT"}));
+    assert_eq!(escaped, r#"{"path":"/\u00e9t\u00e9 \u2603.TXT"}"#);
+    let (status, result, body) = send(escaped.as_bytes());
+    assert_eq!((status, body.as_str()), (200, "x"));
+    let result = result.unwrap();
+    assert!(
+        result
+            .to_str()
+            .unwrap()
+            .contains(r"\u00c9t\u00e9 \u2603.txt"),
+        "{result:?}"
+    );
+    let (status, _, body) = send(r#"{"path": "/Été ☃.txt"}"#.as_bytes());
+    assert_eq!(
+        status, 400,
+        "raw UTF-8 in Dropbox-API-Arg is refused: {body}"
+    );
+    // Characters outside the BMP are refused as a malformed path (observed).
+    let (status, _, body) = send(br#"{"path": "/\ud83d\ude00.txt"}"#);
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("malformed_path"), "{body}");
+}
