@@ -249,3 +249,30 @@ pub(crate) struct Settings {
     )]
     pub(crate) manifest_dirs: Vec<PathBuf>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The command lines of the example systemd unit in `docs/operations.md` parse with this
+    /// CLI, so the documented unit cannot rot.
+    #[test]
+    fn the_documented_systemd_unit_parses() {
+        let doc = include_str!("../../docs/operations.md");
+        let lines: Vec<&str> = doc
+            .lines()
+            .filter_map(|l| {
+                l.strip_prefix("ExecStart=")
+                    .or_else(|| l.strip_prefix("ExecStartPre="))
+            })
+            .collect();
+        assert_eq!(lines.len(), 2, "ExecStartPre and ExecStart in the unit");
+        for line in lines {
+            let args: Vec<&str> = line.split_whitespace().collect();
+            assert!(args[0].ends_with("/wshost"), "{line}");
+            if let Err(e) = Cli::try_parse_from(&args) {
+                panic!("{line}: {e}");
+            }
+        }
+    }
+}
