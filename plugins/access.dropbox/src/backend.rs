@@ -89,6 +89,9 @@ impl DropboxDriver {
 
     /// Whose tokens this call uses.
     fn owner<'a>(&self, ctx: &'a CallContext) -> Result<&'a str> {
+        if self.cfg.refresh_token.is_some() {
+            return Ok("");
+        }
         match (self.cfg.token_scope, ctx.user.as_deref()) {
             (_, Some(user)) => Ok(user),
             (TokenScope::Workspace, None) => Ok(""),
@@ -135,9 +138,21 @@ impl DropboxDriver {
         f: &mut dyn FnMut(&str) -> Result<T, ApiError>,
     ) -> Result<T> {
         let user = self.owner(ctx)?;
-        let mut tokens = match oauth::load(&self.core.host, &self.cfg, user)? {
-            Some(t) => t,
-            None => return Err(self.authorization_required(user, "not connected to Dropbox")),
+        let mut tokens = match (
+            oauth::load(&self.core.host, &self.cfg, user)?,
+            &self.cfg.refresh_token,
+        ) {
+            (Some(t), _) => t,
+            // A configured refresh token: get a first access token with it.
+            (None, Some(refresh)) => oauth::Tokens {
+                access_token: String::new(),
+                refresh_token: Some(refresh.clone()),
+                expires_at: Some(0),
+                account_id: None,
+            },
+            (None, None) => {
+                return Err(self.authorization_required(user, "not connected to Dropbox"))
+            }
         };
         if tokens.expires_soon() {
             tokens = self.refreshed(user, &tokens)?;
@@ -147,6 +162,11 @@ impl DropboxDriver {
             match f(&tokens.access_token) {
                 Ok(v) => return Ok(v),
                 Err(ApiError::Failed(e)) => return Err(e),
+                Err(ApiError::IncorrectOffset(n)) => {
+                    return Err(PluginError::internal(format!(
+                        "the Dropbox upload session is at byte {n}, not where this upload is"
+                    )))
+                }
                 Err(ApiError::Expired) if !refreshed => {
                     refreshed = true;
                     tokens = self.refreshed(user, &tokens)?;
@@ -218,7 +238,7 @@ impl Driver for DropboxDriver {
         let arg = json!({ "path": self.cfg.dropbox_path(path) });
         let answer = self.rpc(ctx, "files/get_metadata", arg, &what)?;
         let meta = Metadata::parse(&answer, &what)?;
-        if meta.tag == "deleted" {
+        if meta.is("deleted") {
             return Err(PluginError::not_found(format!("cannot {what}: not found")));
         }
         Ok(meta.entry(path.to_owned()))
@@ -274,8 +294,9 @@ impl Driver for DropboxDriver {
             }
         }
         let arg = json!({ "path": self.cfg.dropbox_path(path), "autorename": false });
-        let answer = self.rpc(ctx, "files/create_folder_v2", arg, &what)?;
-        Ok(Self::metadata_of(&answer, &what)?.entry(path.to_owned()))
+        // The answer is a FolderMetadata struct: no union tag says it is a folder.
+        self.rpc(ctx, "files/create_folder_v2", arg, &what)?;
+        Ok(Entry::dir(path))
     }
 
     fn delete(&self, ctx: &CallContext, path: &WsPath) -> Result<()> {

@@ -58,6 +58,9 @@ pub struct DropboxConfig {
     pub chunk_size: u64,
     /// `STATE_TTL`: how long a user has to approve on Dropbox's page.
     pub state_ttl: Duration,
+    /// `REFRESH_TOKEN`: a refresh token obtained outside wshost; when set, the workspace uses
+    /// that one account for every user and nobody connects. Never shown.
+    pub refresh_token: Option<String>,
 }
 
 impl fmt::Debug for DropboxConfig {
@@ -80,6 +83,10 @@ impl fmt::Debug for DropboxConfig {
             .field("content_url", &self.content_url)
             .field("chunk_size", &self.chunk_size)
             .field("state_ttl", &self.state_ttl)
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "<hidden>"),
+            )
             .finish()
     }
 }
@@ -166,11 +173,15 @@ impl DropboxConfig {
             content_url: url("CONTENT_URL", DEFAULT_CONTENT_URL)?,
             chunk_size,
             state_ttl: Duration::from_secs(state_ttl),
+            refresh_token: config.get("REFRESH_TOKEN").map(str::to_owned),
         })
     }
 
     /// Where the tokens of `user` live for this workspace.
     pub fn token_store(&self, user: &str) -> KvScope {
+        if self.refresh_token.is_some() {
+            return KvScope::workspace(&self.workspace);
+        }
         match self.token_scope {
             TokenScope::User => KvScope::user(&self.workspace, user),
             TokenScope::Workspace => KvScope::workspace(&self.workspace),
@@ -250,7 +261,13 @@ mod tests {
 
     #[test]
     fn debug_hides_the_secret() {
-        let c = parse(&[("CLIENT_ID", "abc"), ("CLIENT_SECRET", "s3cr3t")]).unwrap();
+        let c = parse(&[
+            ("CLIENT_ID", "abc"),
+            ("CLIENT_SECRET", "s3cr3t"),
+            ("REFRESH_TOKEN", "r3fr3sh"),
+        ])
+        .unwrap();
+        assert_eq!(c.token_store("ann"), KvScope::workspace("db"));
         let shown = format!("{c:?}");
         assert!(
             !shown.contains("s3cr3t") && shown.contains("<hidden>"),

@@ -225,9 +225,11 @@ impl Core {
 /// Dropbox's `Metadata` union (file, folder or deleted), the fields the driver uses.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub(crate) struct Metadata {
-    /// `file`, `folder` or `deleted`.
-    #[serde(rename = ".tag")]
-    pub(crate) tag: String,
+    /// `file`, `folder` or `deleted`; absent where the route answers a `FileMetadata` or
+    /// `FolderMetadata` struct rather than the `Metadata` union (upload, download,
+    /// create_folder_v2).
+    #[serde(rename = ".tag", default)]
+    pub(crate) tag: Option<String>,
     /// The last path component, as the user typed it.
     pub(crate) name: String,
     /// Bytes (files only).
@@ -247,13 +249,18 @@ pub(crate) struct Metadata {
 impl Metadata {
     /// The entry for this metadata at workspace path `path`.
     pub(crate) fn entry(&self, path: String) -> Entry {
-        if self.tag == "folder" {
+        if self.is("folder") {
             return Entry::dir(path);
         }
         let mut entry = Entry::file(path, self.size);
         entry.modified = self.server_modified.as_deref().and_then(parse_time);
         entry.etag = self.rev.clone();
         entry
+    }
+
+    /// True when the union tag is `tag`.
+    pub(crate) fn is(&self, tag: &str) -> bool {
+        self.tag.as_deref() == Some(tag)
     }
 
     /// Parses one `Metadata` value.
@@ -321,6 +328,13 @@ mod tests {
             (false, 5, Some("0123456789a"))
         );
         assert_eq!(e.modified, Some(t));
+        let untagged = json!({"name":"a.txt","id":"id:x","size":5,"rev":"0123456789a"});
+        assert!(
+            !Metadata::parse(&untagged, "x")
+                .unwrap()
+                .entry("a".into())
+                .is_dir
+        );
         let folder = json!({".tag":"folder","name":"d","id":"id:y","path_lower":"/d"});
         assert!(
             Metadata::parse(&folder, "x")

@@ -17,6 +17,8 @@ pub(crate) enum ApiError {
     Expired,
     /// 401 for another reason (revoked or invalid token): the user must authorize again.
     Unauthorized(String),
+    /// 409 `incorrect_offset` of an upload session: the offset Dropbox has.
+    IncorrectOffset(u64),
     /// Anything else, already a plugin error.
     Failed(PluginError),
 }
@@ -127,6 +129,18 @@ pub(crate) fn from_status(
                 describe(&chain)
             ),
         )),
+        409 if chain.iter().any(|t| t == "incorrect_offset") => {
+            let error = error.unwrap_or_default();
+            let correct = error["correct_offset"]
+                .as_u64()
+                .or_else(|| error["lookup_failed"]["correct_offset"].as_u64());
+            match correct {
+                Some(n) => ApiError::IncorrectOffset(n),
+                None => ApiError::Failed(PluginError::internal(format!(
+                    "cannot {what}: upload session offset mismatch"
+                ))),
+            }
+        }
         409 => {
             let kind = kind_of(&chain);
             let mut err = PluginError::new(kind, format!("cannot {what}: {}", describe(&chain)));
@@ -305,6 +319,20 @@ mod tests {
         );
         assert_eq!(e.kind, ErrorKind::InvalidInput);
         assert!(e.message.ends_with("bad path"), "{}", e.message);
+    }
+
+    #[test]
+    fn incorrect_offsets_carry_the_right_one() {
+        let append = r#"{"error_summary":"incorrect_offset/..","error":{".tag":"incorrect_offset","correct_offset":42}}"#;
+        assert_eq!(
+            from_status("x", 409, None, append),
+            ApiError::IncorrectOffset(42)
+        );
+        let finish = r#"{"error_summary":"lookup_failed/incorrect_offset/..","error":{".tag":"lookup_failed","lookup_failed":{".tag":"incorrect_offset","correct_offset":7}}}"#;
+        assert_eq!(
+            from_status("x", 409, None, finish),
+            ApiError::IncorrectOffset(7)
+        );
     }
 
     #[test]

@@ -50,7 +50,7 @@ pub(crate) fn list(
     let mut entries = Vec::with_capacity(answer.entries.len());
     for item in &answer.entries {
         let meta = Metadata::parse(item, &what)?;
-        if meta.tag == "deleted" {
+        if meta.is("deleted") {
             continue;
         }
         if meta.name.is_empty() || meta.name.contains('/') {

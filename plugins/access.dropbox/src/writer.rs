@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::backend::DropboxDriver;
 use crate::core::Metadata;
-use crate::error::{bad_answer, shown};
+use crate::error::{bad_answer, shown, ApiError};
 
 /// Dropbox's content_hash block size.
 const BLOCK: usize = 4 * 1024 * 1024;
@@ -150,7 +150,17 @@ pub(crate) fn write(
             }
             let arg =
                 json!({ "cursor": cursor, "close": false, "content_hash": content_hash(&buf) });
-            upload("files/upload_session/append_v2", arg, &buf)?;
+            // A retried append whose first try did arrive answers incorrect_offset with the
+            // offset just past this chunk: the bytes are there, carry on.
+            let after = total;
+            let route = "files/upload_session/append_v2";
+            driver.call(ctx, &mut |token| match driver
+                .core()
+                .upload(cfg, token, route, &arg, &buf, &what)
+            {
+                Err(ApiError::IncorrectOffset(n)) if n == after => Ok(Value::Null),
+                other => other,
+            })?;
             offset = total;
         }
     };
