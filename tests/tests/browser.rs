@@ -1,0 +1,437 @@
+//! The web UI in a real browser: headless Chromium driven through ChromeDriver (WebDriver),
+//! against the real `wshost` binary. One flow, as an admin and then as a user: log in, create
+//! an access.fs workspace through the form generated from its manifest (one round trip with a
+//! validation error), verify it, grant a user; as that user upload, download (bytes
+//! compared), rename and delete a file; as the admin disable the driver and see the
+//! new-workspace page stop offering it. No page may log a script error.
+//!
+//! On failure the page's screenshot and HTML are saved under
+//! `target/browser-artifacts/<test>.png|.html`.
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client as Browser, ClientBuilder, Locator};
+use wshost_tests::*;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// A check that failed, with what was expected.
+type Flow<T = ()> = Result<T, String>;
+
+fn fail<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> String + '_ {
+    move |e| format!("{what}: {e}")
+}
+
+fn ensure(cond: bool, what: impl Into<String>) -> Flow {
+    if cond {
+        Ok(())
+    } else {
+        Err(what.into())
+    }
+}
+
+/// ChromeDriver on a free port, killed when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn chromedriver() -> Option<PathBuf> {
+    ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+}
+
+fn start_driver(exe: &Path) -> Driver {
+    let port = free_port();
+    let child = Command::new(exe)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let driver = Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    driver
+}
+
+async fn open_browser(driver: &Driver, profile: &Path) -> Browser {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+                "--window-size=1280,1000",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        }),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("a WebDriver session with headless Chromium")
+}
+
+/// Where failure artifacts go: `target/browser-artifacts`.
+fn artifacts_dir() -> PathBuf {
+    target_dir()
+        .parent()
+        .map_or_else(|| root().join("target"), Path::to_path_buf)
+        .join("browser-artifacts")
+}
+
+async fn save_artifacts(b: &Browser, test: &str) {
+    let dir = artifacts_dir();
+    let _ = std::fs::create_dir_all(&dir);
+    if let Ok(png) = b.screenshot().await {
+        let _ = std::fs::write(dir.join(format!("{test}.png")), png);
+    }
+    if let Ok(html) = b.source().await {
+        let _ = std::fs::write(dir.join(format!("{test}.html")), html);
+    }
+    let url = b
+        .current_url()
+        .await
+        .map(|u| u.to_string())
+        .unwrap_or_default();
+    eprintln!(
+        "browser artifacts of {test} (page {url}) saved in {}",
+        dir.display()
+    );
+}
+
+/// Runs `flow` in a fresh browser; on failure saves the artifacts and panics.
+fn with_browser<F>(test: &str, flow: F)
+where
+    F: for<'a> FnOnce(
+        &'a Browser,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Flow> + 'a>>,
+{
+    let (Some(driver_exe), true) = (chromedriver(), Path::new(CHROMIUM).is_file()) else {
+        require("Chromium and ChromeDriver");
+        return;
+    };
+    let driver = start_driver(&driver_exe);
+    let profile = tempfile::tempdir().expect("profile dir");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let result = rt.block_on(async {
+        let b = open_browser(&driver, profile.path()).await;
+        let result = flow(&b).await;
+        if result.is_err() {
+            save_artifacts(&b, test).await;
+        }
+        let _ = b.close().await;
+        result
+    });
+    drop(driver);
+    if let Err(e) = result {
+        panic!("{test}: {e}");
+    }
+}
+
+const WAIT: Duration = Duration::from_secs(15);
+
+async fn wait_css(b: &Browser, css: &str) -> Flow<fantoccini::elements::Element> {
+    b.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .map_err(fail(&format!("waiting for `{css}`")))
+}
+
+async fn wait_gone(b: &Browser, css: &str) -> Flow {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let found = b.find_all(Locator::Css(css)).await.map_err(fail(css))?;
+        if found.is_empty() {
+            return Ok(());
+        }
+        ensure(Instant::now() < deadline, format!("`{css}` is still there"))?;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn wait_url(b: &Browser, part: &str) -> Flow {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let url = b.current_url().await.map_err(fail("current url"))?;
+        if url.as_str().contains(part) {
+            return Ok(());
+        }
+        ensure(
+            Instant::now() < deadline,
+            format!("the browser is at {url}, expected a URL containing {part}"),
+        )?;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn text(b: &Browser, css: &str) -> Flow<String> {
+    wait_css(b, css).await?.text().await.map_err(fail(css))
+}
+
+/// Waits until the text of `css` satisfies `ok` (the page may still be the previous one).
+async fn wait_text(b: &Browser, css: &str, ok: impl Fn(&str) -> bool) -> Flow<String> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Ok(el) = b.find(Locator::Css(css)).await {
+            if let Ok(t) = el.text().await {
+                if ok(&t) {
+                    return Ok(t);
+                }
+                ensure(Instant::now() < deadline, format!("`{css}` reads {t:?}"))?;
+            }
+        }
+        ensure(Instant::now() < deadline, format!("no `{css}`"))?;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn value(b: &Browser, css: &str) -> Flow<String> {
+    let el = wait_css(b, css).await?;
+    Ok(el
+        .prop("value")
+        .await
+        .map_err(fail(css))?
+        .unwrap_or_default())
+}
+
+async fn fill(b: &Browser, css: &str, text: &str) -> Flow {
+    let el = wait_css(b, css).await?;
+    el.clear().await.map_err(fail(css))?;
+    el.send_keys(text).await.map_err(fail(css))
+}
+
+async fn click(b: &Browser, css: &str) -> Flow {
+    wait_css(b, css).await?.click().await.map_err(fail(css))
+}
+
+/// No page so far logged a script error (collected by `ui.js` into `window.__errors`).
+async fn no_script_errors(b: &Browser, page: &str) -> Flow {
+    let errors = b
+        .execute("return window.__errors || ['ui.js did not run'];", vec![])
+        .await
+        .map_err(fail("read window.__errors"))?;
+    ensure(
+        errors.as_array().is_some_and(|a| a.is_empty()),
+        format!("script errors on {page}: {errors}"),
+    )
+}
+
+async fn login(b: &Browser, host: &str, user: &str, password: &str) -> Flow {
+    b.goto(&format!("{host}/ui/login"))
+        .await
+        .map_err(fail("goto login"))?;
+    fill(b, "#username", user).await?;
+    fill(b, "#password", password).await?;
+    click(b, "#login").await?;
+    wait_css(b, "#logout").await.map(|_| ())
+}
+
+#[test]
+fn admin_creates_a_workspace_and_a_user_manages_files() {
+    let h = Host::start(HostSetup::new(
+        String::new(),
+        vec![manifest("access.fs.toml")],
+    ));
+    h.add_user("alice", false);
+    let url = h.url.clone();
+    let root = h.dir.path().join("projects");
+    let upload_dir = tempfile::tempdir().unwrap();
+    let upload = upload_dir.path().join("report.bin");
+    let bytes = pattern_chunk(7, 0, 48 * 1024);
+    std::fs::write(&upload, &bytes).unwrap();
+
+    with_browser("admin_creates_a_workspace_and_a_user_manages_files", |b| {
+        Box::pin(async move {
+            // A browser opening the host lands in the UI, through the login page.
+            b.goto(&format!("{url}/")).await.map_err(fail("goto /"))?;
+            wait_url(b, "/ui/login?next=").await?;
+            b.goto(&format!("{url}/ui/admin/workspaces/new"))
+                .await
+                .map_err(fail("goto new"))?;
+            wait_url(b, "/ui/login?next=%2Fui%2Fadmin%2Fworkspaces%2Fnew").await?;
+            fill(b, "#username", "admin").await?;
+            fill(b, "#password", ADMIN_PASSWORD).await?;
+            click(b, "#login").await?;
+
+            // The driver choice, then the form generated from access.fs's manifest.
+            click(b, "a[data-driver='access.fs']").await?;
+            wait_css(b, "#workspace-form").await?;
+            let mandatory = b
+                .find_all(Locator::Css("[data-field='ROOT'] .mandatory"))
+                .await
+                .map_err(fail("mandatory mark"))?;
+            ensure(mandatory.len() == 1, "ROOT is marked mandatory")?;
+            let create = wait_css(b, "details [data-field='CREATE'] input[type=checkbox]").await?;
+            ensure(
+                !create.is_displayed().await.map_err(fail("CREATE shown"))?,
+                "advanced fields start folded",
+            )?;
+            fill(b, "#f-label", "Projects").await?;
+            fill(b, "#f-id", "projects").await?;
+            fill(b, "#f-ROOT", "relative/folder").await?;
+            click(b, "#save").await?;
+
+            // The server's error sits next to its field; what was typed is kept.
+            wait_text(b, "[data-field='ROOT'] .field-error", |t| {
+                t.contains("pattern")
+            })
+            .await?;
+            ensure(
+                value(b, "#f-label").await? == "Projects",
+                "the label is kept",
+            )?;
+            ensure(
+                value(b, "#f-ROOT").await? == "relative/folder",
+                "the typed ROOT is kept",
+            )?;
+            fill(b, "#f-ROOT", &root.display().to_string()).await?;
+            click(b, "details summary").await?;
+            click(b, "#f-CREATE").await?;
+            click(b, "#save").await?;
+            wait_url(b, "/ui/admin/workspaces/projects?created=1").await?;
+            ensure(
+                text(b, "#notice").await?.contains("created"),
+                "a created notice",
+            )?;
+
+            // Verify runs the driver; grant read-write to alice.
+            click(b, "#verify").await?;
+            let verify = text(b, "#verify-result").await?;
+            ensure(
+                verify.starts_with("OK"),
+                format!("verify answered {verify:?}"),
+            )?;
+            wait_css(b, "#grant-user")
+                .await?
+                .select_by_value("alice")
+                .await
+                .map_err(fail("choose alice"))?;
+            wait_css(b, "#grant-access")
+                .await?
+                .select_by_value("rw")
+                .await
+                .map_err(fail("choose rw"))?;
+            click(b, "#grant").await?;
+            let row = text(b, "#grants tr[data-user='alice']").await?;
+            ensure(row.contains("read-write"), format!("grant row {row:?}"))?;
+            no_script_errors(b, "the admin pages").await?;
+            click(b, "#logout").await?;
+            wait_url(b, "/ui/login").await?;
+
+            // Alice sees the workspace and manages a file in it.
+            login(b, &url, "alice", "alice-password").await?;
+            click(b, "a[data-ws='projects']").await?;
+            wait_url(b, "/ui/workspaces/projects").await?;
+            wait_css(b, "#empty").await?;
+            wait_css(b, "#upload-input")
+                .await?
+                .send_keys(&upload.display().to_string())
+                .await
+                .map_err(fail("choose the file"))?;
+            click(b, "#upload-button").await?;
+            let link = "tr.entry[data-name='report.bin'] a.file";
+            wait_css(b, link).await?;
+            let downloaded = b
+                .execute(
+                    "return fetch(document.querySelector(arguments[0]).href)\
+                       .then(r => r.arrayBuffer()).then(b => Array.from(new Uint8Array(b)));",
+                    vec![json!(link)],
+                )
+                .await
+                .map_err(fail("download in the page"))?;
+            let got: Vec<u8> = downloaded
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_u64())
+                        .map(|v| v as u8)
+                        .collect()
+                })
+                .unwrap_or_default();
+            ensure(
+                got == bytes,
+                format!("downloaded {} bytes, uploaded {}", got.len(), bytes.len()),
+            )?;
+            ensure(
+                root.join("report.bin").is_file(),
+                "the file is in the folder",
+            )?;
+
+            click(b, "tr.entry[data-name='report.bin'] button.rename").await?;
+            fill(
+                b,
+                "tr.entry[data-name='report.bin'] form.rename-form input",
+                "final.bin",
+            )
+            .await?;
+            click(
+                b,
+                "tr.entry[data-name='report.bin'] form.rename-form button[type=submit]",
+            )
+            .await?;
+            wait_css(b, "tr.entry[data-name='final.bin']").await?;
+
+            click(b, "tr.entry[data-name='final.bin'] button.delete").await?;
+            b.accept_alert()
+                .await
+                .map_err(fail("confirm the deletion"))?;
+            wait_gone(b, "tr.entry[data-name='final.bin']").await?;
+            wait_css(b, "#empty").await?;
+            ensure(!root.join("final.bin").exists(), "the file is deleted")?;
+            no_script_errors(b, "the file browser").await?;
+            click(b, "#logout").await?;
+            wait_url(b, "/ui/login").await?;
+
+            // The admin disables access.fs: the new-workspace page stops offering it.
+            login(b, &url, "admin", ADMIN_PASSWORD).await?;
+            b.goto(&format!("{url}/ui/admin/plugins"))
+                .await
+                .map_err(fail("plugins"))?;
+            click(b, "tr[data-plugin='access.fs'] button.toggle").await?;
+            wait_text(b, "tr[data-plugin='access.fs'] .state", |t| t == "no").await?;
+            b.goto(&format!("{url}/ui/admin/workspaces/new"))
+                .await
+                .map_err(fail("new"))?;
+            wait_css(b, "#no-drivers").await?;
+            wait_gone(b, "a[data-driver='access.fs']").await?;
+            b.goto(&format!("{url}/ui/admin/plugins"))
+                .await
+                .map_err(fail("plugins"))?;
+            click(b, "tr[data-plugin='access.fs'] button.toggle").await?;
+            wait_text(b, "tr[data-plugin='access.fs'] .state", |t| t == "yes").await?;
+            b.goto(&format!("{url}/ui/admin/workspaces/new"))
+                .await
+                .map_err(fail("new"))?;
+            wait_css(b, "a[data-driver='access.fs']").await?;
+            no_script_errors(b, "the plugins page").await
+        })
+    });
+}
