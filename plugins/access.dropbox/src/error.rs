@@ -184,7 +184,7 @@ fn describe(chain: &[String]) -> String {
         "conflict" | "file" | "folder" | "file_ancestor" => "something already exists there",
         "not_file" => "it is a folder, not a file",
         "not_folder" => "it is a file, not a folder",
-        "malformed_path" => "the path is malformed",
+        "malformed_path" => "Dropbox refuses this path (it refuses, for example, emoji and other characters outside the Basic Multilingual Plane)",
         "disallowed_name" => "Dropbox does not allow this name",
         "insufficient_space" => "the Dropbox account is full",
         "no_write_permission" => "no permission to write there",

@@ -1,0 +1,574 @@
+//! access.dropbox end to end: the real `wshost`, the real `libaccess_dropbox.so`, and (for
+//! the flows that reach Dropbox) the fake Dropbox server. The OAuth2 callback is driven the
+//! way a browser would: with the user's session cookie and no CSRF header.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use wshost_tests::fake_dropbox::{FakeDropbox, Fault, Options, RateLimitReason};
+use wshost_tests::*;
+
+const WS: &str = "dbx";
+
+/// A host with access.dropbox enabled.
+fn host() -> Host {
+    Host::start(HostSetup::new(
+        "[plugins]\nenabled = [\"access.dropbox\"]\n".into(),
+        vec![manifest("access.dropbox.toml")],
+    ))
+}
+
+/// Creates workspace `dbx` through the admin API with `params` over the required ones.
+fn create_workspace(h: &Host, params: &[(&str, &str)]) {
+    create_workspace_with(h, params.iter().map(|(k, v)| (*k, v.to_string())).collect());
+}
+
+fn create_workspace_with(h: &Host, params: Vec<(&str, String)>) {
+    let mut all = json!({ "CLIENT_ID": "wshostTestApp", "CLIENT_SECRET": "test-app-secret" });
+    for (k, v) in params {
+        all[k] = json!(v);
+    }
+    let (s, v) = json_of(
+        h.client
+            .post(h.api("workspaces"))
+            .json(
+                &json!({ "id": WS, "label": "Dropbox", "driver": "access.dropbox", "params": all }),
+            )
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(s, 201, "create the Dropbox workspace: {v}");
+}
+
+/// A browser-like client of `user` (cookie only, no CSRF header) that does not follow redirects.
+fn browser(h: &Host, user: &str) -> Client {
+    let mut headers = h.session_headers(user, &format!("{user}-password"));
+    headers.remove("x-csrf-token");
+    Client::builder()
+        .default_headers(headers)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// A user `name` with read-write access to the workspace.
+fn user(h: &Host, name: &str) -> Client {
+    let c = h.add_user(name, false);
+    h.grant(WS, name, "rw");
+    c
+}
+
+/// `ls` of the root must ask `client`'s user to authorize: the authorize URL's query.
+fn must_authorize(h: &Host, client: &Client) -> HashMap<String, String> {
+    let (s, v) = json_of(
+        client
+            .get(h.action_url(&format!("get_action=ls&ws={WS}&dir=/")))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!((s, code(&v)), (401, "authorization_required"), "{v}");
+    let url = url_of(v["error"]["authorize_url"].as_str().expect("authorize_url"));
+    url.query_pairs().into_owned().collect()
+}
+
+fn url_of(s: &str) -> reqwest::Url {
+    reqwest::Url::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+}
+
+/// GET the OAuth2 callback with `query` as `client`: status, Location, body.
+fn callback(h: &Host, client: &Client, query: &[(&str, &str)]) -> (u16, String, String) {
+    let mut url = url_of(&format!(
+        "{}/index.php?get_action=dropbox_oauth_authorize",
+        h.url
+    ));
+    url.query_pairs_mut().extend_pairs(query);
+    let r = client.get(url).send().unwrap();
+    let status = r.status().as_u16();
+    let location = r
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, location, r.text().unwrap_or_default())
+}
+
+#[test]
+fn an_unconnected_user_is_sent_to_dropbox_with_state_and_pkce() {
+    let h = host();
+    create_workspace(&h, &[]);
+    let ann = user(&h, "ann");
+    let q = must_authorize(&h, &ann);
+    for (k, v) in [
+        ("response_type", "code"),
+        ("client_id", "wshostTestApp"),
+        ("token_access_type", "offline"),
+        ("code_challenge_method", "S256"),
+    ] {
+        assert_eq!(q.get(k).map(String::as_str), Some(v), "{k} in {q:?}");
+    }
+    assert_eq!(
+        q["redirect_uri"],
+        format!("{}/index.php?get_action=dropbox_oauth_authorize", h.url)
+    );
+    assert_eq!(q["code_challenge"].len(), 43, "base64url of a SHA-256");
+    assert!(q["state"].len() >= 16, "{q:?}");
+    assert!(!q.contains_key("scope"), "no scope unless SCOPE is set");
+    // Every attempt gets its own state.
+    assert_ne!(must_authorize(&h, &ann)["state"], q["state"]);
+}
+
+#[test]
+fn bad_callbacks_answer_a_clear_page_and_store_nothing() {
+    let h = host();
+    create_workspace(&h, &[("STATE_TTL", "2")]);
+    let ann = user(&h, "ann");
+    let _bob = user(&h, "bob");
+    let (ann_b, bob_b) = (browser(&h, "ann"), browser(&h, "bob"));
+
+    let denied = must_authorize(&h, &ann)["state"].clone();
+    let foreign = must_authorize(&h, &ann)["state"].clone();
+    let expired = must_authorize(&h, &ann)["state"].clone();
+    type Case<'a> = (&'a Client, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
+        (&ann_b, vec![("code", "x")], "no valid state"),
+        (
+            &ann_b,
+            vec![("code", "x"), ("state", "forged-state-value")],
+            "expired or was already used",
+        ),
+        (
+            &ann_b,
+            vec![
+                ("error", "access_denied"),
+                (
+                    "error_description",
+                    "The user chose not to give your app access",
+                ),
+                ("state", &denied),
+            ],
+            "did not allow access",
+        ),
+        (
+            &ann_b,
+            vec![("code", "x"), ("state", &denied)],
+            "expired or was already used",
+        ),
+        (
+            &bob_b,
+            vec![("code", "x"), ("state", &foreign)],
+            "another user",
+        ),
+        (
+            &ann_b,
+            vec![("code", "x"), ("state", &foreign)],
+            "expired or was already used",
+        ),
+    ];
+    for (client, query, why) in cases {
+        let (s, location, body) = callback(&h, client, &query);
+        assert_eq!((s, location.as_str()), (400, ""), "{query:?}: {body}");
+        assert!(
+            body.contains(why) && body.contains("<h1>"),
+            "{query:?}: {body}"
+        );
+    }
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let (s, _, body) = callback(&h, &ann_b, &[("code", "x"), ("state", &expired)]);
+    assert_eq!(s, 400, "{body}");
+    assert!(body.contains("expired or was already used"), "{body}");
+    // Nothing was stored: still not connected.
+    must_authorize(&h, &ann);
+    // Not logged in: the host refuses before the plugin runs.
+    let (s, _, _) = callback(&h, &Client::new(), &[("code", "x"), ("state", &expired)]);
+    assert_eq!(s, 401);
+}
+
+// ---- against the fake Dropbox ----
+
+/// A fake Dropbox that knows the test app and the host's redirect URL, and approves at once.
+fn fake_for(h: &Host) -> FakeDropbox {
+    FakeDropbox::start(Options {
+        client_id: Some("wshostTestApp".into()),
+        client_secret: Some("test-app-secret".into()),
+        redirect_uris: vec![format!(
+            "{}/index.php?get_action=dropbox_oauth_authorize",
+            h.url
+        )],
+        auto_approve: true,
+        ..Options::default()
+    })
+}
+
+/// The parameters that point a workspace at `fake`, plus `extra`.
+fn at_fake<'a>(fake: &FakeDropbox, extra: &[(&'a str, &str)]) -> Vec<(&'a str, String)> {
+    let mut params = vec![
+        ("AUTH_URL", fake.authorize_url()),
+        ("TOKEN_URL", fake.token_url()),
+        ("API_URL", fake.url.clone()),
+        ("CONTENT_URL", fake.url.clone()),
+    ];
+    params.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+    params
+}
+
+/// The authorize URL `client`'s `ls` answers.
+fn authorize_url(h: &Host, client: &Client) -> String {
+    let (s, v) = json_of(
+        client
+            .get(h.action_url(&format!("get_action=ls&ws={WS}&dir=/")))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!((s, code(&v)), (401, "authorization_required"), "{v}");
+    v["error"]["authorize_url"].as_str().unwrap().to_owned()
+}
+
+/// Follows an authorize URL at the (auto-approving) fake: where it sends the browser back.
+fn approve(authorize: &str) -> String {
+    let r = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(authorize)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 302, "the fake approves at once");
+    r.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// The whole browser flow for `name`: ls → Dropbox → callback → back in the workspace.
+fn connect(h: &Host, api: &Client, name: &str) {
+    let back = approve(&authorize_url(h, api));
+    let prefix = format!("{}/index.php?get_action=dropbox_oauth_authorize&", h.url);
+    assert!(back.starts_with(&prefix), "{back}");
+    let r = browser(h, name).get(&back).send().unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().unwrap_or_default());
+    assert_eq!(
+        r.headers()["location"].to_str().unwrap(),
+        format!("{}/ui/workspaces/{WS}", h.url)
+    );
+}
+
+fn ls(h: &Host, client: &Client, dir: &str) -> (u16, Value) {
+    json_of(
+        client
+            .get(h.action_url(&format!("get_action=ls&ws={WS}&dir={dir}")))
+            .send()
+            .unwrap(),
+    )
+}
+
+fn names(v: &Value) -> Vec<String> {
+    let mut names: Vec<String> = v["entries"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no entries in {v}"))
+        .iter()
+        .map(|e| e["name"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn post(h: &Host, client: &Client, query: &str, body: Vec<u8>) -> (u16, Value) {
+    json_of(
+        client
+            .post(h.action_url(&format!("{query}&ws={WS}")))
+            .body(body)
+            .send()
+            .unwrap(),
+    )
+}
+
+/// Every byte of the host's database files.
+fn database_bytes(h: &Host) -> Vec<u8> {
+    let data = h.dir.path().join("data");
+    let mut all = Vec::new();
+    for name in ["wshost.db", "wshost.db-wal", "wshost.db-journal"] {
+        if let Ok(bytes) = std::fs::read(data.join(name)) {
+            all.extend(bytes);
+        }
+    }
+    assert!(!all.is_empty(), "no database in {}", data.display());
+    all
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn connected_user_lists_uploads_downloads_and_rearranges_files() {
+    let h = host();
+    let fake = fake_for(&h);
+    fake.create_folder("/Team");
+    create_workspace_with(
+        &h,
+        at_fake(&fake, &[("ROOT", "/Team"), ("UPLOAD_CHUNK_SIZE", "65536")]),
+    );
+    let ann = user(&h, "ann");
+    connect(&h, &ann, "ann");
+    assert_eq!(fake.counters().refresh_tokens_issued, 1);
+
+    // Tokens are stored encrypted: nothing token-like is readable in the database.
+    let db = database_bytes(&h);
+    for needle in [&b"sl."[..], b"access_token", b"refresh_token"] {
+        assert!(
+            !contains(&db, needle),
+            "{} in the database",
+            String::from_utf8_lossy(needle)
+        );
+    }
+
+    let (s, v) = ls(&h, &ann, "/");
+    assert_eq!((s, names(&v)), (200, Vec::<String>::new()), "{v}");
+
+    // Small upload: one files/upload.
+    let (s, v) = post(
+        &h,
+        &ann,
+        "get_action=upload&dir=/&name=hello.txt",
+        b"hello world".to_vec(),
+    );
+    assert!(matches!(s, 200 | 201), "{s} {v}");
+    assert_eq!(
+        fake.file("/Team/hello.txt").as_deref(),
+        Some(&b"hello world"[..])
+    );
+    assert_eq!(fake.requests("files/upload"), 1);
+
+    // Large upload: a session of several chunks.
+    let big: Vec<u8> = (0..5).flat_map(|i| pattern_chunk(7, i, 60_001)).collect();
+    let (s, v) = post(
+        &h,
+        &ann,
+        "get_action=upload&dir=/&name=big.bin",
+        big.clone(),
+    );
+    assert!(matches!(s, 200 | 201), "{s} {v}");
+    assert_eq!(fake.requests("files/upload_session/start"), 1);
+    assert!(fake.requests("files/upload_session/append_v2") >= 2);
+    assert_eq!(fake.requests("files/upload_session/finish"), 1);
+    assert_eq!(fake.file("/Team/big.bin").as_deref(), Some(&big[..]));
+
+    // Download whole and ranged.
+    let r = ann
+        .get(h.action_url(&format!("get_action=download&ws={WS}&file=big.bin")))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.bytes().unwrap()[..] == big[..], "download differs");
+    let r = ann
+        .get(h.action_url(&format!("get_action=download&ws={WS}&file=big.bin")))
+        .header("range", "bytes=100000-100099")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 206);
+    assert_eq!(&r.bytes().unwrap()[..], &big[100_000..100_100]);
+
+    // mkdir, rename, move, copy, delete.
+    let (s, v) = post(&h, &ann, "get_action=mkdir&dir=/&dirname=docs", vec![]);
+    assert!(matches!(s, 200 | 201), "{s} {v}");
+    assert!(fake.exists("/Team/docs"));
+    let (s, v) = post(
+        &h,
+        &ann,
+        "get_action=rename&file=/hello.txt&filename_new=renamed.txt",
+        vec![],
+    );
+    assert!(matches!(s, 200 | 201), "{s} {v}");
+    let (s, v) = post(
+        &h,
+        &ann,
+        "get_action=move&file=/renamed.txt&dest=/docs",
+        vec![],
+    );
+    assert!(matches!(s, 200 | 201), "{s} {v}");
+    assert_eq!(
+        fake.file("/Team/docs/renamed.txt").as_deref(),
+        Some(&b"hello world"[..])
+    );
+    let (s, v) = post(&h, &ann, "get_action=copy&file=/big.bin&dest=/docs", vec![]);
+    assert!(matches!(s, 200 | 201), "{s} {v}");
+    let (s, v) = post(&h, &ann, "get_action=delete&file=/big.bin", vec![]);
+    assert!(matches!(s, 200 | 201), "{s} {v}");
+    assert!(!fake.exists("/Team/big.bin"));
+    let (s, v) = ls(&h, &ann, "/");
+    assert_eq!((s, names(&v)), (200, vec!["docs".to_owned()]), "{v}");
+    let (s, v) = ls(&h, &ann, "/docs");
+    assert_eq!(
+        (s, names(&v)),
+        (200, vec!["big.bin".to_owned(), "renamed.txt".to_owned()]),
+        "{v}"
+    );
+    assert_eq!(fake.file("/Team/docs/big.bin").as_deref(), Some(&big[..]));
+
+    // Dropbox errors arrive as their kinds.
+    let (s, v) = post(&h, &ann, "get_action=mkdir&dir=/&dirname=docs", vec![]);
+    assert_eq!((s, code(&v)), (409, "already_exists"), "{v}");
+    let (s, v) = ls(&h, &ann, "/nowhere");
+    assert_eq!((s, code(&v)), (404, "not_found"), "{v}");
+
+    // Another user is not connected by ann's tokens.
+    let bob = user(&h, "bob");
+    must_authorize(&h, &bob);
+}
+
+#[test]
+fn expired_tokens_refresh_and_revoked_grants_ask_again() {
+    let h = host();
+    let fake = fake_for(&h);
+    create_workspace_with(&h, at_fake(&fake, &[]));
+    let ann = user(&h, "ann");
+    connect(&h, &ann, "ann");
+    assert_eq!(ls(&h, &ann, "/").0, 200);
+
+    fake.inject(Fault::ExpireAccessTokens);
+    let (s, v) = ls(&h, &ann, "/");
+    assert_eq!(s, 200, "refreshed transparently: {v}");
+    assert_eq!(fake.counters().refreshes, 1);
+    assert_eq!(ls(&h, &ann, "/").0, 200, "the new token is kept");
+    assert_eq!(fake.counters().refreshes, 1);
+
+    fake.inject(Fault::ExpireAccessTokens);
+    fake.inject(Fault::RevokeRefreshTokens);
+    let (s, v) = ls(&h, &ann, "/");
+    assert_eq!((s, code(&v)), (401, "authorization_required"), "{v}");
+
+    // Connect again, then disconnect: revoked at Dropbox and forgotten here.
+    connect(&h, &ann, "ann");
+    assert_eq!(ls(&h, &ann, "/").0, 200);
+    let (s, v) = post(&h, &ann, "get_action=dropbox_oauth_disconnect", vec![]);
+    assert_eq!((s, &v["disconnected"]), (200, &json!(true)), "{v}");
+    assert_eq!(fake.requests("auth/token/revoke"), 1);
+    must_authorize(&h, &ann);
+}
+
+#[test]
+fn rate_limits_wait_and_failures_stop_after_bounded_retries() {
+    let h = host();
+    let fake = fake_for(&h);
+    create_workspace_with(&h, at_fake(&fake, &[]));
+    let ann = user(&h, "ann");
+    connect(&h, &ann, "ann");
+
+    fake.inject(Fault::RateLimit {
+        times: 1,
+        retry_after: 1,
+        reason: RateLimitReason::TooManyRequests,
+        route: Some("files/list_folder".into()),
+    });
+    let before = fake.requests("files/list_folder");
+    let started = Instant::now();
+    let (s, v) = ls(&h, &ann, "/");
+    assert!(matches!(s, 200 | 201), "{s} {v}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "Retry-After honoured"
+    );
+    assert_eq!(fake.requests("files/list_folder") - before, 2);
+
+    fake.inject(Fault::RateLimit {
+        times: 1,
+        retry_after: 1,
+        reason: RateLimitReason::TooManyWriteOperations,
+        route: Some("files/create_folder_v2".into()),
+    });
+    let (s, v) = post(&h, &ann, "get_action=mkdir&dir=/&dirname=a", vec![]);
+    assert!(matches!(s, 200 | 201), "{s} {v}");
+
+    fake.inject(Fault::ServerError {
+        times: 100,
+        status: 503,
+        route: Some("files/list_folder".into()),
+    });
+    let before = fake.requests("files/list_folder");
+    let (s, v) = ls(&h, &ann, "/");
+    assert_eq!((s, code(&v)), (503, "unavailable"), "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("HTTP 503"),
+        "{v}"
+    );
+    assert_eq!(
+        fake.requests("files/list_folder") - before,
+        4,
+        "bounded: 4 attempts"
+    );
+    assert!(h.log().contains("retry 3 of 3"), "retries are logged");
+}
+
+#[test]
+fn a_code_exchanged_with_the_wrong_verifier_is_refused() {
+    let h = host();
+    let fake = fake_for(&h);
+    create_workspace_with(&h, at_fake(&fake, &[]));
+    let ann = user(&h, "ann");
+    // Two attempts: the code of the first comes back with the state (and verifier) of the second.
+    let first = approve(&authorize_url(&h, &ann));
+    let second = authorize_url(&h, &ann);
+    let code_of_first = url_of(&first)
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let state_of_second = url_of(&second)
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    let (s, _, body) = callback(
+        &h,
+        &browser(&h, "ann"),
+        &[("code", &code_of_first), ("state", &state_of_second)],
+    );
+    assert_eq!(s, 400, "{body}");
+    assert!(body.contains("refused the authorization code"), "{body}");
+    must_authorize(&h, &ann);
+}
+
+#[test]
+fn the_conformance_suite_passes_against_the_fake_but_for_emoji_names() {
+    let h = host(); // only for its build of wshost and the plugin
+    let fake = fake_for(&h);
+    let (_, refresh) = fake.issue_tokens();
+    let lib = build().join("libaccess_dropbox.so");
+    let manifest = root().join("manifests/access.dropbox.toml");
+    let mut args = vec![
+        "plugins".to_owned(),
+        "test".into(),
+        lib.display().to_string(),
+        "--manifest".into(),
+        manifest.display().to_string(),
+    ];
+    for (k, v) in at_fake(
+        &fake,
+        &[
+            ("CLIENT_ID", "wshostTestApp"),
+            ("CLIENT_SECRET", "test-app-secret"),
+            ("REFRESH_TOKEN", &refresh),
+            ("UPLOAD_CHUNK_SIZE", "1048576"),
+        ],
+    ) {
+        args.push("--param".into());
+        args.push(format!("{k}={v}"));
+    }
+    let out = std::process::Command::new(wshost_exe())
+        .args(&args)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("conformance of access.dropbox"), "{text}");
+    // Dropbox refuses names with characters outside the BMP (emoji): the one case that
+    // cannot pass, and it fails as a clear invalid_input.
+    assert!(text.contains("38 passed, 1 failed, 0 skipped"), "{text}");
+    let failed: Vec<&str> = text.lines().filter(|l| l.starts_with("FAIL")).collect();
+    assert_eq!(failed.len(), 1, "{text}");
+    assert!(!out.status.success(), "a failed case fails the command");
+    assert!(
+        failed[0].starts_with("FAIL write.names") && failed[0].contains("invalid_input"),
+        "{text}"
+    );
+    assert!(!text.contains(&refresh), "no secret in the report");
+}
