@@ -447,7 +447,7 @@ fn expired_tokens_refresh_and_revoked_grants_ask_again() {
 fn rate_limits_wait_and_failures_stop_after_bounded_retries() {
     let h = host();
     let fake = fake_for(&h);
-    create_workspace_with(&h, at_fake(&fake, &[]));
+    create_workspace_with(&h, at_fake(&fake, &[("UPLOAD_CHUNK_SIZE", "4096")]));
     let ann = user(&h, "ann");
     connect(&h, &ann, "ann");
 
@@ -475,6 +475,18 @@ fn rate_limits_wait_and_failures_stop_after_bounded_retries() {
     });
     let (s, v) = post(&h, &ann, "get_action=mkdir&dir=/&dirname=a", vec![]);
     assert!(matches!(s, 200 | 201), "{s} {v}");
+
+    // An append whose answer was lost: Dropbox has the bytes and says incorrect_offset.
+    fake.inject(Fault::IncorrectOffsetOnNextAppend);
+    let data: Vec<u8> = (0..4).flat_map(|i| pattern_chunk(3, i, 3000)).collect();
+    let (s, v) = post(
+        &h,
+        &ann,
+        "get_action=upload&dir=/&name=resumed.bin",
+        data.clone(),
+    );
+    assert!(matches!(s, 200 | 201), "{s} {v}");
+    assert_eq!(fake.file("/resumed.bin").as_deref(), Some(&data[..]));
 
     fake.inject(Fault::ServerError {
         times: 100,
@@ -571,4 +583,43 @@ fn the_conformance_suite_passes_against_the_fake_but_for_emoji_names() {
         "{text}"
     );
     assert!(!text.contains(&refresh), "no secret in the report");
+}
+
+#[test]
+fn an_authorization_started_on_one_host_completes_on_another() {
+    let Some(db) = PgDatabase::create() else {
+        require("PostgreSQL at 127.0.0.1:5432");
+        return;
+    };
+    let pg_host = || {
+        Host::start(HostSetup::new(
+            format!(
+                "database = \"{}\"\nsecret_key = \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"\n[plugins]\nenabled = [\"access.dropbox\"]\n",
+                db.url
+            ),
+            vec![manifest("access.dropbox.toml")],
+        ))
+    };
+    let (a, b) = (pg_host(), pg_host());
+    // Dropbox sends the browser back to B (behind a load balancer, any instance may get it).
+    let redirect = format!("{}/index.php?get_action=dropbox_oauth_authorize", b.url);
+    let fake = FakeDropbox::start(Options {
+        client_id: Some("wshostTestApp".into()),
+        client_secret: Some("test-app-secret".into()),
+        redirect_uris: vec![redirect.clone()],
+        auto_approve: true,
+        ..Options::default()
+    });
+    create_workspace_with(&a, at_fake(&fake, &[("REDIRECT_URL", &redirect)]));
+    let ann = user(&a, "ann");
+
+    let back = approve(&authorize_url(&a, &ann));
+    assert!(back.starts_with(&redirect), "{back}");
+    let r = browser(&a, "ann").get(&back).send().unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().unwrap_or_default());
+    // The tokens stored through B serve on A, and the state was consumed for both.
+    let (s, v) = ls(&a, &ann, "/");
+    assert_eq!(s, 200, "{v}");
+    let r = browser(&a, "ann").get(&back).send().unwrap();
+    assert_eq!(r.status(), 400, "a replay on A is refused too");
 }
