@@ -42,7 +42,12 @@ fn create_workspace_with(h: &Host, params: Vec<(&str, String)>) {
 
 /// A browser-like client of `user` (cookie only, no CSRF header) that does not follow redirects.
 fn browser(h: &Host, user: &str) -> Client {
-    let mut headers = h.session_headers(user, &format!("{user}-password"));
+    let password = if user == "admin" {
+        ADMIN_PASSWORD.to_owned()
+    } else {
+        format!("{user}-password")
+    };
+    let mut headers = h.session_headers(user, &password);
     headers.remove("x-csrf-token");
     Client::builder()
         .default_headers(headers)
@@ -622,4 +627,37 @@ fn an_authorization_started_on_one_host_completes_on_another() {
     assert_eq!(s, 200, "{v}");
     let r = browser(&a, "ann").get(&back).send().unwrap();
     assert_eq!(r.status(), 400, "a replay on A is refused too");
+}
+
+#[test]
+fn verify_asks_the_admin_to_connect_then_names_the_account() {
+    let h = host();
+    let fake = fake_for(&h);
+    create_workspace_with(&h, at_fake(&fake, &[]));
+    let verify = || {
+        json_of(
+            h.client
+                .post(h.api(&format!("workspaces/{WS}/verify")))
+                .send()
+                .unwrap(),
+        )
+    };
+    let (s, v) = verify();
+    assert_eq!(
+        (s, &v["ok"], code(&v)),
+        (200, &json!(false), "authorization_required"),
+        "{v}"
+    );
+    let back = approve(v["error"]["authorize_url"].as_str().unwrap());
+    assert_eq!(
+        browser(&h, "admin").get(&back).send().unwrap().status(),
+        303
+    );
+    let (s, v) = verify();
+    assert_eq!((s, &v["ok"]), (200, &json!(true)), "{v}");
+    let message = v["message"].as_str().unwrap();
+    assert!(
+        message.contains("Franz Ferdinand <franz@example.com>"),
+        "{message}"
+    );
 }
