@@ -2,18 +2,25 @@
 // no build step). Errors are collected in window.__errors, which the browser tests read.
 'use strict';
 
-window.__errors = [];
+// Kept in sessionStorage, so the errors of every page this tab opened are still there after
+// navigating (the browser tests read them at the end of a flow).
+window.__errors = (function () {
+  try { return JSON.parse(sessionStorage.getItem('wshost-errors') || '[]'); } catch (_) { return []; }
+})();
+function noteError(what) {
+  window.__errors.push(location.pathname + ': ' + what);
+  try { sessionStorage.setItem('wshost-errors', JSON.stringify(window.__errors)); } catch (_) { /* full */ }
+}
 window.addEventListener('error', function (e) {
-  var what = e.message || (e.target && (e.target.src || e.target.href)) || 'error';
-  window.__errors.push(String(what));
+  noteError(String(e.message || (e.target && (e.target.src || e.target.href)) || 'error'));
 }, true);
 window.addEventListener('unhandledrejection', function (e) {
-  window.__errors.push('unhandled rejection: ' + (e.reason && e.reason.message || e.reason));
+  noteError('unhandled rejection: ' + (e.reason && e.reason.message || e.reason));
 });
 (function () {
   var original = console.error;
   console.error = function () {
-    window.__errors.push(Array.prototype.join.call(arguments, ' '));
+    noteError(Array.prototype.join.call(arguments, ' '));
     original.apply(console, arguments);
   };
 })();

@@ -1,9 +1,10 @@
 //! The web UI in a real browser: headless Chromium driven through ChromeDriver (WebDriver),
-//! against the real `wshost` binary. One flow, as an admin and then as a user: log in, create
-//! an access.fs workspace through the form generated from its manifest (one round trip with a
-//! validation error), verify it, grant a user; as that user upload, download (bytes
-//! compared), rename and delete a file; as the admin disable the driver and see the
-//! new-workspace page stop offering it. No page may log a script error.
+//! against the real `wshost` binary. One flow: the admin logs in, creates an access.fs
+//! workspace through the form generated from its manifest (one round trip with a validation
+//! error), verifies it and grants users; a read-write user uploads, downloads (bytes
+//! compared), renames and deletes a file; a read-only user sees no write controls; the admin
+//! disables the driver and the new-workspace page stops offering it. No page may log a script
+//! error.
 //!
 //! On failure the page's screenshot and HTML are saved under
 //! `target/browser-artifacts/<test>.png|.html`.
@@ -261,6 +262,7 @@ fn admin_creates_a_workspace_and_a_user_manages_files() {
         vec![manifest("access.fs.toml")],
     ));
     h.add_user("alice", false);
+    h.add_user("bob", false);
     let url = h.url.clone();
     let root = h.dir.path().join("projects");
     let upload_dir = tempfile::tempdir().unwrap();
@@ -342,6 +344,14 @@ fn admin_creates_a_workspace_and_a_user_manages_files() {
             click(b, "#grant").await?;
             let row = text(b, "#grants tr[data-user='alice']").await?;
             ensure(row.contains("read-write"), format!("grant row {row:?}"))?;
+            wait_css(b, "#grant-user")
+                .await?
+                .select_by_value("bob")
+                .await
+                .map_err(fail("choose bob"))?;
+            click(b, "#grant").await?;
+            let row = text(b, "#grants tr[data-user='bob']").await?;
+            ensure(row.contains("read-only"), format!("grant row {row:?}"))?;
             no_script_errors(b, "the admin pages").await?;
             click(b, "#logout").await?;
             wait_url(b, "/ui/login").await?;
@@ -407,6 +417,19 @@ fn admin_creates_a_workspace_and_a_user_manages_files() {
             wait_css(b, "#empty").await?;
             ensure(!root.join("final.bin").exists(), "the file is deleted")?;
             no_script_errors(b, "the file browser").await?;
+            click(b, "#logout").await?;
+            wait_url(b, "/ui/login").await?;
+
+            // Bob's access is read-only: no write controls.
+            login(b, &url, "bob", "bob-password").await?;
+            b.goto(&format!("{url}/ui/workspaces/projects"))
+                .await
+                .map_err(fail("goto projects"))?;
+            wait_css(b, "#read-only").await?;
+            for css in ["#upload-input", "#mkdir-name", "button.delete"] {
+                let found = b.find_all(Locator::Css(css)).await.map_err(fail(css))?;
+                ensure(found.is_empty(), format!("a read-only user sees `{css}`"))?;
+            }
             click(b, "#logout").await?;
             wait_url(b, "/ui/login").await?;
 

@@ -141,7 +141,7 @@ pub(super) async fn home(State(state): State<Shared>, headers: HeaderMap, uri: U
                     "id": ws.id,
                     "label": ws.label,
                     "description": ws.description,
-                    "driver": state.registry.manifest(&ws.driver).map_or(ws.driver.as_str(), |m| m.label.as_str()),
+                    "driver": driver_label(&state, &ws.driver),
                     "access": if a == Access::ReadWrite { "read-write" } else { "read-only" },
                 })
             })
@@ -151,6 +151,14 @@ pub(super) async fn home(State(state): State<Shared>, headers: HeaderMap, uri: U
         "home.html",
         s.page("Workspaces", json!({ "workspaces": list })),
     )
+}
+
+/// The label of a driver's manifest, or its id.
+fn driver_label<'a>(state: &'a Shared, driver: &'a str) -> &'a str {
+    state
+        .registry
+        .manifest(driver)
+        .map_or(driver, |m| m.label.as_str())
 }
 
 #[derive(Deserialize)]
@@ -216,7 +224,7 @@ pub(super) async fn browser(
                         "dir": e.is_dir,
                         "size": if e.is_dir { String::new() } else { human_size(e.size) },
                         "bytes": e.size,
-                        "modified": e.modified.map(|t| humantime::format_rfc3339_seconds(t).to_string().replace('T', " ").replace('Z', " UTC")),
+                        "modified": e.modified.map(shown_time),
                     })
                 })
                 .collect();
@@ -247,6 +255,12 @@ fn crumbs(dir: &str) -> Vec<Value> {
         out.push(json!({ "name": part, "path": path }));
     }
     out
+}
+
+/// `2026-01-02 03:04:05 UTC`.
+fn shown_time(t: std::time::SystemTime) -> String {
+    let iso = humantime::format_rfc3339_seconds(t).to_string();
+    iso.replacen('T', " ", 1).replace('Z', " UTC")
 }
 
 /// `1.5 KiB`-style sizes.
