@@ -10,6 +10,8 @@ use crate::backend::DropboxDriver;
 use crate::core::Metadata;
 use crate::error::{bad_answer, shown};
 
+/// The page size when the host asks for 0 entries.
+const DEFAULT_LIMIT: u32 = 1000;
 /// The largest page Dropbox serves.
 const MAX_LIMIT: u32 = 2000;
 
@@ -30,7 +32,11 @@ pub(crate) fn list(
     let what = format!("list '{}'", shown(dir));
     let answer = match &page.cursor {
         None => {
-            let limit = page.limit.clamp(1, MAX_LIMIT);
+            // 0 means "the driver's choice", as in every driver.
+            let limit = match page.limit {
+                0 => DEFAULT_LIMIT,
+                n => n.min(MAX_LIMIT),
+            };
             let arg = json!({
                 "path": driver.cfg().dropbox_path(dir),
                 "recursive": false,
