@@ -446,6 +446,12 @@ fn expired_tokens_refresh_and_revoked_grants_ask_again() {
     assert_eq!((s, &v["disconnected"]), (200, &json!(true)), "{v}");
     assert_eq!(fake.requests("auth/token/revoke"), 1);
     must_authorize(&h, &ann);
+
+    // Through all of it, no secret reached the host's log.
+    let log = h.log();
+    for secret in ["test-app-secret", "sl.", "code_verifier"] {
+        assert!(!log.contains(secret), "{secret} in the log:\n{log}");
+    }
 }
 
 #[test]
