@@ -295,6 +295,28 @@ mod tests {
     }
 
     #[test]
+    fn authorization_required_shows_a_connect_button_and_no_write_controls() {
+        let html = render(
+            "browser.html",
+            json!({
+                "title": "Box", "csrf": "t", "user": { "name": "u", "admin": false },
+                "ws": { "id": "box", "label": "Box" }, "dir": "", "crumbs": [],
+                "writable": true, "provider": "Dropbox",
+                "authorize_url": "https://www.dropbox.com/oauth2/authorize?x=1",
+                "error": "connect your account",
+            }),
+        )
+        .unwrap()
+        .0;
+        assert!(html.contains(">Connect Dropbox</a>"), "{html}");
+        assert!(
+            html.contains("href=\"https:&#x2f;&#x2f;www.dropbox.com"),
+            "{html}"
+        );
+        assert!(!html.contains("upload-input"), "{html}");
+    }
+
+    #[test]
     fn login_redirect_keeps_the_path_and_query() {
         assert_eq!(
             login_url("/ui/workspaces/a?dir=x y"),

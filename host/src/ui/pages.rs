@@ -183,10 +183,7 @@ pub(super) async fn browser(
         .ok_or_else(|| ApiError::UnknownWorkspace(id.clone()))?;
     let dir = crate::paths::normalize(q.dir.as_deref().unwrap_or(""))
         .map_err(|err| ApiError::BadPath { name: "dir", err })?;
-    let provider = state
-        .registry
-        .manifest(&ws.driver)
-        .map_or(ws.driver.clone(), |m| m.label.clone());
+    let provider = driver_label(&state, &ws.driver).to_owned();
     let listed = {
         let dir = dir.clone();
         call_driver(&state, &s.caller, &id, Access::Read, move |d, ctx| {
@@ -231,7 +228,12 @@ pub(super) async fn browser(
             ctx["truncated"] = listing.next_cursor.is_some().into();
         }
         Err(ApiError::Plugin(e)) if e.kind == ErrorKind::AuthorizationRequired => {
-            ctx["authorize_url"] = e.authorize_url.clone().into();
+            // Only web addresses become links (never `javascript:` and the like).
+            let url = e
+                .authorize_url
+                .clone()
+                .filter(|u| u.starts_with("https://") || u.starts_with("http://"));
+            ctx["authorize_url"] = url.into();
             ctx["error"] = e.message.clone().into();
         }
         Err(e) => {
