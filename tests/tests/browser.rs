@@ -2,9 +2,9 @@
 //! against the real `wshost` binary. One flow: the admin logs in, creates an access.fs
 //! workspace through the form generated from its manifest (one round trip with a validation
 //! error), verifies it and grants users; a read-write user uploads, downloads (bytes
-//! compared), renames and deletes a file; a read-only user sees no write controls; the admin
-//! disables the driver and the new-workspace page stops offering it. No page may log a script
-//! error.
+//! compared), renames, moves into a new folder and deletes a file; a read-only user sees no
+//! write controls; the admin disables the driver and the new-workspace page stops offering
+//! it. No page may log a script error.
 //!
 //! On failure the page's screenshot and HTML are saved under
 //! `target/browser-artifacts/<test>.png|.html`.
@@ -409,13 +409,38 @@ fn admin_creates_a_workspace_and_a_user_manages_files() {
             .await?;
             wait_css(b, "tr.entry[data-name='final.bin']").await?;
 
+            // A new folder, the file moved into it, and the folder opened.
+            fill(b, "#mkdir-name", "archive").await?;
+            click(b, "#mkdir-button").await?;
+            wait_css(b, "tr.entry[data-name='archive'] a.dir").await?;
+            click(b, "tr.entry[data-name='final.bin'] button.move").await?;
+            fill(
+                b,
+                "tr.entry[data-name='final.bin'] form.move-form input",
+                "archive",
+            )
+            .await?;
+            click(
+                b,
+                "tr.entry[data-name='final.bin'] form.move-form button[type=submit]",
+            )
+            .await?;
+            wait_gone(b, "tr.entry[data-name='final.bin']").await?;
+            click(b, "tr.entry[data-name='archive'] a.dir").await?;
+            wait_url(b, "dir=archive").await?;
+            wait_text(b, ".crumbs [aria-current=page]", |t| t == "archive").await?;
+            ensure(root.join("archive/final.bin").is_file(), "the file moved")?;
+
             click(b, "tr.entry[data-name='final.bin'] button.delete").await?;
             b.accept_alert()
                 .await
                 .map_err(fail("confirm the deletion"))?;
             wait_gone(b, "tr.entry[data-name='final.bin']").await?;
             wait_css(b, "#empty").await?;
-            ensure(!root.join("final.bin").exists(), "the file is deleted")?;
+            ensure(
+                !root.join("archive/final.bin").exists(),
+                "the file is deleted",
+            )?;
             no_script_errors(b, "the file browser").await?;
             click(b, "#logout").await?;
             wait_url(b, "/ui/login").await?;
