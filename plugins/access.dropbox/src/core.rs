@@ -7,6 +7,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
 use plugin_api::{ByteRange, Entry, ErrorKind, Host, LogLevel, Result};
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use serde::Deserialize;
@@ -165,7 +166,7 @@ impl Core {
         token: &str,
         route: &str,
         arg: &Value,
-        bytes: &[u8],
+        bytes: &Bytes,
         what: &str,
     ) -> Result<Value, ApiError> {
         let url = format!("{}/2/{route}", cfg.content_url);
@@ -176,7 +177,7 @@ impl Core {
                 .bearer_auth(token)
                 .header("content-type", "application/octet-stream")
                 .header("dropbox-api-arg", header.as_str())
-                .body(bytes.to_vec())
+                .body(bytes.clone()) // a reference count, not a copy
         })?;
         let text = resp
             .text()

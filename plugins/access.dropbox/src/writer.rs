@@ -9,6 +9,7 @@
 
 use std::io::Read;
 
+use bytes::Bytes;
 use plugin_api::{
     CallContext, Driver, Entry, ErrorKind, PluginError, Result, WriteOptions, WsPath,
 };
@@ -66,14 +67,13 @@ pub fn content_hash(data: &[u8]) -> String {
     h.finish()
 }
 
-/// Reads until `buf` holds `limit` bytes or the body ends.
-fn fill(body: &mut dyn Read, buf: &mut Vec<u8>, limit: usize, what: &str) -> Result<()> {
-    buf.clear();
-    let mut taken = body.take(limit as u64);
-    taken
-        .read_to_end(buf)
+/// Reads the next chunk: `limit` bytes, or fewer when the body ends.
+fn fill(body: &mut dyn Read, limit: usize, what: &str) -> Result<Bytes> {
+    let mut buf = Vec::with_capacity(limit.min(BLOCK));
+    body.take(limit as u64)
+        .read_to_end(&mut buf)
         .map_err(|e| PluginError::from_io_error(&format!("{what}: read the upload"), e))?;
-    Ok(())
+    Ok(Bytes::from(buf))
 }
 
 /// Writes `path` from `body`.
@@ -111,12 +111,11 @@ pub(crate) fn write(
     });
     let chunk = cfg.chunk_size as usize;
     let mut hasher = ContentHasher::default();
-    let mut buf = Vec::with_capacity(chunk.min(BLOCK * 4));
-    fill(&mut *body, &mut buf, chunk, &what)?;
+    let mut buf = fill(&mut *body, chunk, &what)?;
     hasher.update(&buf);
     let mut total = buf.len() as u64;
 
-    let upload = |route: &str, arg: Value, bytes: &[u8]| -> Result<Value> {
+    let upload = |route: &str, arg: Value, bytes: &Bytes| -> Result<Value> {
         driver.call(ctx, &mut |token| {
             driver.core().upload(cfg, token, route, &arg, bytes, &what)
         })
@@ -139,7 +138,9 @@ pub(crate) fn write(
             .to_owned();
         let mut offset = total;
         loop {
-            fill(&mut *body, &mut buf, chunk, &what)?;
+            // The previous chunk is sent: free it before reading the next (one chunk held).
+            drop(std::mem::take(&mut buf));
+            buf = fill(&mut *body, chunk, &what)?;
             hasher.update(&buf);
             total += buf.len() as u64;
             let cursor = json!({ "session_id": session, "offset": offset });
