@@ -517,6 +517,27 @@ fn rate_limits_wait_and_failures_stop_after_bounded_retries() {
         "bounded: 4 attempts"
     );
     assert!(h.log().contains("retry 3 of 3"), "retries are logged");
+
+    // The driver's API calls, retries and rate-limit waits reach the host's /metrics.
+    let metrics = h
+        .client
+        .get(format!("{}/metrics", h.url))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    for series in [
+        "wshost_plugin_dropbox_api_calls_total{",
+        "wshost_plugin_dropbox_retries_total{",
+        "wshost_plugin_dropbox_rate_limit_wait_seconds_count{",
+    ] {
+        assert!(
+            metrics
+                .lines()
+                .any(|l| l.starts_with(series) && l.contains("plugin=\"access.dropbox\"")),
+            "{series} missing from /metrics:\n{metrics}"
+        );
+    }
 }
 
 #[test]

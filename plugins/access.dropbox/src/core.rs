@@ -87,6 +87,9 @@ impl Core {
     ) -> Result<Response, ApiError> {
         let mut attempt = 1;
         loop {
+            // Reported to the host's /metrics as wshost_plugin_dropbox_*.
+            self.host
+                .count("dropbox_api_calls_total", &[("route", route)], 1);
             let (failure, wait) = match build().send() {
                 Ok(resp) if resp.status().is_success() => return Ok(resp),
                 Ok(resp) => {
@@ -127,6 +130,18 @@ impl Core {
                             wait.as_millis()
                         ),
                     );
+                    self.host.count(
+                        "dropbox_retries_total",
+                        &[("route", route), ("reason", why)],
+                        1,
+                    );
+                    if why == ErrorKind::RateLimited.as_str() {
+                        self.host.observe(
+                            "dropbox_rate_limit_wait_seconds",
+                            &[],
+                            wait.as_secs_f64(),
+                        );
+                    }
                     std::thread::sleep(wait);
                     attempt += 1;
                 }
