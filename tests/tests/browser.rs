@@ -4,7 +4,8 @@
 //! error), verifies it and grants users; a read-write user uploads, downloads (bytes
 //! compared), renames, moves into a new folder and deletes a file; a read-only user sees no
 //! write controls; the admin disables the driver and the new-workspace page stops offering
-//! it. No page may log a script error.
+//! it. No page may log a script error. A second flow connects a Dropbox workspace through
+//! the "Connect Dropbox" button and the fake Dropbox's approval page.
 //!
 //! On failure the page's screenshot and HTML are saved under
 //! `target/browser-artifacts/<test>.png|.html`.
@@ -480,6 +481,79 @@ fn admin_creates_a_workspace_and_a_user_manages_files() {
                 .map_err(fail("new"))?;
             wait_css(b, "a[data-driver='access.fs']").await?;
             no_script_errors(b, "the plugins page").await
+        })
+    });
+}
+
+/// The OAuth flow as a person does it: the file browser shows a persistent "Connect Dropbox"
+/// button, the fake Dropbox's approval page is clicked, and the browser lands back in the
+/// workspace with its files listed.
+#[test]
+fn a_user_connects_dropbox_from_the_file_browser() {
+    use wshost_tests::fake_dropbox::{FakeDropbox, Options};
+    let h = Host::start(HostSetup::new(
+        String::new(),
+        vec![manifest("access.fs.toml"), manifest("access.dropbox.toml")],
+    ));
+    let fake = FakeDropbox::start(Options {
+        client_id: Some("browserApp".into()),
+        client_secret: Some("browser-app-secret".into()),
+        redirect_uris: vec![format!(
+            "{}/index.php?get_action=dropbox_oauth_authorize",
+            h.url
+        )],
+        auto_approve: false,
+        ..Options::default()
+    });
+    fake.put_file("/from-dropbox.txt", b"hello from Dropbox");
+    let enabled = h
+        .client
+        .post(h.api("plugins/access.dropbox/enable"))
+        .send()
+        .unwrap();
+    assert_eq!(
+        enabled.status(),
+        200,
+        "the Dropbox driver is disabled by default"
+    );
+    let params = json!({
+        "CLIENT_ID": "browserApp", "CLIENT_SECRET": "browser-app-secret",
+        "AUTH_URL": fake.authorize_url(), "TOKEN_URL": fake.token_url(),
+        "API_URL": fake.url, "CONTENT_URL": fake.url,
+    });
+    let (s, v) = json_of(
+        h.client
+            .post(h.api("workspaces"))
+            .json(&json!({ "id": "dbx", "label": "Dropbox", "driver": "access.dropbox", "params": params }))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(s, 201, "{v}");
+    h.add_user("carol", false);
+    h.grant("dbx", "carol", "rw");
+    let url = h.url.clone();
+
+    with_browser("a_user_connects_dropbox_from_the_file_browser", |b| {
+        Box::pin(async move {
+            login(b, &url, "carol", "carol-password").await?;
+            b.goto(&format!("{url}/ui/workspaces/dbx"))
+                .await
+                .map_err(fail("goto workspace"))?;
+            let button = wait_text(b, "#connect-button", |t| t.contains("Connect")).await?;
+            ensure(
+                button.contains("Dropbox"),
+                format!("the button names the provider: {button}"),
+            )?;
+            // Persistent: still there a moment later.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            wait_css(b, "#connect-button").await?;
+            click(b, "#connect-button").await?;
+            // The fake's approval page, then back through the host's callback.
+            click(b, "#approve").await?;
+            wait_url(b, "/ui/workspaces/dbx").await?;
+            wait_css(b, "tr.entry[data-name='from-dropbox.txt']").await?;
+            wait_gone(b, "#connect-button").await?;
+            no_script_errors(b, "the workspace after connecting").await
         })
     });
 }
