@@ -43,6 +43,9 @@ pub(crate) struct TestArgs {
     /// Run only the cases whose name starts with PREFIX (`read.`, `copy.folder`); repeatable.
     #[arg(long = "case", value_name = "PREFIX")]
     cases: Vec<String>,
+    /// Skip the case named NAME, a documented limitation of the backend; repeatable.
+    #[arg(long = "skip", value_name = "NAME")]
+    skip: Vec<String>,
     /// Size of the large streamed write, in bytes [default: 8 MiB].
     #[arg(long, value_name = "BYTES")]
     large_size: Option<u64>,
@@ -133,9 +136,18 @@ fn options(args: &TestArgs) -> anyhow::Result<Options> {
             );
         }
     }
+    for name in &args.skip {
+        if !names.contains(&name.as_str()) {
+            bail!(
+                "--skip {name} names no case; the cases are: {}",
+                names.join(", ")
+            );
+        }
+    }
     Ok(Options {
         base,
         only: args.cases.clone(),
+        skip: args.skip.clone(),
         large_size: args.large_size.unwrap_or(defaults.large_size),
         ..defaults
     })

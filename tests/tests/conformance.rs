@@ -58,7 +58,7 @@ fn access_fs_passes_the_suite_through_wshost_plugins_test() {
         "PASS read.ranges\n",
         "PASS write.large_streamed\n",
         "PASS copy.folder\n",
-        "39 passed, 0 failed, 0 skipped",
+        "40 passed, 0 failed, 0 skipped",
     ] {
         assert!(out.contains(line), "`{line}` missing from:\n{out}");
     }

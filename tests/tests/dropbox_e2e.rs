@@ -572,7 +572,7 @@ fn a_code_exchanged_with_the_wrong_verifier_is_refused() {
 }
 
 #[test]
-fn the_conformance_suite_passes_against_the_fake_but_for_emoji_names() {
+fn the_conformance_suite_passes_against_the_fake() {
     let h = host(); // only for its build of wshost and the plugin
     let fake = fake_for(&h);
     let (_, refresh) = fake.issue_tokens();
@@ -584,6 +584,8 @@ fn the_conformance_suite_passes_against_the_fake_but_for_emoji_names() {
         lib.display().to_string(),
         "--manifest".into(),
         manifest.display().to_string(),
+        "--skip".into(),
+        "write.names_astral".into(),
     ];
     for (k, v) in at_fake(
         &fake,
@@ -604,14 +606,13 @@ fn the_conformance_suite_passes_against_the_fake_but_for_emoji_names() {
     let text =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(text.contains("conformance of access.dropbox"), "{text}");
-    // Dropbox refuses names with characters outside the BMP (emoji): the one case that
-    // cannot pass, and it fails as a clear invalid_input.
-    assert!(text.contains("38 passed, 1 failed, 0 skipped"), "{text}");
-    let failed: Vec<&str> = text.lines().filter(|l| l.starts_with("FAIL")).collect();
-    assert_eq!(failed.len(), 1, "{text}");
-    assert!(!out.status.success(), "a failed case fails the command");
+    // Dropbox refuses names with characters outside the BMP (emoji): a documented
+    // limitation, skipped by name; every other case passes.
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("39 passed, 0 failed, 1 skipped"), "{text}");
     assert!(
-        failed[0].starts_with("FAIL write.names") && failed[0].contains("invalid_input"),
+        text.lines()
+            .any(|l| l.starts_with("SKIP write.names_astral")),
         "{text}"
     );
     assert!(!text.contains(&refresh), "no secret in the report");
