@@ -179,6 +179,35 @@ impl FromRequestParts<Shared> for Caller {
     }
 }
 
+/// Logs `username` in: the failed-login throttle, the password check, a new session, and
+/// its cookie added to `jar`. The one login path of the REST API and the web UI.
+pub(crate) async fn log_in(
+    state: &Shared,
+    jar: CookieJar,
+    username: &str,
+    password: &str,
+) -> Result<(CookieJar, User, String), ApiError> {
+    if let Err(wait) = state.login_throttle.check(username) {
+        tracing::warn!(user = %username, "login refused: too many failures");
+        return Err(ApiError::TooManyAttempts(wait));
+    }
+    let Some(user) = state.store.check_password(username, password).await? else {
+        state.login_throttle.failed(username);
+        tracing::info!(user = %username, "login refused");
+        return Err(ApiError::InvalidCredentials("wrong user name or password"));
+    };
+    state.login_throttle.succeeded(username);
+    let ttl = state.config.session_ttl;
+    let session = state.store.create_session(&user.name, ttl).await?;
+    let secure = state.config.public_url.starts_with("https://");
+    tracing::info!(user = %user.name, "logged in");
+    Ok((
+        jar.add(session_cookie(session.token, secure, ttl)),
+        user,
+        session.csrf,
+    ))
+}
+
 /// The session cookie for `token`: HttpOnly, SameSite=Lax, Secure behind https.
 pub(crate) fn session_cookie(
     token: String,

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{field, form_pairs, page, render, see_other, Session, UiResult};
-use crate::auth::{cleared_cookie, session_cookie, Caller, SESSION_COOKIE};
+use crate::auth::{cleared_cookie, log_in, Caller, SESSION_COOKIE};
 use crate::store::Access;
 use crate::web::error::ApiError;
 use crate::web::{access, call_driver, Shared};
@@ -60,34 +60,12 @@ pub(super) async fn login(State(state): State<Shared>, jar: CookieJar, req: Requ
         )?;
         Ok((status, html).into_response())
     };
-    if let Err(wait) = state.login_throttle.check(&username) {
-        tracing::warn!(user = %username, "login refused: too many failures");
-        return refuse(
-            StatusCode::TOO_MANY_REQUESTS,
-            ApiError::TooManyAttempts(wait).message(),
-        );
+    match log_in(&state, jar, &username, password).await {
+        Ok((jar, _, _)) => Ok((jar, see_other(&next)?).into_response()),
+        Err(e @ ApiError::TooManyAttempts(_)) => refuse(StatusCode::TOO_MANY_REQUESTS, e.message()),
+        Err(ApiError::InvalidCredentials(why)) => refuse(StatusCode::UNAUTHORIZED, why.into()),
+        Err(other) => Err(other.into()),
     }
-    let Some(user) = state.store.check_password(&username, password).await? else {
-        state.login_throttle.failed(&username);
-        tracing::info!(user = %username, "login refused");
-        return refuse(
-            StatusCode::UNAUTHORIZED,
-            "wrong user name or password".into(),
-        );
-    };
-    state.login_throttle.succeeded(&username);
-    let session = state
-        .store
-        .create_session(&user.name, state.config.session_ttl)
-        .await?;
-    let secure = state.config.public_url.starts_with("https://");
-    let jar = jar.add(session_cookie(
-        session.token,
-        secure,
-        state.config.session_ttl,
-    ));
-    tracing::info!(user = %user.name, "logged in (web UI)");
-    Ok((jar, see_other(&next)?).into_response())
 }
 
 pub(super) async fn logout_page(

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::ApiCaller;
-use crate::auth::{cleared_cookie, session_cookie, Caller, Via, SESSION_COOKIE};
+use crate::auth::{cleared_cookie, log_in, Caller, Via, SESSION_COOKIE};
 use crate::web::error::ApiError;
 use crate::web::Shared;
 
@@ -26,36 +26,8 @@ pub(super) async fn login(
     jar: CookieJar,
     Json(login): Json<Login>,
 ) -> Result<Response, ApiError> {
-    if let Err(wait) = state.login_throttle.check(&login.username) {
-        tracing::warn!(user = %login.username, "login refused: too many failures");
-        return Err(ApiError::TooManyAttempts(wait));
-    }
-    let Some(user) = state
-        .store
-        .check_password(&login.username, &login.password)
-        .await?
-    else {
-        state.login_throttle.failed(&login.username);
-        tracing::info!(user = %login.username, "login refused");
-        return Err(ApiError::InvalidCredentials("wrong user name or password"));
-    };
-    state.login_throttle.succeeded(&login.username);
-    let session = state
-        .store
-        .create_session(&user.name, state.config.session_ttl)
-        .await?;
-    let secure = state.config.public_url.starts_with("https://");
-    let jar = jar.add(session_cookie(
-        session.token,
-        secure,
-        state.config.session_ttl,
-    ));
-    tracing::info!(user = %user.name, "logged in");
-    Ok((
-        jar,
-        Json(json!({ "user": user, "csrf_token": session.csrf })),
-    )
-        .into_response())
+    let (jar, user, csrf) = log_in(&state, jar, &login.username, &login.password).await?;
+    Ok((jar, Json(json!({ "user": user, "csrf_token": csrf }))).into_response())
 }
 
 /// `POST /api/logout`: ends the session.
