@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::forms::{self, FormData};
-use super::{field, form_pairs, page, render, see_other, Session, UiError, UiResult};
+use super::{field, page, render, see_other, Session, UiError, UiResult};
 use crate::admin::{self as ops, WorkspaceInput};
 use crate::manifest::Manifest;
 use crate::store::Access;
@@ -53,9 +53,7 @@ pub(super) async fn toggle_plugin(
     Path(id): Path<String>,
     req: Request,
 ) -> UiResult {
-    let s = Session::admin(&state, &headers, &uri).await?;
-    let pairs = form_pairs(req).await?;
-    s.check_form(&headers, field(&pairs, "csrf"))?;
+    let (_, pairs) = Session::admin_form(&state, &headers, &uri, req).await?;
     let enable = field(&pairs, "enabled") == Some("true");
     ops::set_plugin_enabled(&state, &id, enable).await?;
     see_other("/ui/admin/plugins")
@@ -248,9 +246,7 @@ pub(super) async fn create_workspace(
     Query(q): Query<DriverQuery>,
     req: Request,
 ) -> UiResult {
-    let s = Session::admin(&state, &headers, &uri).await?;
-    let pairs = form_pairs(req).await?;
-    s.check_form(&headers, field(&pairs, "csrf"))?;
+    let (s, pairs) = Session::admin_form(&state, &headers, &uri, req).await?;
     let driver = q.driver.unwrap_or_default();
     let m = enabled_manifest(&state, &driver).await?;
     let input = input_of(m, &pairs);
@@ -395,9 +391,7 @@ pub(super) async fn update_workspace(
     Path(id): Path<String>,
     req: Request,
 ) -> UiResult {
-    let s = Session::admin(&state, &headers, &uri).await?;
-    let pairs = form_pairs(req).await?;
-    s.check_form(&headers, field(&pairs, "csrf"))?;
+    let (s, pairs) = Session::admin_form(&state, &headers, &uri, req).await?;
     let ws = state
         .workspace(&id)
         .await?
@@ -437,9 +431,7 @@ pub(super) async fn verify(
     Path(id): Path<String>,
     req: Request,
 ) -> UiResult {
-    let s = Session::admin(&state, &headers, &uri).await?;
-    let pairs = form_pairs(req).await?;
-    s.check_form(&headers, field(&pairs, "csrf"))?;
+    let (s, _) = Session::admin_form(&state, &headers, &uri, req).await?;
     let verify = match ops::verify_workspace(&state, &s.caller, &id).await {
         Ok(message) => json!({ "ok": true, "message": message }),
         Err(ApiError::Plugin(e)) => json!({
@@ -463,9 +455,7 @@ pub(super) async fn grant(
     Path(id): Path<String>,
     req: Request,
 ) -> UiResult {
-    let s = Session::admin(&state, &headers, &uri).await?;
-    let pairs = form_pairs(req).await?;
-    s.check_form(&headers, field(&pairs, "csrf"))?;
+    let (s, pairs) = Session::admin_form(&state, &headers, &uri, req).await?;
     let user = field(&pairs, "user").unwrap_or("").trim().to_owned();
     let access: Result<Access, _> = field(&pairs, "access").unwrap_or("").parse();
     let result = match access {
@@ -504,9 +494,7 @@ pub(super) async fn revoke(
     Path(id): Path<String>,
     req: Request,
 ) -> UiResult {
-    let s = Session::admin(&state, &headers, &uri).await?;
-    let pairs = form_pairs(req).await?;
-    s.check_form(&headers, field(&pairs, "csrf"))?;
+    let (s, pairs) = Session::admin_form(&state, &headers, &uri, req).await?;
     let user = field(&pairs, "user").unwrap_or("");
     state.store.revoke(&id, user).await?;
     let extras = Extras {
@@ -523,9 +511,7 @@ pub(super) async fn delete(
     Path(id): Path<String>,
     req: Request,
 ) -> UiResult {
-    let s = Session::admin(&state, &headers, &uri).await?;
-    let pairs = form_pairs(req).await?;
-    s.check_form(&headers, field(&pairs, "csrf"))?;
+    let _ = Session::admin_form(&state, &headers, &uri, req).await?;
     ops::delete_workspace(&state, &id).await?;
     let encoded: String = url::form_urlencoded::byte_serialize(id.as_bytes()).collect();
     see_other(&format!("/ui/admin/workspaces?deleted={encoded}"))

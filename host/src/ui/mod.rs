@@ -158,6 +158,20 @@ impl Session {
         Ok(s)
     }
 
+    /// An administrator's form post: the session, then the form's fields once its CSRF token
+    /// is checked. Every admin form handler starts here.
+    pub(crate) async fn admin_form(
+        state: &Shared,
+        headers: &HeaderMap,
+        uri: &Uri,
+        req: Request,
+    ) -> Result<(Session, Vec<(String, String)>), UiError> {
+        let s = Session::admin(state, headers, uri).await?;
+        let pairs = form_pairs(req).await?;
+        s.check_form(headers, field(&pairs, "csrf"))?;
+        Ok((s, pairs))
+    }
+
     /// Refuses a form post without the session's CSRF token.
     pub(crate) fn check_form(
         &self,
