@@ -13,7 +13,7 @@ use crate::manifest::{Manifest, ParamType};
 use crate::registry::{LoadState, Record};
 use crate::store::{Access, WorkspaceRecord};
 use crate::web::error::ApiError;
-use crate::web::{call_driver, AppState, Shared};
+use crate::web::{call_driver, check_access, AppState, Shared};
 use crate::workspaces::{Source, Workspace};
 
 /// What an admin submits to create or edit a workspace.
@@ -210,7 +210,8 @@ pub(crate) async fn verify_workspace(
     caller: &Caller,
     id: &str,
 ) -> Result<String, ApiError> {
-    call_driver(state, caller, id, Access::Read, |d, ctx| d.verify(ctx)).await
+    let granted = check_access(state, caller, id, Access::Read).await?;
+    call_driver(state, caller, &granted, |d, ctx| d.verify(ctx)).await
 }
 
 /// The JSON of a workspace; password values are never included, only whether they are set.

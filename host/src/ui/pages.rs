@@ -13,7 +13,7 @@ use super::{field, form_pairs, page, render, see_other, Session, UiResult};
 use crate::auth::{cleared_cookie, log_in, Caller, SESSION_COOKIE};
 use crate::store::Access;
 use crate::web::error::ApiError;
-use crate::web::{access, call_driver, Shared};
+use crate::web::{call_driver, check_access, Shared};
 
 #[derive(Deserialize)]
 pub(super) struct NextQuery {
@@ -154,7 +154,7 @@ pub(super) async fn browser(
     Query(q): Query<DirQuery>,
 ) -> UiResult {
     let s = Session::of(&state, &headers, &uri).await?;
-    let granted = access(&state, &s.caller, &id).await?;
+    let granted = check_access(&state, &s.caller, &id, Access::Read).await?;
     let ws = state
         .workspace(&id)
         .await?
@@ -164,7 +164,7 @@ pub(super) async fn browser(
     let provider = driver_label(&state, &ws.driver).to_owned();
     let listed = {
         let dir = dir.clone();
-        call_driver(&state, &s.caller, &id, Access::Read, move |d, ctx| {
+        call_driver(&state, &s.caller, &granted, move |d, ctx| {
             d.list(
                 ctx,
                 &dir,
@@ -180,7 +180,7 @@ pub(super) async fn browser(
         "ws": { "id": ws.id, "label": ws.label },
         "dir": dir,
         "crumbs": crumbs(&dir),
-        "writable": granted == Access::ReadWrite,
+        "writable": granted.access() == Access::ReadWrite,
         "provider": provider,
     });
     let mut status = StatusCode::OK;

@@ -11,7 +11,7 @@ use plugin_api::{ActionRequest, ActionResponse, Driver};
 use super::error::ApiError;
 use super::params::Params;
 use super::stream::{body_reader, response_body};
-use super::{call_context, call_driver, Shared};
+use super::{call_context, call_driver, check_access, Shared};
 use crate::auth::Caller;
 use crate::manifest::Rights;
 use crate::registry::ActionRoute;
@@ -71,7 +71,8 @@ pub(crate) async fn handle(
             } else {
                 Access::Read
             };
-            call_driver(&state, &caller, &ws, need, move |d, ctx| {
+            let granted = check_access(&state, &caller, &ws, need).await?;
+            call_driver(&state, &caller, &granted, move |d, ctx| {
                 d.action(ctx, request)
             })
             .await?

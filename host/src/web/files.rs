@@ -111,7 +111,7 @@ pub(crate) async fn handle(
         StdAction::Ls | StdAction::Stat | StdAction::Download => Access::Read,
         _ => Access::ReadWrite,
     };
-    super::check_access(&state, &caller, &ws, need).await?;
+    let granted = super::check_access(&state, &caller, &ws, need).await?;
     match action {
         StdAction::Ls => {
             let dir = params.path_or_root("dir")?;
@@ -122,7 +122,7 @@ pub(crate) async fn handle(
                     .map(str::to_owned),
                 limit: params.number("limit", PAGE_DEFAULT, 1..=PAGE_MAX)?,
             };
-            let listed = call_driver(&state, &caller, &ws, Access::Read, move |d, ctx| {
+            let listed = call_driver(&state, &caller, &granted, move |d, ctx| {
                 let page = d.list(ctx, &dir, page)?;
                 Ok((dir, page))
             })
@@ -137,13 +137,21 @@ pub(crate) async fn handle(
         }
         StdAction::Stat => {
             let file = params.path("file")?;
-            let entry = call_driver(&state, &caller, &ws, Access::Read, move |d, ctx| {
-                d.stat(ctx, &file)
-            })
-            .await?;
+            let entry =
+                call_driver(&state, &caller, &granted, move |d, ctx| d.stat(ctx, &file)).await?;
             Ok(Json(entry_json(&entry)).into_response())
         }
-        StdAction::Download => download(&state, &caller, &ws, params.path("file")?, &headers).await,
+        StdAction::Download => {
+            download(
+                &state,
+                &caller,
+                &granted,
+                &ws,
+                params.path("file")?,
+                &headers,
+            )
+            .await
+        }
         StdAction::Upload => {
             let path = match params.get("file") {
                 Some(_) => params.path("file")?,
@@ -160,7 +168,7 @@ pub(crate) async fn handle(
             };
             let driver = driver_of(&state, &ws).await?;
             let reader = body_reader(body, Some(Transfer::start(Direction::Upload, &driver)));
-            let entry = call_driver(&state, &caller, &ws, Access::ReadWrite, move |d, ctx| {
+            let entry = call_driver(&state, &caller, &granted, move |d, ctx| {
                 d.write(ctx, &path, reader, options)
             })
             .await?;
@@ -168,16 +176,14 @@ pub(crate) async fn handle(
         }
         StdAction::Mkdir => {
             let path = join(&params.path_or_root("dir")?, &params.name("dirname")?);
-            let entry = call_driver(&state, &caller, &ws, Access::ReadWrite, move |d, ctx| {
-                d.mkdir(ctx, &path)
-            })
-            .await?;
+            let entry =
+                call_driver(&state, &caller, &granted, move |d, ctx| d.mkdir(ctx, &path)).await?;
             Ok((StatusCode::CREATED, Json(entry_json(&entry))).into_response())
         }
         StdAction::Delete => {
             let file = root_refused(params.path("file")?, "file")?;
             let shown = file.clone();
-            call_driver(&state, &caller, &ws, Access::ReadWrite, move |d, ctx| {
+            call_driver(&state, &caller, &granted, move |d, ctx| {
                 d.delete(ctx, &file)
             })
             .await?;
@@ -186,7 +192,7 @@ pub(crate) async fn handle(
         StdAction::Rename => {
             let from = root_refused(params.path("file")?, "file")?;
             let to = join(parent(&from), &params.name("filename_new")?);
-            let entry = call_driver(&state, &caller, &ws, Access::ReadWrite, move |d, ctx| {
+            let entry = call_driver(&state, &caller, &granted, move |d, ctx| {
                 d.rename(ctx, &from, &to)
             })
             .await?;
@@ -206,12 +212,12 @@ pub(crate) async fn handle(
                 });
             }
             let entry = if action == StdAction::Copy {
-                call_driver(&state, &caller, &ws, Access::ReadWrite, move |d, ctx| {
+                call_driver(&state, &caller, &granted, move |d, ctx| {
                     d.copy(ctx, &from, &to)
                 })
                 .await?
             } else {
-                call_driver(&state, &caller, &ws, Access::ReadWrite, move |d, ctx| {
+                call_driver(&state, &caller, &granted, move |d, ctx| {
                     d.rename(ctx, &from, &to)
                 })
                 .await?
@@ -278,6 +284,7 @@ fn parse_range(header: &str, size: u64) -> RangeAsk {
 async fn download(
     state: &Shared,
     caller: &Caller,
+    granted: &super::Granted,
     ws: &str,
     file: String,
     headers: &HeaderMap,
@@ -287,7 +294,7 @@ async fn download(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let driver = driver_of(state, ws).await?;
-    let outcome = call_driver(state, caller, ws, Access::Read, move |d, ctx| {
+    let outcome = call_driver(state, caller, granted, move |d, ctx| {
         let Some(range_header) = range_header else {
             return Ok(Ok((d.read(ctx, &file, None)?, None)));
         };

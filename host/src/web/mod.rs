@@ -279,36 +279,53 @@ pub(crate) async fn access(
         .ok_or_else(|| ApiError::Forbidden(format!("you have no access to workspace '{ws_id}'")))
 }
 
+/// Proof that a caller's access to a workspace was checked: only [`check_access`] makes one,
+/// and [`call_driver`] requires one, so no driver is called unchecked — and the check is
+/// made once per request.
+pub(crate) struct Granted {
+    ws_id: String,
+    access: Access,
+}
+
+impl Granted {
+    /// The access the caller has (at least what was asked).
+    pub(crate) fn access(&self) -> Access {
+        self.access
+    }
+}
+
 /// Refuses `caller` unless they have `need` on workspace `ws_id`.
 pub(crate) async fn check_access(
     state: &AppState,
     caller: &Caller,
     ws_id: &str,
     need: Access,
-) -> Result<(), ApiError> {
+) -> Result<Granted, ApiError> {
     let granted = access(state, caller, ws_id).await?;
     if need == Access::ReadWrite && granted != Access::ReadWrite {
         return Err(ApiError::Forbidden(format!(
             "your access to workspace '{ws_id}' is read-only"
         )));
     }
-    Ok(())
+    Ok(Granted {
+        ws_id: ws_id.to_owned(),
+        access: granted,
+    })
 }
 
-/// Checks that `caller` may `need` on workspace `ws_id`, resolves it to its driver and runs
-/// `op` on a blocking thread.
+/// Resolves the workspace `granted` was checked for to its driver and runs `op` on a
+/// blocking thread.
 pub(crate) async fn call_driver<T, F>(
     state: &Shared,
     caller: &Caller,
-    ws_id: &str,
-    need: Access,
+    granted: &Granted,
     op: F,
 ) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&ForeignDriver, &CallContext) -> plugin_api::Result<T> + Send + 'static,
 {
-    check_access(state, caller, ws_id, need).await?;
+    let ws_id = granted.ws_id.as_str();
     let ws = state
         .workspace(ws_id)
         .await?
