@@ -210,8 +210,6 @@ fn csrf_is_required_for_cookie_requests_that_change_state() {
     );
     assert_eq!(s, 201, "{v}");
     // Revoked: refused.
-    let id = v.get("id").and_then(Value::as_str).map(str::to_owned);
-    let _ = id;
     let (_, list) = json_of(h.client.get(h.api("tokens")).send().unwrap());
     let token_id = list["tokens"][0]["id"].as_str().unwrap().to_owned();
     let (s, _) = json_of(
