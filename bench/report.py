@@ -92,7 +92,10 @@ def main():
         for server in rows:
             v = data[metric][server]
             rel = ""
-            if ws_row and server != ws_row and not server.startswith("wshost"):
+            if metric == "plugin_load" and server != rows[0]:
+                # The load itself: this process minus a process that loads nothing.
+                rel = f"+{statistics.median(v) - med[metric][rows[0]]:.1f} ms over process start"
+            elif ws_row and server != ws_row and not server.startswith("wshost"):
                 rel = f"{relative(metric, med[metric][ws_row], med[metric][server]):.2f}×"
             out.append(
                 f"| {server} | {fmt(statistics.median(v))} [{fmt(min(v))}–{fmt(max(v))}] "
