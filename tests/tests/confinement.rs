@@ -1,16 +1,78 @@
 //! access.fs never reaches outside its ROOT: hostile paths are refused by the host's
-//! normalizer, and symlinks pointing outside are refused by the driver's capability-based I/O.
+//! normalizer, and symlinks pointing outside are refused by the driver's capability-based I/O
+//! (cap-std), also when a folder is swapped for a symlink between a check and its use.
+//!
+//! An escape is any answer that carries the secret planted outside ROOT, or any change outside
+//! ROOT (a file created, changed or removed next to it). Each suite prints its figure.
 
-use std::os::unix::fs::symlink;
+use std::collections::BTreeMap;
+use std::os::unix::fs::{symlink, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use wshost_tests::*;
 
 const SECRET_TEXT: &str = "TOP-SECRET-CONTENT";
 const SECRET: &[u8] = SECRET_TEXT.as_bytes();
 
+/// The symlinks planted in ROOT: (name, target). All lead outside or nowhere.
+const LINKS: &[(&str, &str)] = &[
+    ("link-dir", "OUTSIDE"),
+    ("link-file", "OUTSIDE/secret.txt"),
+    ("rel-link", "../outside/secret.txt"),
+    ("sub/up", "../.."),
+    ("dangling", "nowhere/at/all"),
+];
+
 struct Setup {
     host: Host,
-    outside: std::path::PathBuf,
+    root: PathBuf,
+    outside: PathBuf,
+    /// The recursive content of `outside` at the start.
+    outside_before: Tree,
+    /// The names in the host's folder (next to `root` and `outside`) at the start.
+    top_before: Vec<String>,
+}
+
+/// Every entry under a folder, not following symlinks: relative path → file content, link
+/// target, or "dir".
+type Tree = BTreeMap<String, String>;
+
+fn tree(dir: &Path) -> Tree {
+    fn walk(base: &Path, dir: &Path, out: &mut Tree) {
+        let Ok(items) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for item in items.flatten() {
+            let path = item.path();
+            let rel = path.strip_prefix(base).unwrap().display().to_string();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.is_symlink() {
+                let target = std::fs::read_link(&path).unwrap();
+                out.insert(rel, format!("link -> {}", target.display()));
+            } else if meta.is_dir() {
+                out.insert(rel, "dir".into());
+                walk(base, &path, out);
+            } else {
+                let bytes = std::fs::read(&path).unwrap_or_default();
+                out.insert(rel, String::from_utf8_lossy(&bytes).into_owned());
+            }
+        }
+    }
+    let mut out = Tree::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 fn setup() -> Setup {
@@ -18,85 +80,348 @@ fn setup() -> Setup {
         fs_config(),
         vec![manifest("access.fs.toml")],
     ));
-    host.post_bytes(
-        "get_action=upload&ws=files&name=inside.txt",
-        b"inside".to_vec(),
-    );
     let outside = host.dir.path().join("outside");
     std::fs::create_dir_all(outside.join("sub")).unwrap();
     std::fs::write(outside.join("secret.txt"), SECRET).unwrap();
+    std::fs::write(outside.join("sub/keep.txt"), SECRET).unwrap();
     let root = host.dir.path().join("root");
-    symlink(&outside, root.join("link-dir")).unwrap();
-    symlink(outside.join("secret.txt"), root.join("link-file")).unwrap();
-    symlink("../outside/secret.txt", root.join("rel-link")).unwrap();
-    Setup { host, outside }
+    std::fs::create_dir_all(&root).unwrap();
+    let s = Setup {
+        outside_before: tree(&outside),
+        top_before: names(host.dir.path()),
+        root,
+        outside,
+        host,
+    };
+    restore_fixtures(&s);
+    s
 }
 
-fn outside_untouched(s: &Setup) {
-    assert_eq!(std::fs::read(s.outside.join("secret.txt")).unwrap(), SECRET);
-    let mut names: Vec<_> = std::fs::read_dir(&s.outside)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    assert_eq!(names, ["secret.txt", "sub"], "nothing created outside ROOT");
-    assert_eq!(std::fs::read_dir(s.outside.join("sub")).unwrap().count(), 0);
+/// Puts back what a previous request may have moved, deleted or replaced inside ROOT.
+fn restore_fixtures(s: &Setup) {
+    let root = &s.root;
+    std::fs::create_dir_all(root.join("sub")).unwrap();
+    if !root.join("inside.txt").is_file() {
+        let _ = std::fs::remove_dir_all(root.join("inside.txt"));
+        std::fs::write(root.join("inside.txt"), b"inside").unwrap();
+    }
+    for (name, target) in LINKS {
+        let target = target.replace("OUTSIDE", &s.outside.display().to_string());
+        let path = root.join(name);
+        match std::fs::read_link(&path) {
+            Ok(t) if t == Path::new(&target) => continue,
+            _ => {
+                let _ = std::fs::remove_file(&path);
+                let _ = std::fs::remove_dir_all(&path);
+                symlink(&target, &path).unwrap();
+            }
+        }
+    }
+}
+
+/// Panics (naming `what`) if anything outside ROOT changed.
+fn assert_outside_untouched(s: &Setup, what: &str) {
+    assert_eq!(
+        tree(&s.outside),
+        s.outside_before,
+        "ESCAPE: the folder outside ROOT changed after {what}"
+    );
+    assert_eq!(
+        names(s.host.dir.path()),
+        s.top_before,
+        "ESCAPE: something was created next to ROOT after {what}"
+    );
+}
+
+/// How a hostile value travels: percent-encoded by the test (the host decodes it back to
+/// exactly this text), or put into the query as it is (the host decodes it once).
+#[derive(Debug, Clone)]
+enum Input {
+    Text(String),
+    Wire(&'static str),
+}
+
+impl Input {
+    fn query_value(&self) -> String {
+        match self {
+            Input::Text(t) => url_encode(t),
+            Input::Wire(w) => (*w).to_owned(),
+        }
+    }
+}
+
+/// At least 200 hostile paths, generated family by family.
+fn hostile_inputs(outside: &Path) -> Vec<Input> {
+    let mut texts: Vec<String> = Vec::new();
+    // `..` in every position of a three-segment path, once, twice and three times; with a
+    // leading and a trailing slash.
+    let segs = ["a", "b", "c"];
+    for pos in 0..=segs.len() {
+        for reps in 1..=3 {
+            let mut parts: Vec<&str> = segs.to_vec();
+            for _ in 0..reps {
+                parts.insert(pos, "..");
+            }
+            let p = parts.join("/");
+            texts.push(p.clone());
+            texts.push(format!("/{p}"));
+            texts.push(format!("{p}/"));
+        }
+    }
+    // `..` aiming at the planted secret from every depth and with every separator noise.
+    for p in [
+        "..",
+        "../",
+        "/..",
+        "/../",
+        "./..",
+        "../outside",
+        "../outside/",
+        "../outside/secret.txt",
+        "../outside/sub",
+        "../../..",
+        "../root/inside.txt",
+        "sub/../../outside/secret.txt",
+        "sub/./../../outside/secret.txt",
+        ".//..//outside//secret.txt",
+        "sub/../..",
+        "sub/..",
+        "inside.txt/..",
+        "inside.txt/../../outside/secret.txt",
+    ] {
+        texts.push(p.into());
+    }
+    // Percent-encoded once more than the transport: after the host's one decoding these are
+    // literal names; they may exist, but only inside ROOT.
+    for e in [
+        "%2e%2e",
+        "%2E%2E",
+        ".%2e",
+        "%2e.",
+        "%252e%252e",
+        "..%2f",
+        "%2e%2e%2f",
+        "..%5c",
+        "%c0%ae%c0%ae",
+        "%uff0e%uff0e",
+    ] {
+        texts.push(format!("{e}/outside/secret.txt"));
+        texts.push(format!("sub/{e}/{e}/outside/secret.txt"));
+        texts.push(e.into());
+    }
+    // Backslashes.
+    for p in [
+        "..\\outside\\secret.txt",
+        "\\..\\outside",
+        "sub\\..\\..\\outside\\secret.txt",
+        "\\\\server\\share",
+        "a\\b",
+        "..\\",
+        "\\",
+    ] {
+        texts.push(p.into());
+    }
+    // NUL and every control character: C0, DEL and C1.
+    for c in (0u32..0x20).chain([0x7f]) {
+        let c = char::from_u32(c).unwrap();
+        texts.push(format!("inside.txt{c}"));
+        texts.push(format!("{c}/../outside/secret.txt"));
+    }
+    for c in 0x80u32..0xa0 {
+        texts.push(format!("in{}side.txt", char::from_u32(c).unwrap()));
+    }
+    // Absolute paths, including the real one of the secret.
+    let abs = outside.display().to_string();
+    for p in [
+        "/etc/passwd".to_owned(),
+        "//etc/passwd".into(),
+        format!("{abs}/secret.txt"),
+        abs.clone(),
+        format!("/{abs}/sub"),
+        "file:///etc/passwd".into(),
+        "C:\\Windows\\win.ini".into(),
+        "C:/Windows/win.ini".into(),
+        "~/secret.txt".into(),
+        "/proc/self/root/etc/passwd".into(),
+    ] {
+        texts.push(p);
+    }
+    // Overlong names (256 bytes) and paths (more than 4096 bytes).
+    texts.push("a".repeat(256));
+    texts.push(format!("sub/{}", "a".repeat(256)));
+    texts.push("é".repeat(128));
+    texts.push(format!("../{}", "a".repeat(300)));
+    texts.push("x/".repeat(2048) + "y");
+    texts.push(format!("{}/../outside", "a/".repeat(2100)));
+    texts.push(format!("..{}", "/".repeat(5000)));
+    texts.push("a".repeat(255)); // the longest name allowed: fine, but inside ROOT
+                                 // Unicode lookalikes of `.`, `/` and `\`, and invisible characters.
+    for p in [
+        "\u{2024}\u{2024}/outside/secret.txt",
+        "\u{2024}\u{2024}",
+        "\u{FF0E}\u{FF0E}/outside/secret.txt",
+        "\u{FF0E}\u{FF0E}",
+        "..\u{2215}outside\u{2215}secret.txt",
+        "..\u{FF0F}outside\u{FF0F}secret.txt",
+        "\u{2025}/outside/secret.txt",
+        "..\u{2044}outside",
+        "..\u{FF3C}outside",
+        "\u{FE52}\u{FE52}/outside",
+        ".\u{200B}./outside/secret.txt",
+        "\u{202E}txt.exe",
+        "\u{FEFF}../outside/secret.txt",
+    ] {
+        texts.push(p.into());
+    }
+    // Normalization forms: NFC and NFD spellings, compatibility characters.
+    for p in [
+        "caf\u{e9}.txt",
+        "cafe\u{301}.txt",
+        ".\u{301}./outside/secret.txt",
+        "\u{212B}",
+        "A\u{30A}",
+        "\u{FB01}le",
+    ] {
+        texts.push(p.into());
+    }
+    // Through the planted symlinks.
+    for p in [
+        "link-dir",
+        "link-dir/secret.txt",
+        "link-dir/sub",
+        "link-dir/sub/keep.txt",
+        "link-dir/new.txt",
+        "link-file",
+        "rel-link",
+        "sub/up",
+        "sub/up/outside/secret.txt",
+        "dangling",
+        "dangling/x",
+    ] {
+        texts.push(p.into());
+    }
+    let mut inputs: Vec<Input> = texts.into_iter().map(Input::Text).collect();
+    // Put into the query as they are: the host's one decoding makes the first ones `..`.
+    for w in [
+        "../outside/secret.txt",
+        "%2e%2e/outside/secret.txt",
+        "%2e%2e%2foutside%2fsecret.txt",
+        "..%2F..%2Foutside",
+        "%252e%252e%252foutside",
+        "..%00",
+        "%00",
+        "..%5c..%5coutside",
+        "..%c0%afoutside",
+        "%ff%fe..",
+    ] {
+        inputs.push(Input::Wire(w));
+    }
+    inputs
+}
+
+/// Every file action of access.fs, with the hostile value `v` in each path or name
+/// parameter: (method, query).
+fn actions(v: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("GET", format!("get_action=stat&ws=files&file={v}")),
+        ("GET", format!("get_action=download&ws=files&file={v}")),
+        ("GET", format!("get_action=ls&ws=files&dir={v}")),
+        ("POST", format!("get_action=upload&ws=files&file={v}")),
+        (
+            "POST",
+            format!("get_action=upload&ws=files&dir={v}&name=up.txt"),
+        ),
+        ("POST", format!("get_action=upload&ws=files&dir=/&name={v}")),
+        ("POST", format!("get_action=delete&ws=files&file={v}")),
+        (
+            "POST",
+            format!("get_action=mkdir&ws=files&dir={v}&dirname=made"),
+        ),
+        (
+            "POST",
+            format!("get_action=mkdir&ws=files&dir=/&dirname={v}"),
+        ),
+        (
+            "POST",
+            format!("get_action=rename&ws=files&file={v}&filename_new=renamed"),
+        ),
+        (
+            "POST",
+            format!("get_action=rename&ws=files&file=inside.txt&filename_new={v}"),
+        ),
+        (
+            "POST",
+            format!("get_action=move&ws=files&file={v}&dest=/sub"),
+        ),
+        (
+            "POST",
+            format!("get_action=move&ws=files&file=inside.txt&dest={v}"),
+        ),
+        (
+            "POST",
+            format!("get_action=copy&ws=files&file={v}&dest=/sub"),
+        ),
+        (
+            "POST",
+            format!("get_action=copy&ws=files&file=inside.txt&dest={v}"),
+        ),
+    ]
 }
 
 #[test]
-fn hostile_paths_are_refused_by_every_action() {
+fn hostile_paths_never_escape_through_any_action() {
     let s = setup();
     let h = &s.host;
-    let hostile = [
-        "..",
-        "../outside/secret.txt",
-        "/../outside/secret.txt",
-        "a/../../outside/secret.txt",
-        "inside.txt\u{0}.png",
-        "..\\outside\\secret.txt",
-        "/etc/passwd",
-        "//etc/passwd",
-    ];
-    for raw in hostile {
-        let p = url_encode(raw);
-        for (method, query) in [
-            ("GET", format!("get_action=stat&ws=files&file={p}")),
-            ("GET", format!("get_action=download&ws=files&file={p}")),
-            ("GET", format!("get_action=ls&ws=files&dir={p}")),
-            ("POST", format!("get_action=upload&ws=files&file={p}")),
-            ("POST", format!("get_action=delete&ws=files&file={p}")),
-            (
-                "POST",
-                format!("get_action=mkdir&ws=files&dir={p}&dirname=x"),
-            ),
-            (
-                "POST",
-                format!("get_action=rename&ws=files&file={p}&filename_new=x"),
-            ),
-            (
-                "POST",
-                format!("get_action=move&ws=files&file=inside.txt&dest={p}"),
-            ),
-            ("POST", format!("get_action=copy&ws=files&file={p}&dest=/")),
-        ] {
+    let inputs = hostile_inputs(&s.outside);
+    assert!(inputs.len() >= 200, "{} inputs", inputs.len());
+    let action_count = actions("x").len();
+    let (mut requests, mut accepted, mut server_errors) = (0, 0, Vec::new());
+    for input in &inputs {
+        let v = input.query_value();
+        for (method, query) in actions(&v) {
+            restore_fixtures(&s);
+            let url = h.action_url(&query);
             let r = match method {
-                "GET" => h.client.get(h.action_url(&query)),
-                _ => h.client.post(h.action_url(&query)).body("pwned"),
+                "GET" => h.client.get(&url),
+                _ => h.client.post(&url).body("pwned"),
             }
             .send()
             .unwrap();
             let status = r.status().as_u16();
-            let body = r.text().unwrap();
+            let body = r.bytes().unwrap();
+            requests += 1;
             assert!(
-                (400..500).contains(&status) && !body.contains(SECRET_TEXT),
-                "{method} {query} -> {status} {body}"
+                !contains(&body, SECRET),
+                "ESCAPE: {input:?}: {method} {query} -> {status} read the secret"
             );
+            assert_outside_untouched(&s, &format!("{input:?}: {method} {query} -> {status}"));
+            if (200..300).contains(&status) {
+                accepted += 1;
+            }
+            if status >= 500 {
+                server_errors.push(format!(
+                    "{method} {query} -> {status} {}",
+                    String::from_utf8_lossy(&body)
+                ));
+            }
         }
     }
-    outside_untouched(&s);
-    assert_eq!(
-        std::fs::read(h.dir.path().join("root/inside.txt")).unwrap(),
-        b"inside"
+    // Nothing the requests did left a secret inside ROOT either (a copy through a link).
+    for (path, content) in tree(&s.root) {
+        assert!(
+            !content.contains(SECRET_TEXT),
+            "ESCAPE: {path} holds the secret"
+        );
+    }
+    assert!(
+        server_errors.is_empty(),
+        "hostile paths must be refused as client errors:\n{}",
+        server_errors.join("\n")
+    );
+    println!(
+        "hostile paths: {} cases × {action_count} actions = {requests} requests, 0 escapes \
+         ({accepted} accepted as harmless names inside ROOT, 0 server errors)",
+        inputs.len()
     );
 }
 
@@ -112,14 +437,14 @@ fn double_encoded_traversals_are_literal_names_inside_root() {
             b"x".to_vec(),
         );
         assert_eq!((st, v["path"].as_str()), (201, Some(literal)), "{v}");
-        assert!(h.dir.path().join("root").join(literal).is_file());
+        assert!(s.root.join(literal).is_file());
     }
     let (st, v) = h.get(&format!(
         "get_action=stat&ws=files&file={}",
         url_encode("%2e%2e/outside/secret.txt")
     ));
     assert_eq!(st, 404, "{v}");
-    outside_untouched(&s);
+    assert_outside_untouched(&s, "double-encoded uploads");
 }
 
 #[test]
@@ -135,11 +460,8 @@ fn symlinks_out_of_root_are_not_followed() {
         ),
         ("GET", "get_action=stat&ws=files&file=link-dir/secret.txt"),
         ("GET", "get_action=ls&ws=files&dir=link-dir"),
+        ("GET", "get_action=ls&ws=files&dir=sub/up"),
         ("POST", "get_action=upload&ws=files&file=link-dir/new.txt"),
-        (
-            "POST",
-            "get_action=upload&ws=files&file=link-file&overwrite=true",
-        ),
         (
             "POST",
             "get_action=mkdir&ws=files&dir=link-dir&dirname=made",
@@ -152,6 +474,8 @@ fn symlinks_out_of_root_are_not_followed() {
             "POST",
             "get_action=copy&ws=files&file=inside.txt&dest=link-dir",
         ),
+        ("POST", "get_action=copy&ws=files&file=link-file&dest=/sub"),
+        ("POST", "get_action=copy&ws=files&file=link-dir&dest=/sub"),
         (
             "POST",
             "get_action=move&ws=files&file=inside.txt&dest=link-dir/sub",
@@ -171,19 +495,263 @@ fn symlinks_out_of_root_are_not_followed() {
         let body = r.text().unwrap();
         assert!(!body.contains(SECRET_TEXT), "{query} leaked: {body}");
         assert!(
-            status >= 400 || query.contains("upload&ws=files&file=link-file"),
+            (400..500).contains(&status),
             "{method} {query} -> {status} {body}"
         );
-        outside_untouched(&s);
+        assert_outside_untouched(&s, query);
     }
+    // An upload onto a link replaces the link; it never writes through it.
+    let (st, v) = h.post_bytes(
+        "get_action=upload&ws=files&file=link-file&overwrite=true",
+        b"replaced".to_vec(),
+    );
+    assert!((200..300).contains(&st), "{v}");
+    assert_eq!(
+        std::fs::read(s.root.join("link-file")).unwrap(),
+        b"replaced"
+    );
+    assert!(!std::fs::symlink_metadata(s.root.join("link-file"))
+        .unwrap()
+        .is_symlink());
+    assert_outside_untouched(&s, "upload onto link-file");
     // The listing of the root does not break on escaping links, and shows no outside content.
     let (st, v) = h.get("get_action=ls&ws=files");
     assert_eq!(st, 200, "{v}");
     assert!(!v.to_string().contains("secret.txt"), "{v}");
-    // Deleting a link removes the link itself, never its target.
+    // Deleting a link removes the link itself, never its target; deleting a folder that holds
+    // a link to a folder outside does not descend into it.
     let (st, v) = h.post("get_action=delete&ws=files&file=link-dir");
     assert_eq!(st, 200, "{v}");
-    outside_untouched(&s);
+    let (st, v) = h.post("get_action=delete&ws=files&file=sub");
+    assert_eq!(st, 200, "{v}");
+    assert_outside_untouched(&s, "deleting links");
+}
+
+/// A hard link to an outside file, made inside ROOT by someone with local access, is a regular
+/// file like any other: the host cannot tell it apart and serves it. What is defended: no
+/// request can create a link, and writing to such a file replaces it (temporary file and
+/// rename) instead of writing through to the outside inode.
+#[test]
+fn hard_links_are_replaced_not_written_through_and_never_created() {
+    let s = setup();
+    let h = &s.host;
+    let target = s.host.dir.path().join("hard-target.txt");
+    std::fs::write(&target, b"outside inode").unwrap();
+    std::fs::hard_link(&target, s.root.join("hard.txt")).unwrap();
+    let inode = std::fs::metadata(&target).unwrap().ino();
+
+    for query in [
+        "get_action=upload&ws=files&file=hard.txt&overwrite=true",
+        "get_action=upload&ws=files&dir=/&name=hard.txt&overwrite=true",
+    ] {
+        let (st, v) = h.post_bytes(query, b"new content".to_vec());
+        assert!((200..300).contains(&st), "{query}: {v}");
+        assert_eq!(std::fs::read(&target).unwrap(), b"outside inode", "{query}");
+        let meta = std::fs::metadata(s.root.join("hard.txt")).unwrap();
+        assert_ne!(meta.ino(), inode, "{query}: written through the hard link");
+        assert_eq!(meta.nlink(), 1);
+        assert_eq!(
+            std::fs::read(s.root.join("hard.txt")).unwrap(),
+            b"new content"
+        );
+        // Link it again for the next case.
+        std::fs::remove_file(s.root.join("hard.txt")).unwrap();
+        std::fs::hard_link(&target, s.root.join("hard.txt")).unwrap();
+    }
+    // Copy and rename leave the outside inode alone too.
+    let (st, v) = h.post("get_action=copy&ws=files&file=hard.txt&dest=/sub");
+    assert!((200..300).contains(&st), "{v}");
+    assert_eq!(
+        std::fs::metadata(s.root.join("sub/hard.txt"))
+            .unwrap()
+            .nlink(),
+        1
+    );
+    assert_eq!(std::fs::metadata(&target).unwrap().nlink(), 2);
+
+    // No action makes links: the link-making names are unknown actions.
+    let mut tried = 0;
+    for action in ["link", "symlink", "hardlink", "ln", "mklink", "make_link"] {
+        for params in [
+            "file=inside.txt&dest=/sub",
+            "file=/etc/passwd&name=pw",
+            "target=../outside&name=l",
+        ] {
+            let (st, v) = h.post(&format!("get_action={action}&ws=files&{params}"));
+            assert!((400..500).contains(&st), "{action}: {st} {v}");
+            tried += 1;
+        }
+    }
+    // Whatever ran in this test, every link in ROOT is one the test planted, and the only
+    // file with more than one name is the planted hard link.
+    let planted: Vec<String> = LINKS.iter().map(|(n, _)| n.to_string()).collect();
+    walk_root(&s.root, &s.root, &mut |rel, meta| {
+        if meta.is_symlink() {
+            assert!(planted.contains(&rel), "a link the host created: {rel}");
+        } else if meta.is_file() && meta.nlink() > 1 {
+            assert_eq!(rel, "hard.txt", "a hard link the host created");
+        }
+    });
+    println!("hard links: 3 writes replaced, {tried} link-making requests refused, 0 escapes");
+}
+
+fn walk_root(base: &Path, dir: &Path, f: &mut dyn FnMut(String, std::fs::Metadata)) {
+    for item in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = item.path();
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        let rel = path.strip_prefix(base).unwrap().display().to_string();
+        if meta.is_dir() {
+            walk_root(base, &path, f);
+        }
+        f(rel, meta);
+    }
+}
+
+/// A folder inside ROOT flips between a real folder and a symlink to the outside while
+/// requests hammer it: whatever the timing, no request reads the secret or touches the outside.
+#[test]
+fn a_folder_swapped_for_a_symlink_between_check_and_use_never_leads_outside() {
+    let s = setup();
+    let h = &s.host;
+    let swap = s.root.join("swap");
+    let hold = s.root.join("swap-held");
+    std::fs::create_dir_all(swap.join("sub")).unwrap();
+    std::fs::write(swap.join("secret.txt"), b"decoy").unwrap();
+    std::fs::write(swap.join("sub/keep.txt"), b"decoy").unwrap();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let flips = Arc::new(AtomicU64::new(0));
+    let flipper = {
+        let (stop, flips) = (stop.clone(), flips.clone());
+        let (swap, hold, outside) = (swap.clone(), hold.clone(), s.outside.clone());
+        std::thread::spawn(move || {
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                // Real folder → symlink to the outside → real folder again.
+                if std::fs::rename(&swap, &hold).is_err() {
+                    let _ = std::fs::create_dir(&hold);
+                }
+                let _ = std::fs::create_dir_all(hold.join("sub"));
+                if !hold.join("secret.txt").exists() {
+                    let _ = std::fs::write(hold.join("secret.txt"), b"decoy");
+                }
+                let _ = symlink(&outside, &swap);
+                std::thread::sleep(Duration::from_micros(50 + n % 200));
+                let _ = std::fs::remove_file(&swap);
+                let _ = std::fs::remove_dir_all(&swap); // if a request made a real one
+                let _ = std::fs::rename(&hold, &swap);
+                std::thread::sleep(Duration::from_micros(50 + (n * 7) % 200));
+                n += 1;
+                flips.store(n, Ordering::Relaxed);
+            }
+        })
+    };
+
+    let queries = |i: u64| -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "GET",
+                "get_action=download&ws=files&file=swap/secret.txt".into(),
+            ),
+            (
+                "GET",
+                "get_action=download&ws=files&file=swap/sub/keep.txt".into(),
+            ),
+            (
+                "GET",
+                "get_action=stat&ws=files&file=swap/secret.txt".into(),
+            ),
+            ("GET", "get_action=ls&ws=files&dir=swap".into()),
+            ("GET", "get_action=ls&ws=files&dir=swap/sub".into()),
+            (
+                "POST",
+                format!("get_action=upload&ws=files&file=swap/new-{i}.txt"),
+            ),
+            (
+                "POST",
+                "get_action=upload&ws=files&file=swap/secret.txt&overwrite=true".into(),
+            ),
+            (
+                "POST",
+                format!("get_action=mkdir&ws=files&dir=swap&dirname=d{i}"),
+            ),
+            (
+                "POST",
+                "get_action=delete&ws=files&file=swap/secret.txt".into(),
+            ),
+            ("POST", "get_action=delete&ws=files&file=swap/sub".into()),
+            (
+                "POST",
+                format!("get_action=rename&ws=files&file=swap/secret.txt&filename_new=r{i}"),
+            ),
+            (
+                "POST",
+                "get_action=move&ws=files&file=swap/secret.txt&dest=/".into(),
+            ),
+            (
+                "POST",
+                format!("get_action=copy&ws=files&file=swap/secret.txt&dest=/c{i}"),
+            ),
+            (
+                "POST",
+                format!("get_action=copy&ws=files&file=swap&dest=/c{i}"),
+            ),
+            (
+                "POST",
+                format!("get_action=mkdir&ws=files&dir=/&dirname=c{i}"),
+            ),
+        ]
+    };
+    let deadline = Instant::now() + Duration::from_secs(4);
+    let sent = AtomicU64::new(0);
+    let leaks = AtomicU64::new(0);
+    std::thread::scope(|scope| {
+        for worker in 0..2u64 {
+            let (sent, leaks, queries) = (&sent, &leaks, &queries);
+            scope.spawn(move || {
+                let mut i = worker * 1_000_000;
+                while Instant::now() < deadline {
+                    for (method, query) in queries(i) {
+                        let url = h.action_url(&query);
+                        let r = match method {
+                            "GET" => h.client.get(&url),
+                            _ => h.client.post(&url).body("pwned"),
+                        }
+                        .send()
+                        .unwrap();
+                        let body = r.bytes().unwrap();
+                        if contains(&body, SECRET) {
+                            eprintln!("ESCAPE: {query} read the secret");
+                            leaks.fetch_add(1, Ordering::Relaxed);
+                        }
+                        sent.fetch_add(1, Ordering::Relaxed);
+                    }
+                    i += 1;
+                }
+            });
+        }
+    });
+    stop.store(true, Ordering::Relaxed);
+    flipper.join().unwrap();
+    let sent = sent.load(Ordering::Relaxed);
+    let flips = flips.load(Ordering::Relaxed);
+    assert_eq!(leaks.load(Ordering::Relaxed), 0, "reads of the secret");
+    assert_outside_untouched(&s, "the swap race");
+    for (path, content) in tree(&s.root) {
+        assert!(
+            !content.contains(SECRET_TEXT),
+            "ESCAPE: {path} holds the secret"
+        );
+    }
+    assert!(sent > 100 && flips > 100, "{sent} requests, {flips} flips");
+    println!(
+        "symlink swap race: {sent} requests during {flips} flips, 0 reads of the secret, \
+         0 changes outside ROOT"
+    );
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 fn url_encode(s: &str) -> String {
