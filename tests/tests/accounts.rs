@@ -12,137 +12,392 @@ fn host() -> Host {
     ))
 }
 
-/// Every standard action and admin endpoint, for every kind of caller.
+/// The kinds of caller of the authorization matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Anonymous,
+    /// Logged in, no grant on any workspace.
+    Outsider,
+    /// Read-only on `files` and `faulty`.
+    Reader,
+    /// Read-write on `files`.
+    Writer,
+    Admin,
+    /// The writer's API token (Bearer).
+    WriterToken,
+    /// The writer's session cookie with the reader's CSRF token: another user's session.
+    CrossSession,
+    /// An administrator's session past its end.
+    ExpiredSession,
+    /// An administrator's API token, revoked.
+    RevokedToken,
+}
+
+/// What a request needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Need {
+    Read,
+    Write,
+    /// Read on `faulty` (the plugin action).
+    ReadFaulty,
+    Admin,
+    /// Any logged-in user.
+    User,
+}
+
+/// True when `who` holds what `need` asks for (the CSRF mix-up aside).
+fn holds(who: Who, need: Need) -> bool {
+    use Who::*;
+    match (who, need) {
+        (Anonymous | ExpiredSession | RevokedToken, _) => false,
+        (Admin, _) => true,
+        (_, Need::Admin) => false,
+        (_, Need::User) => true,
+        (Outsider, _) => false,
+        (Reader, Need::Read | Need::ReadFaulty) => true,
+        (Reader, Need::Write) => false,
+        (Writer | WriterToken | CrossSession, Need::Read | Need::Write) => true,
+        (Writer | WriterToken | CrossSession, Need::ReadFaulty) => false,
+    }
+}
+
+/// A client that does not follow redirects (a refusal of a UI page is a redirect to login).
+fn client_with(headers: reqwest::header::HeaderMap) -> Client {
+    Client::builder()
+        .default_headers(headers)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Sets every session of `user` in the SQLite store as ended: the host then treats the cookie
+/// as it treats a session past its lifetime (the lifetime is configured in hours).
+fn expire_sessions(h: &Host, user: &str) {
+    use sqlx::Connection;
+    let db = h.dir.path().join("data/wshost.db");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&db);
+        let mut conn = sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .expect("open the host's database");
+        let done = sqlx::query("UPDATE sessions SET expires_at = 1 WHERE user_name = ?")
+            .bind(user)
+            .execute(&mut conn)
+            .await
+            .expect("expire the sessions");
+        assert!(done.rows_affected() >= 1, "no session of {user}");
+        conn.close().await.unwrap();
+    });
+}
+
+/// Every standard action, plugin action, admin endpoint and admin page, for every kind of
+/// caller. A wrongful grant is an answer that is not a refusal where the caller lacks the
+/// right; a caller with the right must not be refused either.
 #[test]
 fn authorization_matrix() {
     let h = host();
     h.post_bytes("get_action=upload&ws=files&name=a.txt", b"a".to_vec());
     h.post("get_action=mkdir&ws=files&dir=/&dirname=d");
-    let reader = h.add_user("reader", false);
-    let writer = h.add_user("writer", false);
-    let outsider = h.add_user("outsider", false);
+    for (name, admin) in [
+        ("reader", false),
+        ("writer", false),
+        ("outsider", false),
+        ("lapsed", true),
+    ] {
+        h.add_user(name, admin);
+    }
     h.grant("files", "reader", "r");
     h.grant("files", "writer", "rw");
     h.grant("faulty", "reader", "r");
-    let anonymous = Client::new();
-
-    // (method, query, needs write)
-    let actions: &[(&str, &str, bool)] = &[
-        ("GET", "get_action=ls&ws=files", false),
-        ("GET", "get_action=stat&ws=files&file=a.txt", false),
-        ("GET", "get_action=download&ws=files&file=a.txt", false),
-        (
-            "POST",
-            "get_action=upload&ws=files&name=b.txt&overwrite=true",
-            true,
-        ),
-        ("POST", "get_action=mkdir&ws=files&dir=/&dirname=new", true),
-        ("POST", "get_action=copy&ws=files&file=a.txt&dest=/d", true),
-        (
-            "POST",
-            "get_action=rename&ws=files&file=a.txt&filename_new=a.txt",
-            true,
-        ),
-        ("POST", "get_action=move&ws=files&file=a.txt&dest=/", true),
-        ("POST", "get_action=delete&ws=files&file=nothing-here", true),
-        ("GET", "get_action=faulty_echo&ws=faulty", false),
-    ];
-    let mut cases = 0;
-    for (method, query, write) in actions {
-        for (who, client, want) in [
-            ("anonymous", &anonymous, Some(401)),
-            ("outsider", &outsider, Some(403)),
-            ("reader", &reader, if *write { Some(403) } else { None }),
-            ("writer", &writer, None),
-            ("admin", &h.client, None),
-        ] {
-            // The writer has no grant on `faulty`.
-            let want = if query.contains("ws=faulty") && who == "writer" {
-                Some(403)
-            } else {
-                want
-            };
-            let url = h.action_url(query);
-            let r = match *method {
-                "GET" => client.get(&url),
-                _ => client.post(&url).body("x"),
-            }
+    let session = |name: &str| h.session_headers(name, &format!("{name}-password"));
+    let bearer = |token: &str| {
+        let mut m = reqwest::header::HeaderMap::new();
+        m.insert("authorization", format!("Bearer {token}").parse().unwrap());
+        m
+    };
+    let (_, v) = json_of(
+        h.login("writer", "writer-password")
+            .post(h.api("tokens"))
+            .json(&json!({"label": "matrix"}))
             .send()
-            .unwrap();
-            let status = r.status().as_u16();
-            match want {
-                Some(code) => assert_eq!(status, code, "{who} {method} {query}"),
-                None => assert!(
-                    status != 401 && status != 403,
-                    "{who} {method} {query} -> {status}"
-                ),
-            }
-            cases += 1;
-        }
-    }
+            .unwrap(),
+    );
+    let writer_token = v["token"].as_str().expect("writer token").to_owned();
+    let (_, v) = json_of(
+        h.client
+            .post(h.api("tokens"))
+            .json(&json!({"label": "to revoke"}))
+            .send()
+            .unwrap(),
+    );
+    let revoked_token = v["token"].as_str().expect("admin token").to_owned();
+    let (s, _) = json_of(
+        h.client
+            .delete(h.api(&format!("tokens/{}", v["id"].as_str().unwrap())))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(s, 200, "revoke the token");
+    let mut cross = session("writer");
+    cross.insert("x-csrf-token", session("reader")["x-csrf-token"].clone());
+    let lapsed = session("lapsed");
+    expire_sessions(&h, "lapsed");
 
-    let admin_endpoints: &[(&str, &str)] = &[
-        ("GET", "plugins"),
-        ("GET", "plugins/access.fs"),
-        ("POST", "plugins/access.none/disable"),
-        ("GET", "users"),
-        ("POST", "users"),
-        ("DELETE", "users/nobody"),
-        ("POST", "workspaces?dry_run=true"),
-        ("PUT", "workspaces/files"),
-        ("DELETE", "workspaces/nothing"),
-        ("POST", "workspaces/files/verify"),
-        ("GET", "workspaces/files/acl"),
-        ("PUT", "workspaces/files/acl/reader"),
-        ("DELETE", "workspaces/files/acl/nobody"),
+    let whos: Vec<(Who, Client)> = vec![
+        (Who::Anonymous, client_with(Default::default())),
+        (Who::Outsider, client_with(session("outsider"))),
+        (Who::Reader, client_with(session("reader"))),
+        (Who::Writer, client_with(session("writer"))),
+        (
+            Who::Admin,
+            client_with(h.session_headers("admin", ADMIN_PASSWORD)),
+        ),
+        (Who::WriterToken, client_with(bearer(&writer_token))),
+        (Who::CrossSession, client_with(cross)),
+        (Who::ExpiredSession, client_with(lapsed)),
+        (Who::RevokedToken, client_with(bearer(&revoked_token))),
     ];
-    for (method, path) in admin_endpoints {
-        for (who, client, want) in [
-            ("anonymous", &anonymous, Some(401)),
-            ("reader", &reader, Some(403)),
-            ("writer", &writer, Some(403)),
-            ("admin", &h.client, None),
-        ] {
-            let url = h.api(path);
+
+    // (method, URL path and query, what it needs). File actions are written so that they can
+    // run again and again (a rename onto itself, a move to where the file is).
+    let file_actions: &[(&str, &str, Need)] = &[
+        ("GET", "/?get_action=ls&ws=files", Need::Read),
+        ("GET", "/?get_action=stat&ws=files&file=a.txt", Need::Read),
+        (
+            "GET",
+            "/?get_action=download&ws=files&file=a.txt",
+            Need::Read,
+        ),
+        (
+            "GET",
+            "/index.php?get_action=download&ws=files&file=a.txt",
+            Need::Read,
+        ),
+        (
+            "POST",
+            "/?get_action=upload&ws=files&name=b.txt&overwrite=true",
+            Need::Write,
+        ),
+        (
+            "PUT",
+            "/?get_action=upload&ws=files&name=b.txt&overwrite=true",
+            Need::Write,
+        ),
+        (
+            "POST",
+            "/?get_action=mkdir&ws=files&dir=/&dirname=new",
+            Need::Write,
+        ),
+        (
+            "POST",
+            "/?get_action=copy&ws=files&file=a.txt&dest=/d",
+            Need::Write,
+        ),
+        (
+            "POST",
+            "/?get_action=rename&ws=files&file=a.txt&filename_new=a.txt",
+            Need::Write,
+        ),
+        (
+            "POST",
+            "/?get_action=move&ws=files&file=a.txt&dest=/",
+            Need::Write,
+        ),
+        (
+            "POST",
+            "/?get_action=delete&ws=files&file=nothing-here",
+            Need::Write,
+        ),
+        (
+            "GET",
+            "/?get_action=faulty_echo&ws=faulty",
+            Need::ReadFaulty,
+        ),
+        (
+            "POST",
+            "/?get_action=faulty_echo&ws=faulty",
+            Need::ReadFaulty,
+        ),
+    ];
+    let api: &[(&str, &str, Need)] = &[
+        ("GET", "/api/plugins", Need::Admin),
+        ("GET", "/api/plugins/access.fs", Need::Admin),
+        ("POST", "/api/plugins/access.none/enable", Need::Admin),
+        ("POST", "/api/plugins/access.none/disable", Need::Admin),
+        ("GET", "/api/users", Need::Admin),
+        ("POST", "/api/users", Need::Admin),
+        ("GET", "/api/users/reader", Need::Admin),
+        ("DELETE", "/api/users/nobody", Need::Admin),
+        ("PUT", "/api/users/nobody/password", Need::Admin),
+        ("POST", "/api/workspaces?dry_run=true", Need::Admin),
+        ("PUT", "/api/workspaces/files", Need::Admin),
+        ("DELETE", "/api/workspaces/nothing", Need::Admin),
+        ("POST", "/api/workspaces/files/verify", Need::Admin),
+        ("GET", "/api/workspaces/files/acl", Need::Admin),
+        ("PUT", "/api/workspaces/files/acl/reader", Need::Admin),
+        ("DELETE", "/api/workspaces/files/acl/nobody", Need::Admin),
+        ("GET", "/metrics", Need::Admin),
+        ("GET", "/api/me", Need::User),
+        ("GET", "/api/tokens", Need::User),
+        ("GET", "/api/workspaces", Need::User),
+        ("GET", "/api/workspaces/files", Need::Read),
+        ("DELETE", "/api/tokens/no-such-token", Need::User),
+    ];
+    let ui: &[(&str, &str, Need)] = &[
+        ("GET", "/ui/", Need::User),
+        ("GET", "/ui/workspaces/files", Need::Read),
+        ("GET", "/ui/admin/plugins", Need::Admin),
+        ("GET", "/ui/admin/workspaces", Need::Admin),
+        ("GET", "/ui/admin/workspaces/new", Need::Admin),
+        ("GET", "/ui/admin/workspaces/files", Need::Admin),
+        ("POST", "/ui/admin/plugins/access.none/toggle", Need::Admin),
+        ("POST", "/ui/admin/workspaces/new", Need::Admin),
+        ("POST", "/ui/admin/workspaces/nothing", Need::Admin),
+        ("POST", "/ui/admin/workspaces/nothing/verify", Need::Admin),
+        ("POST", "/ui/admin/workspaces/nothing/grant", Need::Admin),
+        ("POST", "/ui/admin/workspaces/nothing/revoke", Need::Admin),
+        ("POST", "/ui/admin/workspaces/nothing/delete", Need::Admin),
+    ];
+
+    let (mut cells, mut failures) = (0, Vec::new());
+    for (method, path, need) in file_actions.iter().chain(api).chain(ui) {
+        for (who, client) in &whos {
+            let url = format!("{}{path}", h.url);
             let req = match *method {
                 "GET" => client.get(&url),
                 "POST" => client.post(&url),
                 "PUT" => client.put(&url),
                 _ => client.delete(&url),
             };
-            let r = req.json(&json!({})).send().unwrap();
+            let req = if path.starts_with("/ui/") {
+                req.form(&[("label", "x")])
+            } else if path.starts_with("/api/") {
+                req.json(&json!({}))
+            } else {
+                req.body("x")
+            };
+            let r = req.send().unwrap();
             let status = r.status().as_u16();
-            match want {
-                Some(code) => assert_eq!(status, code, "{who} {method} /api/{path}"),
-                None => assert!(
-                    status != 401 && status != 403,
-                    "{who} {method} /api/{path} -> {status}"
-                ),
+            let to_login = r
+                .headers()
+                .get("location")
+                .and_then(|l| l.to_str().ok())
+                .is_some_and(|l| l.starts_with("/ui/login"));
+            let state_changing = *method != "GET";
+            let allowed = holds(*who, *need) && !(*who == Who::CrossSession && state_changing);
+            let refused = matches!(status, 401 | 403) || to_login;
+            // Who the caller is and what it may do decide the refusal's status.
+            let right_refusal = match who {
+                Who::Anonymous | Who::ExpiredSession => {
+                    if path.starts_with("/ui/") && !state_changing {
+                        to_login
+                    } else {
+                        status == 401 || to_login
+                    }
+                }
+                Who::RevokedToken => status == 401,
+                _ => status == 403,
+            };
+            cells += 1;
+            if allowed && refused {
+                failures.push(format!(
+                    "wrongly refused: {who:?} {method} {path} -> {status}"
+                ));
+            } else if !allowed && !(refused && right_refusal) {
+                failures.push(format!(
+                    "WRONGFUL GRANT: {who:?} {method} {path} -> {status}"
+                ));
             }
-            cases += 1;
         }
     }
-    // Endpoints for every logged-in user; a workspace's details only with a grant on it.
-    for (path, outsider_status) in [
-        ("me", 200),
-        ("tokens", 200),
-        ("workspaces", 200),
-        ("workspaces/files", 403),
-    ] {
-        for (who, client, want) in [
-            ("anonymous", &anonymous, 401),
-            ("outsider", &outsider, outsider_status),
-            ("reader", &reader, 200),
-            ("admin", &h.client, 200),
-        ] {
-            let status = client.get(h.api(path)).send().unwrap().status().as_u16();
-            assert_eq!(status, want, "{who} GET /api/{path}");
-            cases += 1;
+
+    // Another user's things: a user reaches only their own password and tokens.
+    let reader = client_with(session("reader"));
+    let (_, mine) = json_of(
+        client_with(session("writer"))
+            .get(h.api("tokens"))
+            .send()
+            .unwrap(),
+    );
+    let writer_token_id = mine["tokens"][0]["id"].as_str().unwrap().to_owned();
+    let others: Vec<(&str, String, Value, &[u16])> = vec![
+        (
+            "PUT",
+            h.api("users/writer/password"),
+            json!({"password": "a-brand-new-password-42"}),
+            &[403][..],
+        ),
+        ("GET", h.api("users/writer"), json!({}), &[403][..]),
+        (
+            "DELETE",
+            h.api(&format!("tokens/{writer_token_id}")),
+            json!({}),
+            &[404][..],
+        ),
+        (
+            "POST",
+            h.api("tokens"),
+            json!({"label": "stolen", "user": "writer"}),
+            &[403][..],
+        ),
+        (
+            "PUT",
+            h.api("workspaces/files/acl/reader"),
+            json!({"access": "rw"}),
+            &[403][..],
+        ),
+    ];
+    for (method, url, body, want) in others {
+        let req = match method {
+            "GET" => reader.get(&url),
+            "POST" => reader.post(&url),
+            "PUT" => reader.put(&url),
+            _ => reader.delete(&url),
+        };
+        let status = req.json(&body).send().unwrap().status().as_u16();
+        cells += 1;
+        if !want.contains(&status) {
+            failures.push(format!(
+                "WRONGFUL GRANT: reader {method} {url} -> {status}, want {want:?}"
+            ));
         }
     }
-    let (_, v) = json_of(outsider.get(h.api("workspaces")).send().unwrap());
+    let (_, listed) = json_of(reader.get(h.api("tokens")).send().unwrap());
+    assert_eq!(
+        listed["tokens"],
+        json!([]),
+        "the reader sees no other token"
+    );
+    let (s, _) = json_of(
+        client_with(bearer(&writer_token))
+            .get(h.action_url("get_action=ls&ws=files"))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(s, 200, "the writer's token still works");
+    h.login("writer", "writer-password"); // the writer's password is unchanged
+    let (_, v) = json_of(
+        client_with(session("outsider"))
+            .get(h.api("workspaces"))
+            .send()
+            .unwrap(),
+    );
     assert_eq!(v["workspaces"], json!([]), "an outsider sees no workspace");
-    eprintln!("authorization matrix: {cases} cases, 0 wrongful grants");
+
+    let grants = failures
+        .iter()
+        .filter(|f| f.starts_with("WRONGFUL"))
+        .count();
+    println!(
+        "authorization matrix: {cells} cells ({} principals), {grants} wrongful grants, {} wrongful refusals",
+        whos.len(),
+        failures.len() - grants
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]
