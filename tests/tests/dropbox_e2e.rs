@@ -689,3 +689,223 @@ fn verify_asks_the_admin_to_connect_then_names_the_account() {
         "{message}"
     );
 }
+
+/// Every way to abuse the OAuth2 callback, against the real flow with the fake Dropbox: forged,
+/// replayed, expired and cross-user state, a wrong PKCE verifier, a code issued for another
+/// redirect URI, a code used twice. None may connect anyone, and the ones the state already
+/// condemns must not even reach Dropbox's token endpoint.
+#[test]
+fn oauth_abuse_is_never_accepted() {
+    const EVIL: &str = "http://127.0.0.1:9/evil-callback";
+    let h = host();
+    let fake = FakeDropbox::start(Options {
+        client_id: Some("wshostTestApp".into()),
+        client_secret: Some("test-app-secret".into()),
+        redirect_uris: vec![
+            format!("{}/index.php?get_action=dropbox_oauth_authorize", h.url),
+            EVIL.into(),
+        ],
+        auto_approve: true,
+        ..Options::default()
+    });
+    create_workspace_with(&h, at_fake(&fake, &[("STATE_TTL", "4")]));
+    let (ann, bob, carol) = (user(&h, "ann"), user(&h, "bob"), user(&h, "carol"));
+    let (ann_b, bob_b, carol_b) = (browser(&h, "ann"), browser(&h, "bob"), browser(&h, "carol"));
+    let param = |url: &str, name: &str| -> String {
+        url_of(url)
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    let token_calls = || fake.requests("oauth2/token");
+
+    // Carol connects once, legitimately: her callback URL and code are replayed below.
+    let carol_back = approve(&authorize_url(&h, &carol));
+    let r = carol_b.get(&carol_back).send().unwrap();
+    assert_eq!(r.status(), 303, "the legitimate connection works");
+    let (s, v) = post(&h, &carol, "get_action=dropbox_oauth_disconnect", vec![]);
+    assert_eq!(s, 200, "{v}");
+    let carol_code = param(&carol_back, "code");
+
+    let mut attempts: Vec<(&str, u16, String, bool)> = Vec::new();
+    // (what, client, query, whether the host must reach the token endpoint: only when the
+    // state is valid, so that Dropbox's refusal of the code is what is tested)
+    let mut attempt =
+        |what: &'static str, client: &Client, query: Vec<(&str, String)>, exchange: bool| {
+            let before = token_calls();
+            let pairs: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let (s, location, body) = callback(&h, client, &pairs);
+            let exchanged = token_calls() > before;
+            let accepted = !matches!(s, 400 | 401 | 403) || !location.is_empty();
+            assert_eq!(
+                exchanged, exchange,
+                "{what}: token endpoint called: {exchanged}, expected {exchange} ({s} {body})"
+            );
+            attempts.push((what, s, body, accepted));
+        };
+
+    // Forged states, each with a real, fresh code.
+    let ann_back = approve(&authorize_url(&h, &ann));
+    let (ann_code, ann_state) = (param(&ann_back, "code"), param(&ann_back, "state"));
+    let mut tampered = ann_state.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    for forged in [
+        "forged-state-value".to_owned(),
+        String::new(),
+        tampered,
+        format!("{ann_state}{ann_state}"),
+        "x".repeat(600),
+        ann_state.to_uppercase(),
+    ] {
+        attempt(
+            "forged state",
+            &ann_b,
+            vec![("code", ann_code.clone()), ("state", forged)],
+            false,
+        );
+    }
+    attempt("no state", &ann_b, vec![("code", ann_code.clone())], false);
+    // Cross-user: Ann's state and code, brought back by Bob, then by nobody.
+    attempt(
+        "cross-user state",
+        &bob_b,
+        vec![("code", ann_code.clone()), ("state", ann_state.clone())],
+        false,
+    );
+    let ann_back2 = approve(&authorize_url(&h, &ann));
+    attempt(
+        "anonymous callback",
+        &Client::new(),
+        vec![
+            ("code", param(&ann_back2, "code")),
+            ("state", param(&ann_back2, "state")),
+        ],
+        false,
+    );
+    // Replayed: the callback Carol already completed, and a state already consumed by Bob's try.
+    attempt(
+        "replayed state",
+        &carol_b,
+        vec![
+            ("code", carol_code.clone()),
+            ("state", param(&carol_back, "state")),
+        ],
+        false,
+    );
+    attempt(
+        "replayed state",
+        &ann_b,
+        vec![("code", ann_code.clone()), ("state", ann_state.clone())],
+        false,
+    );
+    // A denial carries the state too: it consumes it.
+    let denied = authorize_url(&h, &ann);
+    let denied_state = param(&denied, "state");
+    attempt(
+        "denied then replayed",
+        &ann_b,
+        vec![
+            ("error", "access_denied".into()),
+            ("state", denied_state.clone()),
+        ],
+        false,
+    );
+    attempt(
+        "denied then replayed",
+        &ann_b,
+        vec![("code", ann_code.clone()), ("state", denied_state)],
+        false,
+    );
+    // Wrong PKCE verifier: the code of one attempt with the state (and verifier) of another,
+    // of the same user and of another user.
+    let first = approve(&authorize_url(&h, &ann));
+    let second = authorize_url(&h, &ann);
+    attempt(
+        "wrong PKCE verifier",
+        &ann_b,
+        vec![
+            ("code", param(&first, "code")),
+            ("state", param(&second, "state")),
+        ],
+        true,
+    );
+    let bobs = authorize_url(&h, &bob);
+    let anns = approve(&authorize_url(&h, &ann));
+    attempt(
+        "code of another user",
+        &bob_b,
+        vec![
+            ("code", param(&anns, "code")),
+            ("state", param(&bobs, "state")),
+        ],
+        true,
+    );
+    // Mismatched redirect: the authorize request was altered to send the code elsewhere.
+    let mut altered = url_of(&authorize_url(&h, &ann));
+    let pairs: Vec<(String, String)> = altered
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == "redirect_uri" {
+                EVIL.into()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    altered.query_pairs_mut().clear().extend_pairs(pairs);
+    let evil_back = approve(altered.as_str());
+    assert!(evil_back.starts_with(EVIL), "{evil_back}");
+    attempt(
+        "mismatched redirect",
+        &ann_b,
+        vec![
+            ("code", param(&evil_back, "code")),
+            ("state", param(&evil_back, "state")),
+        ],
+        true,
+    );
+    // Code reuse: Carol's first code, already exchanged, with a fresh state of hers.
+    let fresh = authorize_url(&h, &carol);
+    attempt(
+        "code reuse",
+        &carol_b,
+        vec![("code", carol_code), ("state", param(&fresh, "state"))],
+        true,
+    );
+    // Expired: a real code and a state past STATE_TTL.
+    let late = approve(&authorize_url(&h, &ann));
+    std::thread::sleep(Duration::from_millis(4500));
+    attempt(
+        "expired state",
+        &ann_b,
+        vec![
+            ("code", param(&late, "code")),
+            ("state", param(&late, "state")),
+        ],
+        false,
+    );
+
+    // Nobody got connected, and Dropbox issued tokens only for Carol's legitimate connection.
+    for client in [&ann, &bob, &carol] {
+        must_authorize(&h, client);
+    }
+    assert_eq!(fake.counters().refresh_tokens_issued, 1);
+    let accepted: Vec<_> = attempts.iter().filter(|a| a.3).collect();
+    let kinds: std::collections::BTreeSet<&str> = attempts.iter().map(|a| a.0).collect();
+    println!(
+        "oauth abuse: {} attempts ({} kinds), {} accepted",
+        attempts.len(),
+        kinds.len(),
+        accepted.len()
+    );
+    assert!(accepted.is_empty(), "accepted: {accepted:?}");
+    for (what, status, body, _) in &attempts {
+        assert!(
+            body.contains("<h1>") || *status == 401,
+            "{what}: a clear page, got {status} {body}"
+        );
+    }
+}

@@ -203,6 +203,11 @@ impl FakeDropbox {
         self.app.decide_url(authorize_url, allow)
     }
 
+    /// Every access and refresh token issued so far, by any grant.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.app.lock().grants.all_tokens()
+    }
+
     /// The account id (`dbid:…`) of the fake's one account.
     pub fn account_id(&self) -> String {
         server::ACCOUNT_ID.to_owned()

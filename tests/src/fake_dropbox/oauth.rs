@@ -63,6 +63,16 @@ impl Grants {
         }
     }
 
+    /// Every access and refresh token issued so far (tests search for them where they must
+    /// not be).
+    pub(crate) fn all_tokens(&self) -> Vec<String> {
+        self.access
+            .keys()
+            .chain(self.refresh.keys())
+            .cloned()
+            .collect()
+    }
+
     pub(crate) fn expire_access_tokens(&mut self) {
         let now = Instant::now();
         for a in self.access.values_mut() {
