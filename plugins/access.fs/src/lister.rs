@@ -4,6 +4,10 @@
 //! names strictly after it, so a listing resumes correctly even if that entry was deleted in
 //! between. Every page re-reads and sorts the folder's names (a folder does not keep an order
 //! on disk), but only the entries of the page are described.
+//!
+//! Reading a folder also sweeps it: the temporary files of uploads that a killed host left
+//! behind (older than [`STALE_AFTER`](crate::writer::STALE_AFTER)) are removed on the way,
+//! which costs nothing more than the read itself and never touches a running upload.
 
 use cap_std::fs::Dir;
 use plugin_api::{ListPage, PageRequest, Result};
@@ -11,7 +15,7 @@ use plugin_api::{ListPage, PageRequest, Result};
 use crate::entry::describe;
 use crate::error::{self, Op};
 use crate::path::RelPath;
-use crate::writer::is_temp_name;
+use crate::writer::{is_temp_name, remove_if_stale};
 
 /// The page size when the host asks for 0 entries.
 const DEFAULT_LIMIT: usize = 1000;
@@ -25,11 +29,15 @@ pub(crate) fn list(root: &Dir, dir: RelPath<'_>, page: PageRequest) -> Result<Li
         return Err(error::not_folder(Op::List, dir.as_str()));
     }
     let mut names = Vec::new();
+    let now = std::time::SystemTime::now();
     for item in root.read_dir(dir.fs()).map_err(|e| fail(&e))? {
+        let item = item.map_err(|e| fail(&e))?;
         // A name that is not UTF-8 cannot be named by any workspace path, so it is left out
         // rather than shown under a lossy name that would not work for any operation.
-        if let Ok(name) = item.map_err(|e| fail(&e))?.file_name().into_string() {
-            if !is_temp_name(&name) {
+        if let Ok(name) = item.file_name().into_string() {
+            if is_temp_name(&name) {
+                remove_if_stale(&item, now);
+            } else {
                 names.push(name);
             }
         }

@@ -17,7 +17,7 @@ use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cap_std::fs::{Dir, File, OpenOptions, Permissions};
 use plugin_api::{ByteSource, Result, WriteOptions};
@@ -27,6 +27,11 @@ use crate::path::RelPath;
 
 const TEMP_PREFIX: &str = ".wshost-upload-";
 const TEMP_SUFFIX: &str = ".part";
+/// A temporary upload file not written to for this long belongs to no running upload (a
+/// live one writes as its body arrives, and the host cuts a stalled body long before): it
+/// was left by a host that was killed mid-upload, and a listing of its folder removes it.
+/// Generous, because several hosts may share a folder and their limits are not known here.
+pub(crate) const STALE_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 /// The copy buffer: large enough for few system calls, small enough to keep many concurrent
 /// uploads cheap.
 const BUFFER_SIZE: usize = 256 * 1024;
@@ -34,6 +39,19 @@ const BUFFER_SIZE: usize = 256 * 1024;
 /// True for the names of this driver's temporary upload files.
 pub(crate) fn is_temp_name(name: &str) -> bool {
     name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX)
+}
+
+/// Removes the temporary upload file `entry` if it is stale (see [`STALE_AFTER`]); answers
+/// whether it did. Best effort: a failure leaves a file that listings hide anyway.
+pub(crate) fn remove_if_stale(entry: &cap_std::fs::DirEntry, now: SystemTime) -> bool {
+    let Ok(meta) = entry.metadata() else {
+        return false;
+    };
+    let age = meta
+        .modified()
+        .ok()
+        .and_then(|m| now.duration_since(m.into_std()).ok());
+    meta.is_file() && age.is_some_and(|age| age > STALE_AFTER) && entry.remove_file().is_ok()
 }
 
 /// Writes `body` to `path` (see the module docs).
@@ -223,6 +241,31 @@ mod tests {
         for name in ["a.part", ".wshost-upload-", "x.wshost-upload-1.part"] {
             assert!(!is_temp_name(name), "{name}");
         }
+    }
+
+    #[test]
+    fn only_stale_temp_files_are_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Dir::open_ambient_dir(dir.path(), cap_std::ambient_authority()).unwrap();
+        let (fresh, _) = create_temp(&root).unwrap();
+        let (old, _) = create_temp(&root).unwrap();
+        let long_ago = SystemTime::now() - STALE_AFTER - Duration::from_secs(60);
+        std::fs::File::options()
+            .write(true)
+            .open(dir.path().join(&old))
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap();
+        let now = SystemTime::now();
+        let swept: Vec<String> = root
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap())
+            .filter(|e| remove_if_stale(e, now))
+            .map(|e| e.file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(swept, std::slice::from_ref(&old));
+        assert!(root.exists(&fresh) && !root.exists(&old));
     }
 
     #[test]
