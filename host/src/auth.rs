@@ -117,21 +117,26 @@ impl Caller {
     }
 }
 
-/// Failed logins allowed per user name before a pause.
-const MAX_FAILURES: u32 = 5;
-/// How long the failures are remembered, and the pause after too many.
-const FAILURE_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// Limits password guessing per user name: after [`MAX_FAILURES`] failed logins within
-/// [`FAILURE_WINDOW`], every attempt is refused (before the password is checked) until the
-/// window has passed. Only failures count, so people who log in often are never locked out;
-/// a generic rate limiter (governor) counts every attempt, which is why this is hand-written.
-#[derive(Default)]
+/// Limits password guessing per user name: after `max_failures` failed logins within
+/// `window` (`[limits]` `login_failures`, `login_window_secs`), every attempt is refused
+/// (before the password is checked) until the window has passed. Only failures count, so
+/// people who log in often are never locked out; a generic rate limiter (governor) counts
+/// every attempt, which is why this is hand-written.
 pub(crate) struct LoginThrottle {
+    max_failures: u32,
+    window: std::time::Duration,
     failures: std::sync::Mutex<std::collections::HashMap<String, (u32, std::time::Instant)>>,
 }
 
 impl LoginThrottle {
+    pub(crate) fn new(max_failures: u32, window: std::time::Duration) -> Self {
+        LoginThrottle {
+            max_failures,
+            window,
+            failures: Default::default(),
+        }
+    }
+
     fn key(user: &str) -> String {
         user.to_lowercase()
     }
@@ -140,10 +145,10 @@ impl LoginThrottle {
     pub(crate) fn check(&self, user: &str) -> Result<(), std::time::Duration> {
         let mut map = self.failures.lock().expect("throttle lock");
         let now = std::time::Instant::now();
-        map.retain(|_, (_, since)| now.duration_since(*since) < FAILURE_WINDOW);
+        map.retain(|_, (_, since)| now.duration_since(*since) < self.window);
         match map.get(&Self::key(user)) {
-            Some((count, since)) if *count >= MAX_FAILURES => {
-                Err(FAILURE_WINDOW.saturating_sub(now.duration_since(*since)))
+            Some((count, since)) if *count >= self.max_failures => {
+                Err(self.window.saturating_sub(now.duration_since(*since)))
             }
             _ => Ok(()),
         }
@@ -241,7 +246,9 @@ mod tests {
 
     #[test]
     fn only_failures_count_and_success_resets() {
-        let t = LoginThrottle::default();
+        const MAX_FAILURES: u32 = 5;
+        const FAILURE_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+        let t = LoginThrottle::new(MAX_FAILURES, FAILURE_WINDOW);
         for _ in 0..MAX_FAILURES - 1 {
             t.failed("Bob");
         }

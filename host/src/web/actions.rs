@@ -11,7 +11,7 @@ use plugin_api::{ActionRequest, ActionResponse, Driver};
 use super::error::ApiError;
 use super::params::Params;
 use super::stream::{body_reader, response_body};
-use super::{call_context, call_driver, check_access, Shared};
+use super::{await_plugin, call_context, call_driver_reading, check_access, Shared};
 use crate::auth::Caller;
 use crate::manifest::Rights;
 use crate::registry::ActionRoute;
@@ -49,6 +49,9 @@ pub(crate) async fn handle(
     if decl.csrf {
         caller.check_csrf(&method, &headers, params.get("secure_token"))?;
     }
+    let limits = &state.config.limits;
+    let (reader, watch) = body_reader(body, limits.max_upload, None);
+    let stall_limit = limits.plugin_timeout;
     let request = ActionRequest {
         name: decl.name.clone(),
         method: method.to_string(),
@@ -58,7 +61,7 @@ pub(crate) async fn handle(
             .filter(|(name, _)| !PRIVATE_HEADERS.contains(&name.as_str()))
             .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.to_owned())))
             .collect(),
-        body: body_reader(body, None),
+        body: reader,
     };
     let response = match decl.rights {
         Rights::Read | Rights::Write => {
@@ -72,7 +75,7 @@ pub(crate) async fn handle(
                 Access::Read
             };
             let granted = check_access(&state, &caller, &ws, need).await?;
-            call_driver(&state, &caller, &granted, move |d, ctx| {
+            call_driver_reading(&state, &caller, &granted, Some(&watch), move |d, ctx| {
                 d.action(ctx, request)
             })
             .await?
@@ -82,19 +85,19 @@ pub(crate) async fn handle(
             let plugin = route.plugin.clone();
             crate::telemetry::served_by(&plugin);
             let span = tracing::Span::current();
-            tokio::task::spawn_blocking(move || {
+            let limit = state.config.limits.plugin_timeout;
+            let task = tokio::task::spawn_blocking(move || {
                 let _span = span.enter();
                 let plugin = state
                     .registry
                     .plugin(&plugin, &toggles)
                     .map_err(|_| ApiError::Internal(format!("plugin {plugin} vanished")))?;
                 plugin.action(&ctx, request).map_err(ApiError::from)
-            })
-            .await
-            .map_err(|e| ApiError::Internal(format!("action task failed: {e}")))??
+            });
+            await_plugin(task, &route.plugin, limit, Some(&watch)).await?
         }
     };
-    into_http(response, &decl.name)
+    into_http(response, &decl.name, stall_limit)
 }
 
 /// The plugin that serves `action`: the first, in id order, that is enabled and loads.
@@ -137,7 +140,11 @@ const HOP_BY_HOP: [&str; 5] = [
     "set-cookie",
 ];
 
-fn into_http(resp: ActionResponse, action: &str) -> Result<Response, ApiError> {
+fn into_http(
+    resp: ActionResponse,
+    action: &str,
+    stall_limit: std::time::Duration,
+) -> Result<Response, ApiError> {
     let status = StatusCode::from_u16(resp.status)
         .ok()
         .filter(|s| !s.is_informational())
@@ -165,7 +172,7 @@ fn into_http(resp: ActionResponse, action: &str) -> Result<Response, ApiError> {
     }
     let body = resp
         .body
-        .map(|b| response_body(b, None))
+        .map(|b| response_body(b, None, stall_limit, None))
         .unwrap_or_else(Body::empty);
     out.body(body)
         .map_err(|e| ApiError::Internal(format!("action {action} response: {e}")))

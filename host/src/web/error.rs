@@ -59,6 +59,16 @@ pub(crate) enum ApiError {
     Fields(Vec<FieldError>),
     /// The driver answered an error.
     Plugin(PluginError),
+    /// A plugin answered something no plugin may answer (502).
+    PluginBadAnswer(String),
+    /// A plugin did not answer within `limits.plugin_timeout_secs` (504).
+    PluginTimeout { plugin: String, after: std::time::Duration },
+    /// A body over `limits.max_upload` or `limits.max_body` (413).
+    TooLarge { what: &'static str, limit: u64 },
+    /// The client paused sending its body longer than `limits.body_idle_timeout_secs` (408).
+    BodyStalled { after: std::time::Duration },
+    /// A request head over `limits.max_header_bytes` (431).
+    HeadersTooLarge { limit: usize },
     /// A host-side failure (logged with detail, answered without).
     Internal(String),
 }
@@ -153,6 +163,27 @@ impl ApiError {
                 format!("{} parameter(s) are invalid", errors.len()),
             ),
             Plugin(e) => (status_of(e.kind), e.kind.as_str(), e.message.clone()),
+            PluginBadAnswer(what) => (StatusCode::BAD_GATEWAY, "plugin_bad_answer", what.clone()),
+            PluginTimeout { plugin, after } => (
+                StatusCode::GATEWAY_TIMEOUT,
+                "plugin_timeout",
+                format!("plugin '{plugin}' did not answer within {} s", after.as_secs()),
+            ),
+            TooLarge { what, limit } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("the {what} is larger than the limit of {limit} bytes"),
+            ),
+            BodyStalled { after } => (
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                format!("the request body stalled for more than {} s", after.as_secs()),
+            ),
+            HeadersTooLarge { limit } => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "headers_too_large",
+                format!("the request headers are larger than the limit of {limit} bytes"),
+            ),
             Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -202,6 +233,9 @@ impl IntoResponse for ApiError {
         let (status, code, message) = self.parts();
         match &self {
             ApiError::Internal(detail) => tracing::error!("internal error: {detail}"),
+            ApiError::PluginTimeout { .. } | ApiError::PluginBadAnswer(_) => {
+                tracing::error!("{message}")
+            }
             ApiError::Plugin(e) if status.is_server_error() => {
                 tracing::error!(kind = %e.kind, "driver error: {}", e.message)
             }

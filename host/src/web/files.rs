@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use super::error::ApiError;
 use super::params::Params;
 use super::stream::{body_reader, response_body};
-use super::{call_driver, Shared};
+use super::{call_driver, call_driver_reading, Shared};
 use crate::auth::Caller;
 use crate::store::Access;
 use crate::telemetry::{Direction, Transfer};
@@ -37,7 +37,6 @@ pub(crate) enum StdAction {
 
 /// Default and largest page of `ls`.
 const PAGE_DEFAULT: u32 = 1000;
-const PAGE_MAX: u32 = 10_000;
 
 impl StdAction {
     pub(crate) fn from_name(name: &str) -> Option<StdAction> {
@@ -120,7 +119,10 @@ pub(crate) async fn handle(
                     .get("cursor")
                     .filter(|c| !c.is_empty())
                     .map(str::to_owned),
-                limit: params.number("limit", PAGE_DEFAULT, 1..=PAGE_MAX)?,
+                limit: {
+                    let max = state.config.limits.max_page;
+                    params.number("limit", PAGE_DEFAULT.min(max), 1..=max)?
+                },
             };
             let listed = call_driver(&state, &caller, &granted, move |d, ctx| {
                 let page = d.list(ctx, &dir, page)?;
@@ -130,7 +132,7 @@ pub(crate) async fn handle(
             let (dir, page) = listed;
             Ok(Json(json!({
                 "path": dir,
-                "entries": page.entries.iter().map(entry_json).collect::<Vec<_>>(),
+                "entries": listing_json(&dir, &page.entries)?,
                 "next_cursor": page.next_cursor,
             }))
             .into_response())
@@ -139,7 +141,7 @@ pub(crate) async fn handle(
             let file = params.path("file")?;
             let entry =
                 call_driver(&state, &caller, &granted, move |d, ctx| d.stat(ctx, &file)).await?;
-            Ok(Json(entry_json(&entry)).into_response())
+            Ok(Json(entry_json(&entry)?).into_response())
         }
         StdAction::Download => {
             download(
@@ -166,19 +168,28 @@ pub(crate) async fn handle(
                     .get(header::CONTENT_LENGTH)
                     .and_then(|v| v.to_str().ok()?.parse().ok()),
             };
+            let max = state.config.limits.max_upload;
+            if options.size_hint.is_some_and(|n| n > max) {
+                // Refused before the plugin sees a byte; the client may not even send them.
+                return Err(ApiError::TooLarge {
+                    what: "upload",
+                    limit: max,
+                });
+            }
             let driver = driver_of(&state, &ws).await?;
-            let reader = body_reader(body, Some(Transfer::start(Direction::Upload, &driver)));
-            let entry = call_driver(&state, &caller, &granted, move |d, ctx| {
+            let transfer = Transfer::start(Direction::Upload, &driver);
+            let (reader, watch) = body_reader(body, max, Some(transfer));
+            let entry = call_driver_reading(&state, &caller, &granted, Some(&watch), move |d, ctx| {
                 d.write(ctx, &path, reader, options)
             })
             .await?;
-            Ok((StatusCode::CREATED, Json(entry_json(&entry))).into_response())
+            Ok((StatusCode::CREATED, Json(entry_json(&entry)?)).into_response())
         }
         StdAction::Mkdir => {
             let path = join(&params.path_or_root("dir")?, &params.name("dirname")?);
             let entry =
                 call_driver(&state, &caller, &granted, move |d, ctx| d.mkdir(ctx, &path)).await?;
-            Ok((StatusCode::CREATED, Json(entry_json(&entry))).into_response())
+            Ok((StatusCode::CREATED, Json(entry_json(&entry)?)).into_response())
         }
         StdAction::Delete => {
             let file = root_refused(params.path("file")?, "file")?;
@@ -196,7 +207,7 @@ pub(crate) async fn handle(
                 d.rename(ctx, &from, &to)
             })
             .await?;
-            Ok(Json(entry_json(&entry)).into_response())
+            Ok(Json(entry_json(&entry)?).into_response())
         }
         StdAction::Copy | StdAction::Move => {
             let from = root_refused(params.path("file")?, "file")?;
@@ -222,7 +233,7 @@ pub(crate) async fn handle(
                 })
                 .await?
             };
-            Ok(Json(entry_json(&entry)).into_response())
+            Ok(Json(entry_json(&entry)?).into_response())
         }
     }
 }
@@ -239,8 +250,17 @@ fn root_refused(path: String, name: &'static str) -> Result<String, ApiError> {
 }
 
 /// The JSON form of an entry.
-fn entry_json(e: &Entry) -> Value {
-    json!({
+/// An entry a driver answered, as JSON, once its path is known to be one a client could
+/// have sent: a driver's answer is untrusted input too (a listing could otherwise hand the
+/// UI a `..` or a NUL).
+fn entry_json(e: &Entry) -> Result<Value, ApiError> {
+    if crate::paths::normalize(&e.path).as_deref() != Ok(e.path.as_str()) {
+        return Err(ApiError::PluginBadAnswer(format!(
+            "the driver answered an invalid path {:?}",
+            e.path
+        )));
+    }
+    Ok(json!({
         "name": e.name(),
         "path": e.path,
         "type": if e.is_dir { "dir" } else { "file" },
@@ -248,7 +268,25 @@ fn entry_json(e: &Entry) -> Value {
         "modified": e.modified.map(|t| humantime::format_rfc3339_seconds(t).to_string()),
         "mime": e.mime,
         "etag": e.etag,
-    })
+    }))
+}
+
+/// The entries of a listing of `dir`, each checked like [`entry_json`] and to be a child of
+/// `dir` (compared without case: some back ends, Dropbox, answer the case they store).
+fn listing_json(dir: &str, entries: &[Entry]) -> Result<Vec<Value>, ApiError> {
+    entries
+        .iter()
+        .map(|e| {
+            let json = entry_json(e)?;
+            if e.name().is_empty() || !parent(&e.path).eq_ignore_ascii_case(dir) {
+                return Err(ApiError::PluginBadAnswer(format!(
+                    "the driver listed {:?}, which is not in '{dir}'",
+                    e.path
+                )));
+            }
+            Ok(json)
+        })
+        .collect()
 }
 
 /// What a Range header asks of a file of `size` bytes.
@@ -336,6 +374,7 @@ async fn download(
         ))));
     }
     let entry = read.entry;
+    entry_json(&entry)?;
     let mut builder = Response::builder()
         .header(header::ACCEPT_RANGES, "bytes")
         .header(header::CONTENT_TYPE, content_type(&entry))
@@ -355,9 +394,15 @@ async fn download(
             .status(StatusCode::OK)
             .header(header::CONTENT_LENGTH, entry.size),
     };
+    let length = match part {
+        Some((start, end, _)) => end - start + 1,
+        None => entry.size,
+    };
     builder
         .body(response_body(
             read.content,
+            Some(length),
+            state.config.limits.plugin_timeout,
             Some(Transfer::start(Direction::Download, &driver)),
         ))
         .map_err(|e| ApiError::Internal(format!("download response: {e}")))

@@ -10,7 +10,7 @@ mod actions;
 mod api;
 pub(crate) mod error;
 mod files;
-mod params;
+pub(crate) mod params;
 mod stream;
 
 use std::collections::BTreeMap;
@@ -33,6 +33,7 @@ use crate::telemetry;
 use crate::workspaces::{Workspace, Workspaces};
 use error::ApiError;
 use params::Params;
+use stream::BodyWatch;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
@@ -53,12 +54,14 @@ impl AppState {
         registry: Arc<Registry>,
         workspaces: Arc<Workspaces>,
     ) -> AppState {
+        let login_throttle =
+            LoginThrottle::new(config.limits.login_failures, config.limits.login_window);
         AppState {
             config,
             store,
             registry,
             workspaces,
-            login_throttle: LoginThrottle::default(),
+            login_throttle,
         }
     }
 
@@ -76,6 +79,8 @@ pub(crate) type Shared = Arc<AppState>;
 /// The router of the whole host.
 pub(crate) fn app(state: Shared) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
+    let limits = state.config.limits.clone();
+    let max_header_bytes = limits.max_header_bytes;
     Router::new()
         .route("/", get(dispatch).post(dispatch).put(dispatch))
         .route("/index.php", get(dispatch).post(dispatch).put(dispatch))
@@ -88,6 +93,14 @@ pub(crate) fn app(state: Shared) -> Router {
         .nest("/api", api::router())
         .merge(crate::ui::router())
         .with_state(state)
+        // Bodies read whole (API JSON, UI forms); uploads are streamed and bounded apart.
+        .layer(axum::extract::DefaultBodyLimit::max(limits.max_body))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            limits.body_idle_timeout,
+        ))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            refuse_large_heads(req, next, max_header_bytes)
+        }))
         // Outermost first: give every request an id, log it in a span, echo it back.
         .layer(
             tower::ServiceBuilder::new()
@@ -112,6 +125,26 @@ pub(crate) fn metrics_app() -> Router {
         "/metrics",
         get(|| async { telemetry::metrics_handle().render() }),
     )
+}
+
+/// 431 for a request whose line and headers together exceed `max` bytes (hyper only bounds
+/// them by its read buffer).
+async fn refuse_large_heads(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+    max: usize,
+) -> Response {
+    use axum::response::IntoResponse;
+    let size = req.uri().to_string().len()
+        + req
+            .headers()
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len() + 4)
+            .sum::<usize>();
+    if size > max {
+        return ApiError::HeadersTooLarge { limit: max }.into_response();
+    }
+    next.run(req).await
 }
 
 fn request_span(req: &axum::http::Request<Body>) -> tracing::Span {
@@ -156,9 +189,6 @@ async fn readyz(State(state): State<Shared>) -> Response {
         }
     }
 }
-
-/// The largest urlencoded form body accepted for the standard actions.
-const FORM_LIMIT: usize = 64 * 1024;
 
 async fn dispatch(
     State(state): State<Shared>,
@@ -227,12 +257,13 @@ async fn dispatch_inner(
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
         let body = if is_form && std_action != files::StdAction::Upload {
-            let bytes = axum::body::to_bytes(body, FORM_LIMIT).await.map_err(|e| {
-                ApiError::InvalidParam {
-                    name: "body",
-                    reason: format!("form body unreadable or over {FORM_LIMIT} bytes: {e}"),
-                }
-            })?;
+            let limit = state.config.limits.max_body;
+            let bytes = axum::body::to_bytes(body, limit)
+                .await
+                .map_err(|_| ApiError::TooLarge {
+                    what: "form body",
+                    limit: limit as u64,
+                })?;
             params.extend(Params::parse(&String::from_utf8_lossy(&bytes)));
             Body::empty()
         } else {
@@ -314,11 +345,27 @@ pub(crate) async fn check_access(
 }
 
 /// Resolves the workspace `granted` was checked for to its driver and runs `op` on a
-/// blocking thread.
+/// blocking thread, within the plugin deadline.
 pub(crate) async fn call_driver<T, F>(
     state: &Shared,
     caller: &Caller,
     granted: &Granted,
+    op: F,
+) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&ForeignDriver, &CallContext) -> plugin_api::Result<T> + Send + 'static,
+{
+    call_driver_reading(state, caller, granted, None, op).await
+}
+
+/// [`call_driver`] for an operation that reads a request body (watched by `body`): the
+/// deadline then counts from the plugin's last read, and a body over its limit is a 413.
+pub(crate) async fn call_driver_reading<T, F>(
+    state: &Shared,
+    caller: &Caller,
+    granted: &Granted,
+    body: Option<&BodyWatch>,
     op: F,
 ) -> Result<T, ApiError>
 where
@@ -333,10 +380,12 @@ where
     telemetry::served_by(&ws.driver);
     let toggles = state.store.plugin_toggles().await?;
     driver_ready(state, &ws, &toggles)?;
+    let driver_id = ws.driver.clone();
+    let limits = state.config.limits.clone();
     let state = state.clone();
     let ctx = call_context(caller, Some(ws_id));
     let span = tracing::Span::current();
-    tokio::task::spawn_blocking(move || {
+    let task = tokio::task::spawn_blocking(move || {
         // Blocking threads do not inherit the request's span: enter it, so the driver's log
         // lines carry the request id.
         let _span = span.enter();
@@ -355,9 +404,45 @@ where
             }
         }
         result.map_err(ApiError::from)
-    })
-    .await
-    .map_err(|e| ApiError::Internal(format!("driver task failed: {e}")))?
+    });
+    let result = await_plugin(task, &driver_id, limits.plugin_timeout, body).await;
+    match body {
+        Some(body) if result.is_err() && body.over_limit() => Err(ApiError::TooLarge {
+            what: "request body",
+            limit: limits.max_upload,
+        }),
+        Some(body) if result.is_err() && body.stalled() => Err(ApiError::BodyStalled {
+            after: limits.body_idle_timeout,
+        }),
+        _ => result,
+    }
+}
+
+/// Waits for a plugin call running on a blocking thread. Once `limit` passes without an
+/// answer (or, when the call reads a request body, without a read), the request fails with
+/// 504; the thread cannot be stopped and finishes on its own, its result dropped.
+pub(crate) async fn await_plugin<T>(
+    task: tokio::task::JoinHandle<Result<T, ApiError>>,
+    plugin: &str,
+    limit: std::time::Duration,
+    body: Option<&BodyWatch>,
+) -> Result<T, ApiError> {
+    tokio::pin!(task);
+    loop {
+        let wait = body.map_or(limit, |b| limit.saturating_sub(b.idle()));
+        match tokio::time::timeout(wait, &mut task).await {
+            Ok(joined) => {
+                return joined.map_err(|e| ApiError::Internal(format!("plugin task failed: {e}")))?
+            }
+            Err(_) if body.is_some_and(|b| b.idle() < limit) => continue,
+            Err(_) => {
+                return Err(ApiError::PluginTimeout {
+                    plugin: plugin.to_owned(),
+                    after: limit,
+                })
+            }
+        }
+    }
 }
 
 /// Refuses a workspace whose driver is disabled or whose definition was refused.

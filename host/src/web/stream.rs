@@ -3,6 +3,9 @@
 //! size, and a slow side slows the other (backpressure) instead of buffering.
 
 use std::io::{self, Read};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use bytes::{Buf, Bytes};
@@ -18,49 +21,123 @@ const DEPTH: usize = 4;
 /// Bytes read from a plugin per chunk.
 pub(crate) const CHUNK: usize = 256 * 1024;
 
-/// A request body as a blocking reader for a plugin. Must be called inside the runtime; the
-/// reader must be used from a blocking thread. A client that disconnects mid-body makes the
-/// reader fail, so the driver discards the partial upload.
-pub(crate) fn body_reader(body: Body, transfer: Option<Transfer>) -> ByteSource {
+/// What the host sees of a request body while a plugin reads it: when the plugin last took
+/// a chunk (a long upload that moves is not a hung plugin), and why the body failed, if it
+/// did — the plugin only sees a read error, the client must get 413 or 408.
+#[derive(Debug)]
+pub(crate) struct BodyWatch {
+    started: Instant,
+    /// Milliseconds from `started` to the end of the plugin's last read.
+    last_read_ms: AtomicU64,
+    /// The plugin is waiting in a read: for the client, so not the plugin's delay.
+    reading: AtomicBool,
+    over_limit: AtomicBool,
+    stalled: AtomicBool,
+}
+
+impl BodyWatch {
+    /// How long the plugin has held the call without reading the body: since its last read
+    /// ended (or the body was opened); zero while it waits in a read.
+    pub(crate) fn idle(&self) -> Duration {
+        if self.reading.load(Ordering::Relaxed) {
+            return Duration::ZERO;
+        }
+        let last = Duration::from_millis(self.last_read_ms.load(Ordering::Relaxed));
+        self.started.elapsed().saturating_sub(last)
+    }
+
+    /// True once the client sent more than the limit.
+    pub(crate) fn over_limit(&self) -> bool {
+        self.over_limit.load(Ordering::Relaxed)
+    }
+
+    /// True once the client paused longer than `limits.body_idle_timeout_secs`.
+    pub(crate) fn stalled(&self) -> bool {
+        self.stalled.load(Ordering::Relaxed)
+    }
+
+    fn reading(&self, now: bool) {
+        let ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_read_ms.store(ms, Ordering::Relaxed);
+        self.reading.store(now, Ordering::Relaxed);
+    }
+}
+
+/// A request body as a blocking reader for a plugin, cut with an error after `max` bytes.
+/// Must be called inside the runtime; the reader must be used from a blocking thread. A client
+/// that disconnects mid-body makes the reader fail, so the driver discards the partial upload.
+pub(crate) fn body_reader(
+    body: Body,
+    max: u64,
+    transfer: Option<Transfer>,
+) -> (ByteSource, Arc<BodyWatch>) {
+    let watch = Arc::new(BodyWatch {
+        started: Instant::now(),
+        last_read_ms: AtomicU64::new(0),
+        reading: AtomicBool::new(false),
+        over_limit: AtomicBool::new(false),
+        stalled: AtomicBool::new(false),
+    });
     let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(DEPTH);
+    let pump_watch = watch.clone();
     tokio::spawn(async move {
         let mut frames = body.into_data_stream();
+        let mut received = 0u64;
         while let Some(frame) = frames.next().await {
-            if let (Some(t), Ok(bytes)) = (&transfer, &frame) {
-                t.bytes(bytes.len());
-            }
-            let failed = frame.is_err();
-            let item = frame.map_err(|e| {
-                io::Error::new(
-                    io::ErrorKind::ConnectionAborted,
-                    format!("request body: {e}"),
-                )
-            });
+            let item = match frame {
+                Ok(bytes) => {
+                    received += bytes.len() as u64;
+                    if let Some(t) = &transfer {
+                        t.bytes(bytes.len());
+                    }
+                    if received > max {
+                        pump_watch.over_limit.store(true, Ordering::Relaxed);
+                        Err(io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            format!("request body over the limit of {max} bytes"),
+                        ))
+                    } else {
+                        Ok(bytes)
+                    }
+                }
+                Err(e) => {
+                    // The idle timeout (tower-http's RequestBodyTimeoutLayer) surfaces here.
+                    let root: &(dyn std::error::Error + 'static) = &e;
+                    let timed_out = std::iter::successors(Some(root), |e| e.source())
+                        .any(|e| e.is::<tower_http::timeout::TimeoutError>());
+                    pump_watch.stalled.store(timed_out, Ordering::Relaxed);
+                    Err(io::Error::new(
+                        io::ErrorKind::ConnectionAborted,
+                        format!("request body: {e}"),
+                    ))
+                }
+            };
+            let failed = item.is_err();
             if tx.send(item).await.is_err() || failed {
                 break;
             }
         }
     });
-    Box::new(ChannelReader {
+    let reader = ChannelReader {
         rx,
         current: Bytes::new(),
-    })
+        watch: watch.clone(),
+    };
+    (Box::new(reader), watch)
 }
 
 struct ChannelReader {
     rx: mpsc::Receiver<io::Result<Bytes>>,
     current: Bytes,
+    watch: Arc<BodyWatch>,
 }
 
 impl Read for ChannelReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.current.is_empty() {
-            match self.rx.blocking_recv() {
-                Some(Ok(bytes)) => self.current = bytes,
-                Some(Err(e)) => return Err(e),
-                None => return Ok(0),
-            }
-        }
+        self.watch.reading(true);
+        let filled = self.fill();
+        self.watch.reading(false);
+        filled?;
         let n = buf.len().min(self.current.len());
         buf[..n].copy_from_slice(&self.current[..n]);
         self.current.advance(n);
@@ -68,18 +145,53 @@ impl Read for ChannelReader {
     }
 }
 
+impl ChannelReader {
+    /// Waits for the next chunk unless part of one is left; `current` stays empty at the end.
+    fn fill(&mut self) -> io::Result<()> {
+        while self.current.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(Ok(bytes)) => self.current = bytes,
+                Some(Err(e)) => return Err(e),
+                None => return Ok(()),
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A plugin's byte stream as a response body, pulled on a blocking thread. When the client
-/// goes away the pull stops and the plugin's stream is dropped.
-pub(crate) fn response_body(mut source: ByteSource, transfer: Option<Transfer>) -> Body {
+/// goes away the pull stops and the plugin's stream is dropped. The response is cut (the
+/// client sees a truncated body, never a complete-looking one) when the plugin leaves the
+/// stream without a chunk for `stall_limit`, or when it sends more or fewer bytes than the
+/// `length` it announced.
+pub(crate) fn response_body(
+    mut source: ByteSource,
+    length: Option<u64>,
+    stall_limit: Duration,
+    transfer: Option<Transfer>,
+) -> Body {
     let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(DEPTH);
     let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || {
         let _span = span.enter();
         let mut buf = vec![0u8; CHUNK];
+        let mut sent = 0u64;
         loop {
             match source.read(&mut buf) {
-                Ok(0) => break,
+                Ok(0) => {
+                    if let Some(length) = length.filter(|&l| sent < l) {
+                        tracing::error!("the plugin's stream ended after {sent} of the {length} bytes it announced");
+                        let _ = tx.blocking_send(Err(io::Error::other("plugin stream too short")));
+                    }
+                    break;
+                }
                 Ok(n) => {
+                    sent += n as u64;
+                    if let Some(length) = length.filter(|&l| sent > l) {
+                        tracing::error!("the plugin's stream is longer than the {length} bytes it announced");
+                        let _ = tx.blocking_send(Err(io::Error::other("plugin stream too long")));
+                        break;
+                    }
                     if let Some(t) = &transfer {
                         t.bytes(n);
                     }
@@ -99,5 +211,15 @@ pub(crate) fn response_body(mut source: ByteSource, transfer: Option<Transfer>) 
             }
         }
     });
-    Body::from_stream(ReceiverStream::new(rx))
+    // The timer runs only while the channel is empty: a slow client, which leaves chunks
+    // waiting in the channel, never trips it.
+    let chunks = tokio_stream::StreamExt::timeout(ReceiverStream::new(rx), stall_limit).map(
+        move |item| {
+            item.unwrap_or_else(|_| {
+                tracing::error!("response stream stalled: no chunk from the plugin in {stall_limit:?}");
+                Err(io::Error::new(io::ErrorKind::TimedOut, "plugin stream stalled"))
+            })
+        },
+    );
+    Body::from_stream(chunks)
 }
