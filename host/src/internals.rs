@@ -61,7 +61,9 @@ impl RequestChecks {
         let (store, token) = runtime.block_on(async {
             let fail = |e: crate::store::StoreError| e.to_string();
             let url = sqlite_url(&dir.join("wshost.db")).map_err(fail)?;
-            let store = Store::open(&url, SecretKey::generate()).await.map_err(fail)?;
+            let store = Store::open(&url, SecretKey::generate())
+                .await
+                .map_err(fail)?;
             store
                 .create_user("bench", "bench-password-for-checks", false)
                 .await
