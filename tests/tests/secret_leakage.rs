@@ -304,7 +304,7 @@ fn run(format: &str) -> (usize, usize, Vec<String>) {
     assert_eq!(s, 200, "{body}");
     // The wrong client secret: the token endpoint refuses the code.
     let (s, code) = connect(&mut c, "dbxwrong");
-    assert_eq!(s, 400, "a wrong client secret is refused");
+    assert!(s >= 400, "a wrong client secret is refused: {s}");
     secrets.push((code, Scope::Everywhere));
 
     // Every page of the UI, for the admin and for Eve, and the static files they link to.
