@@ -458,3 +458,20 @@ pub fn pattern_chunk(seed: u64, i: u64, len: usize) -> Vec<u8> {
         })
         .collect()
 }
+
+/// The number of open file descriptors of process `pid`.
+pub fn fd_count(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// A numeric field of `/proc/PID/status`: `VmHWM` and `VmRSS` in KiB, `Threads`, ...
+pub fn proc_status(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}

@@ -2,6 +2,7 @@
 //! serving the others.
 
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use wshost_tests::*;
 
@@ -39,7 +40,7 @@ fn panics_in_a_driver_and_an_action_fail_the_request_not_the_host() {
         // A stream that panics midway cuts the response; the host lives on.
         let r = h
             .client
-            .get(h.action_url("get_action=download&ws=faulty&file=panic-stream"))
+            .get(h.action_url("get_action=download&ws=faulty&file=stream-panic"))
             .send();
         if let Ok(r) = r {
             assert!(
@@ -63,32 +64,235 @@ fn panics_in_a_driver_and_an_action_fail_the_request_not_the_host() {
     );
 }
 
+/// One request of the fault matrix and the answer it must get.
+struct Case {
+    method: &'static str,
+    query: String,
+    status: u16,
+    code: &'static str,
+}
+
+/// Every driver operation under every fault, and the plugin actions that panic or hang.
+fn fault_matrix() -> Vec<Case> {
+    let mut faults: Vec<(String, u16, &'static str)> = vec![
+        ("panic".into(), 500, "plugin_panicked"),
+        ("hang".into(), 504, "plugin_timeout"),
+        ("garbage".into(), 502, "plugin_bad_answer"),
+    ];
+    for (kind, status) in ERROR_KINDS {
+        faults.push((format!("error-{kind}"), status, kind));
+    }
+    let mut cases = Vec::new();
+    for (f, status, code) in &faults {
+        let ops: [(&str, String); 9] = [
+            ("GET", format!("get_action=stat&ws=faulty&file={f}")),
+            ("GET", format!("get_action=ls&ws=faulty&dir={f}")),
+            ("GET", format!("get_action=download&ws=faulty&file={f}")),
+            ("POST", format!("get_action=upload&ws=faulty&file={f}")),
+            (
+                "POST",
+                format!("get_action=mkdir&ws=faulty&dir=/&dirname={f}"),
+            ),
+            ("POST", format!("get_action=delete&ws=faulty&file={f}")),
+            (
+                "POST",
+                format!("get_action=rename&ws=faulty&file={f}&filename_new=x"),
+            ),
+            (
+                "POST",
+                format!("get_action=copy&ws=faulty&file={f}&dest=/d"),
+            ),
+            (
+                "POST",
+                format!("get_action=move&ws=faulty&file={f}&dest=/d"),
+            ),
+        ];
+        for (method, query) in ops {
+            // Deleting answers no entry, so there is no garbage to refuse.
+            let (status, code) = if f == "garbage" && query.contains("=delete&") {
+                (200, "")
+            } else {
+                (*status, *code)
+            };
+            cases.push(Case {
+                method,
+                query,
+                status,
+                code,
+            });
+        }
+    }
+    cases.push(Case {
+        method: "GET",
+        query: "get_action=faulty_panic".into(),
+        status: 500,
+        code: "plugin_panicked",
+    });
+    cases.push(Case {
+        method: "GET",
+        query: "get_action=faulty_hang".into(),
+        status: 504,
+        code: "plugin_timeout",
+    });
+    cases
+}
+
+const ERROR_KINDS: [(&str, u16); 13] = [
+    ("not_found", 404),
+    ("already_exists", 409),
+    ("permission_denied", 403),
+    ("invalid_input", 400),
+    ("invalid_range", 416),
+    ("authorization_required", 401),
+    ("rate_limited", 429),
+    ("conflict", 409),
+    ("unsupported", 501),
+    ("unavailable", 503),
+    ("insufficient_storage", 507),
+    ("internal", 500),
+    ("plugin_panicked", 500),
+];
+
+/// Streams that fail after their first chunk: the response starts (200) but must end short
+/// of its announced length, never look complete.
+const BROKEN_STREAMS: [&str; 4] = [
+    "stream-panic",
+    "stream-hang",
+    "stream-error",
+    "stream-garbage",
+];
+
+/// Sends one case; `None` when it got the answer it must, or what went wrong.
+fn run_case(h: &Host, case: &Case) -> Option<String> {
+    let url = h.action_url(&case.query);
+    let sent = match case.method {
+        "GET" => h.client.get(&url).send(),
+        _ => h.client.post(&url).body(b"body".to_vec()).send(),
+    };
+    let r = match sent {
+        Ok(r) => r,
+        Err(e) => return Some(format!("{}: no answer: {e}", case.query)),
+    };
+    let (status, v) = json_of(r);
+    let got = v["error"]["code"].as_str().unwrap_or("");
+    (status != case.status || got != case.code).then(|| {
+        format!(
+            "{} {}: expected {} {}, got {status} {v}",
+            case.method, case.query, case.status, case.code
+        )
+    })
+}
+
+/// Downloads a broken stream; `None` when the body came out visibly truncated.
+fn run_broken_stream(h: &Host, name: &str) -> Option<String> {
+    let url = h.action_url(&format!("get_action=download&ws=faulty&file={name}"));
+    let r = match h.client.get(&url).send() {
+        Ok(r) => r,
+        Err(_) => return None, // cut before the head: fine
+    };
+    let announced = r.content_length();
+    match r.bytes() {
+        Err(_) => None,
+        Ok(body) if announced != Some(body.len() as u64) => None,
+        Ok(body) => Some(format!(
+            "{name}: looked complete ({} bytes, announced {announced:?})",
+            body.len()
+        )),
+    }
+}
+
+/// Sends every case and broken stream `rounds` times from 8 threads; the requests sent and
+/// the failures seen.
+fn run_rounds(h: &Host, cases: &[Case], rounds: usize) -> (usize, Vec<String>) {
+    const WORKERS: usize = 8;
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..WORKERS)
+            .map(|w| {
+                scope.spawn(move || {
+                    let (mut sent, mut failed) = (0, Vec::new());
+                    for round in 0..rounds {
+                        for (i, case) in cases.iter().enumerate() {
+                            if (i + round) % WORKERS == w {
+                                sent += 1;
+                                failed.extend(run_case(h, case));
+                            }
+                        }
+                        for (i, name) in BROKEN_STREAMS.iter().enumerate() {
+                            if (i + round) % WORKERS == w {
+                                sent += 1;
+                                failed.extend(run_broken_stream(h, name));
+                            }
+                        }
+                    }
+                    (sent, failed)
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).fold(
+            (0, Vec::new()),
+            |(n, mut all), (sent, failed)| {
+                all.extend(failed);
+                (n + sent, all)
+            },
+        )
+    })
+}
+
 #[test]
-fn every_error_kind_maps_to_its_status() {
+fn every_operation_fails_cleanly_under_every_fault_and_nothing_leaks() {
+    let config = format!("{}\n[limits]\nplugin_timeout_secs = 1\n", faulty_config());
     let h = Host::start(HostSetup::new(
-        faulty_config(),
+        config,
         vec![manifest("access.fs.toml"), manifest("access.faulty.toml")],
     ));
-    for (kind, status) in [
-        ("not_found", 404),
-        ("already_exists", 409),
-        ("permission_denied", 403),
-        ("invalid_input", 400),
-        ("invalid_range", 416),
-        ("authorization_required", 401),
-        ("rate_limited", 429),
-        ("conflict", 409),
-        ("unsupported", 501),
-        ("unavailable", 503),
-        ("insufficient_storage", 507),
-        ("internal", 500),
-    ] {
-        let (s, v) = h.get(&format!("get_action=stat&ws=faulty&file=error-{kind}"));
-        assert_eq!((s, code(&v)), (status, kind), "{v}");
+    let cases = fault_matrix();
+    // A first round grows the pools (store connections, client connections, blocking threads)
+    // to their working size; what the next six rounds add is what leaks.
+    let (mut requests, mut failures) = run_rounds(&h, &cases, 1);
+    let pid = h.pid();
+    let fds_before = fd_count(pid);
+    let threads_before = proc_status(pid, "Threads");
+    let started = Instant::now();
+    let (sent, failed) = run_rounds(&h, &cases, 6);
+    let elapsed = started.elapsed();
+    requests += sent;
+    failures.extend(failed);
+
+    // Hung plugin calls finish on their own (2.5 s, 5 s for a stream); idle blocking threads
+    // leave after tokio's 10 s keep-alive. Then nothing may be left over.
+    let settle = Instant::now();
+    let (mut fds, mut threads) = (fd_count(pid), proc_status(pid, "Threads"));
+    while (fds > fds_before + 4 || threads > threads_before + 4)
+        && settle.elapsed() < Duration::from_secs(30)
+    {
+        std::thread::sleep(Duration::from_millis(250));
+        (fds, threads) = (fd_count(pid), proc_status(pid, "Threads"));
     }
-    // A read-only driver answers "unsupported" for writes.
-    let (s, v) = h.post("get_action=mkdir&ws=faulty&dir=/&dirname=x");
-    assert_eq!((s, code(&v)), (501, "unsupported"), "{v}");
+    println!(
+        "plugin faults: {} cases + {} broken streams, {requests} requests in {elapsed:.1?}, \
+         {} failures; fds {fds_before} -> {fds}, threads {threads_before} -> {threads}, \
+         RSS {} KiB",
+        cases.len(),
+        BROKEN_STREAMS.len(),
+        failures.len(),
+        proc_status(pid, "VmRSS"),
+    );
+    assert!(requests >= 1000, "{requests} requests");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(
+        fds <= fds_before + 4,
+        "file descriptors leaked: {fds_before} -> {fds}"
+    );
+    assert!(
+        threads <= threads_before + 4,
+        "threads leaked: {threads_before} -> {threads}"
+    );
+
+    // The host still serves, the faulty plugin included.
+    let (s, v) = h.get("get_action=stat&ws=faulty&file=hello.txt");
+    assert_eq!(s, 200, "{v}");
+    let (s, _) = h.get("get_action=ls&ws=files");
+    assert_eq!(s, 200);
 }
 
 #[test]

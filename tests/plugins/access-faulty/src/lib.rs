@@ -1,14 +1,31 @@
-//! Test plugin `access.faulty`: a read-only driver with two files whose operations panic or
-//! fail on purpose, so tests can check that the host survives a misbehaving plugin.
+//! Test plugin `access.faulty`: a driver whose every operation misbehaves on request, so tests
+//! can check that the host survives a misbehaving plugin and answers each fault cleanly.
 //!
-//! - `stat`/`read` of `panic` panic inside the driver; `read` of `panic-stream` returns a
-//!   stream that panics after its first chunk; `stat` of `error-<kind>` answers that kind.
-//! - Action `faulty_panic` (plugin-level) panics; `faulty_echo` (on a workspace) answers its
-//!   workspace and query as JSON.
+//! The fault is chosen by the path the operation is given (for `rename` and `copy`, either
+//! path), in every operation (`stat`, `list`, `read`, `write`, `mkdir`, `delete`, `rename`,
+//! `copy`):
+//! - `panic`: panics;
+//! - `hang`: sleeps [`HANG`] (past the host's deadline in the tests), then answers;
+//! - `error-<kind>`: answers that error kind (`internal` for an unknown kind);
+//! - `garbage`: answers entries no driver may answer — names with `..`, `/`, NUL, an empty
+//!   name, a path that is not the one asked — and, for `read`, a stream longer than the size
+//!   it announced;
+//! - `stream-panic`, `stream-hang`, `stream-error` (read only): a stream that sends one
+//!   chunk, then panics, stalls for [`HANG`], or fails.
+//!
+//! Other paths: `hello.txt` exists; writes, mkdirs, deletes, renames and copies succeed
+//! without storing anything. Actions: `faulty_panic` (plugin-level) panics, `faulty_hang`
+//! (plugin-level) sleeps [`HANG`], `faulty_echo` (on a workspace) answers its workspace and
+//! query as JSON.
 
 use std::io::Read;
+use std::time::Duration;
 
 use plugin_api::*;
+
+/// How long `hang` faults sleep: longer than the 1 s plugin deadline the tests configure,
+/// short enough that the blocking threads they hold come back during a test.
+const HANG: Duration = Duration::from_millis(2500);
 
 /// The plugin.
 pub struct Faulty;
@@ -17,7 +34,7 @@ impl Plugin for Faulty {
     type Driver = FaultyDriver;
     const ID: &'static str = "access.faulty";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
-    const ACTIONS: &'static [&'static str] = &["faulty_panic", "faulty_echo"];
+    const ACTIONS: &'static [&'static str] = &["faulty_panic", "faulty_hang", "faulty_echo"];
 
     fn new(_host: Host) -> Result<Self> {
         Ok(Faulty)
@@ -30,6 +47,10 @@ impl Plugin for Faulty {
     fn action(&self, _: &CallContext, req: ActionRequest) -> Result<ActionResponse> {
         match req.name.as_str() {
             "faulty_panic" => panic!("faulty_panic was called"),
+            "faulty_hang" => {
+                std::thread::sleep(HANG);
+                Ok(ActionResponse::json("{\"late\":true}".to_owned()))
+            }
             other => Err(PluginError::unsupported(&format!("plugin action {other}"))),
         }
     }
@@ -40,9 +61,35 @@ pub struct FaultyDriver;
 
 const CONTENT: &[u8] = b"hello from a faulty plugin\n";
 
+/// Acts out the fault `path` names, if any: panics, sleeps, or answers an error.
+fn fault(op: &str, path: &str) -> Result<()> {
+    match path {
+        "panic" => panic!("{op} of 'panic' panics on purpose"),
+        "hang" => {
+            std::thread::sleep(HANG);
+            Ok(())
+        }
+        _ => match path.strip_prefix("error-") {
+            Some(kind) => {
+                let kind = ErrorKind::ALL
+                    .into_iter()
+                    .find(|k| k.as_str() == kind)
+                    .unwrap_or(ErrorKind::Internal);
+                Err(PluginError::new(kind, format!("{op}: asked for {kind}")))
+            }
+            None => Ok(()),
+        },
+    }
+}
+
+/// An entry no driver may answer for `asked`: its path is another one, with `..` in it.
+fn garbage_entry() -> Entry {
+    Entry::file("../../outside/\u{0}secret", u64::MAX)
+}
+
 impl Driver for FaultyDriver {
     fn capabilities(&self) -> Capabilities {
-        Capabilities::READ_ONLY
+        Capabilities::ALL
     }
 
     fn action(&self, ctx: &CallContext, req: ActionRequest) -> Result<ActionResponse> {
@@ -65,24 +112,30 @@ impl Driver for FaultyDriver {
     }
 
     fn stat(&self, _: &CallContext, path: &WsPath) -> Result<Entry> {
-        if path == "panic" {
-            panic!("stat of 'panic' panics on purpose");
-        }
-        if let Some(kind) = path.strip_prefix("error-") {
-            let kind = ErrorKind::ALL
-                .into_iter()
-                .find(|k| k.as_str() == kind)
-                .unwrap_or(ErrorKind::Internal);
-            return Err(PluginError::new(kind, format!("asked for {kind}")));
-        }
+        fault("stat", path)?;
         match path {
             "" => Ok(Entry::dir("")),
-            "hello.txt" | "panic-stream" => Ok(Entry::file(path, CONTENT.len() as u64)),
+            "garbage" => Ok(garbage_entry()),
+            "hello.txt" | "hang" | "stream-panic" | "stream-hang" | "stream-error"
+            | "stream-garbage" => Ok(Entry::file(path, CONTENT.len() as u64)),
             _ => Err(PluginError::not_found(format!("no '{path}'"))),
         }
     }
 
     fn list(&self, ctx: &CallContext, path: &WsPath, _: PageRequest) -> Result<ListPage> {
+        fault("list", path)?;
+        if path == "garbage" {
+            return Ok(ListPage {
+                entries: vec![
+                    Entry::file("garbage/ok.txt", 1),
+                    Entry::file("garbage/../../escape", 1),
+                    Entry::file("elsewhere/file", 1),
+                    Entry::file("garbage/", 1),
+                    Entry::file("garbage/a\u{0}b", 1),
+                ],
+                next_cursor: None,
+            });
+        }
         self.stat(ctx, path)?;
         Ok(ListPage {
             entries: vec![Entry::file("hello.txt", CONTENT.len() as u64)],
@@ -92,10 +145,14 @@ impl Driver for FaultyDriver {
 
     fn read(&self, ctx: &CallContext, path: &WsPath, _: Option<ByteRange>) -> Result<ReadResult> {
         let entry = self.stat(ctx, path)?;
-        let content: ByteSource = if path == "panic-stream" {
-            Box::new(PanickyStream { sent: false })
-        } else {
-            Box::new(std::io::Cursor::new(CONTENT))
+        let content: ByteSource = match path {
+            "stream-panic" | "stream-hang" | "stream-error" => Box::new(FaultyStream {
+                fault: path.to_owned(),
+                sent: false,
+            }),
+            // Announces CONTENT.len() bytes, sends a megabyte.
+            "stream-garbage" => Box::new(std::io::repeat(b'x').take(1 << 20)),
+            _ => Box::new(std::io::Cursor::new(CONTENT)),
         };
         Ok(ReadResult {
             entry,
@@ -103,16 +160,73 @@ impl Driver for FaultyDriver {
             content,
         })
     }
+
+    fn write(
+        &self,
+        _: &CallContext,
+        path: &WsPath,
+        mut body: ByteSource,
+        _: WriteOptions,
+    ) -> Result<Entry> {
+        fault("write", path)?;
+        let size = std::io::copy(&mut body, &mut std::io::sink())
+            .map_err(|e| PluginError::new(ErrorKind::Unavailable, format!("body: {e}")))?;
+        if path == "garbage" {
+            return Ok(garbage_entry());
+        }
+        Ok(Entry::file(path, size))
+    }
+
+    fn mkdir(&self, _: &CallContext, path: &WsPath) -> Result<Entry> {
+        fault("mkdir", file_name(path))?;
+        if file_name(path) == "garbage" {
+            return Ok(garbage_entry());
+        }
+        Ok(Entry::dir(path))
+    }
+
+    fn delete(&self, _: &CallContext, path: &WsPath) -> Result<()> {
+        fault("delete", path)
+    }
+
+    fn rename(&self, _: &CallContext, from: &WsPath, to: &WsPath) -> Result<Entry> {
+        fault("rename", from)?;
+        fault("rename", to)?;
+        if from == "garbage" {
+            return Ok(garbage_entry());
+        }
+        Ok(Entry::file(to, 0))
+    }
+
+    fn copy(&self, _: &CallContext, from: &WsPath, to: &WsPath) -> Result<Entry> {
+        fault("copy", from)?;
+        fault("copy", to)?;
+        if from == "garbage" {
+            return Ok(garbage_entry());
+        }
+        Ok(Entry::file(to, 0))
+    }
 }
 
-struct PanickyStream {
+/// Sends four bytes, then acts out its fault on the next read.
+struct FaultyStream {
+    fault: String,
     sent: bool,
 }
 
-impl Read for PanickyStream {
+impl Read for FaultyStream {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         if self.sent {
-            panic!("the stream panics after its first chunk");
+            match self.fault.as_str() {
+                "stream-panic" => panic!("the stream panics after its first chunk"),
+                "stream-hang" => std::thread::sleep(HANG * 2),
+                _ => {
+                    return Err(std::io::Error::other(
+                        "the stream fails after its first chunk",
+                    ))
+                }
+            }
+            return Ok(0);
         }
         self.sent = true;
         let n = buf.len().min(4);
