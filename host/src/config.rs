@@ -401,7 +401,9 @@ impl Config {
         let shutdown_deadline =
             std::time::Duration::from_secs(file.shutdown_deadline_secs.unwrap_or(30));
 
-        let limits = limits(file.limits, &mut |key, message| problem(&origin, key, message));
+        let limits = limits(file.limits, &mut |key, message| {
+            problem(&origin, key, message)
+        });
 
         let config = Config {
             limits,
@@ -440,13 +442,21 @@ fn limits(file: FileLimits, problem: &mut dyn FnMut(&'static str, String)) -> Li
                 fallback
             }
             Err(e) => {
-                problem(key, format!("expected a size like \"64 MiB\" or a number of bytes: {e}"));
+                problem(
+                    key,
+                    format!("expected a size like \"64 MiB\" or a number of bytes: {e}"),
+                );
                 fallback
             }
         }
     };
     let max_upload = size("limits.max_upload", file.max_upload, 1, default.max_upload);
-    let max_body = size("limits.max_body", file.max_body, 1024, default.max_body as u64);
+    let max_body = size(
+        "limits.max_body",
+        file.max_body,
+        1024,
+        default.max_body as u64,
+    );
     // hyper refuses head buffers under 8 KiB.
     let max_header_bytes = size(
         "limits.max_header_bytes",
@@ -496,7 +506,11 @@ fn limits(file: FileLimits, problem: &mut dyn FnMut(&'static str, String)) -> Li
         header_timeout,
         body_idle_timeout,
         max_page: count("limits.max_page", file.max_page, default.max_page),
-        login_failures: count("limits.login_failures", file.login_failures, default.login_failures),
+        login_failures: count(
+            "limits.login_failures",
+            file.login_failures,
+            default.login_failures,
+        ),
         login_window,
         plugin_timeout,
     }

@@ -43,13 +43,6 @@ fn seed() -> u64 {
         .unwrap_or_else(rand::random)
 }
 
-/// The number of open file descriptors of process `pid`.
-fn fd_count(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|d| d.count())
-        .unwrap_or(0)
-}
-
 /// The names in `dir` on disk, sorted.
 fn names_on_disk(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)

@@ -32,16 +32,6 @@ fn seed() -> u64 {
         .unwrap_or_else(rand::random)
 }
 
-/// A `/proc/PID/status` field in KiB (`VmHWM`, `VmRSS`, `Threads`...).
-fn proc_status(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
-
 /// What one connection did.
 #[derive(Default)]
 struct Tally {

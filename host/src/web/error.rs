@@ -62,9 +62,15 @@ pub(crate) enum ApiError {
     /// A plugin answered something no plugin may answer (502).
     PluginBadAnswer(String),
     /// A plugin did not answer within `limits.plugin_timeout_secs` (504).
-    PluginTimeout { plugin: String, after: std::time::Duration },
+    PluginTimeout {
+        plugin: String,
+        after: std::time::Duration,
+    },
     /// A body over `limits.max_upload` or `limits.max_body` (413).
     TooLarge { what: &'static str, limit: u64 },
+    /// The client went away before the end of its body (499, as nginx logs it; nobody reads
+    /// the answer, but the metrics count a client's doing, not a server error).
+    ClientGone,
     /// The client paused sending its body longer than `limits.body_idle_timeout_secs` (408).
     BodyStalled { after: std::time::Duration },
     /// A request head over `limits.max_header_bytes` (431).
@@ -173,6 +179,11 @@ impl ApiError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too_large",
                 format!("the {what} is larger than the limit of {limit} bytes"),
+            ),
+            ClientGone => (
+                StatusCode::from_u16(499).expect("499 is a valid status"),
+                "client_closed_request",
+                "the client closed the connection before the end of its request body".into(),
             ),
             BodyStalled { after } => (
                 StatusCode::REQUEST_TIMEOUT,

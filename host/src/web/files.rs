@@ -179,10 +179,11 @@ pub(crate) async fn handle(
             let driver = driver_of(&state, &ws).await?;
             let transfer = Transfer::start(Direction::Upload, &driver);
             let (reader, watch) = body_reader(body, max, Some(transfer));
-            let entry = call_driver_reading(&state, &caller, &granted, Some(&watch), move |d, ctx| {
-                d.write(ctx, &path, reader, options)
-            })
-            .await?;
+            let entry =
+                call_driver_reading(&state, &caller, &granted, Some(&watch), move |d, ctx| {
+                    d.write(ctx, &path, reader, options)
+                })
+                .await?;
             Ok((StatusCode::CREATED, Json(entry_json(&entry)?)).into_response())
         }
         StdAction::Mkdir => {

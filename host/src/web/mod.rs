@@ -33,7 +33,7 @@ use crate::telemetry;
 use crate::workspaces::{Workspace, Workspaces};
 use error::ApiError;
 use params::Params;
-use stream::BodyWatch;
+use stream::{BodyFailure, BodyWatch};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
@@ -258,12 +258,13 @@ async fn dispatch_inner(
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
         let body = if is_form && std_action != files::StdAction::Upload {
             let limit = state.config.limits.max_body;
-            let bytes = axum::body::to_bytes(body, limit)
-                .await
-                .map_err(|_| ApiError::TooLarge {
-                    what: "form body",
-                    limit: limit as u64,
-                })?;
+            let bytes =
+                axum::body::to_bytes(body, limit)
+                    .await
+                    .map_err(|_| ApiError::TooLarge {
+                        what: "form body",
+                        limit: limit as u64,
+                    })?;
             params.extend(Params::parse(&String::from_utf8_lossy(&bytes)));
             Body::empty()
         } else {
@@ -406,15 +407,16 @@ where
         result.map_err(ApiError::from)
     });
     let result = await_plugin(task, &driver_id, limits.plugin_timeout, body).await;
-    match body {
-        Some(body) if result.is_err() && body.over_limit() => Err(ApiError::TooLarge {
+    match (result, body.and_then(BodyWatch::failure)) {
+        (Err(_), Some(BodyFailure::OverLimit)) => Err(ApiError::TooLarge {
             what: "request body",
             limit: limits.max_upload,
         }),
-        Some(body) if result.is_err() && body.stalled() => Err(ApiError::BodyStalled {
+        (Err(_), Some(BodyFailure::Stalled)) => Err(ApiError::BodyStalled {
             after: limits.body_idle_timeout,
         }),
-        _ => result,
+        (Err(_), Some(BodyFailure::ClientGone)) => Err(ApiError::ClientGone),
+        (result, _) => result,
     }
 }
 
@@ -432,7 +434,8 @@ pub(crate) async fn await_plugin<T>(
         let wait = body.map_or(limit, |b| limit.saturating_sub(b.idle()));
         match tokio::time::timeout(wait, &mut task).await {
             Ok(joined) => {
-                return joined.map_err(|e| ApiError::Internal(format!("plugin task failed: {e}")))?
+                return joined
+                    .map_err(|e| ApiError::Internal(format!("plugin task failed: {e}")))?
             }
             Err(_) if body.is_some_and(|b| b.idle() < limit) => continue,
             Err(_) => {

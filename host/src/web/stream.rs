@@ -4,11 +4,11 @@
 
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use bytes::{Buf, Bytes};
+use bytes::{Buf, Bytes, BytesMut};
 use futures_util::StreamExt;
 use plugin_api::ByteSource;
 use tokio::sync::mpsc;
@@ -21,9 +21,20 @@ const DEPTH: usize = 4;
 /// Bytes read from a plugin per chunk.
 pub(crate) const CHUNK: usize = 256 * 1024;
 
+/// Why a request body failed before its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyFailure {
+    /// More than the limit was sent.
+    OverLimit,
+    /// The client paused longer than `limits.body_idle_timeout_secs`.
+    Stalled,
+    /// The client went away.
+    ClientGone,
+}
+
 /// What the host sees of a request body while a plugin reads it: when the plugin last took
 /// a chunk (a long upload that moves is not a hung plugin), and why the body failed, if it
-/// did — the plugin only sees a read error, the client must get 413 or 408.
+/// did — the plugin only sees a read error; the answer must say what really happened.
 #[derive(Debug)]
 pub(crate) struct BodyWatch {
     started: Instant,
@@ -31,8 +42,7 @@ pub(crate) struct BodyWatch {
     last_read_ms: AtomicU64,
     /// The plugin is waiting in a read: for the client, so not the plugin's delay.
     reading: AtomicBool,
-    over_limit: AtomicBool,
-    stalled: AtomicBool,
+    failure: OnceLock<BodyFailure>,
 }
 
 impl BodyWatch {
@@ -46,14 +56,9 @@ impl BodyWatch {
         self.started.elapsed().saturating_sub(last)
     }
 
-    /// True once the client sent more than the limit.
-    pub(crate) fn over_limit(&self) -> bool {
-        self.over_limit.load(Ordering::Relaxed)
-    }
-
-    /// True once the client paused longer than `limits.body_idle_timeout_secs`.
-    pub(crate) fn stalled(&self) -> bool {
-        self.stalled.load(Ordering::Relaxed)
+    /// Why the body failed, if it did.
+    pub(crate) fn failure(&self) -> Option<BodyFailure> {
+        self.failure.get().copied()
     }
 
     fn reading(&self, now: bool) {
@@ -75,8 +80,7 @@ pub(crate) fn body_reader(
         started: Instant::now(),
         last_read_ms: AtomicU64::new(0),
         reading: AtomicBool::new(false),
-        over_limit: AtomicBool::new(false),
-        stalled: AtomicBool::new(false),
+        failure: OnceLock::new(),
     });
     let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(DEPTH);
     let pump_watch = watch.clone();
@@ -91,7 +95,7 @@ pub(crate) fn body_reader(
                         t.bytes(bytes.len());
                     }
                     if received > max {
-                        pump_watch.over_limit.store(true, Ordering::Relaxed);
+                        let _ = pump_watch.failure.set(BodyFailure::OverLimit);
                         Err(io::Error::new(
                             io::ErrorKind::InvalidData,
                             format!("request body over the limit of {max} bytes"),
@@ -105,7 +109,11 @@ pub(crate) fn body_reader(
                     let root: &(dyn std::error::Error + 'static) = &e;
                     let timed_out = std::iter::successors(Some(root), |e| e.source())
                         .any(|e| e.is::<tower_http::timeout::TimeoutError>());
-                    pump_watch.stalled.store(timed_out, Ordering::Relaxed);
+                    let _ = pump_watch.failure.set(if timed_out {
+                        BodyFailure::Stalled
+                    } else {
+                        BodyFailure::ClientGone
+                    });
                     Err(io::Error::new(
                         io::ErrorKind::ConnectionAborted,
                         format!("request body: {e}"),
@@ -174,10 +182,16 @@ pub(crate) fn response_body(
     let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || {
         let _span = span.enter();
-        let mut buf = vec![0u8; CHUNK];
         let mut sent = 0u64;
         loop {
-            match source.read(&mut buf) {
+            // Each chunk is read straight into the buffer that goes to the client (a copy
+            // here cost a third of download throughput), sized to what is left to send; once
+            // all is sent, one byte more tells the end from a stream longer than announced.
+            let want = length.map_or(CHUNK, |l| {
+                l.saturating_sub(sent).clamp(1, CHUNK as u64) as usize
+            });
+            let mut chunk = BytesMut::zeroed(want);
+            match source.read(&mut chunk) {
                 Ok(0) => {
                     if let Some(length) = length.filter(|&l| sent < l) {
                         tracing::error!("the plugin's stream ended after {sent} of the {length} bytes it announced");
@@ -188,17 +202,17 @@ pub(crate) fn response_body(
                 Ok(n) => {
                     sent += n as u64;
                     if let Some(length) = length.filter(|&l| sent > l) {
-                        tracing::error!("the plugin's stream is longer than the {length} bytes it announced");
+                        tracing::error!(
+                            "the plugin's stream is longer than the {length} bytes it announced"
+                        );
                         let _ = tx.blocking_send(Err(io::Error::other("plugin stream too long")));
                         break;
                     }
                     if let Some(t) = &transfer {
                         t.bytes(n);
                     }
-                    if tx
-                        .blocking_send(Ok(Bytes::copy_from_slice(&buf[..n])))
-                        .is_err()
-                    {
+                    chunk.truncate(n);
+                    if tx.blocking_send(Ok(chunk.freeze())).is_err() {
                         break;
                     }
                 }
@@ -213,13 +227,17 @@ pub(crate) fn response_body(
     });
     // The timer runs only while the channel is empty: a slow client, which leaves chunks
     // waiting in the channel, never trips it.
-    let chunks = tokio_stream::StreamExt::timeout(ReceiverStream::new(rx), stall_limit).map(
-        move |item| {
+    let chunks =
+        tokio_stream::StreamExt::timeout(ReceiverStream::new(rx), stall_limit).map(move |item| {
             item.unwrap_or_else(|_| {
-                tracing::error!("response stream stalled: no chunk from the plugin in {stall_limit:?}");
-                Err(io::Error::new(io::ErrorKind::TimedOut, "plugin stream stalled"))
+                tracing::error!(
+                    "response stream stalled: no chunk from the plugin in {stall_limit:?}"
+                );
+                Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "plugin stream stalled",
+                ))
             })
-        },
-    );
+        });
     Body::from_stream(chunks)
 }

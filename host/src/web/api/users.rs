@@ -80,12 +80,13 @@ pub(super) struct NewPassword {
     password: String,
 }
 
-/// Administrators set anyone's password; users their own.
+/// Administrators set anyone's password; users their own. The body is parsed only after that
+/// check: a caller without the right learns nothing from validation.
 pub(super) async fn password(
     State(state): State<Shared>,
     ApiUser(caller): ApiUser,
     Path(name): Path<String>,
-    Json(body): Json<NewPassword>,
+    body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let me = caller.require_user()?;
     if !me.admin && me.name != name {
@@ -93,6 +94,8 @@ pub(super) async fn password(
             "you may only change your own password".into(),
         ));
     }
+    let body: NewPassword = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("expected {{\"password\": \"…\"}}: {e}")))?;
     check_password_strength(&body.password)?;
     state.store.set_password(&name, &body.password).await?;
     Ok(Json(json!({ "updated": name })))
