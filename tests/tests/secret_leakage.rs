@@ -411,7 +411,7 @@ fn run(format: &str) -> (usize, usize, Vec<String>) {
             "callback with a failing token endpoint",
             browser_client(m).get(&back),
         );
-        assert_eq!(s, 400);
+        assert_eq!(s, 502, "Dropbox's token endpoint failed: a bad gateway");
     }
     c.fetch(
         "disconnect",
