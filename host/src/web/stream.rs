@@ -167,6 +167,18 @@ impl ChannelReader {
     }
 }
 
+/// True when `source` has nothing more to give.
+fn ends_here(source: &mut ByteSource) -> bool {
+    let mut probe = [0u8; 1];
+    loop {
+        match source.read(&mut probe) {
+            Ok(0) => return true,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            _ => return false,
+        }
+    }
+}
+
 /// A plugin's byte stream as a response body, pulled on a blocking thread. When the client
 /// goes away the pull stops and the plugin's stream is dropped. The response is cut (the
 /// client sees a truncated body, never a complete-looking one) when the plugin leaves the
@@ -185,8 +197,7 @@ pub(crate) fn response_body(
         let mut sent = 0u64;
         loop {
             // Each chunk is read straight into the buffer that goes to the client (a copy
-            // here cost a third of download throughput), sized to what is left to send; once
-            // all is sent, one byte more tells the end from a stream longer than announced.
+            // here cost a third of download throughput), sized to what is left to send.
             let want = length.map_or(CHUNK, |l| {
                 l.saturating_sub(sent).clamp(1, CHUNK as u64) as usize
             });
@@ -201,9 +212,14 @@ pub(crate) fn response_body(
                 }
                 Ok(n) => {
                     sent += n as u64;
-                    if let Some(length) = length.filter(|&l| sent > l) {
+                    let complete = length == Some(sent);
+                    // The chunk that completes the announced length goes out only once the
+                    // stream is known to end there: sent first, a longer stream would look
+                    // whole to the client.
+                    if length.is_some_and(|l| sent > l) || (complete && !ends_here(&mut source)) {
                         tracing::error!(
-                            "the plugin's stream is longer than the {length} bytes it announced"
+                            "the plugin's stream does not end at the {} bytes it announced",
+                            length.unwrap_or_default()
                         );
                         let _ = tx.blocking_send(Err(io::Error::other("plugin stream too long")));
                         break;
@@ -212,7 +228,7 @@ pub(crate) fn response_body(
                         t.bytes(n);
                     }
                     chunk.truncate(n);
-                    if tx.blocking_send(Ok(chunk.freeze())).is_err() {
+                    if tx.blocking_send(Ok(chunk.freeze())).is_err() || complete {
                         break;
                     }
                 }
