@@ -40,7 +40,7 @@ pub(crate) struct Config {
 
 /// Bounds on what one client, or one plugin call, may take (`[limits]` in host.toml). Every
 /// bound has a default safe for a host on the open network; operators raise them knowingly.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
     /// Largest upload body, in bytes (413 beyond).
     pub(crate) max_upload: u64,

@@ -104,7 +104,7 @@ fn serve(settings: &Settings) -> anyhow::Result<ExitCode> {
         );
         let store = state.store.clone();
         let deadline = state.config.shutdown_deadline;
-        let limits = state.config.limits.clone();
+        let limits = state.config.limits;
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let stopping = async move {
             signal().await;

@@ -255,12 +255,7 @@ fn root_refused(path: String, name: &'static str) -> Result<String, ApiError> {
 /// have sent: a driver's answer is untrusted input too (a listing could otherwise hand the
 /// UI a `..` or a NUL).
 fn entry_json(e: &Entry) -> Result<Value, ApiError> {
-    if crate::paths::normalize(&e.path).as_deref() != Ok(e.path.as_str()) {
-        return Err(ApiError::PluginBadAnswer(format!(
-            "the driver answered an invalid path {:?}",
-            e.path
-        )));
-    }
+    check_entry(e)?;
     Ok(json!({
         "name": e.name(),
         "path": e.path,
@@ -270,6 +265,17 @@ fn entry_json(e: &Entry) -> Result<Value, ApiError> {
         "mime": e.mime,
         "etag": e.etag,
     }))
+}
+
+/// Refuses an entry whose path is not one a client could have sent.
+fn check_entry(e: &Entry) -> Result<(), ApiError> {
+    if crate::paths::normalize(&e.path).as_deref() != Ok(e.path.as_str()) {
+        return Err(ApiError::PluginBadAnswer(format!(
+            "the driver answered an invalid path {:?}",
+            e.path
+        )));
+    }
+    Ok(())
 }
 
 /// The entries of a listing of `dir`, each checked like [`entry_json`] and to be a child of
@@ -375,7 +381,7 @@ async fn download(
         ))));
     }
     let entry = read.entry;
-    entry_json(&entry)?;
+    check_entry(&entry)?;
     let mut builder = Response::builder()
         .header(header::ACCEPT_RANGES, "bytes")
         .header(header::CONTENT_TYPE, content_type(&entry))

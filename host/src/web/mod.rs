@@ -79,7 +79,7 @@ pub(crate) type Shared = Arc<AppState>;
 /// The router of the whole host.
 pub(crate) fn app(state: Shared) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
-    let limits = state.config.limits.clone();
+    let limits = state.config.limits;
     let max_header_bytes = limits.max_header_bytes;
     Router::new()
         .route("/", get(dispatch).post(dispatch).put(dispatch))
@@ -135,7 +135,9 @@ async fn refuse_large_heads(
     max: usize,
 ) -> Response {
     use axum::response::IntoResponse;
-    let size = req.uri().to_string().len()
+    // The request line's target, measured without rendering the URI on every request.
+    let target = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    let size = target
         + req
             .headers()
             .iter()
@@ -382,7 +384,7 @@ where
     let toggles = state.store.plugin_toggles().await?;
     driver_ready(state, &ws, &toggles)?;
     let driver_id = ws.driver.clone();
-    let limits = state.config.limits.clone();
+    let limits = state.config.limits;
     let state = state.clone();
     let ctx = call_context(caller, Some(ws_id));
     let span = tracing::Span::current();
