@@ -3,7 +3,8 @@
 //! The cursor is the name of the last entry of the previous page and the next page holds the
 //! names strictly after it, so a listing resumes correctly even if that entry was deleted in
 //! between. Every page re-reads and sorts the folder's names (a folder does not keep an order
-//! on disk), but only the entries of the page are described.
+//! on disk), but only the entries of the page are described: from the `DirEntry` the read
+//! returned (one `fstatat` on the open folder), a symlink through `describe`.
 //!
 //! Reading a folder also sweeps it: the temporary files of uploads that a killed host left
 //! behind (older than [`STALE_AFTER`](crate::writer::STALE_AFTER)) are removed on the way,
@@ -12,7 +13,7 @@
 use cap_std::fs::Dir;
 use plugin_api::{ListPage, PageRequest, Result};
 
-use crate::entry::describe;
+use crate::entry::{describe, from_metadata};
 use crate::error::{self, Op};
 use crate::path::RelPath;
 use crate::writer::{is_temp_name, remove_if_stale};
@@ -38,14 +39,14 @@ pub(crate) fn list(root: &Dir, dir: RelPath<'_>, page: PageRequest) -> Result<Li
             if is_temp_name(&name) {
                 remove_if_stale(&item, now);
             } else {
-                names.push(name);
+                names.push((name, item));
             }
         }
     }
-    names.sort_unstable();
+    names.sort_unstable_by(|a, b| a.0.cmp(&b.0));
 
     let start = match &page.cursor {
-        Some(cursor) => names.partition_point(|n| n.as_str() <= cursor.as_str()),
+        Some(cursor) => names.partition_point(|(n, _)| n.as_str() <= cursor.as_str()),
         None => 0,
     };
     let limit = match page.limit as usize {
@@ -56,19 +57,29 @@ pub(crate) fn list(root: &Dir, dir: RelPath<'_>, page: PageRequest) -> Result<Li
     let slice = &names[start..end];
 
     let mut entries = Vec::with_capacity(slice.len());
-    for name in slice {
+    for (name, item) in slice {
         let full = plugin_api::join(dir.as_str(), name);
         let Ok(path) = RelPath::parse(&full) else {
             continue; // cannot happen for a readdir name; refusing is the safe answer anyway
         };
-        match describe(root, path) {
+        // The entry's own metadata is one fstatat on the folder already open; only a symlink
+        // takes the path walk of `describe`, which follows it only where cap-std allows (the
+        // confinement guarantee).
+        let described = match item.metadata() {
+            Ok(own) if !own.is_symlink() => Ok(from_metadata(path, &own)),
+            Ok(_) => describe(root, path),
+            Err(e) => Err(e),
+        };
+        match described {
             Ok(entry) => entries.push(entry),
             // Deleted since the folder was read: it is simply no longer part of the listing.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(error::io(Op::List, &full, &e)),
         }
     }
-    let next_cursor = (end < names.len()).then(|| slice.last().cloned()).flatten();
+    let next_cursor = (end < names.len())
+        .then(|| slice.last().map(|(name, _)| name.clone()))
+        .flatten();
     Ok(ListPage {
         entries,
         next_cursor,
