@@ -11,7 +11,8 @@ use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use plugin_api::{
     file_name, join, parent, ByteRange, Driver, Entry, PageRequest, PluginError, WriteOptions,
 };
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::json;
 
 use super::error::ApiError;
 use super::params::Params;
@@ -130,11 +131,11 @@ pub(crate) async fn handle(
             })
             .await?;
             let (dir, page) = listed;
-            Ok(Json(json!({
-                "path": dir,
-                "entries": listing_json(&dir, &page.entries)?,
-                "next_cursor": page.next_cursor,
-            }))
+            Ok(Json(ListingJson {
+                entries: listing_json(&dir, &page.entries)?,
+                next_cursor: page.next_cursor.as_deref(),
+                path: &dir,
+            })
             .into_response())
         }
         StdAction::Stat => {
@@ -250,21 +251,51 @@ fn root_refused(path: String, name: &'static str) -> Result<String, ApiError> {
     }
 }
 
-/// The JSON form of an entry.
+/// The JSON form of an entry, serialized straight from the entry's fields (no map per entry).
+/// The fields are in byte order of their names, the order a `serde_json::Value` map writes.
+#[derive(Serialize)]
+struct EntryJson<'a> {
+    etag: Option<&'a str>,
+    mime: Option<&'a str>,
+    #[serde(serialize_with = "rfc3339_seconds")]
+    modified: Option<SystemTime>,
+    name: &'a str,
+    path: &'a str,
+    size: u64,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+/// The answer of `ls`.
+#[derive(Serialize)]
+struct ListingJson<'a> {
+    entries: Vec<EntryJson<'a>>,
+    next_cursor: Option<&'a str>,
+    path: &'a str,
+}
+
+/// `2024-05-01T12:34:56Z`, written without an intermediate `String`.
+fn rfc3339_seconds<S: serde::Serializer>(t: &Option<SystemTime>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.collect_str(&humantime::format_rfc3339_seconds(*t)),
+        None => s.serialize_none(),
+    }
+}
+
 /// An entry a driver answered, as JSON, once its path is known to be one a client could
 /// have sent: a driver's answer is untrusted input too (a listing could otherwise hand the
 /// UI a `..` or a NUL).
-fn entry_json(e: &Entry) -> Result<Value, ApiError> {
+fn entry_json(e: &Entry) -> Result<EntryJson<'_>, ApiError> {
     check_entry(e)?;
-    Ok(json!({
-        "name": e.name(),
-        "path": e.path,
-        "type": if e.is_dir { "dir" } else { "file" },
-        "size": e.size,
-        "modified": e.modified.map(|t| humantime::format_rfc3339_seconds(t).to_string()),
-        "mime": e.mime,
-        "etag": e.etag,
-    }))
+    Ok(EntryJson {
+        etag: e.etag.as_deref(),
+        mime: e.mime.as_deref(),
+        modified: e.modified,
+        name: e.name(),
+        path: &e.path,
+        size: e.size,
+        kind: if e.is_dir { "dir" } else { "file" },
+    })
 }
 
 /// Refuses an entry whose path is not one a client could have sent.
@@ -280,7 +311,7 @@ fn check_entry(e: &Entry) -> Result<(), ApiError> {
 
 /// The entries of a listing of `dir`, each checked like [`entry_json`] and to be a child of
 /// `dir` (compared without case: some back ends, Dropbox, answer the case they store).
-fn listing_json(dir: &str, entries: &[Entry]) -> Result<Vec<Value>, ApiError> {
+fn listing_json<'a>(dir: &str, entries: &'a [Entry]) -> Result<Vec<EntryJson<'a>>, ApiError> {
     entries
         .iter()
         .map(|e| {
