@@ -37,10 +37,20 @@ fn routing(c: &mut Criterion) {
 fn rights(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
     let checks = wshost::internals::RequestChecks::open(dir.path()).expect("store");
-    assert_eq!(checks.check(), Ok(true), "the grant must be found");
+    for per_request in [false, true] {
+        assert_eq!(
+            checks.check(per_request),
+            Ok(true),
+            "the grant must be found"
+        );
+    }
     c.bench_function("rights: token, grant and toggles from SQLite", |b| {
-        b.iter(|| checks.check().expect("check"))
+        b.iter(|| checks.check(false).expect("check"))
     });
+    c.bench_function(
+        "rights: the same in a request scope (generation snapshot)",
+        |b| b.iter(|| checks.check(true).expect("check")),
+    );
 }
 
 /// `libaccess_fs.so` from the workspace's target folder.

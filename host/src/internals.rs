@@ -83,11 +83,12 @@ impl RequestChecks {
     }
 
     /// Who the Bearer token belongs to, their access to the workspace, and the plugin
-    /// toggles: the store queries of a file request by a non-admin token caller. True when
-    /// read-write access was found.
-    pub fn check(&self) -> Result<bool, String> {
-        use crate::store::Access;
-        self.runtime.block_on(async {
+    /// toggles: the store reads of a file request by a non-admin token caller, each a query
+    /// or, `in_request_scope`, answered from the store generation's snapshot as for a
+    /// `?get_action=` request. True when read-write access was found.
+    pub fn check(&self, in_request_scope: bool) -> Result<bool, String> {
+        use crate::store::{Access, Store};
+        let reads = async {
             let fail = |e: crate::store::StoreError| e.to_string();
             let user = self
                 .store
@@ -98,6 +99,11 @@ impl RequestChecks {
             let access = self.store.access("files", &user.name).await.map_err(fail)?;
             self.store.plugin_toggles().await.map_err(fail)?;
             Ok(access == Some(Access::ReadWrite))
-        })
+        };
+        if in_request_scope {
+            self.runtime.block_on(Store::request_scope(reads))
+        } else {
+            self.runtime.block_on(reads)
+        }
     }
 }

@@ -109,13 +109,22 @@ impl Store {
         workspace: &str,
         user: &str,
     ) -> Result<Option<Access>, StoreError> {
+        let snapshot = self.snapshot().await?;
+        let key = (workspace.to_owned(), user.to_owned());
+        if let Some(access) = snapshot.as_ref().and_then(|s| s.grants.get(&key)) {
+            return Ok(access);
+        }
         let row: Option<(String,)> =
             sqlx::query_as("SELECT access FROM acl WHERE workspace = $1 AND user_name = $2")
                 .bind(workspace)
                 .bind(user)
                 .fetch_optional(&self.pool)
                 .await?;
-        row.map(|(access,)| stored_access(&access)).transpose()
+        let access = row.map(|(access,)| stored_access(&access)).transpose()?;
+        if let Some(s) = snapshot {
+            s.grants.put(key, access);
+        }
+        Ok(access)
     }
 
     /// Who may use `workspace`, sorted by user.

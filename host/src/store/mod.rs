@@ -18,6 +18,7 @@ mod error;
 mod kv;
 mod plugins;
 mod sessions;
+mod snapshot;
 mod tokens;
 mod users;
 mod workspaces;
@@ -27,6 +28,7 @@ mod tests;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -68,6 +70,7 @@ pub(crate) struct Store {
     pool: AnyPool,
     cipher: Cipher,
     backend: Backend,
+    snapshots: Arc<snapshot::Snapshots>,
 }
 
 impl std::fmt::Debug for Store {
@@ -116,27 +119,18 @@ impl Store {
                 Backend::Postgres => 16,
             })
             .acquire_timeout(CONNECT_TIMEOUT)
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        for pragma in [
-                            "PRAGMA foreign_keys = ON".to_owned(),
-                            format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"),
-                            "PRAGMA synchronous = NORMAL".to_owned(),
-                        ] {
-                            sqlx::query(&pragma).execute(&mut *conn).await?;
-                        }
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(options)
+            // A ping before each use is a round trip to the connection's worker thread that
+            // an SQLite file does not need; a PostgreSQL connection may have been cut.
+            .test_before_acquire(backend == Backend::Postgres)
+            .after_connect(move |conn, _meta| Box::pin(set_up(conn, backend)))
+            .connect_with(options.clone())
             .await
             .map_err(|source| StoreError::Connect { url: shown, source })?;
         let store = Store {
             pool,
             cipher: key.cipher(),
             backend,
+            snapshots: Arc::new(snapshot::Snapshots::new(options, backend)),
         };
         if let Err(e) = store.prepare().await {
             store.close().await;
@@ -219,6 +213,20 @@ impl Store {
             .await?;
         Ok(sessions.rows_affected() + kv.rows_affected())
     }
+}
+
+/// Prepares a new connection: SQLite's per-connection settings.
+async fn set_up(conn: &mut sqlx::AnyConnection, backend: Backend) -> Result<(), sqlx::Error> {
+    if backend == Backend::Sqlite {
+        for pragma in [
+            "PRAGMA foreign_keys = ON".to_owned(),
+            format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"),
+            "PRAGMA synchronous = NORMAL".to_owned(),
+        ] {
+            sqlx::query(&pragma).execute(&mut *conn).await?;
+        }
+    }
+    Ok(())
 }
 
 /// The SQLite URL for the database file at `path` (made absolute), creating the file when

@@ -8,13 +8,21 @@ use super::{now, Store, StoreError};
 impl Store {
     /// Every override: plugin id → enabled.
     pub(crate) async fn plugin_toggles(&self) -> Result<BTreeMap<String, bool>, StoreError> {
+        let snapshot = self.snapshot().await?;
+        if let Some(toggles) = snapshot.as_ref().and_then(|s| s.toggles.get(&())) {
+            return Ok(toggles);
+        }
         let rows: Vec<(String, i64)> = sqlx::query_as("SELECT plugin, enabled FROM plugin_toggles")
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows
+        let toggles: BTreeMap<String, bool> = rows
             .into_iter()
             .map(|(plugin, enabled)| (plugin, enabled != 0))
-            .collect())
+            .collect();
+        if let Some(s) = snapshot {
+            s.toggles.put((), toggles.clone());
+        }
+        Ok(toggles)
     }
 
     /// Sets the override of `plugin`, replacing any earlier one.

@@ -82,6 +82,12 @@ impl Store {
     /// one is deleted).
     pub(crate) async fn session(&self, token: &str) -> Result<Option<Session>, StoreError> {
         let hash = token_hash(token);
+        let snapshot = self.snapshot().await?;
+        if let Some(session) = snapshot.as_ref().and_then(|s| s.sessions.get(&hash)) {
+            if session.expires_at > now() {
+                return Ok(Some(session));
+            }
+        }
         let row: Option<(String, i64, String, i64, i64)> = sqlx::query_as(
             "SELECT s.csrf, s.expires_at, u.name, u.admin, u.created_at \
              FROM sessions s JOIN users u ON u.name = s.user_name WHERE s.token_hash = $1",
@@ -96,11 +102,15 @@ impl Store {
             self.delete_session_hash(&hash).await?;
             return Ok(None);
         }
-        Ok(Some(Session {
+        let session = Session {
             user: User::from_row((name, admin, created_at)),
             csrf,
             expires_at,
-        }))
+        };
+        if let Some(s) = snapshot {
+            s.sessions.put(hash, session.clone());
+        }
+        Ok(Some(session))
     }
 
     /// Ends the session whose cookie value is `token` (nothing if there is none).

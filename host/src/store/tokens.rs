@@ -2,6 +2,7 @@
 //! Each has a short public id, used to list and revoke it.
 
 use super::crypto::{random_token, token_hash};
+use super::snapshot::TokenOwner;
 use super::{now, Store, StoreError, User};
 
 /// What every API token starts with (so a leaked one is recognizable by scanners).
@@ -80,25 +81,46 @@ impl Store {
         if !token.starts_with(TOKEN_PREFIX) {
             return Ok(None);
         }
-        let row: Option<(String, Option<i64>, String, i64, i64)> = sqlx::query_as(
-            "SELECT t.id, t.last_used_at, u.name, u.admin, u.created_at \
-             FROM tokens t JOIN users u ON u.name = t.user_name WHERE t.token_hash = $1",
-        )
-        .bind(token_hash(token))
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some((id, last_used_at, name, admin, created_at)) = row else {
-            return Ok(None);
+        let hash = token_hash(token);
+        let snapshot = self.snapshot().await?;
+        let known = snapshot.as_ref().and_then(|s| s.tokens.get(&hash));
+        let mut owner = match known {
+            Some(owner) => owner,
+            None => {
+                let row: Option<(String, Option<i64>, String, i64, i64)> = sqlx::query_as(
+                    "SELECT t.id, t.last_used_at, u.name, u.admin, u.created_at \
+                     FROM tokens t JOIN users u ON u.name = t.user_name WHERE t.token_hash = $1",
+                )
+                .bind(&hash)
+                .fetch_optional(&self.pool)
+                .await?;
+                let Some((id, last_used_at, name, admin, created_at)) = row else {
+                    return Ok(None);
+                };
+                TokenOwner {
+                    id,
+                    last_used_at,
+                    user: User::from_row((name, admin, created_at)),
+                }
+            }
         };
         let now = now();
-        if last_used_at.is_none_or(|t| now - t >= LAST_USED_GRANULARITY) {
+        if owner
+            .last_used_at
+            .is_none_or(|t| now - t >= LAST_USED_GRANULARITY)
+        {
             sqlx::query("UPDATE tokens SET last_used_at = $1 WHERE id = $2")
                 .bind(now)
-                .bind(id)
+                .bind(&owner.id)
                 .execute(&self.pool)
                 .await?;
+            owner.last_used_at = Some(now);
         }
-        Ok(Some(User::from_row((name, admin, created_at))))
+        let user = owner.user.clone();
+        if let Some(s) = snapshot {
+            s.tokens.put(hash, owner);
+        }
+        Ok(Some(user))
     }
 
     /// The tokens of `user`, or of everyone; sorted by user, then creation, then id.

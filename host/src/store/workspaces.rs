@@ -123,11 +123,19 @@ impl Store {
 
     /// One workspace, secret params decrypted.
     pub(crate) async fn workspace(&self, id: &str) -> Result<Option<WorkspaceRecord>, StoreError> {
+        let snapshot = self.snapshot().await?;
+        if let Some(ws) = snapshot.as_ref().and_then(|s| s.workspaces.get(id)) {
+            return Ok(ws);
+        }
         let row: Option<Row> = sqlx::query_as(&format!("{COLUMNS} WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|row| self.open_row(row)).transpose()
+        let ws = row.map(|row| self.open_row(row)).transpose()?;
+        if let Some(s) = snapshot {
+            s.workspaces.put(id.to_owned(), ws.clone());
+        }
+        Ok(ws)
     }
 
     /// All workspaces, sorted by id, secret params decrypted.

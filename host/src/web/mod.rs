@@ -219,7 +219,8 @@ async fn dispatch(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let work = dispatch_inner(state, method, query, headers, body);
+    // Every store read of the request answers from one generation's snapshot.
+    let work = Store::request_scope(dispatch_inner(state, method, query, headers, body));
     let (result, plugin) = telemetry::track(request_id, work).await;
     let response = result.into_response();
     telemetry::request(

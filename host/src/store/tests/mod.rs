@@ -8,6 +8,7 @@
 mod accounts;
 mod data;
 mod lifecycle;
+mod snapshots;
 
 use std::ops::Deref;
 
@@ -232,4 +233,7 @@ store_suite! {
     lifecycle::ping_and_backend,
     lifecycle::wrong_key_is_refused,
     lifecycle::restart_keeps_everything,
+    snapshots::every_change_holds_on_the_next_request,
+    snapshots::one_request_reads_one_generation,
+    snapshots::a_cached_token_still_records_its_use,
 }
