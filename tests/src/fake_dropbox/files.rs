@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
 use super::server::Call;
-use super::state::{content_hash, random_token, Conflict, Kind, Node, Tree};
+use super::state::{content_hash, random_token, BlockHasher, Conflict, Kind, Node, Tree};
 use super::wire::{
     check_upload_type, header_arg, header_safe_json, nest, ok_json, rpc_arg, tag, ApiError, Arg,
 };
@@ -37,6 +37,8 @@ pub(crate) struct Uploads {
 
 struct Session {
     data: Vec<u8>,
+    /// The content_hash of `data`, fed as each request arrives.
+    hasher: BlockHasher,
     closed: bool,
 }
 
@@ -389,8 +391,14 @@ fn commit_info(call: &Call<'_>, value: &Value, prefix: &str) -> Result<Commit, A
     })
 }
 
-/// Writes `data` as `commit` says; the error is a WriteError.
-fn commit(tree: &mut Tree, commit: &Commit, data: Vec<u8>) -> Result<Node, Value> {
+/// Writes `data` (whose content_hash is `hash`) as `commit` says, taking it out of `data` only
+/// once the write is sure; the error is a WriteError.
+fn commit(
+    tree: &mut Tree,
+    commit: &Commit,
+    data: &mut Vec<u8>,
+    hash: String,
+) -> Result<Node, Value> {
     let path = write_target(&commit.target)?;
     let existing = tree.get(&path).cloned();
     let display = match existing {
@@ -403,7 +411,7 @@ fn commit(tree: &mut Tree, commit: &Commit, data: Vec<u8>) -> Result<Node, Value
                 Mode::Overwrite => true,
                 Mode::Update(rev) => *rev == file.rev,
                 Mode::Add => {
-                    if !commit.strict_conflict && file.content_hash == content_hash(&data) {
+                    if !commit.strict_conflict && file.content_hash == hash {
                         return Ok(node);
                     }
                     false
@@ -422,13 +430,14 @@ fn commit(tree: &mut Tree, commit: &Commit, data: Vec<u8>) -> Result<Node, Value
             tree.place(&path, false).map_err(conflict)?
         }
     };
-    Ok(tree.write_file(&display, data, commit.client_modified.clone()))
+    let data = std::mem::take(data);
+    Ok(tree.write_hashed_file(&display, data, hash, commit.client_modified.clone()))
 }
 
-/// Checks the optional `content_hash` of a request against its bytes.
-fn check_hash(value: &Value, data: &[u8]) -> Result<(), ApiError> {
+/// Checks the optional `content_hash` of a request against `own`, its bytes' hash.
+fn check_hash(value: &Value, own: &str) -> Result<(), ApiError> {
     match value.get("content_hash").and_then(Value::as_str) {
-        Some(h) if h != content_hash(data) => Err(route_error(tag("content_hash_mismatch"))),
+        Some(h) if h != own => Err(route_error(tag("content_hash_mismatch"))),
         _ => Ok(()),
     }
 }
@@ -446,9 +455,10 @@ fn upload(call: &Call<'_>) -> Result<Response, ApiError> {
     let value = header_arg(call.route, call.headers, call.query)?;
     let info = commit_info(call, &value, "")?;
     too_large(call.body)?;
-    check_hash(&value, call.body)?;
+    let hash = content_hash(call.body);
+    check_hash(&value, &hash)?;
     let mut inner = call.app.lock();
-    let node = commit(&mut inner.tree, &info, call.body.to_vec()).map_err(|reason| {
+    let node = commit(&mut inner.tree, &info, &mut call.body.to_vec(), hash).map_err(|reason| {
         route_error(
             json!({ ".tag": "path", "reason": reason, "upload_session_id": random_token(30) }),
         )
@@ -462,12 +472,14 @@ fn session_start(call: &Call<'_>) -> Result<Response, ApiError> {
     let arg = rpc(call, &value);
     let close = arg.boolean("close", false)?;
     too_large(call.body)?;
-    check_hash(&value, call.body)?;
+    let mut hasher = BlockHasher::default();
+    check_hash(&value, &hasher.add(call.body))?;
     let id = format!("pid_upload_session:{}", random_token(40));
     call.app.lock().uploads.sessions.insert(
         id.clone(),
         Session {
             data: call.body.to_vec(),
+            hasher,
             closed: close,
         },
     );
@@ -510,7 +522,8 @@ fn session_append(call: &Call<'_>) -> Result<Response, ApiError> {
     too_large(call.body)?;
     let mut inner = call.app.lock();
     check_session(&inner.uploads, &id, offset, false).map_err(route_error)?;
-    check_hash(&value, call.body)?;
+    let mut hasher = inner.uploads.sessions[&id].hasher.clone();
+    check_hash(&value, &hasher.add(call.body))?;
     let lost_answer = std::mem::take(&mut inner.faults.incorrect_offset_next_append);
     let session = inner
         .uploads
@@ -518,6 +531,7 @@ fn session_append(call: &Call<'_>) -> Result<Response, ApiError> {
         .get_mut(&id)
         .expect("checked session");
     session.data.extend_from_slice(call.body);
+    session.hasher = hasher;
     session.closed |= close;
     if lost_answer {
         let correct = session.data.len();
@@ -538,12 +552,28 @@ fn session_finish(call: &Call<'_>) -> Result<Response, ApiError> {
     let mut inner = call.app.lock();
     check_session(&inner.uploads, &id, offset, true)
         .map_err(|e| route_error(nest("lookup_failed", e)))?;
-    check_hash(&value, call.body)?;
-    let mut data = inner.uploads.sessions[&id].data.clone();
+    let inner = &mut *inner;
+    let session = inner
+        .uploads
+        .sessions
+        .get_mut(&id)
+        .expect("checked session");
+    let mut hasher = session.hasher.clone();
+    check_hash(&value, &hasher.add(call.body))?;
+    // The session's bytes move into the file; a refused commit puts them back.
+    let mut data = std::mem::take(&mut session.data);
     data.extend_from_slice(call.body);
-    let node = commit(&mut inner.tree, &info, data).map_err(|e| route_error(nest("path", e)))?;
-    inner.uploads.sessions.remove(&id);
-    Ok(ok_json(&node.metadata(false)))
+    match commit(&mut inner.tree, &info, &mut data, hasher.finish()) {
+        Ok(node) => {
+            inner.uploads.sessions.remove(&id);
+            Ok(ok_json(&node.metadata(false)))
+        }
+        Err(e) => {
+            data.truncate(offset as usize);
+            session.data = data;
+            Err(route_error(nest("path", e)))
+        }
+    }
 }
 
 fn create_folder(call: &Call<'_>) -> Result<Response, ApiError> {

@@ -22,6 +22,63 @@ pub fn content_hash(bytes: &[u8]) -> String {
     hex(&overall.finalize())
 }
 
+/// Dropbox's content_hash fed as the bytes arrive, each 4 MiB block hashed once, the way
+/// Dropbox's block store does: an upload session keeps one, so finishing it composes the
+/// file's hash from the block digests instead of hashing the whole file again.
+#[derive(Clone, Default)]
+pub(crate) struct BlockHasher {
+    overall: Sha256,
+    block: Sha256,
+    in_block: usize,
+}
+
+impl BlockHasher {
+    /// Adds the bytes of one request and answers their own content_hash (what a request's
+    /// `content_hash` covers). When they start on a block boundary (every request of a
+    /// session whose chunks are multiples of 4 MiB), both hashes share the block digests.
+    pub(crate) fn add(&mut self, mut data: &[u8]) -> String {
+        if self.in_block != 0 {
+            let own = content_hash(data);
+            while !data.is_empty() {
+                let take = (BLOCK - self.in_block).min(data.len());
+                self.block.update(&data[..take]);
+                self.in_block += take;
+                data = &data[take..];
+                if self.in_block == BLOCK {
+                    let digest = std::mem::take(&mut self.block).finalize();
+                    self.overall.update(digest);
+                    self.in_block = 0;
+                }
+            }
+            return own;
+        }
+        let mut own = Sha256::new();
+        for block in data.chunks(BLOCK) {
+            let mut h = Sha256::new();
+            h.update(block);
+            if block.len() == BLOCK {
+                let digest = h.finalize();
+                own.update(digest);
+                self.overall.update(digest);
+            } else {
+                own.update(h.clone().finalize());
+                self.block = h;
+                self.in_block = block.len();
+            }
+        }
+        hex(&own.finalize())
+    }
+
+    /// The content_hash of everything added.
+    pub(crate) fn finish(&self) -> String {
+        let mut overall = self.overall.clone();
+        if self.in_block > 0 {
+            overall.update(self.block.clone().finalize());
+        }
+        hex(&overall.finalize())
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -221,6 +278,18 @@ impl Tree {
         content: Vec<u8>,
         client_modified: Option<String>,
     ) -> Node {
+        let hash = content_hash(&content);
+        self.write_hashed_file(display, content, hash, client_modified)
+    }
+
+    /// [`write_file`](Self::write_file) with the content_hash of `content` already known.
+    pub(crate) fn write_hashed_file(
+        &mut self,
+        display: &str,
+        content: Vec<u8>,
+        content_hash: String,
+        client_modified: Option<String>,
+    ) -> Node {
         self.make_parents(display);
         let now = timestamp(SystemTime::now());
         let id = match self.get(display) {
@@ -235,7 +304,7 @@ impl Tree {
             display,
             id,
             kind: Kind::File(FileData {
-                content_hash: content_hash(&content),
+                content_hash,
                 content: Arc::new(content),
                 rev: self.new_rev(),
                 client_modified: client_modified.unwrap_or_else(|| now.clone()),
@@ -321,6 +390,29 @@ mod tests {
         for (bytes, hash) in cases {
             assert_eq!(content_hash(bytes), *hash);
         }
+    }
+
+    #[test]
+    fn block_hasher_matches_content_hash() {
+        let data: Vec<u8> = (0..(3 * BLOCK + 777) as u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+            .collect();
+        for sizes in [
+            vec![2 * BLOCK, 2 * BLOCK],
+            vec![10, BLOCK, 3 * BLOCK],
+            vec![BLOCK, 3, BLOCK, 4 * BLOCK],
+            vec![data.len()],
+        ] {
+            let mut h = BlockHasher::default();
+            let mut at = 0;
+            for size in sizes {
+                let piece = &data[at..(at + size).min(data.len())];
+                assert_eq!(h.add(piece), content_hash(piece));
+                at += piece.len();
+            }
+            assert_eq!(h.finish(), content_hash(&data));
+        }
+        assert_eq!(BlockHasher::default().finish(), content_hash(b""));
     }
 
     #[test]
