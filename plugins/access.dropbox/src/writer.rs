@@ -191,7 +191,14 @@ pub(crate) fn write(
         let (tx, rx) = mpsc::sync_channel::<Chunk>(0);
         let what = what.as_str();
         std::thread::scope(|scope| {
-            let reader = scope.spawn(move || read_ahead(&mut *body, hasher, chunk, what, &tx));
+            let reader = std::thread::Builder::new()
+                .name("dropbox-upload-reader".into())
+                .spawn_scoped(scope, move || {
+                    read_ahead(&mut *body, hasher, chunk, what, &tx)
+                })
+                .map_err(|e| {
+                    PluginError::from_io_error(&format!("{what}: start the upload reader"), e)
+                })?;
             let sent = (|| {
                 let started = upload(
                     "files/upload_session/start",
