@@ -37,10 +37,13 @@ fn panics_in_a_driver_and_an_action_fail_the_request_not_the_host() {
             "{v}"
         );
 
-        // A stream that panics midway cuts the response; the host lives on.
+        // A small body is read whole before the answer: its panic is the answer.
+        let (s, v) = h.get("get_action=download&ws=faulty&file=stream-panic");
+        assert_eq!((s, code(&v)), (500, "plugin_panicked"), "{v}");
+        // A large stream that panics midway cuts the response; the host lives on.
         let r = h
             .client
-            .get(h.action_url("get_action=download&ws=faulty&file=stream-panic"))
+            .get(h.action_url("get_action=download&ws=faulty&file=big-stream-panic"))
             .send();
         if let Ok(r) = r {
             assert!(
@@ -122,6 +125,20 @@ fn fault_matrix() -> Vec<Case> {
             });
         }
     }
+    // Small bodies are read whole before the answer, so a broken one is answered with an error.
+    for (f, status, code) in [
+        ("stream-panic", 500, "plugin_panicked"),
+        ("stream-hang", 504, "plugin_timeout"),
+        ("stream-error", 500, "internal"),
+        ("stream-garbage", 502, "plugin_bad_answer"),
+    ] {
+        cases.push(Case {
+            method: "GET",
+            query: format!("get_action=download&ws=faulty&file={f}"),
+            status,
+            code,
+        });
+    }
     cases.push(Case {
         method: "GET",
         query: "get_action=faulty_panic".into(),
@@ -153,13 +170,13 @@ const ERROR_KINDS: [(&str, u16); 13] = [
     ("plugin_panicked", 500),
 ];
 
-/// Streams that fail after their first chunk: the response starts (200) but must end short
-/// of its announced length, never look complete.
+/// Large streams that fail after their first chunk: the response starts (200) but must end
+/// short of its announced length, never look complete.
 const BROKEN_STREAMS: [&str; 4] = [
-    "stream-panic",
-    "stream-hang",
-    "stream-error",
-    "stream-garbage",
+    "big-stream-panic",
+    "big-stream-hang",
+    "big-stream-error",
+    "big-stream-garbage",
 ];
 
 /// Sends one case; `None` when it got the answer it must, or what went wrong.

@@ -7,16 +7,18 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use bytes::Bytes;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use plugin_api::{
-    file_name, join, parent, ByteRange, Driver, Entry, PageRequest, PluginError, WriteOptions,
+    file_name, join, parent, ByteRange, ByteSource, Driver, Entry, PageRequest, PluginError,
+    WriteOptions,
 };
 use serde::Serialize;
 use serde_json::json;
 
 use super::error::ApiError;
 use super::params::Params;
-use super::stream::{body_reader, response_body};
+use super::stream::{body_reader, read_whole, response_body, WHOLE_MAX};
 use super::{call_driver, call_driver_reading, Shared};
 use crate::auth::Caller;
 use crate::store::Access;
@@ -371,26 +373,30 @@ async fn download(
         .map(str::to_owned);
     let driver = driver_of(state, ws).await?;
     let outcome = call_driver(state, caller, granted, move |d, ctx| {
-        let Some(range_header) = range_header else {
-            return Ok(Ok((d.read(ctx, &file, None)?, None)));
-        };
-        let entry = d.stat(ctx, &file)?;
-        if entry.is_dir {
-            return Err(PluginError::conflict(format!(
-                "'{file}' is a folder, not a file"
-            )));
-        }
-        match parse_range(&range_header, entry.size) {
-            RangeAsk::Whole => Ok(Ok((d.read(ctx, &file, None)?, None))),
-            RangeAsk::Part(range, start, end) => {
-                let read = d.read(ctx, &file, Some(range))?;
-                Ok(Ok((read, Some((start, end, entry.size)))))
+        let (read, part) = match range_header {
+            None => (d.read(ctx, &file, None)?, None),
+            Some(range_header) => {
+                let entry = d.stat(ctx, &file)?;
+                if entry.is_dir {
+                    return Err(PluginError::conflict(format!(
+                        "'{file}' is a folder, not a file"
+                    )));
+                }
+                match parse_range(&range_header, entry.size) {
+                    RangeAsk::Whole => (d.read(ctx, &file, None)?, None),
+                    RangeAsk::Part(range, start, end) => {
+                        let read = d.read(ctx, &file, Some(range))?;
+                        (read, Some((start, end, entry.size)))
+                    }
+                    RangeAsk::Unsatisfiable => return Ok(Err(entry.size)),
+                }
             }
-            RangeAsk::Unsatisfiable => Ok(Err(entry.size)),
-        }
+        };
+        let content = Content::of(read.content, &read.entry, part, &file)?;
+        Ok(Ok((read.entry, content, part)))
     })
     .await?;
-    let (read, part) = match outcome {
+    let (entry, content, part) = match outcome {
         Ok(v) => v,
         Err(size) => {
             let mut resp = ApiError::Plugin(PluginError::new(
@@ -405,13 +411,12 @@ async fn download(
             return Ok(resp);
         }
     };
-    if read.entry.is_dir {
+    if entry.is_dir {
         return Err(ApiError::Plugin(PluginError::conflict(format!(
             "'{}' is a folder, not a file",
-            read.entry.path
+            entry.path
         ))));
     }
-    let entry = read.entry;
     check_entry(&entry)?;
     let mut builder = Response::builder()
         .header(header::ACCEPT_RANGES, "bytes")
@@ -432,18 +437,60 @@ async fn download(
             .status(StatusCode::OK)
             .header(header::CONTENT_LENGTH, entry.size),
     };
-    let length = match part {
-        Some((start, end, _)) => end - start + 1,
-        None => entry.size,
-    };
-    builder
-        .body(response_body(
-            read.content,
-            Some(length),
+    let body = match content {
+        Content::Whole(bytes) => {
+            Transfer::start(Direction::Download, &driver).bytes(bytes.len());
+            Body::from(bytes)
+        }
+        Content::Mismatch(why) => return Err(ApiError::PluginBadAnswer(why)),
+        Content::Stream(source) => response_body(
+            source,
+            Some(length(&entry, part)),
             state.config.limits.plugin_timeout,
             Some(Transfer::start(Direction::Download, &driver)),
-        ))
+        ),
+    };
+    builder
+        .body(body)
         .map_err(|e| ApiError::Internal(format!("download response: {e}")))
+}
+
+/// The length of a download: the range's, or the whole file's.
+fn length(entry: &Entry, part: Option<(u64, u64, u64)>) -> u64 {
+    match part {
+        Some((start, end, _)) => end - start + 1,
+        None => entry.size,
+    }
+}
+
+/// What a download sends.
+enum Content {
+    /// The driver's stream, pulled while the response is sent.
+    Stream(ByteSource),
+    /// A body of at most [`WHOLE_MAX`] bytes, read in the driver call that opened it.
+    Whole(Bytes),
+    /// The driver's stream disagreed with the length it announced (a 502, before any byte).
+    Mismatch(String),
+}
+
+impl Content {
+    /// Reads a small body whole; runs on the driver call's blocking thread.
+    fn of(
+        mut source: ByteSource,
+        entry: &Entry,
+        part: Option<(u64, u64, u64)>,
+        file: &str,
+    ) -> plugin_api::Result<Content> {
+        let length = length(entry, part);
+        if entry.is_dir || length > WHOLE_MAX {
+            return Ok(Content::Stream(source));
+        }
+        match read_whole(&mut source, length) {
+            Ok(Ok(bytes)) => Ok(Content::Whole(bytes)),
+            Ok(Err(why)) => Ok(Content::Mismatch(why)),
+            Err(e) => Err(PluginError::from_io_error(&format!("reading '{file}'"), e)),
+        }
+    }
 }
 
 /// The driver of workspace `ws`, to label transfer metrics.

@@ -10,8 +10,10 @@
 //! - `garbage`: answers entries no driver may answer — names with `..`, `/`, NUL, an empty
 //!   name, a path that is not the one asked — and, for `read`, a stream longer than the size
 //!   it announced;
-//! - `stream-panic`, `stream-hang`, `stream-error` (read only): a stream that sends one
-//!   chunk, then panics, stalls for [`HANG`], or fails.
+//! - `stream-panic`, `stream-hang`, `stream-error`, `stream-garbage` (read only): a stream
+//!   that sends one chunk, then panics, stalls for [`HANG`] twice, fails, or goes on a
+//!   megabyte past the size announced; with a `big-` prefix the same, announcing [`BIG`]
+//!   bytes (the host reads small bodies whole before answering, and streams large ones).
 //!
 //! Other paths: `hello.txt` exists; writes, mkdirs, deletes, renames and copies succeed
 //! without storing anything. Actions: `faulty_panic` (plugin-level) panics, `faulty_hang`
@@ -116,9 +118,11 @@ impl Driver for FaultyDriver {
         match path {
             "" => Ok(Entry::dir("")),
             "garbage" => Ok(garbage_entry()),
-            "hello.txt" | "hang" | "stream-panic" | "stream-hang" | "stream-error"
-            | "stream-garbage" => Ok(Entry::file(path, CONTENT.len() as u64)),
-            _ => Err(PluginError::not_found(format!("no '{path}'"))),
+            "hello.txt" | "hang" => Ok(Entry::file(path, CONTENT.len() as u64)),
+            _ => match stream_fault(path) {
+                Some((_, size)) => Ok(Entry::file(path, size)),
+                None => Err(PluginError::not_found(format!("no '{path}'"))),
+            },
         }
     }
 
@@ -145,14 +149,15 @@ impl Driver for FaultyDriver {
 
     fn read(&self, ctx: &CallContext, path: &WsPath, _: Option<ByteRange>) -> Result<ReadResult> {
         let entry = self.stat(ctx, path)?;
-        let content: ByteSource = match path {
-            "stream-panic" | "stream-hang" | "stream-error" => Box::new(FaultyStream {
-                fault: path.to_owned(),
+        let content: ByteSource = match stream_fault(path) {
+            Some(("stream-garbage", size)) => {
+                Box::new(std::io::repeat(b'x').take(size + (1 << 20)))
+            }
+            Some((fault, _)) => Box::new(FaultyStream {
+                fault: fault.to_owned(),
                 sent: false,
             }),
-            // Announces CONTENT.len() bytes, sends a megabyte.
-            "stream-garbage" => Box::new(std::io::repeat(b'x').take(1 << 20)),
-            _ => Box::new(std::io::Cursor::new(CONTENT)),
+            None => Box::new(std::io::Cursor::new(CONTENT)),
         };
         Ok(ReadResult {
             entry,
@@ -206,6 +211,22 @@ impl Driver for FaultyDriver {
         }
         Ok(Entry::file(to, 0))
     }
+}
+
+/// The size `big-` stream faults announce.
+const BIG: u64 = 1 << 20;
+
+/// The stream fault `path` names, and the size it announces.
+fn stream_fault(path: &str) -> Option<(&str, u64)> {
+    let (fault, size) = match path.strip_prefix("big-") {
+        Some(fault) => (fault, BIG),
+        None => (path, CONTENT.len() as u64),
+    };
+    matches!(
+        fault,
+        "stream-panic" | "stream-hang" | "stream-error" | "stream-garbage"
+    )
+    .then_some((fault, size))
 }
 
 /// Sends four bytes, then acts out its fault on the next read.
