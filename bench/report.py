@@ -23,6 +23,7 @@ METRICS = {
     "rss_upload": ("peak RSS during the 1 GiB uploads (VmHWM)", "MiB", False),
     "startup": ("start-up to the first served request", "ms", False),
     "plugin_load": ("one process: load and check one plugin library", "ms", False),
+    "plugin_load_logged": ("in the host: load and check one plugin (its `load_ms` log field)", "ms", False),
     "dropbox_upload": ("Dropbox driver: 128 MiB upload against the fake", "MB/s", True),
 }
 

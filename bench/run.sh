@@ -201,6 +201,25 @@ for r in json.load(open(sys.argv[1]))["results"]:
         print(f"plugin_load\t{r['command']}\t{t * 1000:.3f}")
 EOF
 
+log "plugin load time as the host logs it (load_ms, $STARTUP_RUNS starts)"
+WSHOST_LOG=info WSHOST_LOG_FORMAT=json python3 - "$STARTUP_RUNS" "${WS_CMD[@]}" >>"$RAW" <<'EOF'
+import json, subprocess, sys
+runs, cmd = int(sys.argv[1]), sys.argv[2:]
+for _ in range(runs):
+    host = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    loaded = {}
+    for line in host.stderr:
+        fields = json.loads(line).get("fields", {}) if line.startswith("{") else {}
+        if fields.get("message") == "plugin loaded":
+            loaded[fields["plugin"]] = fields["load_ms"]
+        if len(loaded) == 2 or "listening" in fields.get("message", ""):
+            break
+    host.terminate()
+    host.wait()
+    for plugin, ms in loaded.items():
+        print(f"plugin_load_logged\t{plugin}\t{ms}")
+EOF
+
 # ---- long-lived servers ---------------------------------------------------------------------
 "${WS_CMD[@]}" 2>>"$WORK/wshost/log" &
 PID[wshost]=$!

@@ -249,9 +249,12 @@ impl Registry {
         let state = match record.state() {
             LoadState::Idle => {
                 let m = record.manifest.as_ref().expect("record() has a manifest");
+                let started = std::time::Instant::now();
                 let state = match self.load(m, record.library_path.as_deref()) {
                     Ok((plugin, version)) => {
-                        tracing::info!(plugin = %id, %version, "plugin loaded");
+                        // dlopen, the ABI layout check and the manifest cross-check.
+                        let load_ms = started.elapsed().as_secs_f64() * 1e3;
+                        tracing::info!(plugin = %id, %version, load_ms = format!("{load_ms:.1}"), "plugin loaded");
                         LoadState::Loaded { plugin, version }
                     }
                     Err(reason) => {
