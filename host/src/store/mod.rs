@@ -195,6 +195,7 @@ impl Store {
 
     /// Closes every connection; the store (and its clones) cannot be used afterwards.
     pub(crate) async fn close(&self) {
+        self.snapshots.close().await;
         self.pool.close().await;
     }
 

@@ -11,10 +11,11 @@
 //!
 //! Learning the generation is itself batched ([`Generations`]): one query at a time, on a
 //! connection of its own (a pooled one costs two more hand-offs: sqlx pings it when it is
-//! returned), shared by every request that arrived before it started. Each request still sees a generation read
-//! after it arrived, so a change holds from the next request on, on every instance, exactly
-//! as without the cache; under load the store answers one query for many requests instead of
-//! two to four queries per request (each a hand-off to a database worker thread).
+//! returned), shared by every request that arrived before it started. Each request still
+//! sees a generation read after it arrived, so a change holds from the next request on, on
+//! every instance, exactly as without the cache; under load the store answers one query for
+//! many requests instead of two to four queries per request (each a hand-off to a database
+//! worker thread).
 //!
 //! Only hits are remembered for tokens and sessions (unknown credentials cannot fill memory),
 //! and each table of a snapshot holds at most [`MAX_ENTRIES`]; a full table stops
@@ -104,6 +105,11 @@ impl Snapshots {
                 done: tokio::sync::watch::Sender::default(),
             }),
         }
+    }
+
+    /// Closes the connection of the generation reads.
+    pub(super) async fn close(&self) {
+        self.generations.close().await;
     }
 
     /// The snapshot of `generation`: the newest one if it is that generation, a new one
@@ -214,7 +220,12 @@ impl Generations {
             .expect("generation connection")
             .take();
         loop {
-            let found = self.read_on(&mut connection).await;
+            // A database that does not answer fails the read (and the requests fall back to
+            // the pool, which reports why) rather than holding every request.
+            let found = tokio::time::timeout(super::CONNECT_TIMEOUT, self.read_on(&mut connection))
+                .await
+                .ok()
+                .flatten();
             if found.is_none() {
                 connection = None;
             }
@@ -227,6 +238,19 @@ impl Generations {
             }
             reads.wanted = false;
             reads.started += 1;
+        }
+    }
+
+    /// Closes the reads' connection (one that a read holds right now is closed when the
+    /// last clone of the store is dropped).
+    async fn close(&self) {
+        let idle = self
+            .connection
+            .lock()
+            .expect("generation connection")
+            .take();
+        if let Some(connection) = idle {
+            connection.close().await.ok();
         }
     }
 
