@@ -10,8 +10,8 @@
 //! behind (older than [`STALE_AFTER`](crate::writer::STALE_AFTER)) are removed on the way,
 //! which costs nothing more than the read itself and never touches a running upload.
 
-use cap_std::fs::Dir;
-use plugin_api::{ListPage, PageRequest, Result};
+use cap_std::fs::{Dir, DirEntry};
+use plugin_api::{Entry, ListPage, PageRequest, Result};
 
 use crate::entry::{describe, from_metadata};
 use crate::error::{self, Op};
@@ -56,8 +56,56 @@ pub(crate) fn list(root: &Dir, dir: RelPath<'_>, page: PageRequest) -> Result<Li
     let end = names.len().min(start + limit);
     let slice = &names[start..end];
 
-    let mut entries = Vec::with_capacity(slice.len());
-    for (name, item) in slice {
+    let entries = describe_page(root, dir, slice)?;
+    let next_cursor = (end < names.len())
+        .then(|| slice.last().map(|(name, _)| name.clone()))
+        .flatten();
+    Ok(ListPage {
+        entries,
+        next_cursor,
+    })
+}
+
+/// Pages from this many entries are described on several threads: each entry is a
+/// `fstatat`, which is most of a large listing's time (and all of it on a network disk).
+const PARALLEL_FROM: usize = 2048;
+/// The most threads one listing uses.
+const MAX_THREADS: usize = 4;
+
+/// The entries of `page`, in order, described on up to [`MAX_THREADS`] threads.
+fn describe_page(root: &Dir, dir: RelPath<'_>, page: &[(String, DirEntry)]) -> Result<Vec<Entry>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_THREADS));
+    if page.len() < PARALLEL_FROM || threads < 2 {
+        return describe_part(root, dir, page);
+    }
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = page
+            .chunks(page.len().div_ceil(threads))
+            .map(|part| {
+                let thread = std::thread::Builder::new()
+                    .spawn_scoped(scope, move || describe_part(root, dir, part));
+                // Without a thread (out of resources), the part is described here.
+                thread.map_err(|_| part)
+            })
+            .collect();
+        let mut entries = Vec::with_capacity(page.len());
+        for part in parts {
+            entries.extend(match part {
+                // A panic goes on to the plugin's guard, as it would on this thread.
+                Ok(thread) => thread
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p))?,
+                Err(part) => describe_part(root, dir, part)?,
+            });
+        }
+        Ok(entries)
+    })
+}
+
+/// The entries of `part`, in order; those deleted since the folder was read are left out.
+fn describe_part(root: &Dir, dir: RelPath<'_>, part: &[(String, DirEntry)]) -> Result<Vec<Entry>> {
+    let mut entries = Vec::with_capacity(part.len());
+    for (name, item) in part {
         let full = plugin_api::join(dir.as_str(), name);
         let Ok(path) = RelPath::parse(&full) else {
             continue; // cannot happen for a readdir name; refusing is the safe answer anyway
@@ -77,11 +125,5 @@ pub(crate) fn list(root: &Dir, dir: RelPath<'_>, page: PageRequest) -> Result<Li
             Err(e) => return Err(error::io(Op::List, &full, &e)),
         }
     }
-    let next_cursor = (end < names.len())
-        .then(|| slice.last().map(|(name, _)| name.clone()))
-        .flatten();
-    Ok(ListPage {
-        entries,
-        next_cursor,
-    })
+    Ok(entries)
 }

@@ -120,3 +120,39 @@ fn unicode_and_space_names_work_everywhere() {
     );
     assert_eq!(fx.names(""), ["été 2024", "日本語 名前.md"]);
 }
+
+#[test]
+fn a_large_page_is_described_in_order_like_a_small_one() {
+    // Large enough for the lister's threads (PARALLEL_FROM), with a folder, a symlink inside
+    // ROOT and one escaping it spread over the parts.
+    let fx = Fixture::new();
+    for i in 0..3000 {
+        fx.put(&format!("big/f{i:05}"), &vec![b'x'; i % 7]);
+    }
+    fx.folder("big/f01500-dir");
+    fx.link("big/f02999-in", "f00001");
+    fx.link("big/f00750-out", fx.outside());
+    let page = fx.page("big", None, 10_000).unwrap();
+    assert_eq!(page.next_cursor, None);
+    let mut small_pages = Vec::new();
+    let mut cursor = None;
+    loop {
+        let next = fx.page("big", cursor.as_deref(), 1000).unwrap();
+        small_pages.extend(next.entries);
+        match next.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(
+        page.entries, small_pages,
+        "the same entries as in pages of 1,000"
+    );
+    let names: Vec<&str> = page.entries.iter().map(|e| e.name()).collect();
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    assert_eq!(names, sorted);
+    assert!(names.contains(&"f01500-dir") && names.contains(&"f02999-in"));
+    let f6 = page.entries.iter().find(|e| e.name() == "f00006").unwrap();
+    assert_eq!((f6.size, f6.is_dir), (6, false));
+}
