@@ -7,7 +7,9 @@
 //! them. It is created with `create_new` (`O_EXCL`), which also refuses to follow a symlink
 //! planted under that name. The data is flushed to disk (`sync_data`) before the rename: a
 //! rename that reaches the disk before the data would otherwise replace a good file by an
-//! empty one after a power cut.
+//! empty one after a power cut. So that this last flush does not start from a whole file's
+//! worth of dirty pages, a helper thread flushes what was written every [`FLUSH_EVERY`] bytes
+//! while the upload goes on ([`WriteBehind`]).
 //!
 //! Without overwrite, the file is published with a hard link, which fails atomically if the
 //! name was taken while the upload was running; a filesystem without hard links falls back to
@@ -35,6 +37,9 @@ pub(crate) const STALE_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 /// The copy buffer: large enough for few system calls, small enough to keep many concurrent
 /// uploads cheap.
 const BUFFER_SIZE: usize = 256 * 1024;
+
+/// How much an upload writes between two flushes started behind it.
+const FLUSH_EVERY: u64 = 32 * 1024 * 1024;
 
 /// True for the names of this driver's temporary upload files.
 pub(crate) fn is_temp_name(name: &str) -> bool {
@@ -129,7 +134,8 @@ impl Target<'_> {
     ) -> Result<(), Failure> {
         let (temp, mut file) = create_temp(self.parent).map_err(Failure::Target)?;
         let outcome = (|| {
-            let got = pump(source, &mut file)?;
+            let got =
+                std::thread::scope(|scope| pump(source, &mut WriteBehind::new(&mut file, scope)))?;
             if let Some(announced) = announced.filter(|&n| n != got) {
                 return Err(Failure::Short { got, announced });
             }
@@ -161,6 +167,57 @@ impl Target<'_> {
             }
         }
         dir.rename(temp, dir, name).map_err(Failure::Target)
+    }
+}
+
+/// A file being written, flushed to disk behind the writer: every [`FLUSH_EVERY`] bytes a
+/// helper thread is asked to `sync_data` a clone of it, unless it is still busy with the
+/// last one. Each flush only starts the disk earlier; the final `sync_data` is what counts.
+struct WriteBehind<'f> {
+    file: &'f mut File,
+    unflushed: u64,
+    /// Wakes the helper; `None` when it could not be started (then nothing is flushed early).
+    flush: Option<std::sync::mpsc::SyncSender<()>>,
+}
+
+impl<'f> WriteBehind<'f> {
+    /// Starts the helper in `scope`; it ends when the writer is dropped.
+    fn new<'s>(file: &'f mut File, scope: &'s std::thread::Scope<'s, '_>) -> Self {
+        let flush = file.try_clone().ok().and_then(|clone| {
+            let (flush, requests) = std::sync::mpsc::sync_channel::<()>(1);
+            std::thread::Builder::new()
+                .name("access.fs flush".into())
+                .spawn_scoped(scope, move || {
+                    for () in requests {
+                        // A failure here shows again in the final flush, which is checked.
+                        let _ = clone.sync_data();
+                    }
+                })
+                .ok()
+                .map(|_| flush)
+        });
+        WriteBehind {
+            file,
+            unflushed: 0,
+            flush,
+        }
+    }
+}
+
+impl Write for WriteBehind<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.unflushed += n as u64;
+        if self.unflushed >= FLUSH_EVERY
+            && self.flush.as_ref().is_some_and(|f| f.try_send(()).is_ok())
+        {
+            self.unflushed = 0;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
     }
 }
 
@@ -241,6 +298,23 @@ mod tests {
         for name in ["a.part", ".wshost-upload-", "x.wshost-upload-1.part"] {
             assert!(!is_temp_name(name), "{name}");
         }
+    }
+
+    #[test]
+    fn flushing_behind_the_writer_keeps_every_byte_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Dir::open_ambient_dir(dir.path(), cap_std::ambient_authority()).unwrap();
+        let (name, mut file) = create_temp(&root).unwrap();
+        // Past two flush points, in odd-sized pieces.
+        let data: Vec<u8> = (0..FLUSH_EVERY * 2 + 12_345)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let got = std::thread::scope(|scope| {
+            pump(&mut &data[..], &mut WriteBehind::new(&mut file, scope))
+        });
+        assert_eq!(got.unwrap(), data.len() as u64);
+        drop(file);
+        assert!(std::fs::read(dir.path().join(name)).unwrap() == data);
     }
 
     #[test]
