@@ -273,6 +273,16 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
+        if matches!(
+            self,
+            ApiError::TooLarge { .. } | ApiError::BodyStalled { .. }
+        ) {
+            // The rest of the request body is left unread, so the host closes the connection:
+            // said in the answer, a client does not send its next request on it.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         response
     }
 }
