@@ -130,7 +130,7 @@ impl Store {
             pool,
             cipher: key.cipher(),
             backend,
-            snapshots: Arc::new(snapshot::Snapshots::new(options, backend)),
+            snapshots: Arc::new(snapshot::Snapshots::new(options, backend, &url)),
         };
         if let Err(e) = store.prepare().await {
             store.close().await;

@@ -17,6 +17,12 @@
 //! many requests instead of two to four queries per request (each a hand-off to a database
 //! worker thread).
 //!
+//! On SQLite the generation is read on the calling thread instead ([`Direct`]): through a
+//! read-only connection of its own (rusqlite), one row from the page cache costs a few
+//! microseconds, less than a single hand-off to sqlx's worker thread, so every request reads
+//! it itself. The batched read remains the fallback (and PostgreSQL's way, a network round
+//! trip away).
+//!
 //! Only hits are remembered for tokens and sessions (unknown credentials cannot fill memory),
 //! and each table of a snapshot holds at most [`MAX_ENTRIES`]; a full table stops
 //! remembering until the next generation.
@@ -89,14 +95,19 @@ impl<K: Eq + Hash, V: Clone> Table<K, V> {
 /// clones of a store.
 pub(super) struct Snapshots {
     newest: Mutex<Option<Arc<Snapshot>>>,
+    direct: Option<Direct>,
     generations: Arc<Generations>,
 }
 
 impl Snapshots {
     /// Snapshots of the database `options` connects to.
-    pub(super) fn new(options: AnyConnectOptions, backend: Backend) -> Snapshots {
+    pub(super) fn new(options: AnyConnectOptions, backend: Backend, url: &str) -> Snapshots {
         Snapshots {
             newest: Mutex::default(),
+            direct: match backend {
+                Backend::Sqlite => Direct::open(url),
+                Backend::Postgres => None,
+            },
             generations: Arc::new(Generations {
                 options,
                 backend,
@@ -105,6 +116,12 @@ impl Snapshots {
                 done: tokio::sync::watch::Sender::default(),
             }),
         }
+    }
+
+    /// The generation as the direct read finds it (`None`: no direct read, or it failed).
+    #[cfg(test)]
+    pub(super) fn read_directly(&self) -> Option<i64> {
+        self.direct.as_ref().and_then(Direct::read)
     }
 
     /// Closes the connection of the generation reads.
@@ -151,10 +168,14 @@ impl Store {
         if held.is_some() {
             return Ok(held);
         }
-        let generation = match self.snapshots.generations.current().await {
+        let direct = self.snapshots.direct.as_ref().and_then(Direct::read);
+        let generation = match direct {
             Some(generation) => generation,
-            // The shared read failed: read again alone, for the error to tell why.
-            None => read_generation(&self.pool).await?,
+            None => match self.snapshots.generations.current().await {
+                Some(generation) => generation,
+                // The shared read failed: read again alone, for the error to tell why.
+                None => read_generation(&self.pool).await?,
+            },
         };
         let snapshot = self.snapshots.at(generation);
         SCOPE.with(|s| *s.borrow_mut() = Some(snapshot.clone()));
@@ -167,6 +188,38 @@ async fn read_generation<'c, E: sqlx::any::AnyExecutor<'c>>(db: E) -> Result<i64
         .fetch_one(db)
         .await?;
     Ok(generation)
+}
+
+/// The generation read of an SQLite store on the calling thread, through a read-only
+/// connection of its own. In WAL mode a reader never waits for a writer, so the read does
+/// not hold up the async worker calling it; a failed read (the file is gone, or busy in a
+/// rare recovery) answers `None` and the request takes the batched read, which waits and
+/// reports.
+pub(super) struct Direct(Mutex<rusqlite::Connection>);
+
+impl Direct {
+    /// A connection to the SQLite file of the sqlx `url`; `None` (and the batched read) if
+    /// it cannot be opened.
+    fn open(url: &str) -> Option<Direct> {
+        use std::str::FromStr;
+        let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).ok()?;
+        let flags =
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let connection = rusqlite::Connection::open_with_flags(options.get_filename(), flags)
+            .inspect_err(|e| tracing::debug!("store generation read: no direct connection: {e}"))
+            .ok()?;
+        // Never wait on the calling thread: a busy database falls back to the batched read.
+        connection.busy_timeout(std::time::Duration::ZERO).ok()?;
+        Some(Direct(Mutex::new(connection)))
+    }
+
+    fn read(&self) -> Option<i64> {
+        let connection = self.0.lock().expect("direct generation read");
+        connection
+            .prepare_cached("SELECT value FROM generation WHERE id = 1")
+            .and_then(|mut statement| statement.query_row([], |row| row.get(0)))
+            .ok()
+    }
 }
 
 /// Reads of the generation, one at a time, each shared by every request that arrived before
@@ -272,7 +325,7 @@ mod tests {
     #[test]
     fn an_older_generation_never_replaces_or_fills_the_newest() {
         let options = "sqlite://unused.db".parse().expect("options");
-        let snapshots = Snapshots::new(options, Backend::Sqlite);
+        let snapshots = Snapshots::new(options, Backend::Postgres, "");
         let five = snapshots.at(5);
         assert!(Arc::ptr_eq(&five, &snapshots.at(5)));
         let four = snapshots.at(4);

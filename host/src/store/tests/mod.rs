@@ -236,4 +236,5 @@ store_suite! {
     snapshots::every_change_holds_on_the_next_request,
     snapshots::one_request_reads_one_generation,
     snapshots::a_cached_token_still_records_its_use,
+    snapshots::sqlite_reads_the_generation_on_the_calling_thread,
 }

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::TestDb;
-use crate::store::{Access, Store, WorkspaceRecord};
+use crate::store::{Access, Backend, Store, WorkspaceRecord};
 
 /// What a file request by `token` on workspace `ws` reads, inside one request scope.
 async fn request(
@@ -113,4 +113,28 @@ pub(super) async fn a_cached_token_still_records_its_use(db: &TestDb) {
             .unwrap();
     }
     assert!(last_used().await.is_some());
+}
+
+pub(super) async fn sqlite_reads_the_generation_on_the_calling_thread(db: &TestDb) {
+    let pooled = || async {
+        let (generation,): (i64,) = sqlx::query_as("SELECT value FROM generation WHERE id = 1")
+            .fetch_one(&db.pool)
+            .await
+            .expect("generation");
+        generation
+    };
+    let direct = db.snapshots.read_directly();
+    match db.backend() {
+        // The direct read sees what the pool sees, and a change by another instance at once.
+        Backend::Sqlite => {
+            assert_eq!(direct, Some(pooled().await));
+            let other = db.reopen(db.key()).await.unwrap();
+            other.set_plugin_toggle("access.x", false).await.unwrap();
+            other.close().await;
+            let after = db.snapshots.read_directly();
+            assert_eq!(after, Some(pooled().await));
+            assert!(after > direct, "{after:?} after {direct:?}");
+        }
+        Backend::Postgres => assert_eq!(direct, None),
+    }
 }
