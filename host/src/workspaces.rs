@@ -4,9 +4,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use plugin_api::foreign::{ForeignDriver, ForeignPlugin};
-use plugin_api::WorkspaceConfig;
+use plugin_api::{Capabilities, Driver as _, WorkspaceConfig};
 
 use crate::config::WorkspaceDecl;
 use crate::manifest::Manifest;
@@ -73,6 +74,43 @@ struct OpenDriver {
     /// Its plugin id.
     plugin: String,
     driver: Arc<ForeignDriver>,
+    /// Present when the driver declares [`Capabilities::QUICK`].
+    quick: Option<Arc<QuickLane>>,
+}
+
+/// A quick call slower than this would have been better on the blocking pool…
+const QUICK_BUDGET: Duration = Duration::from_millis(10);
+/// …where the workspace's quick calls then go for this long.
+const QUICK_PAUSE: Duration = Duration::from_secs(60);
+
+/// The quick calls of one open driver (see [`Capabilities::QUICK`]): made on the async thread
+/// that needs them, except for [`QUICK_PAUSE`] after one that took longer than
+/// [`QUICK_BUDGET`] (a cold disk, a slow network mount), since a call there holds up every
+/// request of that thread and cannot be held to the plugin deadline.
+pub(crate) struct QuickLane {
+    workspace: String,
+    paused_until: Mutex<Option<Instant>>,
+}
+
+impl QuickLane {
+    fn is_open(&self) -> bool {
+        let paused = self.paused_until.lock().expect("quick lane");
+        paused.is_none_or(|until| Instant::now() >= until)
+    }
+
+    /// Records how long a quick call took: a slow one pauses the lane.
+    pub(crate) fn took(&self, elapsed: Duration) {
+        if elapsed > QUICK_BUDGET {
+            *self.paused_until.lock().expect("quick lane") = Some(Instant::now() + QUICK_PAUSE);
+            tracing::warn!(
+                workspace = %self.workspace,
+                took_ms = elapsed.as_millis() as u64,
+                "a quick driver call was slow: the workspace's calls go through the blocking \
+                 pool for the next {} s",
+                QUICK_PAUSE.as_secs()
+            );
+        }
+    }
 }
 
 /// All workspaces and their open drivers.
@@ -194,15 +232,34 @@ impl Workspaces {
         // Opened outside the lock: a slow backend must not block other workspaces. Two
         // concurrent first uses may both open; the second simply replaces the first.
         let driver = Arc::new(plugin.open(config)?);
+        let quick = driver.capabilities().contains(Capabilities::QUICK);
         self.open.lock().expect("driver cache").insert(
             ws.id.clone(),
             OpenDriver {
                 version: ws.version,
                 plugin: ws.driver.clone(),
                 driver: driver.clone(),
+                quick: quick.then(|| {
+                    Arc::new(QuickLane {
+                        workspace: ws.id.clone(),
+                        paused_until: Mutex::default(),
+                    })
+                }),
             },
         );
         Ok(driver)
+    }
+
+    /// The open driver of `ws` and its quick lane, if it declares quick calls and its lane
+    /// is not paused; `None` sends the call to the blocking pool (which also opens drivers).
+    pub(crate) fn quick_driver(
+        &self,
+        ws: &Workspace,
+    ) -> Option<(Arc<ForeignDriver>, Arc<QuickLane>)> {
+        let open = self.open.lock().expect("driver cache");
+        let open = open.get(&ws.id).filter(|o| o.version == ws.version)?;
+        let lane = open.quick.as_ref().filter(|lane| lane.is_open())?;
+        Some((open.driver.clone(), lane.clone()))
     }
 
     /// Drops the open driver of workspace `ws_id` (after a panic, an edit or a deletion).

@@ -336,6 +336,13 @@ capabilities! {
     COPY = 8, "copy";
     /// `verify`.
     VERIFY = 9, "verify";
+    /// `stat` and `read` (opening a file and reading a small one) are local system calls
+    /// that answer in microseconds and never wait on a network: the host may make these
+    /// calls on its own async threads instead of its blocking pool, which saves the two
+    /// thread hand-offs that are most of the cost of a small request. Such a call cannot be
+    /// held to the plugin deadline, so the host goes back to the pool for a while after one
+    /// that was slow. A local-disk driver sets it; a driver that talks to a server must not.
+    QUICK = 10, "quick";
 }
 
 impl Capabilities {

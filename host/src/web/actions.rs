@@ -75,7 +75,7 @@ pub(crate) async fn handle(
                 Access::Read
             };
             let granted = check_access(&state, &caller, &ws, need).await?;
-            call_driver_reading(&state, &caller, &granted, Some(&watch), move |d, ctx| {
+            call_driver_reading(&state, &caller, &granted, &watch, move |d, ctx| {
                 d.action(ctx, request)
             })
             .await?

@@ -19,7 +19,7 @@ use serde_json::json;
 use super::error::ApiError;
 use super::params::Params;
 use super::stream::{body_reader, read_whole, response_body, WHOLE_MAX};
-use super::{call_driver, call_driver_reading, Shared};
+use super::{call_driver, call_driver_quick, call_driver_reading, Shared};
 use crate::auth::Caller;
 use crate::store::Access;
 use crate::telemetry::{Direction, Transfer};
@@ -143,7 +143,8 @@ pub(crate) async fn handle(
         StdAction::Stat => {
             let file = params.path("file")?;
             let entry =
-                call_driver(&state, &caller, &granted, move |d, ctx| d.stat(ctx, &file)).await?;
+                call_driver_quick(&state, &caller, &granted, move |d, ctx| d.stat(ctx, &file))
+                    .await?;
             Ok(Json(entry_json(&entry)?).into_response())
         }
         StdAction::Download => {
@@ -182,11 +183,10 @@ pub(crate) async fn handle(
             let driver = driver_of(&state, &ws).await?;
             let transfer = Transfer::start(Direction::Upload, &driver);
             let (reader, watch) = body_reader(body, max, Some(transfer));
-            let entry =
-                call_driver_reading(&state, &caller, &granted, Some(&watch), move |d, ctx| {
-                    d.write(ctx, &path, reader, options)
-                })
-                .await?;
+            let entry = call_driver_reading(&state, &caller, &granted, &watch, move |d, ctx| {
+                d.write(ctx, &path, reader, options)
+            })
+            .await?;
             Ok((StatusCode::CREATED, Json(entry_json(&entry)?)).into_response())
         }
         StdAction::Mkdir => {
@@ -372,7 +372,7 @@ async fn download(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let driver = driver_of(state, ws).await?;
-    let outcome = call_driver(state, caller, granted, move |d, ctx| {
+    let outcome = call_driver_quick(state, caller, granted, move |d, ctx| {
         let (read, part) = match range_header {
             None => (d.read(ctx, &file, None)?, None),
             Some(range_header) => {
@@ -474,7 +474,7 @@ enum Content {
 }
 
 impl Content {
-    /// Reads a small body whole; runs on the driver call's blocking thread.
+    /// Reads a small body whole, in the driver call.
     fn of(
         mut source: ByteSource,
         entry: &Entry,

@@ -360,7 +360,23 @@ where
     T: Send + 'static,
     F: FnOnce(&ForeignDriver, &CallContext) -> plugin_api::Result<T> + Send + 'static,
 {
-    call_driver_reading(state, caller, granted, None, op).await
+    call_driver_on(state, caller, granted, None, Lane::Pool, op).await
+}
+
+/// [`call_driver`] for a `stat` or a `read` (the calls [`plugin_api::Capabilities::QUICK`]
+/// covers): on a driver that declares quick calls, `op` runs right here on the async
+/// thread, which saves the two thread hand-offs of the blocking pool.
+pub(crate) async fn call_driver_quick<T, F>(
+    state: &Shared,
+    caller: &Caller,
+    granted: &Granted,
+    op: F,
+) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&ForeignDriver, &CallContext) -> plugin_api::Result<T> + Send + 'static,
+{
+    call_driver_on(state, caller, granted, None, Lane::Quick, op).await
 }
 
 /// [`call_driver`] for an operation that reads a request body (watched by `body`): the
@@ -369,7 +385,31 @@ pub(crate) async fn call_driver_reading<T, F>(
     state: &Shared,
     caller: &Caller,
     granted: &Granted,
+    body: &BodyWatch,
+    op: F,
+) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&ForeignDriver, &CallContext) -> plugin_api::Result<T> + Send + 'static,
+{
+    call_driver_on(state, caller, granted, Some(body), Lane::Pool, op).await
+}
+
+/// Where a driver call may run.
+#[derive(PartialEq)]
+enum Lane {
+    /// A blocking thread, within the plugin deadline.
+    Pool,
+    /// The calling async thread, if the driver declares quick calls (else the pool).
+    Quick,
+}
+
+async fn call_driver_on<T, F>(
+    state: &Shared,
+    caller: &Caller,
+    granted: &Granted,
     body: Option<&BodyWatch>,
+    lane: Lane,
     op: F,
 ) -> Result<T, ApiError>
 where
@@ -384,10 +424,21 @@ where
     telemetry::served_by(&ws.driver);
     let toggles = state.store.plugin_toggles().await?;
     driver_ready(state, &ws, &toggles)?;
+    let ctx = call_context(caller, Some(ws_id));
+    // Only a driver already open has a quick lane: the first call of a workspace (which
+    // opens its driver, maybe loading its plugin) takes the pool.
+    if let Some((driver, quick)) = (lane == Lane::Quick)
+        .then(|| state.workspaces.quick_driver(&ws))
+        .flatten()
+    {
+        let started = std::time::Instant::now();
+        let result = op(&driver, &ctx);
+        quick.took(started.elapsed());
+        return driver_answered(state, &ws, result);
+    }
     let driver_id = ws.driver.clone();
     let limits = state.config.limits;
     let state = state.clone();
-    let ctx = call_context(caller, Some(ws_id));
     let span = tracing::Span::current();
     let task = tokio::task::spawn_blocking(move || {
         // Blocking threads do not inherit the request's span: enter it, so the driver's log
@@ -399,15 +450,7 @@ where
             .map_err(|u| unavailable(&ws, u))?;
         let config = ws.config().expect("checked by driver_ready");
         let driver = state.workspaces.driver(&ws, config, &plugin)?;
-        let result = op(&driver, &ctx);
-        if let Err(e) = &result {
-            telemetry::driver_error(&ws.driver, e.kind.as_str());
-            if e.kind == ErrorKind::Panicked {
-                // A driver that panicked may be in a broken state: reopen it on next use.
-                state.workspaces.forget(&ws.id);
-            }
-        }
-        result.map_err(ApiError::from)
+        driver_answered(&state, &ws, op(&driver, &ctx))
     });
     let result = await_plugin(task, &driver_id, limits.plugin_timeout, body).await;
     match (result, body.and_then(BodyWatch::failure)) {
@@ -421,6 +464,22 @@ where
         (Err(_), Some(BodyFailure::ClientGone)) => Err(ApiError::ClientGone),
         (result, _) => result,
     }
+}
+
+/// A driver's answer, its error counted; a driver that panicked is forgotten, since it may
+/// be in a broken state (it is reopened on next use).
+fn driver_answered<T>(
+    state: &AppState,
+    ws: &Workspace,
+    result: plugin_api::Result<T>,
+) -> Result<T, ApiError> {
+    if let Err(e) = &result {
+        telemetry::driver_error(&ws.driver, e.kind.as_str());
+        if e.kind == ErrorKind::Panicked {
+            state.workspaces.forget(&ws.id);
+        }
+    }
+    result.map_err(ApiError::from)
 }
 
 /// Waits for a plugin call running on a blocking thread. Once `limit` passes without an

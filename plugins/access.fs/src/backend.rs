@@ -68,7 +68,9 @@ impl std::fmt::Debug for FsDriver {
 
 impl Driver for FsDriver {
     fn capabilities(&self) -> Capabilities {
-        Capabilities::ALL
+        // A stat or an open is a few system calls on a local disk; on a slow mount the
+        // host notices and goes back to its blocking pool (see `Capabilities::QUICK`).
+        Capabilities::ALL | Capabilities::QUICK
     }
 
     fn stat(&self, _: &CallContext, path: &WsPath) -> Result<Entry> {

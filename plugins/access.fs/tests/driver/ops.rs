@@ -11,7 +11,10 @@ fn the_plugin_describes_itself() {
     assert_eq!(plugin.info.id, "access.fs");
     assert_eq!(plugin.info.version, env!("CARGO_PKG_VERSION"));
     assert!(plugin.info.actions.is_empty());
-    assert_eq!(Fixture::new().driver.capabilities(), Capabilities::ALL);
+    assert_eq!(
+        Fixture::new().driver.capabilities(),
+        Capabilities::ALL | Capabilities::QUICK
+    );
 }
 
 #[test]

@@ -15,6 +15,8 @@
 //!   megabyte past the size announced; with a `big-` prefix the same, announcing [`BIG`]
 //!   bytes (the host reads small bodies whole before answering, and streams large ones).
 //!
+//! With the workspace parameter `QUICK = true` the driver declares `Capabilities::QUICK`.
+//!
 //! Other paths: `hello.txt` exists; writes, mkdirs, deletes, renames and copies succeed
 //! without storing anything. Actions: `faulty_panic` (plugin-level) panics, `faulty_hang`
 //! (plugin-level) sleeps [`HANG`], `faulty_echo` (on a workspace) answers its workspace and
@@ -42,8 +44,10 @@ impl Plugin for Faulty {
         Ok(Faulty)
     }
 
-    fn open(&self, _config: WorkspaceConfig) -> Result<FaultyDriver> {
-        Ok(FaultyDriver)
+    fn open(&self, config: WorkspaceConfig) -> Result<FaultyDriver> {
+        Ok(FaultyDriver {
+            quick: config.get_bool("QUICK", false)?,
+        })
     }
 
     fn action(&self, _: &CallContext, req: ActionRequest) -> Result<ActionResponse> {
@@ -59,7 +63,11 @@ impl Plugin for Faulty {
 }
 
 /// The driver.
-pub struct FaultyDriver;
+pub struct FaultyDriver {
+    /// Declares [`Capabilities::QUICK`] (workspace parameter `QUICK`), so that its faults
+    /// happen on the host's async threads.
+    quick: bool,
+}
 
 const CONTENT: &[u8] = b"hello from a faulty plugin\n";
 
@@ -91,7 +99,11 @@ fn garbage_entry() -> Entry {
 
 impl Driver for FaultyDriver {
     fn capabilities(&self) -> Capabilities {
-        Capabilities::ALL
+        if self.quick {
+            Capabilities::ALL | Capabilities::QUICK
+        } else {
+            Capabilities::ALL
+        }
     }
 
     fn action(&self, ctx: &CallContext, req: ActionRequest) -> Result<ActionResponse> {
