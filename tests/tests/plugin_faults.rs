@@ -312,6 +312,65 @@ fn every_operation_fails_cleanly_under_every_fault_and_nothing_leaks() {
     assert_eq!(s, 200);
 }
 
+/// A driver that declares `Capabilities::QUICK` has its `stat` and `read` made on the host's
+/// async threads: a fault there fails the request the same way, and a slow call sends the
+/// workspace's calls back to the blocking pool (and its deadline).
+#[test]
+fn a_quick_driver_is_called_on_the_async_threads_until_a_call_is_slow() {
+    let config = format!(
+        "{}[[workspaces]]\nid = \"quick\"\ndriver = \"access.faulty\"\nparams = {{ QUICK = true }}\n\
+         \n[limits]\nplugin_timeout_secs = 1\n",
+        faulty_config()
+    );
+    let mut h = Host::start(HostSetup::new(
+        config,
+        vec![manifest("access.fs.toml"), manifest("access.faulty.toml")],
+    ));
+    // The first call opens the driver on the pool; the next ones take the quick lane.
+    for _ in 0..2 {
+        let (s, v) = h.get("get_action=stat&ws=quick&file=hello.txt");
+        assert_eq!(s, 200, "{v}");
+        let (s, v) = h.get("get_action=stat&ws=quick&file=panic");
+        assert_eq!((s, code(&v)), (500, "plugin_panicked"), "{v}");
+        let (s, v) = h.get("get_action=download&ws=quick&file=stream-error");
+        assert_eq!((s, code(&v)), (500, "internal"), "{v}");
+        let (s, v) = h.get("get_action=download&ws=quick&file=error-not_found");
+        assert_eq!((s, code(&v)), (404, "not_found"), "{v}");
+    }
+    let r = h
+        .client
+        .get(h.action_url("get_action=download&ws=quick&file=hello.txt"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().unwrap().as_ref(), b"hello from a faulty plugin\n");
+    assert!(h.alive(), "host died:\n{}", h.log());
+    assert!(
+        !h.log().contains("quick driver call was slow"),
+        "{}",
+        h.log()
+    );
+
+    // A quick call is not held to the deadline: a hang runs its course (2.5 s) and answers.
+    // The pool would have answered 504 after the 1 s deadline, so this also proves the call
+    // took the quick lane.
+    let (s, v) = h.get("get_action=stat&ws=quick&file=hang");
+    assert_eq!(s, 200, "{v}");
+    let log = h.log();
+    assert!(
+        log.contains("a quick driver call was slow") && log.contains("quick"),
+        "no warning about the slow call:\n{log}"
+    );
+    // From now on the workspace's calls take the pool, with its deadline.
+    let (s, v) = h.get("get_action=stat&ws=quick&file=hang");
+    assert_eq!((s, code(&v)), (504, "plugin_timeout"), "{v}");
+    let (s, v) = h.get("get_action=stat&ws=quick&file=hello.txt");
+    assert_eq!(s, 200, "{v}");
+    // A driver that does not declare quick calls never takes that lane.
+    let (s, v) = h.get("get_action=stat&ws=faulty&file=hang");
+    assert_eq!((s, code(&v)), (504, "plugin_timeout"), "{v}");
+}
+
 #[test]
 fn refused_plugins_are_named_with_their_reason_and_the_others_load() {
     // A real shared library that is not a plugin, and a file that is not a library at all.

@@ -431,9 +431,7 @@ where
         .then(|| state.workspaces.quick_driver(&ws))
         .flatten()
     {
-        let started = std::time::Instant::now();
-        let result = op(&driver, &ctx);
-        quick.took(started.elapsed());
+        let result = quick.call(|| op(&driver, &ctx));
         return driver_answered(state, &ws, result);
     }
     let driver_id = ws.driver.clone();
