@@ -40,19 +40,34 @@ pub(crate) fn init_logging(format: LogFormat) {
     }
 }
 
+/// How often the histograms' recorded samples are folded into their buckets.
+const METRICS_UPKEEP: Duration = Duration::from_secs(5);
+
 /// The Prometheus renderer, installed once per process as the global metrics recorder.
 pub(crate) fn metrics_handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
-            PrometheusBuilder::new()
+            let handle = PrometheusBuilder::new()
                 .set_buckets(&[
                     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
                     10.0, 30.0, 60.0,
                 ])
                 .expect("static buckets")
                 .install_recorder()
-                .expect("the metrics recorder is installed once")
+                .expect("the metrics recorder is installed once");
+            // A histogram keeps every sample recorded until upkeep (or a scrape) folds them
+            // into its buckets: without it memory grows with each request (78 MiB after a few
+            // million requests, unscraped).
+            let upkeep = handle.clone();
+            std::thread::Builder::new()
+                .name("metrics-upkeep".into())
+                .spawn(move || loop {
+                    std::thread::sleep(METRICS_UPKEEP);
+                    upkeep.run_upkeep();
+                })
+                .expect("start the metrics upkeep thread");
+            handle
         })
         .clone()
 }
