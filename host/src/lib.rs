@@ -12,6 +12,7 @@ pub mod internals;
 mod manifest;
 mod paths;
 mod plugin_test;
+mod quick;
 mod registry;
 mod scaffold;
 mod server;

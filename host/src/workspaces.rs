@@ -4,13 +4,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use plugin_api::foreign::{ForeignDriver, ForeignPlugin};
 use plugin_api::{Capabilities, Driver as _, WorkspaceConfig};
 
 use crate::config::WorkspaceDecl;
 use crate::manifest::Manifest;
+use crate::quick::{QuickCall, QuickLane};
 use crate::store::{Store, StoreError, WorkspaceRecord};
 
 /// Where a workspace is defined.
@@ -76,61 +76,6 @@ struct OpenDriver {
     driver: Arc<ForeignDriver>,
     /// Present when the driver declares [`Capabilities::QUICK`].
     quick: Option<Arc<QuickLane>>,
-}
-
-/// A quick call slower than this would have been better on the blocking pool…
-const QUICK_BUDGET: Duration = Duration::from_millis(10);
-/// …where the workspace's quick calls then go for this long.
-const QUICK_PAUSE: Duration = Duration::from_secs(60);
-
-/// The quick calls of one open driver (see [`Capabilities::QUICK`]): made on the async thread
-/// that needs them, except for [`QUICK_PAUSE`] after one that waited (a cold disk, a slow
-/// network mount) longer than [`QUICK_BUDGET`], since such a call holds up every request of
-/// its thread and cannot be held to the plugin deadline.
-pub(crate) struct QuickLane {
-    workspace: String,
-    paused_until: Mutex<Option<Instant>>,
-}
-
-impl QuickLane {
-    fn is_open(&self) -> bool {
-        let paused = self.paused_until.lock().expect("quick lane");
-        paused.is_none_or(|until| Instant::now() >= until)
-    }
-
-    /// Makes a quick call, and pauses the lane if it was slow because it waited. Only a call
-    /// that blocked (a voluntary context switch) counts: on a busy machine a call of a few
-    /// microseconds can take milliseconds of wall time, preempted by other threads, and
-    /// would be no faster on the pool.
-    pub(crate) fn call<T>(&self, call: impl FnOnce() -> T) -> T {
-        let waits = voluntary_switches();
-        let started = Instant::now();
-        let answer = call();
-        let took = started.elapsed();
-        let waited = match (waits, voluntary_switches()) {
-            (Some(before), Some(after)) => after != before,
-            _ => true,
-        };
-        if took > QUICK_BUDGET && waited {
-            *self.paused_until.lock().expect("quick lane") = Some(Instant::now() + QUICK_PAUSE);
-            tracing::warn!(
-                workspace = %self.workspace,
-                took_ms = took.as_millis() as u64,
-                "a quick driver call was slow: the workspace's calls go through the blocking \
-                 pool for the next {} s",
-                QUICK_PAUSE.as_secs()
-            );
-        }
-        answer
-    }
-}
-
-/// How many times the calling thread gave up the CPU to wait.
-fn voluntary_switches() -> Option<i64> {
-    use nix::sys::resource::{getrusage, UsageWho};
-    getrusage(UsageWho::RUSAGE_THREAD)
-        .ok()
-        .map(|usage| usage.voluntary_context_switches())
 }
 
 /// All workspaces and their open drivers.
@@ -259,27 +204,18 @@ impl Workspaces {
                 version: ws.version,
                 plugin: ws.driver.clone(),
                 driver: driver.clone(),
-                quick: quick.then(|| {
-                    Arc::new(QuickLane {
-                        workspace: ws.id.clone(),
-                        paused_until: Mutex::default(),
-                    })
-                }),
+                quick: quick.then(|| Arc::new(QuickLane::new(&ws.id))),
             },
         );
         Ok(driver)
     }
 
-    /// The open driver of `ws` and its quick lane, if it declares quick calls and its lane
-    /// is not paused; `None` sends the call to the blocking pool (which also opens drivers).
-    pub(crate) fn quick_driver(
-        &self,
-        ws: &Workspace,
-    ) -> Option<(Arc<ForeignDriver>, Arc<QuickLane>)> {
+    /// A quick call on the open driver of `ws`, if it declares quick calls and its lane is
+    /// open; `None` sends the call to the blocking pool (which also opens drivers).
+    pub(crate) fn quick_call(&self, ws: &Workspace) -> Option<QuickCall> {
         let open = self.open.lock().expect("driver cache");
         let open = open.get(&ws.id).filter(|o| o.version == ws.version)?;
-        let lane = open.quick.as_ref().filter(|lane| lane.is_open())?;
-        Some((open.driver.clone(), lane.clone()))
+        QuickCall::start(open.quick.as_ref()?, &open.driver)
     }
 
     /// Drops the open driver of workspace `ws_id` (after a panic, an edit or a deletion).

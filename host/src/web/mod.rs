@@ -427,11 +427,12 @@ where
     let ctx = call_context(caller, Some(ws_id));
     // Only a driver already open has a quick lane: the first call of a workspace (which
     // opens its driver, maybe loading its plugin) takes the pool.
-    if let Some((driver, quick)) = (lane == Lane::Quick)
-        .then(|| state.workspaces.quick_driver(&ws))
+    if let Some(call) = (lane == Lane::Quick)
+        .then(|| state.workspaces.quick_call(&ws))
         .flatten()
     {
-        let result = quick.call(|| op(&driver, &ctx));
+        let result = op(call.driver(), &ctx);
+        drop(call);
         return driver_answered(state, &ws, result);
     }
     let driver_id = ws.driver.clone();

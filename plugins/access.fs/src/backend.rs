@@ -16,7 +16,7 @@ use crate::entry::describe;
 use crate::error::{self, Op};
 use crate::path::RelPath;
 use crate::writer::{create_temp, occupied, open_parent};
-use crate::{copier, lister, reader, writer};
+use crate::{copier, lister, mount, reader, writer};
 
 /// The `access.fs` plugin: opens an [`FsDriver`] per workspace. It has no actions.
 #[derive(Debug)]
@@ -34,7 +34,12 @@ impl Plugin for FsPlugin {
     fn open(&self, config: WorkspaceConfig) -> Result<FsDriver> {
         let config = FsConfig::from_workspace(&config)?;
         let root = config.open_root()?;
-        Ok(FsDriver { config, root })
+        let local = mount::is_local(&root);
+        Ok(FsDriver {
+            config,
+            root,
+            local,
+        })
     }
 }
 
@@ -56,6 +61,8 @@ impl Plugin for FsPlugin {
 pub struct FsDriver {
     config: FsConfig,
     root: Dir,
+    /// The folder is on a local filesystem: `stat` and `read` declare themselves quick.
+    local: bool,
 }
 
 impl std::fmt::Debug for FsDriver {
@@ -68,9 +75,13 @@ impl std::fmt::Debug for FsDriver {
 
 impl Driver for FsDriver {
     fn capabilities(&self) -> Capabilities {
-        // A stat or an open is a few system calls on a local disk; on a slow mount the
-        // host notices and goes back to its blocking pool (see `Capabilities::QUICK`).
-        Capabilities::ALL | Capabilities::QUICK
+        // A stat or an open is a few system calls on a local disk, where a network mount can
+        // wait on its server (see `Capabilities::QUICK`).
+        if self.local {
+            Capabilities::ALL | Capabilities::QUICK
+        } else {
+            Capabilities::ALL
+        }
     }
 
     fn stat(&self, _: &CallContext, path: &WsPath) -> Result<Entry> {

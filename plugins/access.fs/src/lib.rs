@@ -25,6 +25,7 @@ mod copier;
 mod entry;
 mod error;
 mod lister;
+mod mount;
 mod path;
 mod reader;
 mod writer;
