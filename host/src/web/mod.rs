@@ -404,6 +404,8 @@ enum Lane {
     Quick,
 }
 
+/// The one driver-call path behind [`call_driver`], [`call_driver_quick`] and
+/// [`call_driver_reading`].
 async fn call_driver_on<T, F>(
     state: &Shared,
     caller: &Caller,
@@ -432,7 +434,7 @@ where
         .flatten()
     {
         let result = op(call.driver(), &ctx);
-        drop(call);
+        drop(call); // records how long the call took, before its answer is handled
         return driver_answered(state, &ws, result);
     }
     let driver_id = ws.driver.clone();
