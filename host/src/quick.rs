@@ -5,12 +5,11 @@
 //! A call on the async thread cannot be abandoned at the plugin deadline, and while it waits
 //! it holds up its thread and requests queued on it (with two async threads, a test saw a
 //! request to another workspace wait until a stuck call returned). So a workspace's lane
-//! closes for [`PAUSE`],
-//! sending its calls back to the pool, after a call that took over [`BUDGET`] *and* waited (a
-//! voluntary context switch: a cold disk, a slow mount). A call that was only preempted does
-//! not count: on a busy machine a call of a few microseconds can take milliseconds of wall
-//! time, and would be no faster on the pool. Drivers declare quick calls only where they
-//! cannot hang on a network (access.fs checks the filesystem of its folder).
+//! closes for [`PAUSE`], sending its calls back to the pool, after a call that took over
+//! [`BUDGET`] *and* waited (a voluntary context switch: a cold disk, a slow mount). A call
+//! that was only preempted does not count: on a busy machine a call of a few microseconds can
+//! take milliseconds of wall time, and would be no faster on the pool. Drivers declare quick
+//! calls only where they cannot hang on a network (access.fs checks its folder's filesystem).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -47,15 +46,15 @@ pub(crate) struct QuickCall {
 
 impl QuickCall {
     /// Starts a call on `driver`'s lane; `None` if the lane is closed.
-    pub(crate) fn start(lane: &Arc<QuickLane>, driver: &Arc<ForeignDriver>) -> Option<QuickCall> {
+    pub(crate) fn start(lane: Arc<QuickLane>, driver: Arc<ForeignDriver>) -> Option<QuickCall> {
+        let paused_until = *lane.paused_until.lock().expect("quick lane");
         let now = Instant::now();
-        let paused = lane.paused_until.lock().expect("quick lane");
-        if paused.is_some_and(|until| now < until) {
+        if paused_until.is_some_and(|until| now < until) {
             return None;
         }
         Some(QuickCall {
-            lane: lane.clone(),
-            driver: driver.clone(),
+            lane,
+            driver,
             started: now,
             waits: voluntary_switches(),
         })

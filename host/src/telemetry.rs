@@ -57,8 +57,8 @@ pub(crate) fn metrics_handle() -> PrometheusHandle {
                 .install_recorder()
                 .expect("the metrics recorder is installed once");
             // A histogram keeps every sample recorded until upkeep (or a scrape) folds them
-            // into its buckets: without it memory grows with each request (78 MiB after a few
-            // million requests, unscraped).
+            // into its buckets: without it memory grows with each request (an unscraped host
+            // reached 69 MiB after ~1.6 M requests, against 37 MiB with upkeep).
             let upkeep = handle.clone();
             std::thread::Builder::new()
                 .name("metrics-upkeep".into())

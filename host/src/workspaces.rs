@@ -213,9 +213,12 @@ impl Workspaces {
     /// A quick call on the open driver of `ws`, if it declares quick calls and its lane is
     /// open; `None` sends the call to the blocking pool (which also opens drivers).
     pub(crate) fn quick_call(&self, ws: &Workspace) -> Option<QuickCall> {
-        let open = self.open.lock().expect("driver cache");
-        let open = open.get(&ws.id).filter(|o| o.version == ws.version)?;
-        QuickCall::start(open.quick.as_ref()?, &open.driver)
+        let (lane, driver) = {
+            let open = self.open.lock().expect("driver cache");
+            let open = open.get(&ws.id).filter(|o| o.version == ws.version)?;
+            (open.quick.clone()?, open.driver.clone())
+        };
+        QuickCall::start(lane, driver)
     }
 
     /// Drops the open driver of workspace `ws_id` (after a panic, an edit or a deletion).
