@@ -105,6 +105,11 @@ pub(crate) fn served_by(plugin: &str) {
     let _ = SERVED_BY.try_with(|p| *p.borrow_mut() = Some(plugin.to_owned()));
 }
 
+/// The plugin [`served_by`] noted for the current request, if any.
+pub(crate) fn serving_plugin() -> Option<String> {
+    SERVED_BY.try_with(|p| p.borrow().clone()).ok().flatten()
+}
+
 /// Counts one finished request.
 pub(crate) fn request(action: &str, plugin: Option<&str>, status: u16, took: Duration) {
     let plugin = plugin.unwrap_or("host").to_owned();

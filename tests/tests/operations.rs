@@ -91,6 +91,12 @@ fn metrics_parse_and_move_with_requests() {
             .0,
         201
     );
+    let downloaded = h
+        .client
+        .get(h.action_url("get_action=download&ws=files&file=m.bin"))
+        .send()
+        .unwrap();
+    assert_eq!(downloaded.bytes().unwrap().len(), 10_000);
     assert_eq!(h.get("get_action=stat&ws=files&file=missing").0, 404);
     let after = scrape();
     assert_eq!(
@@ -102,6 +108,14 @@ fn metrics_parse_and_move_with_requests() {
         counter(
             &after,
             "wshost_bytes_uploaded_total",
+            &[("plugin", "access.fs")]
+        ) >= 10_000.0
+    );
+    // Labelled with the plugin the download call noted (small bodies are sent whole).
+    assert!(
+        counter(
+            &after,
+            "wshost_bytes_downloaded_total",
             &[("plugin", "access.fs")]
         ) >= 10_000.0
     );

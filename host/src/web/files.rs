@@ -22,7 +22,7 @@ use super::stream::{body_reader, read_whole, response_body, WHOLE_MAX};
 use super::{call_driver, call_driver_quick, call_driver_reading, Shared};
 use crate::auth::Caller;
 use crate::store::Access;
-use crate::telemetry::{Direction, Transfer};
+use crate::telemetry::{self, Direction, Transfer};
 
 /// The host-provided actions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,15 +148,7 @@ pub(crate) async fn handle(
             Ok(Json(entry_json(&entry)?).into_response())
         }
         StdAction::Download => {
-            download(
-                &state,
-                &caller,
-                &granted,
-                &ws,
-                params.path("file")?,
-                &headers,
-            )
-            .await
+            download(&state, &caller, &granted, params.path("file")?, &headers).await
         }
         StdAction::Upload => {
             let path = match params.get("file") {
@@ -363,7 +355,6 @@ async fn download(
     state: &Shared,
     caller: &Caller,
     granted: &super::Granted,
-    ws: &str,
     file: String,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -371,7 +362,6 @@ async fn download(
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let driver = driver_of(state, ws).await?;
     let outcome = call_driver_quick(state, caller, granted, move |d, ctx| {
         let (read, part) = match range_header {
             None => (d.read(ctx, &file, None)?, None),
@@ -418,6 +408,9 @@ async fn download(
         ))));
     }
     check_entry(&entry)?;
+    // The call noted its plugin: looking the workspace up again would cost a second
+    // validation of its definition on the hot path.
+    let driver = telemetry::serving_plugin().unwrap_or_default();
     let mut builder = Response::builder()
         .header(header::ACCEPT_RANGES, "bytes")
         .header(header::CONTENT_TYPE, content_type(&entry))

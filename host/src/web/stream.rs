@@ -185,8 +185,8 @@ fn ends_here(source: &mut ByteSource) -> bool {
 pub(crate) const WHOLE_MAX: u64 = 64 * 1024;
 
 /// Reads a body that must be exactly `length` bytes (at most [`WHOLE_MAX`]) from `source`;
-/// call it on the blocking thread of the driver call. The inner `Err` says how the stream
-/// disagreed with the length its driver announced.
+/// call it inside the driver call (on its blocking thread, or on the quick lane). The inner
+/// `Err` says how the stream disagreed with the length its driver announced.
 pub(crate) fn read_whole(
     source: &mut ByteSource,
     length: u64,
