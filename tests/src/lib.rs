@@ -365,15 +365,17 @@ pub struct PgDatabase {
 }
 
 impl PgDatabase {
-    /// Creates a fresh database on the server at 127.0.0.1:5432, or `None` when there is no
-    /// server: the caller must then skip loudly (and fail under `CI=true`, see [`require`]).
-    pub fn create() -> Option<PgDatabase> {
+    /// Creates a fresh database on the server at 127.0.0.1:5432; fails the test through
+    /// [`require`] when there is no server.
+    pub fn create() -> PgDatabase {
         let name = format!("wshost_it_{:016x}", rand::random::<u64>());
-        let ok = psql(&format!("CREATE DATABASE {name}"));
-        ok.then(|| PgDatabase {
+        if !psql(&format!("CREATE DATABASE {name}")) {
+            require("PostgreSQL at 127.0.0.1:5432 (trust auth for user postgres) and psql");
+        }
+        PgDatabase {
             url: format!("postgres://postgres@127.0.0.1:5432/{name}"),
             name,
-        })
+        }
     }
 }
 
@@ -409,14 +411,17 @@ pub fn psql(sql: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// A prerequisite is missing: say so loudly; under `CI=true`, fail instead of skipping.
-pub fn require(what: &str) {
-    let message = format!("SKIPPED: {what} is not available on this machine");
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{message} (and CI=true requires it)"
-    );
-    eprintln!("\n!!! {message} !!!\n");
+/// The command that installs and starts every prerequisite of the tests.
+pub const SETUP_COMMAND: &str = "tests/setup.sh";
+
+/// A prerequisite is missing: the test fails, naming it and the command that provides it.
+/// Always, in CI or not: a test that reports ok has run (a deliberately optional suite is
+/// `#[ignore]`d instead, with its reason).
+pub fn require(what: &str) -> ! {
+    panic!(
+        "prerequisite missing: {what}. Run {SETUP_COMMAND} (the README's test command runs it \
+         before cargo test), then this test again."
+    )
 }
 
 /// The password of the first administrator, `admin`, in test hosts.

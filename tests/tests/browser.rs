@@ -133,8 +133,7 @@ where
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Flow> + 'a>>,
 {
     let (Some(driver_exe), true) = (chromedriver(), Path::new(CHROMIUM).is_file()) else {
-        require("Chromium and ChromeDriver");
-        return;
+        require("Chromium and ChromeDriver")
     };
     let driver = start_driver(&driver_exe);
     let profile = tempfile::tempdir().expect("profile dir");

@@ -453,10 +453,7 @@ fn sigkill_during_writes_and_edits_loses_nothing_committed_sqlite() {
 
 #[test]
 fn sigkill_during_writes_and_edits_loses_nothing_committed_postgresql() {
-    let Some(db) = PgDatabase::create() else {
-        require("PostgreSQL at 127.0.0.1:5432");
-        return;
-    };
+    let db = PgDatabase::create();
     crash_rounds(
         "postgresql",
         format!("database = \"{}\"\n{}", db.url, fs_config()),

@@ -1,5 +1,5 @@
 //! The fidelity check: the official Dropbox Python SDK (PyPI `dropbox`, in `tests/.venv`,
-//! prepared by `.ci/run`) runs `tests/python/fidelity.py` against the fake Dropbox, through
+//! made by `tests/setup.sh`) runs `tests/python/fidelity.py` against the fake Dropbox, through
 //! the OAuth flow objects, a refresh, every route the driver uses and the SDK's error classes.
 //! The SDK's own validators decide whether the fake's answers are Dropbox's.
 
@@ -21,8 +21,7 @@ fn sdk_python() -> Option<PathBuf> {
 #[test]
 fn the_official_python_sdk_accepts_the_fake() {
     let Some(python) = sdk_python() else {
-        wshost_tests::require("the Python venv with the dropbox SDK (tests/.venv)");
-        return;
+        wshost_tests::require("the Python venv with the dropbox SDK (tests/.venv)")
     };
     let fake = FakeDropbox::start(Options {
         client_id: Some("fidelity-app".into()),

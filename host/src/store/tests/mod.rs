@@ -2,8 +2,8 @@
 //! in a temporary folder, and a fresh PostgreSQL database per test on the server at
 //! 127.0.0.1:5432 (another with `WSHOST_TEST_POSTGRES=postgres://user@host:port`).
 //!
-//! When PostgreSQL is unreachable its tests say so loudly on stderr and pass — unless `CI`
-//! is `true`, where they fail: CI must never go green without them.
+//! When PostgreSQL is unreachable its tests fail, naming the server and `tests/setup.sh`, which
+//! starts it: a test never reports ok without having run.
 
 mod accounts;
 mod data;
@@ -60,9 +60,8 @@ impl TestDb {
         }
     }
 
-    /// A store on a new database, or `None` (after saying why) when PostgreSQL is not
-    /// reachable and `CI` is not `true`.
-    async fn postgres() -> Option<TestDb> {
+    /// A store on a new database; panics, saying why, when PostgreSQL is not reachable.
+    async fn postgres() -> TestDb {
         sqlx::any::install_default_drivers();
         let server = std::env::var("WSHOST_TEST_POSTGRES")
             .unwrap_or_else(|_| DEFAULT_PG.to_owned())
@@ -75,8 +74,8 @@ impl TestDb {
         .await
         {
             Ok(Ok(conn)) => conn,
-            Ok(Err(e)) => return skip(&format!("cannot connect to {server}/postgres: {e}")),
-            Err(_) => return skip(&format!("{server}/postgres did not answer within 5 s")),
+            Ok(Err(e)) => unreachable_server(&format!("cannot connect to {server}/postgres: {e}")),
+            Err(_) => unreachable_server(&format!("{server}/postgres did not answer within 5 s")),
         };
         let name = format!(
             "wshost_test_{}",
@@ -93,13 +92,13 @@ impl TestDb {
         let store = Store::open(&url, key.clone())
             .await
             .expect("open PostgreSQL store");
-        Some(TestDb {
+        TestDb {
             store,
             url,
             key,
             pg: Some((server, name)),
             _dir: None,
-        })
+        }
     }
 
     /// Opens the same database again, with `key`.
@@ -130,16 +129,12 @@ impl TestDb {
     }
 }
 
-fn skip(reason: &str) -> Option<TestDb> {
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("the PostgreSQL store tests cannot run and CI=true: {reason}");
-    }
-    eprintln!(
-        "\n******** SKIPPED: PostgreSQL store tests ********\n{reason}\nStart PostgreSQL on \
-         127.0.0.1:5432 with trust auth for user postgres (or set WSHOST_TEST_POSTGRES) to run \
-         them; with CI=true this is a failure.\n"
-    );
-    None
+fn unreachable_server(reason: &str) -> ! {
+    panic!(
+        "the PostgreSQL store tests need a server: {reason}. Run tests/setup.sh \
+         (the README's test command does), which installs and starts it at 127.0.0.1:5432 with \
+         trust auth for user postgres, or set WSHOST_TEST_POSTGRES to another server."
+    )
 }
 
 /// Every text and byte value of `table`, concatenated: to prove a secret is not in it.
@@ -197,7 +192,7 @@ macro_rules! store_suite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let Some(db) = super::TestDb::postgres().await else { return };
+                    let db = super::TestDb::postgres().await;
                     super::run(db, |db| Box::pin(super::$module::$name(db))).await;
                 }
             )*

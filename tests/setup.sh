@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Installs and starts what the test suites need on a fresh Debian machine, and leaves alone
+# whatever is already there, so running it again costs a few seconds. The README's test
+# command runs it before `cargo test --workspace`; .ci/run runs the README's test command.
+#
+# What it provides, and which suites need it:
+#   PostgreSQL at 127.0.0.1:5432, trust auth for user postgres   store, operations,
+#       (Debian package postgresql; started if stopped)            multi_instance, crash, dropbox_e2e
+#   psql                                                          the same (creates test databases)
+#   Chromium and ChromeDriver (chromium, chromium-driver)          browser
+#   tests/.venv with tests/python/requirements.txt (pinned)        dropbox_fidelity
+#
+# System packages need root: run it as root, or with sudo available to this user.
+# A later suite adds its prerequisite here, not in a test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf 'setup: %s\n' "$*"; }
+
+# Root for apt-get and for starting PostgreSQL: ourselves, or sudo.
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"
+  elif command -v sudo >/dev/null; then sudo "$@"
+  else echo "setup: '$*' needs root; run tests/setup.sh as root or install sudo" >&2; exit 1
+  fi
+}
+
+apt_updated=false
+apt_install() {
+  if ! $apt_updated; then as_root apt-get update -qq; apt_updated=true; fi
+  say "installing Debian packages: $*"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# --- PostgreSQL ------------------------------------------------------------------------------
+pg_ready() { pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; }
+if ! command -v pg_isready >/dev/null || ! command -v psql >/dev/null; then
+  apt_install postgresql postgresql-client
+fi
+if pg_ready; then
+  say "PostgreSQL answers at 127.0.0.1:5432"
+else
+  if ! command -v pg_ctlcluster >/dev/null; then apt_install postgresql; fi
+  version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n1)
+  [ -n "$version" ] || { echo "setup: no PostgreSQL cluster under /etc/postgresql" >&2; exit 1; }
+  # The tests connect as postgres over TCP without a password.
+  hba=/etc/postgresql/$version/main/pg_hba.conf
+  if ! grep -qE '^host\s+all\s+all\s+127\.0\.0\.1/32\s+trust' "$hba"; then
+    say "PostgreSQL $version: trust auth on 127.0.0.1 for the tests ($hba)"
+    as_root sed -i '1i host all all 127.0.0.1/32 trust' "$hba"
+  fi
+  say "starting PostgreSQL $version"
+  as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  for _ in $(seq 1 30); do pg_ready && break; sleep 1; done
+  pg_ready || { echo "setup: PostgreSQL does not answer at 127.0.0.1:5432" >&2; exit 1; }
+fi
+
+# --- Chromium and ChromeDriver ---------------------------------------------------------------
+if [ -x /usr/bin/chromium ] && command -v chromedriver >/dev/null; then
+  say "$(chromedriver --version | cut -d' ' -f1-2) and Chromium are installed"
+else
+  apt_install chromium chromium-driver
+fi
+
+# --- Python venv for the Dropbox SDK fidelity check -------------------------------------------
+# The venv is remade when tests/python/requirements.txt changes (a copy of the file it was made
+# from is kept inside it).
+requirements=tests/python/requirements.txt
+venv=tests/.venv
+if cmp -s "$requirements" "$venv/requirements.txt" && "$venv/bin/python" -c pass 2>/dev/null; then
+  say "$venv matches $requirements"
+else
+  if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then apt_install python3 python3-venv; fi
+  say "making $venv from $requirements"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
+  cp "$requirements" "$venv/requirements.txt"
+fi
+
+say "ready"
