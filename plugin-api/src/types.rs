@@ -172,6 +172,72 @@ pub struct CallContext {
     pub extra: BTreeMap<String, String>,
 }
 
+/// The caller's rights on the workspace of a call, as the host checked them before calling
+/// the plugin. Ordered: `Read < Write < Admin`, so `rights >= WorkspaceRights::Write` reads
+/// as "may write".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum WorkspaceRights {
+    /// A read-only grant.
+    Read,
+    /// A read-write grant.
+    Write,
+    /// An administrator of the host, who administers every workspace.
+    Admin,
+}
+
+impl WorkspaceRights {
+    /// Every value, weakest first.
+    pub const ALL: [WorkspaceRights; 3] = [
+        WorkspaceRights::Read,
+        WorkspaceRights::Write,
+        WorkspaceRights::Admin,
+    ];
+
+    /// The spelling in [`CallContext::extra`] under [`CallContext::RIGHTS_KEY`]: `read`,
+    /// `write` or `admin` (the manifest's `rights` vocabulary).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            WorkspaceRights::Read => "read",
+            WorkspaceRights::Write => "write",
+            WorkspaceRights::Admin => "admin",
+        }
+    }
+
+    /// The value spelled `text`, if it is one ([`Self::as_str`]'s inverse).
+    pub fn parse(text: &str) -> Option<WorkspaceRights> {
+        Self::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+}
+
+impl CallContext {
+    /// The [`CallContext::extra`] key under which the host sends the caller's rights
+    /// (plugin-api 1.0.1 and later; see [`CallContext::rights`]).
+    pub const RIGHTS_KEY: &'static str = "rights";
+
+    /// The caller's rights on [`CallContext::workspace`], as the host checked them: on every
+    /// driver call and every action with a workspace, `Read`, `Write` or `Admin`; on a call
+    /// without a workspace, `Admin` for an administrator. `None` when the caller has none
+    /// (anonymous, no grant), or from a host older than plugin-api 1.0.1 — so a rule that
+    /// needs rights must treat `None` as the least.
+    pub fn rights(&self) -> Option<WorkspaceRights> {
+        self.extra
+            .get(Self::RIGHTS_KEY)
+            .and_then(|r| WorkspaceRights::parse(r))
+    }
+
+    /// Whether the caller administers the workspace (an administrator of the host).
+    pub fn is_admin(&self) -> bool {
+        self.rights() == Some(WorkspaceRights::Admin)
+    }
+
+    /// This context with the caller's `rights` set (what the host does; tests do it too).
+    pub fn with_rights(mut self, rights: WorkspaceRights) -> CallContext {
+        self.extra
+            .insert(Self::RIGHTS_KEY.to_owned(), rights.as_str().to_owned());
+        self
+    }
+}
+
 /// A workspace's configuration, validated by the host against the plugin's manifest.
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct WorkspaceConfig {
@@ -434,6 +500,24 @@ mod tests {
             .message
             .contains("MISSING"));
         assert!(!format!("{cfg:?}").contains("yes"), "Debug hides values");
+    }
+
+    #[test]
+    fn rights_travel_in_extra_and_unknown_values_are_none() {
+        let ctx = CallContext::default();
+        assert_eq!(ctx.rights(), None);
+        assert!(!ctx.is_admin());
+        for rights in WorkspaceRights::ALL {
+            let ctx = CallContext::default().with_rights(rights);
+            assert_eq!(ctx.extra[CallContext::RIGHTS_KEY], rights.as_str());
+            assert_eq!(ctx.rights(), Some(rights));
+            assert_eq!(ctx.is_admin(), rights == WorkspaceRights::Admin);
+        }
+        let mut odd = CallContext::default();
+        odd.extra.insert("rights".into(), "Admin".into());
+        assert_eq!(odd.rights(), None, "spelled exactly, or not at all");
+        assert!(WorkspaceRights::Read < WorkspaceRights::Write);
+        assert!(WorkspaceRights::Write < WorkspaceRights::Admin);
     }
 
     #[test]

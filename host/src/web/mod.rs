@@ -23,7 +23,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use plugin_api::foreign::ForeignDriver;
-use plugin_api::{CallContext, ErrorKind};
+use plugin_api::{CallContext, ErrorKind, WorkspaceRights};
 
 use crate::auth::{Caller, LoginThrottle};
 use crate::config::Config;
@@ -285,14 +285,33 @@ async fn dispatch_inner(
 }
 
 /// The per-call context handed to plugins; its request id is the one in the logs and the
-/// `x-request-id` response header.
-fn call_context(caller: &Caller, workspace: Option<&str>) -> CallContext {
-    CallContext {
+/// `x-request-id` response header. `access` is the caller's checked access to `workspace`;
+/// the context carries it as the caller's rights (`CallContext::rights`), so that a driver
+/// can tell an administrator from a reader (who may not change what other users see).
+fn call_context(caller: &Caller, workspace: Option<&str>, access: Option<Access>) -> CallContext {
+    let ctx = CallContext {
         user: caller.name().map(str::to_owned),
         workspace: workspace.map(str::to_owned),
         request_id: telemetry::request_id(),
         extra: Default::default(),
+    };
+    match rights_of(caller, access) {
+        Some(rights) => ctx.with_rights(rights),
+        None => ctx,
     }
+}
+
+/// The rights a plugin is told the caller has: an administrator administers every workspace
+/// (with or without one named); any other user has what their grant gives, or nothing.
+fn rights_of(caller: &Caller, access: Option<Access>) -> Option<WorkspaceRights> {
+    let user = caller.user.as_ref()?;
+    if user.admin {
+        return Some(WorkspaceRights::Admin);
+    }
+    access.map(|a| match a {
+        Access::Read => WorkspaceRights::Read,
+        Access::ReadWrite => WorkspaceRights::Write,
+    })
 }
 
 /// The access `caller` has to workspace `ws_id`: administrators have read-write on every
@@ -426,7 +445,7 @@ where
     telemetry::served_by(&ws.driver);
     let toggles = state.store.plugin_toggles().await?;
     driver_ready(state, &ws, &toggles)?;
-    let ctx = call_context(caller, Some(ws_id));
+    let ctx = call_context(caller, Some(ws_id), Some(granted.access));
     // Only a driver already open has a quick lane: the first call of a workspace (which
     // opens its driver, maybe loading its plugin) takes the pool.
     if let Some(call) = (lane == Lane::Quick)

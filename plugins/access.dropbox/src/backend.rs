@@ -12,6 +12,7 @@ use plugin_api::{
 use serde_json::{json, Value};
 
 use crate::config::{DropboxConfig, TokenScope};
+use crate::connection::Connection;
 use crate::core::{Core, Metadata};
 use crate::error::{shown, ApiError};
 use crate::oauth::{self, GrantError};
@@ -102,7 +103,12 @@ impl DropboxDriver {
         }
     }
 
-    fn authorization_required(&self, user: &str, why: &str) -> PluginError {
+    /// The error that sends `user` to Dropbox's page — if they may connect this workspace
+    /// (`connection`'s rule); else why not, without starting an authorization.
+    fn authorization_required(&self, ctx: &CallContext, user: &str, why: &str) -> PluginError {
+        if let Err(e) = Connection::of(&self.cfg).may_connect(ctx, &self.cfg.workspace) {
+            return PluginError::new(e.kind, format!("{why}: {}", e.message));
+        }
         match oauth::authorize_url(&self.core.host, &self.cfg, user, self.cfg.state_ttl) {
             Ok(url) => PluginError::authorization_required(
                 format!(
@@ -115,7 +121,12 @@ impl DropboxDriver {
         }
     }
 
-    fn refreshed(&self, user: &str, tokens: &oauth::Tokens) -> Result<oauth::Tokens> {
+    fn refreshed(
+        &self,
+        ctx: &CallContext,
+        user: &str,
+        tokens: &oauth::Tokens,
+    ) -> Result<oauth::Tokens> {
         match oauth::refresh(&self.core.http, &self.cfg, tokens) {
             Ok(fresh) => {
                 oauth::store(&self.core.host, &self.cfg, user, &fresh)?;
@@ -123,7 +134,11 @@ impl DropboxDriver {
             }
             Err(GrantError::InvalidGrant) => {
                 oauth::forget(&self.core.host, &self.cfg, user)?;
-                Err(self.authorization_required(user, "Dropbox no longer accepts this connection"))
+                Err(self.authorization_required(
+                    ctx,
+                    user,
+                    "Dropbox no longer accepts this connection",
+                ))
             }
             Err(GrantError::Other(e)) => Err(e),
         }
@@ -151,11 +166,11 @@ impl DropboxDriver {
                 account_id: None,
             },
             (None, None) => {
-                return Err(self.authorization_required(user, "not connected to Dropbox"))
+                return Err(self.authorization_required(ctx, user, "not connected to Dropbox"))
             }
         };
         if tokens.expires_soon() {
-            tokens = self.refreshed(user, &tokens)?;
+            tokens = self.refreshed(ctx, user, &tokens)?;
         }
         let mut refreshed = false;
         loop {
@@ -169,13 +184,15 @@ impl DropboxDriver {
                 }
                 Err(ApiError::Expired) if !refreshed => {
                     refreshed = true;
-                    tokens = self.refreshed(user, &tokens)?;
+                    tokens = self.refreshed(ctx, user, &tokens)?;
                 }
                 Err(ApiError::Expired | ApiError::Unauthorized(_)) => {
                     oauth::forget(&self.core.host, &self.cfg, user)?;
-                    return Err(
-                        self.authorization_required(user, "Dropbox refused the stored access")
-                    );
+                    return Err(self.authorization_required(
+                        ctx,
+                        user,
+                        "Dropbox refused the stored access",
+                    ));
                 }
             }
         }
@@ -343,6 +360,8 @@ impl Driver for DropboxDriver {
     fn action(&self, ctx: &CallContext, req: ActionRequest) -> Result<ActionResponse> {
         match req.name.as_str() {
             "dropbox_oauth_disconnect" => {
+                // A shared connection or a service account is not the caller's to revoke.
+                Connection::of(&self.cfg).may_disconnect(ctx, &self.cfg.workspace)?;
                 let user = self.owner(ctx)?;
                 let had = match oauth::load(&self.core.host, &self.cfg, user)? {
                     Some(tokens) => {

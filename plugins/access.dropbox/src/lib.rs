@@ -9,6 +9,8 @@
 //! Code map, one concern per file (the OpenDAL service shape):
 //! - `config`: the workspace parameters (see `manifests/access.dropbox.toml`);
 //! - `oauth`: authorize URLs, the callback, code exchange, refresh, revoke, token storage;
+//! - `connection`: who may connect and disconnect a workspace (per-user, shared, service
+//!   account), from the caller's rights the host passes in the call context;
 //! - `core`: the HTTP client, the RPC/upload/download request styles and bounded retries;
 //! - `error`: the one place where Dropbox errors become plugin errors;
 //! - `backend`: [`DropboxPlugin`] and [`DropboxDriver`], the `Plugin` and `Driver` impls;
@@ -21,6 +23,7 @@
 
 mod backend;
 mod config;
+mod connection;
 mod core;
 mod error;
 mod lister;
