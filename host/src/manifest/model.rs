@@ -118,8 +118,78 @@ pub(crate) struct ActionDecl {
     pub(crate) rights: Rights,
     /// Whether a cookie-authenticated call needs the CSRF token (default true).
     pub(crate) csrf: bool,
+    /// The HTTP methods the action answers, in declaration order (default [`DEFAULT_METHODS`]);
+    /// the host answers 405 to any other before the plugin is called. `GET` allows `HEAD`.
+    pub(crate) methods: Vec<ActionMethod>,
     /// Help text; may be empty.
     pub(crate) description: String,
+}
+
+/// The methods of an action whose manifest declares none: state changes need POST (which the
+/// CSRF rule covers), so an action must say so to be reachable by a link or a redirect.
+pub(crate) const DEFAULT_METHODS: [ActionMethod; 1] = [ActionMethod::Post];
+
+/// An HTTP method an action may declare (manifest spelling: uppercase).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub(crate) enum ActionMethod {
+    /// Safe: for actions that change nothing, or a provider's redirect back (`csrf = false`,
+    /// protected by its own state). Allows `HEAD` too.
+    Get,
+    /// Like `GET` without a body.
+    Head,
+    /// State changes; a cookie call needs the CSRF token unless `csrf = false`.
+    Post,
+    /// State changes, like `POST`.
+    Put,
+    /// State changes, like `POST`.
+    Patch,
+    /// State changes, like `POST`.
+    Delete,
+}
+
+impl ActionMethod {
+    /// Every method a manifest may declare.
+    pub(crate) const ALL: [ActionMethod; 6] = [
+        ActionMethod::Get,
+        ActionMethod::Head,
+        ActionMethod::Post,
+        ActionMethod::Put,
+        ActionMethod::Patch,
+        ActionMethod::Delete,
+    ];
+
+    /// The manifest (and HTTP) spelling, e.g. `"POST"`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            ActionMethod::Get => "GET",
+            ActionMethod::Head => "HEAD",
+            ActionMethod::Post => "POST",
+            ActionMethod::Put => "PUT",
+            ActionMethod::Patch => "PATCH",
+            ActionMethod::Delete => "DELETE",
+        }
+    }
+
+    /// The method spelled exactly `text`.
+    pub(crate) fn parse(text: &str) -> Option<ActionMethod> {
+        Self::ALL.into_iter().find(|m| m.as_str() == text)
+    }
+}
+
+impl ActionDecl {
+    /// Whether the action answers `method` (`HEAD` wherever `GET` is declared).
+    pub(crate) fn allows(&self, method: &http::Method) -> bool {
+        self.allowed().any(|m| m.as_str() == method.as_str())
+    }
+
+    /// The methods the action answers, for the `Allow` header of a 405.
+    pub(crate) fn allowed(&self) -> impl Iterator<Item = ActionMethod> + '_ {
+        let head = (self.methods.contains(&ActionMethod::Get)
+            && !self.methods.contains(&ActionMethod::Head))
+        .then_some(ActionMethod::Head);
+        self.methods.iter().copied().chain(head)
+    }
 }
 
 /// Who may call an action.
@@ -249,7 +319,7 @@ mod tests {
         let json = serde_json::to_value(parse_ok(DROPBOX_SKETCH)).unwrap();
         assert_eq!(
             json["actions"][0],
-            json!({"name": "dropbox_oauth_authorize", "rights": "user", "csrf": false, "description": ""})
+            json!({"name": "dropbox_oauth_authorize", "rights": "user", "csrf": false, "methods": ["GET"], "description": ""})
         );
     }
 

@@ -4,7 +4,8 @@
 //! rights); the checks here are the rules serde cannot express: id and name formats,
 //! uniqueness of param names and aliases and of action names, attributes that belong to one
 //! type only, patterns that compile, ranges that are ordered, defaults that pass their own
-//! param, reserved action names. The first broken rule is the error.
+//! param, reserved action names, the methods an action declares. The first broken rule is
+//! the error.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -16,10 +17,10 @@ use toml::Spanned;
 use super::error::ManifestError;
 use super::locate;
 use super::model::{
-    expand_public_url, ActionDecl, Choice, Manifest, Param, ParamType, PUBLIC_URL_PLACEHOLDER,
-    RESERVED_ACTIONS,
+    expand_public_url, ActionDecl, ActionMethod, Choice, Manifest, Param, ParamType,
+    DEFAULT_METHODS, PUBLIC_URL_PLACEHOLDER, RESERVED_ACTIONS,
 };
-use super::raw::{RawAction, RawChoices, RawManifest, RawParam};
+use super::raw::{RawAction, RawChoices, RawManifest, RawMethods, RawParam};
 use super::value::normalize;
 
 /// The public URL a default containing `{public_url}` is checked with.
@@ -353,12 +354,67 @@ impl Checker<'_> {
             return Err(self.invalid(raw.name.span(), at, msg));
         }
         self.claim(seen, &raw.name, at, "action names")?;
+        let methods = match raw.methods {
+            None => DEFAULT_METHODS.to_vec(),
+            Some(methods) => self.methods(i, name, methods)?,
+        };
         Ok(ActionDecl {
             name: raw.name.into_inner(),
             rights: raw.rights,
             csrf: raw.csrf,
+            methods,
             description: raw.description,
         })
+    }
+
+    /// The `methods` of action `i` (called `action`): at least one, each a method the host
+    /// knows, spelled in uppercase, none twice.
+    fn methods(
+        &self,
+        i: usize,
+        action: &str,
+        raw: Spanned<RawMethods>,
+    ) -> Result<Vec<ActionMethod>> {
+        let field = format!("actions[{i}].methods");
+        let span = raw.span();
+        let items = raw.into_inner().0;
+        if items.is_empty() {
+            let msg = format!(
+                "action `{action}` declares no method; expected at least one, e.g. [\"POST\"] (or leave `methods` out for the default, [\"POST\"])"
+            );
+            return Err(self.invalid(span, field, msg));
+        }
+        let known = || {
+            ActionMethod::ALL
+                .iter()
+                .map(|m| m.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut methods: Vec<ActionMethod> = Vec::with_capacity(items.len());
+        for (k, item) in items.iter().enumerate() {
+            let text = item.get_ref();
+            let at = format!("{field}[{k}]");
+            let Some(method) = ActionMethod::parse(text) else {
+                let hint = match ActionMethod::parse(&text.to_ascii_uppercase()) {
+                    Some(m) => format!(" (methods are uppercase: `{}`)", m.as_str()),
+                    None => String::new(),
+                };
+                let msg = format!(
+                    "action `{action}`: `{text}` is not a method an action may declare{hint}; expected one of {}",
+                    known()
+                );
+                return Err(self.invalid(item.span(), at, msg));
+            };
+            if let Some(first) = methods.iter().position(|m| *m == method) {
+                let msg = format!(
+                    "action `{action}`: `{text}` is already {field}[{first}]; expected each method once"
+                );
+                return Err(self.invalid(item.span(), at, msg));
+            }
+            methods.push(method);
+        }
+        Ok(methods)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Specification of `parse`: the samples that must parse, and for every malformed case the
 //! `FILE:LINE:COLUMN: FIELD` the error names and what its message says was expected.
 
-use super::super::model::{ParamType, Rights};
+use super::super::model::{ActionMethod, ParamType, Rights};
 use super::super::samples::{
     parse_ok, parse_text, ACCESS_FS, DROPBOX_SKETCH, EVERY_TYPE, HEADER, PATH,
 };
@@ -62,6 +62,82 @@ fn design_sketch_for_access_dropbox_parses() {
     assert_eq!(
         (action.name.as_str(), action.rights, action.csrf),
         ("dropbox_oauth_authorize", Rights::User, false)
+    );
+    assert_eq!(action.methods, [ActionMethod::Get]);
+}
+
+#[test]
+fn action_methods_default_to_post_and_get_allows_head() {
+    let action = |rest: &str| {
+        let m = parse_ok(&h(&format!(
+            "[[actions]]\nname = \"go\"\nrights = \"user\"\n{rest}"
+        )));
+        m.actions[0].clone()
+    };
+    let default = action("");
+    assert_eq!(default.methods, [ActionMethod::Post]);
+    let allowed = |a: &super::super::ActionDecl| {
+        ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+            .into_iter()
+            .filter(|m| a.allows(&http::Method::from_bytes(m.as_bytes()).unwrap()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(allowed(&default), ["POST"]);
+    let get = action("methods = [\"GET\", \"POST\"]\n");
+    assert_eq!(get.methods, [ActionMethod::Get, ActionMethod::Post]);
+    assert_eq!(allowed(&get), ["GET", "HEAD", "POST"]);
+    let names: Vec<_> = get.allowed().map(ActionMethod::as_str).collect();
+    assert_eq!(names, ["GET", "POST", "HEAD"], "what the Allow header lists");
+    let delete = action("methods = [\"DELETE\"]\n");
+    assert_eq!(allowed(&delete), ["DELETE"]);
+}
+
+#[test]
+fn bad_action_methods_name_file_position_action_and_what_was_expected() {
+    let action = |methods: &str| {
+        h(&format!(
+            "[[actions]]\nname = \"go\"\nrights = \"user\"\nmethods = {methods}\n"
+        ))
+    };
+    refused(
+        &[
+            (
+                action("[]"),
+                "8:11: actions[0].methods",
+                "action `go` declares no method; expected at least one, e.g. [\"POST\"]",
+            ),
+            (
+                action("[\"FETCH\"]"),
+                "8:12: actions[0].methods[0]",
+                "action `go`: `FETCH` is not a method an action may declare; expected one of GET, HEAD, POST, PUT, PATCH, DELETE",
+            ),
+            (
+                action("[\"GET\", \"post\"]"),
+                "8:19: actions[0].methods[1]",
+                "`post` is not a method an action may declare (methods are uppercase: `POST`)",
+            ),
+            (
+                action("[\"POST\", \"GET\", \"POST\"]"),
+                "8:27: actions[0].methods[2]",
+                "action `go`: `POST` is already actions[0].methods[0]; expected each method once",
+            ),
+        ],
+        false,
+    );
+    refused(
+        &[
+            (
+                action("\"POST\""),
+                "8:11: actions[0].methods",
+                "expected an array of HTTP methods, e.g. [\"POST\"]",
+            ),
+            (
+                action("[1]"),
+                "8:12: actions[0].methods[0]",
+                "invalid type: integer `1`, expected a string",
+            ),
+        ],
+        true,
     );
 }
 

@@ -65,8 +65,32 @@ pub(crate) struct RawAction {
     pub(crate) rights: Rights,
     #[serde(default = "yes")]
     pub(crate) csrf: bool,
+    pub(crate) methods: Option<Spanned<RawMethods>>,
     #[serde(default)]
     pub(crate) description: String,
+}
+
+/// `methods`: an array of method names, checked by `parse`.
+pub(crate) struct RawMethods(pub(crate) Vec<Spanned<String>>);
+
+impl<'de> Deserialize<'de> for RawMethods {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawMethods;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array of HTTP methods, e.g. [\"POST\"] or [\"GET\", \"POST\"]")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawMethods, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(RawMethods(items))
+            }
+        }
+        d.deserialize_seq(V)
+    }
 }
 
 fn yes() -> bool {

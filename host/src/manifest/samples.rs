@@ -14,7 +14,7 @@ label = "X"
 library = "access_x"
 "#;
 
-/// The sketch in DESIGN.md, verbatim.
+/// The sketch in DESIGN.md, with the `methods` key added since.
 pub(super) const DROPBOX_SKETCH: &str = r#"id = "access.dropbox"
 type = "access"
 label = "Dropbox"
@@ -39,6 +39,7 @@ default = "{public_url}/index.php?get_action=dropbox_oauth_authorize"
 name = "dropbox_oauth_authorize"
 rights = "user"                  # public | user | read | write | admin
 csrf = false                     # reached by Dropbox's redirect; protected by OAuth state
+methods = ["GET"]                # a redirect is a GET; the default is ["POST"]
 "#;
 
 /// What `manifests/access.fs.toml` holds.

@@ -1,5 +1,7 @@
-//! Plugin-specific actions, routed by the names their manifests declare. Actions with
-//! `read`/`write` rights run on a workspace's driver; the others on the plugin itself.
+//! Plugin-specific actions, routed by the names their manifests declare. The host answers
+//! 405 to a method the manifest does not declare, then checks the declared `rights` and the
+//! CSRF token; actions with `read`/`write` rights run on a workspace's driver, the others on
+//! the plugin itself. Either way the plugin's `CallContext` carries the caller's rights.
 
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
@@ -37,6 +39,15 @@ pub(crate) async fn handle(
     let toggles = state.store.plugin_toggles().await?;
     let route = choose_route(&state, &action, &toggles)?;
     let decl = &route.decl;
+    // The manifest's methods, before anything else runs: a state-changing action declared
+    // POST-only can never be reached by a link, a redirect or an image tag, where the CSRF
+    // rule (which lets GET through) would not stop it.
+    if !decl.allows(&method) {
+        return Err(ApiError::MethodNotAllowed {
+            action: decl.name.clone(),
+            allowed: decl.allowed().map(|m| m.as_str()).collect(),
+        });
+    }
     match decl.rights {
         Rights::Public => {}
         Rights::User | Rights::Read | Rights::Write => {
@@ -81,7 +92,13 @@ pub(crate) async fn handle(
             .await?
         }
         _ => {
-            let ctx = call_context(&caller, params.workspace());
+            // The plugin learns the caller's rights on the workspace named, if any, as a
+            // driver does (an administrator's on every workspace).
+            let access = match (params.workspace(), &caller.user) {
+                (Some(ws), Some(user)) if !user.admin => state.store.access(ws, &user.name).await?,
+                _ => None,
+            };
+            let ctx = call_context(&caller, params.workspace(), access);
             let plugin = route.plugin.clone();
             crate::telemetry::served_by(&plugin);
             let span = tracing::Span::current();

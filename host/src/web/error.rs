@@ -32,10 +32,11 @@ pub(crate) enum ApiError {
     InvalidParam { name: &'static str, reason: String },
     /// A path parameter was refused by the normalizer.
     BadPath { name: &'static str, err: PathError },
-    /// The action exists but not with this HTTP method.
+    /// The action exists but not with this HTTP method (405, with an `Allow` header).
     MethodNotAllowed {
         action: String,
-        allowed: &'static str,
+        /// The methods the action answers, in the order the `Allow` header lists them.
+        allowed: Vec<&'static str>,
     },
     /// The action's plugin is enabled but failed to load.
     PluginUnavailable { action: String, plugin: String },
@@ -136,7 +137,10 @@ impl ApiError {
             MethodNotAllowed { action, allowed } => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method_not_allowed",
-                format!("the action '{action}' must be sent with {allowed}"),
+                format!(
+                    "the action '{action}' must be sent with {}",
+                    either(allowed)
+                ),
             ),
             PluginUnavailable { action, plugin } => (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -273,6 +277,12 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
+        if let ApiError::MethodNotAllowed { allowed, .. } = &self {
+            // RFC 9110 §15.5.6: a 405 lists the methods the target answers.
+            if let Ok(allow) = HeaderValue::from_str(&allowed.join(", ")) {
+                response.headers_mut().insert(header::ALLOW, allow);
+            }
+        }
         if matches!(
             self,
             ApiError::TooLarge { .. } | ApiError::BodyStalled { .. }
@@ -284,6 +294,15 @@ impl IntoResponse for ApiError {
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         response
+    }
+}
+
+/// `["GET", "HEAD", "POST"]` as "GET, HEAD or POST".
+fn either(methods: &[&str]) -> String {
+    match methods {
+        [] => "no method".to_owned(),
+        [one] => (*one).to_owned(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
     }
 }
 

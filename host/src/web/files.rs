@@ -74,21 +74,18 @@ impl StdAction {
     /// Reads may use GET; whatever changes state must be POST (PUT also for uploads), so a
     /// link or an image tag can never delete a file.
     fn check_method(self, method: &Method) -> Result<(), ApiError> {
-        let (ok, allowed) = match self {
-            StdAction::Ls | StdAction::Stat => (
-                matches!(*method, Method::GET | Method::HEAD | Method::POST),
-                "GET or POST",
-            ),
-            StdAction::Download => (matches!(*method, Method::GET | Method::HEAD), "GET"),
-            StdAction::Upload => (matches!(*method, Method::POST | Method::PUT), "POST or PUT"),
-            _ => (*method == Method::POST, "POST"),
+        let allowed: &[&'static str] = match self {
+            StdAction::Ls | StdAction::Stat => &["GET", "HEAD", "POST"],
+            StdAction::Download => &["GET", "HEAD"],
+            StdAction::Upload => &["POST", "PUT"],
+            _ => &["POST"],
         };
-        if ok {
+        if allowed.contains(&method.as_str()) {
             Ok(())
         } else {
             Err(ApiError::MethodNotAllowed {
                 action: self.name().to_owned(),
-                allowed,
+                allowed: allowed.to_vec(),
             })
         }
     }
