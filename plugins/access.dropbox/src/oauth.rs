@@ -3,7 +3,12 @@
 //!
 //! - A pending authorization is `state:<state>` in the plugin-wide store, holding the
 //!   workspace, the user and the PKCE verifier; it expires after `STATE_TTL` seconds and is
-//!   consumed with `kv_take`, so it is single-use even across host instances.
+//!   consumed with `kv_take`, so it is single-use even across host instances. The callback
+//!   reads it first and consumes it only when it belongs to the caller: another user who
+//!   learns a state cannot spoil it.
+//! - A user has at most one pending authorization per workspace: `pending_state` in the
+//!   (workspace, user) scope names it, and a new one deletes the one it replaces, so repeated
+//!   `ls` calls on an unconnected workspace keep one row, not one each.
 //! - Tokens are JSON under `tokens`, in the user's scope of the workspace (or the workspace's
 //!   scope when `TOKEN_SCOPE = workspace`); the host encrypts them at rest.
 //! - A refresh answer has no refresh token: the old one is kept. `invalid_grant` on refresh
@@ -29,6 +34,7 @@ use reqwest::blocking::Client;
 use serde::{Deserialize, Serialize};
 
 use crate::config::DropboxConfig;
+use crate::connection::Connection;
 
 /// The key of a workspace's (or user's) tokens.
 const TOKENS_KEY: &str = "tokens";
@@ -126,6 +132,9 @@ fn state_key(state: &str) -> String {
     format!("state:{state}")
 }
 
+/// The key, in the (workspace, user) scope, of the state of the user's pending authorization.
+const PENDING_KEY: &str = "pending_state";
+
 /// Starts an authorization for `user` on the workspace: stores a fresh state and verifier and
 /// answers the URL to send the user to.
 pub(crate) fn authorize_url(
@@ -147,12 +156,19 @@ pub(crate) fn authorize_url(
         verifier: verifier.secret().clone(),
     };
     let value = serde_json::to_vec(&pending).map_err(|e| PluginError::internal(e.to_string()))?;
+    // The new prompt replaces the user's previous one on this workspace: at most one pending
+    // state per (user, workspace), however often an unconnected workspace is listed.
+    let mine = KvScope::user(&cfg.workspace, user);
+    if let Some(old) = host.kv_take(&mine, PENDING_KEY)? {
+        host.kv_delete(&KvScope::plugin(), &state_key(&String::from_utf8_lossy(&old)))?;
+    }
     host.kv_put(
         &KvScope::plugin(),
         &state_key(state.secret()),
         &value,
         Some(ttl),
     )?;
+    host.kv_put(&mine, PENDING_KEY, state.secret().as_bytes(), Some(ttl))?;
     Ok(url.to_string())
 }
 
@@ -349,11 +365,12 @@ fn complete(
             format!("The host could not complete the connection: {}", e.message),
         )
     };
-    let Some(raw) = host
-        .kv_take(&KvScope::plugin(), &state_key(state))
-        .map_err(internal)?
-    else {
-        return Err(fail("This authorization has expired or was already used. Go back to the workspace and connect again."));
+    const GONE: &str = "This authorization has expired or was already used. Go back to the workspace and connect again.";
+    let key = state_key(state);
+    // Read, check whose it is, and only then consume: a state brought back by someone else
+    // is refused and left for its owner.
+    let Some(raw) = host.kv_get(&KvScope::plugin(), &key).map_err(internal)? else {
+        return Err(fail(GONE));
     };
     let pending: Pending = serde_json::from_slice(&raw)
         .map_err(|_| fail("The pending authorization is unreadable. Connect again."))?;
@@ -364,6 +381,11 @@ fn complete(
     }
     if ctx.workspace.as_deref().is_some_and(|ws| ws != pending.ws) {
         return Err(fail("This authorization belongs to another workspace."));
+    }
+    // Single use: of two callbacks racing with the same state, one takes it.
+    match host.kv_take(&KvScope::plugin(), &key).map_err(internal)? {
+        Some(taken) if taken == raw => {}
+        _ => return Err(fail(GONE)),
     }
     if let Some(error) = req.query_param("error") {
         let why = req.query_param("error_description").unwrap_or("");
@@ -383,6 +405,11 @@ fn complete(
         .workspace_config(&pending.ws)
         .map_err(|_| fail("The workspace of this authorization no longer exists."))?;
     let cfg = DropboxConfig::from_workspace(&config, &host.public_url()).map_err(internal)?;
+    // The workspace may have become shared since the authorization started, or the user may
+    // no longer be an administrator: the rule holds when the connection is made.
+    Connection::of(&cfg)
+        .may_connect(ctx, &pending.ws)
+        .map_err(|e| Page(403, REFUSED, e.message))?;
     let answer = client(&cfg)
         .map_err(internal)?
         .exchange_code(AuthorizationCode::new(code.to_owned()))
@@ -492,8 +519,10 @@ mod tests {
                 .into_owned()
         };
         let ttl = Duration::from_secs(600);
-        let foreign = state_of(authorize_url(&host, &cfg, "ann", ttl).unwrap());
-        let denied = state_of(authorize_url(&host, &cfg, "ann", ttl).unwrap());
+        let start = || state_of(authorize_url(&host, &cfg, "ann", ttl).unwrap());
+        let replaced = start();
+        let foreign = start();
+        // (user, query, what the page says); in order: the states are used up as they go.
         type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
         let cases: Vec<Case> = vec![
             ("ann", vec![("code", "c")], "no valid state"),
@@ -507,20 +536,27 @@ mod tests {
                 vec![("code", "c"), ("state", "a b")],
                 "no valid state",
             ),
+            // A newer prompt of the same user on the same workspace replaced this one.
+            (
+                "ann",
+                vec![("code", "c"), ("state", &replaced)],
+                "expired or was already used",
+            ),
             (
                 "bob",
                 vec![("code", "c"), ("state", &foreign)],
                 "another user",
             ),
+            // Bob's try left Ann's state alone: it is still hers to use, once.
+            (
+                "ann",
+                vec![("error", "access_denied"), ("state", &foreign)],
+                "did not allow access",
+            ),
             (
                 "ann",
                 vec![("code", "c"), ("state", &foreign)],
                 "expired or was already used",
-            ),
-            (
-                "ann",
-                vec![("error", "access_denied"), ("state", &denied)],
-                "did not allow access",
             ),
         ];
         for (user, query, why) in cases {
@@ -531,6 +567,27 @@ mod tests {
             assert!(body.contains(why), "{query:?}: {body}");
         }
         assert!(load(&host, &cfg, "ann").unwrap().is_none());
+    }
+
+    #[test]
+    fn one_pending_state_per_user_and_workspace() {
+        let (host, cfg) = setup();
+        let ttl = Duration::from_secs(600);
+        let state = |user: &str| {
+            let url = url::Url::parse(&authorize_url(&host, &cfg, user, ttl).unwrap()).unwrap();
+            let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+            q["state"].clone()
+        };
+        let pending = |s: &str| {
+            host.kv_get(&KvScope::plugin(), &state_key(s))
+                .unwrap()
+                .is_some()
+        };
+        let anns: Vec<String> = (0..5).map(|_| state("ann")).collect();
+        let bobs = state("bob");
+        let live: Vec<bool> = anns.iter().map(|s| pending(s)).collect();
+        assert_eq!(live, [false, false, false, false, true], "only the newest");
+        assert!(pending(&bobs), "another user's prompt is their own");
     }
 
     #[test]
