@@ -704,3 +704,166 @@ fn the_first_start_creates_an_admin_with_a_one_time_password() {
     let _ = child.wait();
     assert!(ok, "the printed password logs in");
 }
+
+/// The host answers 405 with `Allow` to a method an action's manifest does not declare,
+/// before rights, CSRF or the plugin: here `faulty_panic`, which panics whenever it runs,
+/// declared POST-only. A GET or HEAD never reaches it, whoever sends it; a POST does.
+#[test]
+fn a_post_only_plugin_action_answers_405_to_get_before_the_plugin_runs() {
+    let (name, text) = manifest("access.faulty.toml");
+    let post_only = text.replacen(
+        "name = \"faulty_panic\"\nrights = \"public\"\nmethods = [\"GET\", \"POST\"]\n",
+        "name = \"faulty_panic\"\nrights = \"public\"\nmethods = [\"POST\"]\n",
+        1,
+    );
+    assert_ne!(post_only, text, "the test manifest changed shape");
+    let h = Host::start(HostSetup::new(
+        fs_config(),
+        vec![manifest("access.fs.toml"), (name, post_only)],
+    ));
+    let anonymous = Client::new();
+    for (who, client) in [("admin", &h.client), ("anonymous", &anonymous)] {
+        for method in [reqwest::Method::GET, reqwest::Method::HEAD] {
+            let r = client
+                .request(method.clone(), h.action_url("get_action=faulty_panic"))
+                .send()
+                .unwrap();
+            assert_eq!(r.status(), 405, "{who} {method}");
+            assert_eq!(r.headers()["allow"], "POST", "{who} {method}");
+        }
+    }
+    assert!(
+        !h.log().contains("faulty_panic was called"),
+        "the plugin ran:\n{}",
+        h.log()
+    );
+    // The declared method reaches the plugin (which panics, as it does).
+    let (s, v) = h.post("get_action=faulty_panic");
+    assert_eq!((s, code(&v)), (500, "plugin_panicked"), "{v}");
+}
+
+/// Rights of a plugin action per caller and per token scope, on the Dropbox driver's
+/// disconnect: whoever cannot administer a workspace cannot change what its other users
+/// see. Read-only carol cannot disconnect a shared (`TOKEN_SCOPE = workspace`) or a service
+/// account (`REFRESH_TOKEN`) connection, nor can read-write alice; carol's own per-user
+/// connection is hers to disconnect; the admin disconnects the shared one and is told a
+/// service account is changed through its parameter. Nothing but the allowed disconnects
+/// reaches the provider's revoke endpoint.
+#[test]
+fn plugin_action_rights_per_caller_and_token_scope() {
+    use wshost_tests::fake_dropbox::{FakeDropbox, Options};
+    let h = Host::start(HostSetup::new(
+        "[plugins]\nenabled = [\"access.dropbox\"]\n".into(),
+        vec![manifest("access.dropbox.toml")],
+    ));
+    let fake = FakeDropbox::start(Options {
+        client_id: Some("wshostTestApp".into()),
+        client_secret: Some("test-app-secret".into()),
+        redirect_uris: vec![format!(
+            "{}/index.php?get_action=dropbox_oauth_authorize",
+            h.url
+        )],
+        auto_approve: true,
+        ..Options::default()
+    });
+    let (_, refresh) = fake.issue_tokens();
+    for (id, extra) in [
+        ("dbx", ("TOKEN_SCOPE", "workspace")),
+        ("dbxsvc", ("REFRESH_TOKEN", refresh.as_str())),
+        ("mine", ("TOKEN_SCOPE", "user")),
+    ] {
+        let params = json!({
+            "CLIENT_ID": "wshostTestApp", "CLIENT_SECRET": "test-app-secret",
+            "AUTH_URL": fake.authorize_url(), "TOKEN_URL": fake.token_url(),
+            "API_URL": fake.url, "CONTENT_URL": fake.url, extra.0: extra.1,
+        });
+        let r = h
+            .client
+            .post(h.api("workspaces"))
+            .json(&json!({ "id": id, "label": id, "driver": "access.dropbox", "params": params }))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 201, "{id}: {}", r.text().unwrap_or_default());
+    }
+    let carol = h.add_user("carol", false);
+    let alice = h.add_user("alice", false);
+    let bob = h.add_user("bob", false);
+    for ws in ["dbx", "dbxsvc", "mine"] {
+        h.grant(ws, "carol", "r");
+        h.grant(ws, "alice", "rw");
+    }
+    let ls = |client: &Client, ws: &str| {
+        json_of(
+            client
+                .get(h.action_url(&format!("get_action=ls&ws={ws}&dir=/")))
+                .send()
+                .unwrap(),
+        )
+    };
+    // The admin connects the shared workspace, carol her own: each through the fake.
+    let no_redirects = |headers| {
+        Client::builder()
+            .default_headers(headers)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    };
+    for (client, name, password, ws) in [
+        (&h.client, "admin", ADMIN_PASSWORD.to_owned(), "dbx"),
+        (&carol, "carol", "carol-password".to_owned(), "mine"),
+    ] {
+        let (s, v) = ls(client, ws);
+        assert_eq!((s, code(&v)), (401, "authorization_required"), "{v}");
+        let back = no_redirects(reqwest::header::HeaderMap::new())
+            .get(v["error"]["authorize_url"].as_str().unwrap())
+            .send()
+            .unwrap()
+            .headers()["location"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let r = no_redirects(h.session_headers(name, &password))
+            .get(&back)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 303, "{name} connects {ws}");
+    }
+    let revokes = || fake.requests("auth/token/revoke");
+    let disconnect = |client: &Client, ws: &str| {
+        json_of(
+            client
+                .post(h.action_url(&format!(
+                    "get_action=dropbox_oauth_disconnect&ws={ws}"
+                )))
+                .send()
+                .unwrap(),
+        )
+    };
+    let anonymous = Client::new();
+    // (caller, workspace, status, error code, revokes after)
+    let cases: [(&str, &Client, &str, u16, &str, u64); 9] = [
+        ("anonymous", &anonymous, "dbx", 401, "unauthenticated", 0),
+        ("bob (no grant)", &bob, "dbx", 403, "forbidden", 0),
+        ("carol (r)", &carol, "dbx", 403, "permission_denied", 0),
+        ("alice (rw)", &alice, "dbx", 403, "permission_denied", 0),
+        ("carol (r)", &carol, "dbxsvc", 403, "permission_denied", 0),
+        ("alice (rw)", &alice, "dbxsvc", 403, "permission_denied", 0),
+        ("admin", &h.client, "dbxsvc", 409, "conflict", 0),
+        ("carol (r), her own", &carol, "mine", 200, "", 1),
+        ("admin", &h.client, "dbx", 200, "", 2),
+    ];
+    for (who, client, ws, status, error, after) in cases {
+        if ws == "dbx" && status != 200 {
+            assert_eq!(ls(&carol, "dbx").0, 200, "dbx is connected before {who}");
+        }
+        let (s, v) = disconnect(client, ws);
+        assert_eq!((s, code(&v)), (status, error), "{who} on {ws}: {v}");
+        if status == 200 {
+            assert_eq!(v["disconnected"], json!(true), "{who} on {ws}: {v}");
+        }
+        assert_eq!(revokes(), after, "revokes at the provider after {who} on {ws}");
+    }
+    assert_eq!(ls(&carol, "dbxsvc").0, 200, "the service account still serves");
+    assert_eq!(ls(&alice, "dbx").0, 403, "shared: disconnected, an admin connects it");
+    assert_eq!(ls(&carol, "mine").0, 401, "carol's own: she connects again");
+}

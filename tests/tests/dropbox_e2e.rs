@@ -130,11 +130,21 @@ fn bad_callbacks_answer_a_clear_page_and_store_nothing() {
     let _bob = user(&h, "bob");
     let (ann_b, bob_b) = (browser(&h, "ann"), browser(&h, "bob"));
 
-    let denied = must_authorize(&h, &ann)["state"].clone();
-    let foreign = must_authorize(&h, &ann)["state"].clone();
-    let expired = must_authorize(&h, &ann)["state"].clone();
+    // A user has one pending authorization per workspace, so each state is started just
+    // before its cases (a new prompt replaces the previous one).
     type Case<'a> = (&'a Client, Vec<(&'a str, &'a str)>, &'a str);
-    let cases: Vec<Case> = vec![
+    let check = |cases: Vec<Case>| {
+        for (client, query, why) in cases {
+            let (s, location, body) = callback(&h, client, &query);
+            assert_eq!((s, location.as_str()), (400, ""), "{query:?}: {body}");
+            assert!(
+                body.contains(why) && body.contains("<h1>"),
+                "{query:?}: {body}"
+            );
+        }
+    };
+    let denied = must_authorize(&h, &ann)["state"].clone();
+    check(vec![
         (&ann_b, vec![("code", "x")], "no valid state"),
         (
             &ann_b,
@@ -158,25 +168,33 @@ fn bad_callbacks_answer_a_clear_page_and_store_nothing() {
             vec![("code", "x"), ("state", &denied)],
             "expired or was already used",
         ),
+    ]);
+    let replaced = must_authorize(&h, &ann)["state"].clone();
+    let foreign = must_authorize(&h, &ann)["state"].clone();
+    check(vec![
+        (
+            &ann_b,
+            vec![("code", "x"), ("state", &replaced)],
+            "expired or was already used",
+        ),
         (
             &bob_b,
             vec![("code", "x"), ("state", &foreign)],
             "another user",
+        ),
+        // Bob's try did not consume Ann's state: it is still hers, once.
+        (
+            &ann_b,
+            vec![("error", "access_denied"), ("state", &foreign)],
+            "did not allow access",
         ),
         (
             &ann_b,
             vec![("code", "x"), ("state", &foreign)],
             "expired or was already used",
         ),
-    ];
-    for (client, query, why) in cases {
-        let (s, location, body) = callback(&h, client, &query);
-        assert_eq!((s, location.as_str()), (400, ""), "{query:?}: {body}");
-        assert!(
-            body.contains(why) && body.contains("<h1>"),
-            "{query:?}: {body}"
-        );
-    }
+    ]);
+    let expired = must_authorize(&h, &ann)["state"].clone();
     std::thread::sleep(std::time::Duration::from_millis(2500));
     let (s, _, body) = callback(&h, &ann_b, &[("code", "x"), ("state", &expired)]);
     assert_eq!(s, 400, "{body}");
@@ -781,7 +799,8 @@ fn oauth_abuse_is_never_accepted() {
         ],
         false,
     );
-    // Replayed: the callback Carol already completed, and a state already consumed by Bob's try.
+    // Replayed: the callback Carol already completed, and Ann's state that her next prompt
+    // replaced (Bob's try above left it alone: only its owner's callback consumes a state).
     attempt(
         "replayed state",
         &carol_b,
@@ -905,4 +924,296 @@ fn oauth_abuse_is_never_accepted() {
             "{what}: a clear page, got {status} {body}"
         );
     }
+}
+
+// ---- who may change a connection (per-user, shared, service account) ----
+
+/// Creates Dropbox workspace `id` at `fake` with `extra` parameters.
+fn create_at(h: &Host, fake: &FakeDropbox, id: &str, extra: &[(&str, &str)]) {
+    let mut params = json!({ "CLIENT_ID": "wshostTestApp", "CLIENT_SECRET": "test-app-secret" });
+    for (k, v) in at_fake(fake, extra) {
+        params[k] = json!(v);
+    }
+    let (s, v) = json_of(
+        h.client
+            .post(h.api("workspaces"))
+            .json(&json!({ "id": id, "label": id, "driver": "access.dropbox", "params": params }))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(s, 201, "create workspace {id}: {v}");
+}
+
+fn ls_of(h: &Host, client: &Client, ws: &str) -> (u16, Value) {
+    json_of(
+        client
+            .get(h.action_url(&format!("get_action=ls&ws={ws}&dir=/")))
+            .send()
+            .unwrap(),
+    )
+}
+
+/// `POST dropbox_oauth_disconnect` on `ws` as `client` (session cookie and CSRF token).
+fn disconnect(h: &Host, client: &Client, ws: &str) -> (u16, Value) {
+    json_of(
+        client
+            .post(h.action_url(&format!(
+                "get_action=dropbox_oauth_disconnect&ws={ws}"
+            )))
+            .send()
+            .unwrap(),
+    )
+}
+
+/// Connects `name` (whose API client is `api`) to `ws` through the fake's approval.
+fn connect_to(h: &Host, api: &Client, name: &str, ws: &str) {
+    let (s, v) = ls_of(h, api, ws);
+    assert_eq!((s, code(&v)), (401, "authorization_required"), "{v}");
+    let back = approve(v["error"]["authorize_url"].as_str().unwrap());
+    let r = browser(h, name).get(&back).send().unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().unwrap_or_default());
+}
+
+/// The pending OAuth states in the host's SQLite store.
+fn pending_states(h: &Host) -> i64 {
+    use sqlx::Connection;
+    let db = h.dir.path().join("data/wshost.db");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&db)
+            .read_only(true);
+        let mut conn = sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .expect("open the host's database");
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM kv WHERE plugin = 'access.dropbox' AND kv_key LIKE 'state:%'",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .expect("count the pending states");
+        conn.close().await.unwrap();
+        n
+    })
+}
+
+/// A shared connection (`TOKEN_SCOPE = workspace`) is what every user of the workspace
+/// sees: a reader can neither start it, nor complete it, nor disconnect it; the admin can.
+#[test]
+fn a_shared_connection_is_connected_and_disconnected_only_by_an_admin() {
+    let h = host();
+    let fake = fake_for(&h);
+    create_at(&h, &fake, "shared", &[("TOKEN_SCOPE", "workspace")]);
+    let carol = h.add_user("carol", false);
+    h.grant("shared", "carol", "r");
+    let alice = h.add_user("alice", false);
+    h.grant("shared", "alice", "rw");
+
+    // Unconnected: a reader or a writer is told an admin connects it, and gets no prompt.
+    for (who, client) in [("carol", &carol), ("alice", &alice)] {
+        let (s, v) = ls_of(&h, client, "shared");
+        assert_eq!((s, code(&v)), (403, "permission_denied"), "{who}: {v}");
+        assert!(v["error"].get("authorize_url").is_none(), "{who}: {v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("an administrator connects it"),
+            "{v}"
+        );
+    }
+    assert_eq!(pending_states(&h), 0, "no prompt was started for them");
+
+    // The admin connects it; then everyone sees it.
+    connect_to(&h, &h.client, "admin", "shared");
+    for client in [&carol, &alice] {
+        assert_eq!(ls_of(&h, client, "shared").0, 200);
+    }
+    // The reader (and the writer) cannot disconnect it: nothing revoked, still connected.
+    for (who, client) in [("carol", &carol), ("alice", &alice)] {
+        let (s, v) = disconnect(&h, client, "shared");
+        assert_eq!((s, code(&v)), (403, "permission_denied"), "{who}: {v}");
+    }
+    assert_eq!(fake.requests("auth/token/revoke"), 0);
+    assert_eq!(ls_of(&h, &carol, "shared").0, 200, "still connected");
+    // The admin can.
+    let (s, v) = disconnect(&h, &h.client, "shared");
+    assert_eq!((s, &v["disconnected"]), (200, &json!(true)), "{v}");
+    assert_eq!(fake.requests("auth/token/revoke"), 1);
+    assert_eq!(ls_of(&h, &carol, "shared").0, 403, "disconnected for all");
+}
+
+/// An authorization started while the workspace was per-user cannot complete once the
+/// admin made it shared: the rule is applied when the connection is made, too.
+#[test]
+fn a_reader_s_pending_authorization_cannot_become_a_shared_connection() {
+    let h = host();
+    let fake = fake_for(&h);
+    create_at(&h, &fake, "flip", &[]);
+    let carol = h.add_user("carol", false);
+    h.grant("flip", "carol", "r");
+    let (s, v) = ls_of(&h, &carol, "flip");
+    assert_eq!((s, code(&v)), (401, "authorization_required"), "{v}");
+    let back = approve(v["error"]["authorize_url"].as_str().unwrap());
+
+    let mut params = json!({ "CLIENT_ID": "wshostTestApp", "CLIENT_SECRET": "test-app-secret",
+        "TOKEN_SCOPE": "workspace" });
+    for (k, v) in at_fake(&fake, &[]) {
+        params[k] = json!(v);
+    }
+    let (s, v) = json_of(
+        h.client
+            .put(h.api("workspaces/flip"))
+            .json(&json!({ "label": "flip", "driver": "access.dropbox", "params": params }))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(s, 200, "make it shared: {v}");
+
+    let before = fake.requests("oauth2/token");
+    let r = browser(&h, "carol").get(&back).send().unwrap();
+    let (s, body) = (r.status().as_u16(), r.text().unwrap_or_default());
+    assert_eq!(s, 403, "{body}");
+    assert!(body.contains("an administrator connects it"), "{body}");
+    assert_eq!(fake.requests("oauth2/token"), before, "no code was exchanged");
+    let (s, v) = ls_of(&h, &h.client, "flip");
+    assert_eq!(
+        (s, code(&v)),
+        (401, "authorization_required"),
+        "nobody connected: {v}"
+    );
+}
+
+/// A service account (`REFRESH_TOKEN` set by the admin) serves everyone and is never
+/// revoked by a request: not by a reader, not by the admin's disconnect.
+#[test]
+fn a_service_account_is_never_revoked_by_a_request() {
+    let h = host();
+    let fake = fake_for(&h);
+    let (_, refresh) = fake.issue_tokens();
+    create_at(&h, &fake, "svc", &[("REFRESH_TOKEN", &refresh)]);
+    let carol = h.add_user("carol", false);
+    h.grant("svc", "carol", "r");
+    assert_eq!(ls_of(&h, &carol, "svc").0, 200);
+
+    let (s, v) = disconnect(&h, &carol, "svc");
+    assert_eq!((s, code(&v)), (403, "permission_denied"), "{v}");
+    let (s, v) = disconnect(&h, &h.client, "svc");
+    assert_eq!((s, code(&v)), (409, "conflict"), "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("REFRESH_TOKEN"),
+        "{v}"
+    );
+    assert_eq!(fake.requests("auth/token/revoke"), 0, "nothing revoked");
+    assert_eq!(ls_of(&h, &carol, "svc").0, 200, "the service account still works");
+}
+
+/// A per-user connection is its user's: a reader connects and disconnects their own, and
+/// nobody else's is touched.
+#[test]
+fn a_per_user_connection_is_its_user_s_to_disconnect() {
+    let h = host();
+    let fake = fake_for(&h);
+    create_at(&h, &fake, "own", &[]);
+    let carol = h.add_user("carol", false);
+    h.grant("own", "carol", "r");
+    let alice = h.add_user("alice", false);
+    h.grant("own", "alice", "rw");
+    connect_to(&h, &carol, "carol", "own");
+    connect_to(&h, &alice, "alice", "own");
+
+    let (s, v) = disconnect(&h, &carol, "own");
+    assert_eq!((s, &v["disconnected"]), (200, &json!(true)), "{v}");
+    assert_eq!(fake.requests("auth/token/revoke"), 1);
+    assert_eq!(ls_of(&h, &carol, "own").0, 401, "carol must connect again");
+    assert_eq!(ls_of(&h, &alice, "own").0, 200, "alice's connection is hers");
+}
+
+/// However often an unconnected workspace is listed, a user has one pending authorization
+/// on it: each prompt replaces the previous one.
+#[test]
+fn repeated_prompts_keep_one_pending_state_per_user_and_workspace() {
+    let h = host();
+    let fake = fake_for(&h);
+    create_at(&h, &fake, "one", &[]);
+    create_at(&h, &fake, "two", &[]);
+    let ann = h.add_user("ann", false);
+    let bob = h.add_user("bob", false);
+    for ws in ["one", "two"] {
+        h.grant(ws, "ann", "rw");
+        h.grant(ws, "bob", "r");
+    }
+    let mut states = Vec::new();
+    for _ in 0..50 {
+        let (s, v) = ls_of(&h, &ann, "one");
+        assert_eq!(s, 401, "{v}");
+        states.push(v["error"]["authorize_url"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(pending_states(&h), 1, "50 prompts, one pending state");
+    ls_of(&h, &ann, "two");
+    ls_of(&h, &bob, "one");
+    assert_eq!(pending_states(&h), 3, "one per (user, workspace)");
+    // Only the newest prompt completes.
+    let old = approve(&states[0]);
+    assert_eq!(browser(&h, "ann").get(&old).send().unwrap().status(), 400);
+    let newest = approve(states.last().unwrap());
+    assert_eq!(browser(&h, "ann").get(&newest).send().unwrap().status(), 303);
+    assert_eq!(ls_of(&h, &ann, "one").0, 200);
+}
+
+/// Another user who learns Ann's state (and code) cannot spoil her callback: the host
+/// checks whose state it is before consuming it.
+#[test]
+fn a_callback_by_another_user_does_not_spoil_the_state() {
+    let h = host();
+    let fake = fake_for(&h);
+    create_workspace_with(&h, at_fake(&fake, &[]));
+    let ann = user(&h, "ann");
+    let _bob = user(&h, "bob");
+    let back = approve(&authorize_url(&h, &ann));
+    let before = fake.requests("oauth2/token");
+    let r = browser(&h, "bob").get(&back).send().unwrap();
+    let (s, body) = (r.status().as_u16(), r.text().unwrap_or_default());
+    assert_eq!(s, 400, "{body}");
+    assert!(body.contains("another user"), "{body}");
+    assert_eq!(fake.requests("oauth2/token"), before, "no exchange for bob");
+    let r = browser(&h, "ann").get(&back).send().unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().unwrap_or_default());
+    assert_eq!(ls(&h, &ann, "/").0, 200, "ann is connected");
+}
+
+/// Disconnecting changes state: the host answers 405 (with `Allow: POST`) to a GET before
+/// the plugin runs, so a link or a redirect cannot disconnect anyone.
+#[test]
+fn disconnect_by_get_is_refused_before_the_plugin_runs() {
+    let h = host();
+    let fake = fake_for(&h);
+    create_workspace_with(&h, at_fake(&fake, &[]));
+    let ann = user(&h, "ann");
+    connect(&h, &ann, "ann");
+    for client in [&ann, &browser(&h, "ann")] {
+        let r = client
+            .get(h.action_url(&format!("get_action=dropbox_oauth_disconnect&ws={WS}")))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 405);
+        assert_eq!(r.headers()["allow"], "POST");
+        let v: Value = r.json().unwrap();
+        assert_eq!(code(&v), "method_not_allowed", "{v}");
+    }
+    assert_eq!(fake.requests("auth/token/revoke"), 0);
+    assert_eq!(ls(&h, &ann, "/").0, 200, "still connected");
+    // A POST from the browser without the CSRF token is refused too.
+    let r = browser(&h, "ann")
+        .post(h.action_url(&format!("get_action=dropbox_oauth_disconnect&ws={WS}")))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(ls(&h, &ann, "/").0, 200, "still connected");
 }
