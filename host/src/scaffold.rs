@@ -354,7 +354,15 @@ mod tests {
         let text = &guide[start..][..guide[start..].find("```").unwrap()];
         let parsed = manifest::parse(text, Path::new("plugin-guide.md")).unwrap();
         assert_eq!(parsed.id, "access.my_store");
-        assert_eq!((parsed.params.len(), parsed.actions.len()), (4, 1));
+        assert_eq!((parsed.params.len(), parsed.actions.len()), (4, 2));
+        let methods = |i: usize| -> Vec<&str> {
+            parsed.actions[i]
+                .methods
+                .iter()
+                .map(|m| m.as_str())
+                .collect()
+        };
+        assert_eq!((methods(0), methods(1)), (vec!["GET"], vec!["POST"]));
     }
 
     #[test]

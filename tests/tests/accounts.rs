@@ -832,9 +832,7 @@ fn plugin_action_rights_per_caller_and_token_scope() {
     let disconnect = |client: &Client, ws: &str| {
         json_of(
             client
-                .post(h.action_url(&format!(
-                    "get_action=dropbox_oauth_disconnect&ws={ws}"
-                )))
+                .post(h.action_url(&format!("get_action=dropbox_oauth_disconnect&ws={ws}")))
                 .send()
                 .unwrap(),
         )
@@ -861,9 +859,21 @@ fn plugin_action_rights_per_caller_and_token_scope() {
         if status == 200 {
             assert_eq!(v["disconnected"], json!(true), "{who} on {ws}: {v}");
         }
-        assert_eq!(revokes(), after, "revokes at the provider after {who} on {ws}");
+        assert_eq!(
+            revokes(),
+            after,
+            "revokes at the provider after {who} on {ws}"
+        );
     }
-    assert_eq!(ls(&carol, "dbxsvc").0, 200, "the service account still serves");
-    assert_eq!(ls(&alice, "dbx").0, 403, "shared: disconnected, an admin connects it");
+    assert_eq!(
+        ls(&carol, "dbxsvc").0,
+        200,
+        "the service account still serves"
+    );
+    assert_eq!(
+        ls(&alice, "dbx").0,
+        403,
+        "shared: disconnected, an admin connects it"
+    );
     assert_eq!(ls(&carol, "mine").0, 401, "carol's own: she connects again");
 }

@@ -556,3 +556,114 @@ fn a_user_connects_dropbox_from_the_file_browser() {
         })
     });
 }
+
+/// Serves `html` to every request on a free port of 127.0.0.1, from a background thread
+/// that lives as long as the test process: a page of another site.
+fn serve_page(html: String) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the page server");
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let mut head = [0u8; 4096];
+            let _ = conn.read(&mut head);
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{html}",
+                html.len()
+            );
+            let _ = conn.write_all(answer.as_bytes());
+        }
+    });
+    port
+}
+
+/// A cross-site top-level navigation — a page on another site doing `location = …` to the
+/// disconnect URL — carries alice's session cookie (SameSite=Lax lets top-level GETs
+/// through) but no CSRF token. It must not disconnect her Dropbox: the action is POST-only,
+/// so the host answers 405 before the plugin runs.
+#[test]
+fn a_cross_site_navigation_does_not_disconnect_dropbox() {
+    use wshost_tests::fake_dropbox::{FakeDropbox, Options};
+    let h = Host::start(HostSetup::new(
+        "[plugins]\nenabled = [\"access.dropbox\"]\n".into(),
+        vec![manifest("access.dropbox.toml")],
+    ));
+    let fake = FakeDropbox::start(Options {
+        client_id: Some("browserApp".into()),
+        client_secret: Some("browser-app-secret".into()),
+        redirect_uris: vec![format!(
+            "{}/index.php?get_action=dropbox_oauth_authorize",
+            h.url
+        )],
+        auto_approve: true,
+        ..Options::default()
+    });
+    let params = json!({
+        "CLIENT_ID": "browserApp", "CLIENT_SECRET": "browser-app-secret",
+        "AUTH_URL": fake.authorize_url(), "TOKEN_URL": fake.token_url(),
+        "API_URL": fake.url, "CONTENT_URL": fake.url,
+    });
+    let (s, v) = json_of(
+        h.client
+            .post(h.api("workspaces"))
+            .json(&json!({ "id": "dbx", "label": "Dropbox", "driver": "access.dropbox", "params": params }))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(s, 201, "{v}");
+    let alice = h.add_user("alice", false);
+    h.grant("dbx", "alice", "rw");
+    // Alice connects (through the fake's automatic approval).
+    let ls = || {
+        json_of(
+            alice
+                .get(h.action_url("get_action=ls&ws=dbx&dir=/"))
+                .send()
+                .unwrap(),
+        )
+    };
+    let (s, v) = ls();
+    assert_eq!((s, code(&v)), (401, "authorization_required"), "{v}");
+    let no_redirects = |headers| {
+        reqwest::blocking::Client::builder()
+            .default_headers(headers)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    };
+    let approved = no_redirects(reqwest::header::HeaderMap::new())
+        .get(v["error"]["authorize_url"].as_str().unwrap())
+        .send()
+        .unwrap();
+    let back = approved.headers()["location"].to_str().unwrap().to_owned();
+    let r = no_redirects(h.session_headers("alice", "alice-password"))
+        .get(&back)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 303, "alice connects");
+    assert_eq!(ls().0, 200);
+
+    // The other site: `localhost` is another site than the host's `127.0.0.1`.
+    let target = format!("{}/?get_action=dropbox_oauth_disconnect&ws=dbx", h.url);
+    let evil = serve_page(format!(
+        "<!doctype html><title>win a prize</title><script>location = {};</script>",
+        json!(target)
+    ));
+    let (url, evil_url) = (h.url.clone(), format!("http://localhost:{evil}/"));
+    with_browser("a_cross_site_navigation_does_not_disconnect_dropbox", |b| {
+        Box::pin(async move {
+            login(b, &url, "alice", "alice-password").await?;
+            b.goto(&evil_url)
+                .await
+                .map_err(fail("goto the other site"))?;
+            wait_url(b, "get_action=dropbox_oauth_disconnect").await?;
+            let page = wait_text(b, "body", |t| !t.is_empty()).await?;
+            ensure(
+                page.contains("method_not_allowed"),
+                format!("the host refused the navigation: {page}"),
+            )
+        })
+    });
+    assert_eq!(fake.requests("auth/token/revoke"), 0, "nothing revoked");
+    assert_eq!(ls().0, 200, "alice is still connected");
+}

@@ -957,9 +957,7 @@ fn ls_of(h: &Host, client: &Client, ws: &str) -> (u16, Value) {
 fn disconnect(h: &Host, client: &Client, ws: &str) -> (u16, Value) {
     json_of(
         client
-            .post(h.action_url(&format!(
-                "get_action=dropbox_oauth_disconnect&ws={ws}"
-            )))
+            .post(h.action_url(&format!("get_action=dropbox_oauth_disconnect&ws={ws}")))
             .send()
             .unwrap(),
     )
@@ -1078,7 +1076,11 @@ fn a_reader_s_pending_authorization_cannot_become_a_shared_connection() {
     let (s, body) = (r.status().as_u16(), r.text().unwrap_or_default());
     assert_eq!(s, 403, "{body}");
     assert!(body.contains("an administrator connects it"), "{body}");
-    assert_eq!(fake.requests("oauth2/token"), before, "no code was exchanged");
+    assert_eq!(
+        fake.requests("oauth2/token"),
+        before,
+        "no code was exchanged"
+    );
     let (s, v) = ls_of(&h, &h.client, "flip");
     assert_eq!(
         (s, code(&v)),
@@ -1111,7 +1113,11 @@ fn a_service_account_is_never_revoked_by_a_request() {
         "{v}"
     );
     assert_eq!(fake.requests("auth/token/revoke"), 0, "nothing revoked");
-    assert_eq!(ls_of(&h, &carol, "svc").0, 200, "the service account still works");
+    assert_eq!(
+        ls_of(&h, &carol, "svc").0,
+        200,
+        "the service account still works"
+    );
 }
 
 /// A per-user connection is its user's: a reader connects and disconnects their own, and
@@ -1132,7 +1138,11 @@ fn a_per_user_connection_is_its_user_s_to_disconnect() {
     assert_eq!((s, &v["disconnected"]), (200, &json!(true)), "{v}");
     assert_eq!(fake.requests("auth/token/revoke"), 1);
     assert_eq!(ls_of(&h, &carol, "own").0, 401, "carol must connect again");
-    assert_eq!(ls_of(&h, &alice, "own").0, 200, "alice's connection is hers");
+    assert_eq!(
+        ls_of(&h, &alice, "own").0,
+        200,
+        "alice's connection is hers"
+    );
 }
 
 /// However often an unconnected workspace is listed, a user has one pending authorization
@@ -1163,7 +1173,10 @@ fn repeated_prompts_keep_one_pending_state_per_user_and_workspace() {
     let old = approve(&states[0]);
     assert_eq!(browser(&h, "ann").get(&old).send().unwrap().status(), 400);
     let newest = approve(states.last().unwrap());
-    assert_eq!(browser(&h, "ann").get(&newest).send().unwrap().status(), 303);
+    assert_eq!(
+        browser(&h, "ann").get(&newest).send().unwrap().status(),
+        303
+    );
     assert_eq!(ls_of(&h, &ann, "one").0, 200);
 }
 

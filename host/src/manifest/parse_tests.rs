@@ -87,7 +87,11 @@ fn action_methods_default_to_post_and_get_allows_head() {
     assert_eq!(get.methods, [ActionMethod::Get, ActionMethod::Post]);
     assert_eq!(allowed(&get), ["GET", "HEAD", "POST"]);
     let names: Vec<_> = get.allowed().map(ActionMethod::as_str).collect();
-    assert_eq!(names, ["GET", "POST", "HEAD"], "what the Allow header lists");
+    assert_eq!(
+        names,
+        ["GET", "POST", "HEAD"],
+        "what the Allow header lists"
+    );
     let delete = action("methods = [\"DELETE\"]\n");
     assert_eq!(allowed(&delete), ["DELETE"]);
 }

@@ -132,12 +132,37 @@ mod tests {
             (per_user, &unknown, None, None),
             (per_user, &read, None, None),
             (per_user, &admin, None, None),
-            (shared, &unknown, Some("an administrator connects it"), Some("only an administrator")),
-            (shared, &read, Some("an administrator connects it"), Some("only an administrator")),
-            (shared, &write, Some("an administrator connects it"), Some("only an administrator")),
+            (
+                shared,
+                &unknown,
+                Some("an administrator connects it"),
+                Some("only an administrator"),
+            ),
+            (
+                shared,
+                &read,
+                Some("an administrator connects it"),
+                Some("only an administrator"),
+            ),
+            (
+                shared,
+                &write,
+                Some("an administrator connects it"),
+                Some("only an administrator"),
+            ),
             (shared, &admin, None, None),
-            (service, &read, Some("service account"), Some("cannot be disconnected")),
-            (service, &admin, Some("service account"), Some("never revokes")),
+            (
+                service,
+                &read,
+                Some("service account"),
+                Some("cannot be disconnected"),
+            ),
+            (
+                service,
+                &admin,
+                Some("service account"),
+                Some("never revokes"),
+            ),
         ];
         for (conn, caller, connect, disconnect) in cases {
             let what = format!("{conn:?} as {:?}", caller.rights());
@@ -147,7 +172,11 @@ mod tests {
                 got(conn.may_disconnect(caller, "db")),
             );
             assert_eq!(c.is_some(), connect.is_some(), "connect, {what}: {c:?}");
-            assert_eq!(d.is_some(), disconnect.is_some(), "disconnect, {what}: {d:?}");
+            assert_eq!(
+                d.is_some(),
+                disconnect.is_some(),
+                "disconnect, {what}: {d:?}"
+            );
             for (message, part) in [(c, connect), (d, disconnect)] {
                 if let (Some(m), Some(p)) = (message, part) {
                     assert!(m.contains(p) && m.contains("'db'"), "{what}: {m}");

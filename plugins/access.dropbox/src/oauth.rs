@@ -160,7 +160,10 @@ pub(crate) fn authorize_url(
     // state per (user, workspace), however often an unconnected workspace is listed.
     let mine = KvScope::user(&cfg.workspace, user);
     if let Some(old) = host.kv_take(&mine, PENDING_KEY)? {
-        host.kv_delete(&KvScope::plugin(), &state_key(&String::from_utf8_lossy(&old)))?;
+        host.kv_delete(
+            &KvScope::plugin(),
+            &state_key(&String::from_utf8_lossy(&old)),
+        )?;
     }
     host.kv_put(
         &KvScope::plugin(),
