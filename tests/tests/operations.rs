@@ -347,8 +347,14 @@ fn client_supplied_values_never_start_a_log_line() {
         .lines()
         .filter(|l| l.starts_with("2001-02-03"))
         .collect();
-    assert!(forged_lines.is_empty(), "forged log lines: {forged_lines:#?}");
-    assert!(!log.contains('\u{1b}'), "an escape sequence reached the log");
+    assert!(
+        forged_lines.is_empty(),
+        "forged log lines: {forged_lines:#?}"
+    );
+    assert!(
+        !log.contains('\u{1b}'),
+        "an escape sequence reached the log"
+    );
     assert!(
         log.contains(&format!("bob\\n{FAKE}")),
         "the value is logged, escaped, on its line:\n{log}"

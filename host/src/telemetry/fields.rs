@@ -110,7 +110,10 @@ impl<W: fmt::Write> fmt::Write for Escaping<'_, W> {
         let mut rest = s;
         while let Some(at) = rest.find(needs_escape) {
             self.0.write_str(&rest[..at])?;
-            let c = rest[at..].chars().next().expect("a char at a char boundary");
+            let c = rest[at..]
+                .chars()
+                .next()
+                .expect("a char at a char boundary");
             match c {
                 '\n' => self.0.write_str("\\n")?,
                 '\r' => self.0.write_str("\\r")?,
@@ -131,7 +134,9 @@ fn needs_escape(c: char) -> bool {
 #[cfg(test)]
 fn escaped(text: &str) -> String {
     let mut out = String::new();
-    Escaping(&mut out).write_str(text).expect("a String takes anything");
+    Escaping(&mut out)
+        .write_str(text)
+        .expect("a String takes anything");
     out
 }
 
@@ -145,7 +150,10 @@ mod tests {
             escaped("bob\n2026-12-01T22:10:00Z  INFO logged in user=admin"),
             "bob\\n2026-12-01T22:10:00Z  INFO logged in user=admin"
         );
-        assert_eq!(escaped("a\r\tb\u{1b}[2J\u{7f}\u{85}"), "a\\r\\tb\\u{1b}[2J\\u{7f}\\u{85}");
+        assert_eq!(
+            escaped("a\r\tb\u{1b}[2J\u{7f}\u{85}"),
+            "a\\r\\tb\\u{1b}[2J\\u{7f}\\u{85}"
+        );
         assert_eq!(escaped("x\u{2028}y\u{2029}"), "x\\u{2028}y\\u{2029}");
         assert_eq!(escaped("plain é ✓"), "plain é ✓");
     }
