@@ -1,7 +1,15 @@
 //! Who is calling. A request carries a Bearer API token, a session cookie, or nothing; the
 //! caller is resolved against the store before anything else happens. Also the CSRF rule: a
 //! state-changing request authenticated by cookie must echo the session's token, because a
-//! browser attaches cookies to requests that other sites make it send.
+//! browser attaches cookies to requests that other sites make it send. `log_in`, the one
+//! login path, refuses what comes from another site (`origin`), a user name that cannot
+//! exist, and names paused by the failed-login throttle (`throttle`), before a password is
+//! checked.
+
+mod origin;
+mod throttle;
+
+pub(crate) use throttle::LoginThrottle;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -117,61 +125,6 @@ impl Caller {
     }
 }
 
-/// Limits password guessing per user name: after `max_failures` failed logins within
-/// `window` (`[limits]` `login_failures`, `login_window_secs`), every attempt is refused
-/// (before the password is checked) until the window has passed. Only failures count, so
-/// people who log in often are never locked out; a generic rate limiter (governor) counts
-/// every attempt, which is why this is hand-written.
-pub(crate) struct LoginThrottle {
-    max_failures: u32,
-    window: std::time::Duration,
-    failures: std::sync::Mutex<std::collections::HashMap<String, (u32, std::time::Instant)>>,
-}
-
-impl LoginThrottle {
-    pub(crate) fn new(max_failures: u32, window: std::time::Duration) -> Self {
-        LoginThrottle {
-            max_failures,
-            window,
-            failures: Default::default(),
-        }
-    }
-
-    fn key(user: &str) -> String {
-        user.to_lowercase()
-    }
-
-    /// `Err(wait)` while `user` is paused.
-    pub(crate) fn check(&self, user: &str) -> Result<(), std::time::Duration> {
-        let mut map = self.failures.lock().expect("throttle lock");
-        let now = std::time::Instant::now();
-        map.retain(|_, (_, since)| now.duration_since(*since) < self.window);
-        match map.get(&Self::key(user)) {
-            Some((count, since)) if *count >= self.max_failures => {
-                Err(self.window.saturating_sub(now.duration_since(*since)))
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// Counts a failed login.
-    pub(crate) fn failed(&self, user: &str) {
-        let mut map = self.failures.lock().expect("throttle lock");
-        let entry = map
-            .entry(Self::key(user))
-            .or_insert((0, std::time::Instant::now()));
-        entry.0 += 1;
-    }
-
-    /// Forgets the failures of a user who logged in.
-    pub(crate) fn succeeded(&self, user: &str) {
-        self.failures
-            .lock()
-            .expect("throttle lock")
-            .remove(&Self::key(user));
-    }
-}
-
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
@@ -184,14 +137,22 @@ impl FromRequestParts<Shared> for Caller {
     }
 }
 
-/// Logs `username` in: the failed-login throttle, the password check, a new session, and
-/// its cookie added to `jar`. The one login path of the REST API and the web UI.
+/// Logs `username` in: where the request comes from, the user name's shape, the failed-login
+/// throttle, the password check (bounded in concurrency by the store), a new session, and its
+/// cookie added to `jar`. The one login path of the REST API and the web UI.
 pub(crate) async fn log_in(
     state: &Shared,
+    headers: &HeaderMap,
     jar: CookieJar,
     username: &str,
     password: &str,
 ) -> Result<(CookieJar, User, String), ApiError> {
+    origin::check_same_origin(&state.config.public_url, headers)?;
+    // Before anything keeps or logs the name: a name that no user can have is answered at
+    // once, so neither the throttle nor the log ever holds more than a valid name.
+    if !crate::store::is_user_name(username) {
+        return Err(ApiError::BadRequest(crate::store::USER_NAME_RULE.into()));
+    }
     if let Err(wait) = state.login_throttle.check(username) {
         tracing::warn!(user = %username, "login refused: too many failures");
         return Err(ApiError::TooManyAttempts(wait));
@@ -243,25 +204,6 @@ fn expiry(d: std::time::Duration) -> axum_extra::extract::cookie::Expiration {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_failures_count_and_success_resets() {
-        const MAX_FAILURES: u32 = 5;
-        const FAILURE_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
-        let t = LoginThrottle::new(MAX_FAILURES, FAILURE_WINDOW);
-        for _ in 0..MAX_FAILURES - 1 {
-            t.failed("Bob");
-        }
-        assert!(t.check("bob").is_ok());
-        t.succeeded("BOB");
-        for _ in 0..MAX_FAILURES {
-            assert!(t.check("bob").is_ok());
-            t.failed("bob");
-        }
-        let wait = t.check("bob").unwrap_err();
-        assert!(wait > std::time::Duration::ZERO && wait <= FAILURE_WINDOW);
-        assert!(t.check("alice").is_ok(), "per user name");
-    }
 
     #[test]
     fn csrf_tokens_compare_exactly() {

@@ -7,6 +7,11 @@
 //! `bytes_downloaded_total{plugin}`, `active_transfers{direction}`,
 //! `driver_errors_total{plugin,kind}`, `plugin_loaded{plugin}`, and what plugins report through
 //! the `metrics` host extension, as `plugin_<name>{plugin,…}`.
+//!
+//! Every field of a text log line is escaped by its formatter (`fields`), so no value a
+//! client sends can start a line of its own.
+
+mod fields;
 
 use std::cell::RefCell;
 use std::sync::OnceLock;
@@ -35,6 +40,7 @@ pub(crate) fn init_logging(format: LogFormat) {
     match format {
         LogFormat::Json => builder.json().with_current_span(true).init(),
         LogFormat::Text => builder
+            .fmt_fields(fields::EscapedFields)
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .init(),
     }

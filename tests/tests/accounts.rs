@@ -877,3 +877,80 @@ fn plugin_action_rights_per_caller_and_token_scope() {
     );
     assert_eq!(ls(&carol, "mine").0, 401, "carol's own: she connects again");
 }
+
+/// Issue 15, finding 3 (login CSRF): a login that a browser sends on behalf of another site
+/// (`Origin` of another origin, `Sec-Fetch-Site: cross-site`/`same-site`) is refused by the API
+/// and the UI alike, without a session cookie; one without either header (curl, scripts) and
+/// one from the host's own pages log in.
+#[test]
+fn logins_sent_by_another_site_are_refused() {
+    let h = host();
+    h.add_user("bob", false);
+    let client = client_with(reqwest::header::HeaderMap::new());
+    let sets_session = |r: &reqwest::blocking::Response| {
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|c| c.to_str().unwrap_or("").starts_with("wshost_session="))
+    };
+    let api_login = |headers: &[(&str, &str)]| {
+        let mut req = client
+            .post(h.api("login"))
+            .json(&json!({"username": "bob", "password": "bob-password"}));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        req.send().unwrap()
+    };
+    let ui_login = |headers: &[(&str, &str)]| {
+        let mut req = client.post(format!("{}/ui/login", h.url)).form(&[
+            ("username", "bob"),
+            ("password", "bob-password"),
+            ("next", "/ui/"),
+        ]);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        req.send().unwrap()
+    };
+    let own = h.url.clone();
+    let foreign: [&[(&str, &str)]; 5] = [
+        &[("origin", "http://evil.example")],
+        &[("origin", "null")],
+        &[("sec-fetch-site", "cross-site")],
+        &[("sec-fetch-site", "same-site")],
+        &[("sec-fetch-site", "cross-site"), ("origin", own.as_str())],
+    ];
+    for headers in foreign {
+        let r = api_login(headers);
+        assert!(
+            !sets_session(&r),
+            "API login with {headers:?} set a session"
+        );
+        let (s, v) = json_of(r);
+        assert_eq!(
+            (s, code(&v)),
+            (403, "cross_site_request"),
+            "{headers:?}: {v}"
+        );
+        let r = ui_login(headers);
+        assert!(!sets_session(&r), "UI login with {headers:?} set a session");
+        assert_eq!(r.status(), 403, "UI login with {headers:?}");
+        let page = r.text().unwrap();
+        assert!(page.contains("another site"), "the page says why: {page}");
+    }
+    let accepted: [&[(&str, &str)]; 4] = [
+        &[],
+        &[("origin", own.as_str())],
+        &[("sec-fetch-site", "same-origin"), ("origin", own.as_str())],
+        &[("sec-fetch-site", "none")],
+    ];
+    for headers in accepted {
+        let r = api_login(headers);
+        assert!(sets_session(&r), "API login with {headers:?}");
+        assert_eq!(r.status(), 200, "API login with {headers:?}");
+        let r = ui_login(headers);
+        assert!(sets_session(&r), "UI login with {headers:?}");
+        assert_eq!(r.status(), 303, "UI login with {headers:?}");
+    }
+}

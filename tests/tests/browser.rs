@@ -667,3 +667,81 @@ fn a_cross_site_navigation_does_not_disconnect_dropbox() {
     assert_eq!(fake.requests("auth/token/revoke"), 0, "nothing revoked");
     assert_eq!(ls().0, 200, "alice is still connected");
 }
+
+/// Serves `html` to every request on a free port of `localhost` (another site than the
+/// host's `127.0.0.1`), from a thread that lives as long as the test process.
+fn serve_foreign_page(html: String) -> String {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the foreign site");
+    let port = listener.local_addr().expect("its address").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{html}",
+                html.len()
+            );
+        }
+    });
+    format!("http://localhost:{port}/")
+}
+
+/// Issue 15, finding 3 (login CSRF): alice, logged in, visits a page of another site that
+/// posts bob's credentials to the host's login form by itself. The host refuses the login, and
+/// the browser is still alice's (without the fix it was bob's: what alice uploaded next went
+/// into his account).
+#[test]
+fn a_login_form_posted_from_another_site_does_not_log_the_browser_in() {
+    let h = Host::start(HostSetup::new(
+        fs_config(),
+        vec![manifest("access.fs.toml")],
+    ));
+    h.add_user("alice", false);
+    h.add_user("bob", false);
+    let url = h.url.clone();
+    let evil = serve_foreign_page(format!(
+        "<!doctype html><title>win a prize</title>\
+         <form id=f method=post action=\"{url}/ui/login\">\
+         <input type=hidden name=username value=bob>\
+         <input type=hidden name=password value=bob-password>\
+         <input type=hidden name=next value=/ui/></form>\
+         <script>document.getElementById('f').submit()</script>"
+    ));
+
+    with_browser(
+        "a_login_form_posted_from_another_site_does_not_log_the_browser_in",
+        |b| {
+            Box::pin(async move {
+                login(b, &url, "alice", "alice-password").await?;
+                ensure(
+                    text(b, ".who").await? == "alice",
+                    "alice is logged in first",
+                )?;
+                b.goto(&evil).await.map_err(fail("goto the foreign page"))?;
+                // The form posts itself; the host answers its login page with the refusal.
+                let why = wait_text(b, "#login-error", |t| !t.is_empty()).await?;
+                ensure(
+                    why.contains("another site"),
+                    format!("the refusal says why: {why}"),
+                )?;
+                b.goto(&format!("{url}/ui/"))
+                    .await
+                    .map_err(fail("goto /ui/"))?;
+                let who = text(b, ".who").await?;
+                ensure(
+                    who == "alice",
+                    format!("the browser is still alice's, not {who}'s"),
+                )
+            })
+        },
+    );
+}

@@ -327,3 +327,114 @@ fn ten_thousand_mixed_requests_on_64_connections() {
     // Still serving.
     assert_eq!(h.get("get_action=stat&ws=files&file=shared.bin").0, 200);
 }
+
+/// Issue 15, finding 4: an anonymous login flood — 150 logins with 1 MB user names, then 300
+/// failed logins under distinct short names, 32 at a time — leaves the host's memory and log
+/// bounded. Before the fix the long names grew the log by 150 MB (each logged whole, and kept
+/// as a throttle key), and the short ones took the host from 27 MB to 2.8 GB (an argon2id
+/// computation of 19 MiB per attempt, all at once on up to 512 threads), 2 GB of it still
+/// resident when idle. Figures: peak RSS (`VmHWM`), idle RSS, log growth, answers by status.
+#[test]
+fn a_login_flood_leaves_memory_and_the_log_bounded() {
+    const LONG_NAMES: usize = 150;
+    const SHORT_NAMES: usize = 300;
+    const AT_ONCE: usize = 32;
+    /// Peak resident memory allowed to the (debug) host during the flood.
+    const FLOOD_RSS_LIMIT_KIB: u64 = 192 * 1024;
+    /// What the flood may add to the log.
+    const LOG_LIMIT: usize = 1 << 20;
+    let h = Host::start(HostSetup::new(
+        fs_config(),
+        vec![manifest("access.fs.toml")],
+    ));
+    let pid = h.pid();
+    let rss_before = proc_status(pid, "VmRSS");
+    let log_before = h.log().len();
+    // Under `max_body` (1 MiB) with its JSON around it, so it reaches the login.
+    let long_name = Arc::new("a".repeat(1_000_000));
+    let statuses = Arc::new(Mutex::new(std::collections::BTreeMap::<u16, usize>::new()));
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let threads: Vec<_> = (0..AT_ONCE)
+        .map(|_| {
+            let (url, long_name, statuses, next) = (
+                h.url.clone(),
+                long_name.clone(),
+                statuses.clone(),
+                next.clone(),
+            );
+            std::thread::spawn(move || {
+                let client = Client::builder()
+                    .timeout(Duration::from_secs(120))
+                    .build()
+                    .unwrap();
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    if i >= LONG_NAMES + SHORT_NAMES {
+                        break;
+                    }
+                    let name = if i < LONG_NAMES {
+                        long_name.to_string()
+                    } else {
+                        format!("flood{i}")
+                    };
+                    let status = client
+                        .post(format!("{url}/api/login"))
+                        .json(&json!({ "username": name, "password": "wrong" }))
+                        .send()
+                        .map_or(0, |r| r.status().as_u16());
+                    *statuses.lock().unwrap().entry(status).or_default() += 1;
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("flood thread");
+    }
+    let elapsed = started.elapsed();
+    let peak_kib = proc_status(pid, "VmHWM");
+    std::thread::sleep(Duration::from_secs(1));
+    let rss_idle = proc_status(pid, "VmRSS");
+    let log_growth = h.log().len() - log_before;
+    let statuses = statuses.lock().unwrap().clone();
+    println!(
+        "login flood: {LONG_NAMES} logins with 1 MB names + {SHORT_NAMES} failed logins, {AT_ONCE} at a time, in {:.1} s; answers by status {statuses:?}",
+        elapsed.as_secs_f64()
+    );
+    println!(
+        "login flood: host memory VmRSS {} MiB before, VmHWM (peak) {} MiB, VmRSS {} MiB idle after (limit {} MiB); log growth {} KiB (limit {} KiB)",
+        rss_before / 1024,
+        peak_kib / 1024,
+        rss_idle / 1024,
+        FLOOD_RSS_LIMIT_KIB / 1024,
+        log_growth / 1024,
+        LOG_LIMIT / 1024
+    );
+    assert_eq!(
+        statuses.get(&400).copied(),
+        Some(LONG_NAMES),
+        "a name no user can have is refused at once: {statuses:?}"
+    );
+    assert!(
+        statuses.keys().all(|s| matches!(s, 400 | 401 | 503)),
+        "only refusals, and 503 when the password slots are full: {statuses:?}"
+    );
+    assert!(
+        statuses.get(&401).copied().unwrap_or(0) > 0,
+        "passwords were checked: {statuses:?}"
+    );
+    assert!(
+        peak_kib > 0 && peak_kib < FLOOD_RSS_LIMIT_KIB,
+        "peak RSS {peak_kib} KiB"
+    );
+    assert!(log_growth < LOG_LIMIT, "the log grew by {log_growth} bytes");
+    // Still serving, and logins work once the flood is over.
+    let (s, v) = json_of(
+        Client::new()
+            .post(h.api("login"))
+            .json(&json!({ "username": "admin", "password": ADMIN_PASSWORD }))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(s, 200, "{v}");
+}

@@ -310,3 +310,53 @@ fn config_check_reports_every_problem_with_its_key() {
     let (ok, out) = check();
     assert!(ok && out.starts_with("ok:"), "{out}");
 }
+
+/// Issue 15, finding 5 (log forging): values a client sends (a login's user name, an action
+/// name, a workspace id) are escaped in every line of the text log, so a value holding a
+/// newline and a fake line never starts a line of its own, and no escape sequence reaches the
+/// terminal of whoever reads the log.
+#[test]
+fn client_supplied_values_never_start_a_log_line() {
+    const FAKE: &str = "2001-02-03T04:05:06.000000Z  INFO wshost::auth: logged in user=admin";
+    let mut setup = HostSetup::new(fs_config(), vec![manifest("access.fs.toml")]);
+    // Debug level: the refusals that quote what the client sent are logged too.
+    setup.env.push(("WSHOST_LOG".into(), "debug".into()));
+    let h = Host::start(setup);
+    let forged = format!("bob\n{FAKE}\r\n\u{1b}[1A\u{1b}[2K");
+    let encoded: String = url::form_urlencoded::byte_serialize(forged.as_bytes()).collect();
+    let anonymous = Client::new();
+    let r = anonymous
+        .post(h.api("login"))
+        .json(&json!({"username": forged, "password": "x"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 400, "a name no user can have");
+    let r = anonymous
+        .post(format!("{}/ui/login", h.url))
+        .form(&[("username", forged.as_str()), ("password", "x")])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let (s, _) = h.get(&format!("get_action={encoded}&ws=files"));
+    assert_eq!(s, 404, "an unknown action");
+    let (s, _) = h.get(&format!("get_action=ls&ws={encoded}"));
+    assert!(s >= 400, "an unknown workspace: {s}");
+    std::thread::sleep(Duration::from_millis(300));
+    let log = h.log();
+    let forged_lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.starts_with("2001-02-03"))
+        .collect();
+    assert!(
+        forged_lines.is_empty(),
+        "forged log lines: {forged_lines:#?}"
+    );
+    assert!(
+        !log.contains('\u{1b}'),
+        "an escape sequence reached the log"
+    );
+    assert!(
+        log.contains(&format!("bob\\n{FAKE}")),
+        "the value is logged, escaped, on its line:\n{log}"
+    );
+}

@@ -57,6 +57,9 @@ pub(crate) enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// Every password slot stayed taken while the caller waited; try again after this long.
+    #[error("too many password checks at once")]
+    Busy(std::time::Duration),
     /// A blocking task (password hashing) panicked or was cancelled.
     #[error("internal error: {0}")]
     Internal(String),

@@ -16,6 +16,7 @@ mod acl;
 mod crypto;
 mod error;
 mod kv;
+mod passwords;
 mod plugins;
 mod sessions;
 mod snapshot;
@@ -42,7 +43,7 @@ pub(crate) use {
     error::StoreError,
     sessions::{NewSession, Session},
     tokens::{NewToken, TokenInfo},
-    users::User,
+    users::{is_user_name, User, USER_NAME_RULE},
     workspaces::WorkspaceRecord,
 };
 

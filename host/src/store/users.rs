@@ -1,14 +1,11 @@
 //! Users: a name (which is the id), an argon2id password hash, an admin flag.
 //!
-//! Hashing runs on tokio's blocking pool: argon2id is deliberately slow. Checking the
+//! Hashing runs in `passwords` (argon2id, bounded in concurrency and memory). Checking the
 //! password of an unknown user verifies a dummy hash, so both answers take about as long.
 
 use std::sync::OnceLock;
 
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
-
+use super::passwords::{hash as hash_password, verify as verify_password};
 use super::{now, Store, StoreError};
 
 /// The longest user name accepted.
@@ -35,18 +32,29 @@ impl User {
     }
 }
 
-/// Checks a new user name: 1 to 64 of `A-Z a-z 0-9 . _ -`.
-pub(crate) fn validate_user_name(name: &str) -> Result<(), StoreError> {
-    let valid = !name.is_empty()
+/// What a user name is made of, as clients are told.
+pub(crate) const USER_NAME_RULE: &str =
+    "a user name is 1 to 64 characters among A-Z, a-z, 0-9, '.', '_' and '-'";
+
+/// Whether `name` can be a user's name: 1 to 64 of `A-Z a-z 0-9 . _ -`. Checked before a
+/// login does anything with a name, so nothing longer is ever kept or logged.
+pub(crate) fn is_user_name(name: &str) -> bool {
+    !name.is_empty()
         && name.len() <= MAX_NAME
         && name
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if valid {
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// Checks a new user name: 1 to 64 of `A-Z a-z 0-9 . _ -`.
+pub(crate) fn validate_user_name(name: &str) -> Result<(), StoreError> {
+    if is_user_name(name) {
         Ok(())
     } else {
+        // The name is quoted only when short: the message goes back to the client.
+        let shown: String = name.chars().take(MAX_NAME + 1).collect();
         Err(StoreError::Invalid(format!(
-            "invalid user name {name:?}: expected 1 to {MAX_NAME} characters among A-Z, a-z, \
+            "invalid user name {shown:?}: expected 1 to {MAX_NAME} characters among A-Z, a-z, \
              0-9, '.', '_' and '-'"
         )))
     }
@@ -59,32 +67,6 @@ fn validate_password(password: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The argon2id PHC string of `password` (default parameters, random salt).
-async fn hash_password(password: &str) -> Result<String, StoreError> {
-    let password = password.to_owned();
-    blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|hash| hash.to_string())
-            .map_err(|e| StoreError::Internal(format!("password hashing failed: {e}")))
-    })
-    .await?
-}
-
-/// Whether `password` matches the PHC string `hash`; a malformed hash matches nothing.
-async fn verify_password(password: &str, hash: String) -> Result<bool, StoreError> {
-    let password = password.to_owned();
-    blocking(move || {
-        PasswordHash::new(&hash).is_ok_and(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
-    })
-    .await
-}
-
 /// A hash of a random password, verified against for unknown users.
 async fn dummy_hash() -> Result<String, StoreError> {
     static DUMMY: OnceLock<String> = OnceLock::new();
@@ -93,14 +75,6 @@ async fn dummy_hash() -> Result<String, StoreError> {
     }
     let hash = hash_password(&super::crypto::random_token(16)).await?;
     Ok(DUMMY.get_or_init(|| hash).clone())
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, StoreError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| StoreError::Internal(format!("password hashing task failed: {e}")))
 }
 
 impl Store {

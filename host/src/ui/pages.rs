@@ -48,22 +48,37 @@ pub(super) async fn login_page(
 
 /// Checks the password like `POST /api/login` (same throttle), sets the session cookie and
 /// goes to `next`.
-pub(super) async fn login(State(state): State<Shared>, jar: CookieJar, req: Request) -> UiResult {
+pub(super) async fn login(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    req: Request,
+) -> UiResult {
     let pairs = form_pairs(req).await?;
     let username = field(&pairs, "username").unwrap_or("").trim().to_owned();
     let password = field(&pairs, "password").unwrap_or("");
     let next = safe_next(field(&pairs, "next"));
-    let refuse = |status: StatusCode, message: String| -> UiResult {
+    let refuse = |status: StatusCode, message: String, username: &str| -> UiResult {
         let html = render(
             "login.html",
             json!({ "title": "Log in", "next": next, "username": username, "error": message }),
         )?;
         Ok((status, html).into_response())
     };
-    match log_in(&state, jar, &username, password).await {
+    match log_in(&state, &headers, jar, &username, password).await {
         Ok((jar, _, _)) => Ok((jar, see_other(&next)?).into_response()),
-        Err(e @ ApiError::TooManyAttempts(_)) => refuse(StatusCode::TOO_MANY_REQUESTS, e.message()),
-        Err(ApiError::InvalidCredentials(why)) => refuse(StatusCode::UNAUTHORIZED, why.into()),
+        Err(e @ ApiError::TooManyAttempts(_)) => {
+            refuse(StatusCode::TOO_MANY_REQUESTS, e.message(), &username)
+        }
+        Err(e @ ApiError::Busy(_)) => {
+            refuse(StatusCode::SERVICE_UNAVAILABLE, e.message(), &username)
+        }
+        Err(ApiError::InvalidCredentials(why)) => {
+            refuse(StatusCode::UNAUTHORIZED, why.into(), &username)
+        }
+        // A name that cannot exist (it may be a megabyte long) is not shown back.
+        Err(e @ ApiError::BadRequest(_)) => refuse(StatusCode::BAD_REQUEST, e.message(), ""),
+        Err(e @ ApiError::CrossSite) => refuse(StatusCode::FORBIDDEN, e.message(), ""),
         Err(other) => Err(other.into()),
     }
 }

@@ -48,6 +48,10 @@ pub(crate) enum ApiError {
     Forbidden(String),
     /// A cookie-authenticated request that changes state came without the CSRF token (403).
     CsrfRejected,
+    /// A login sent by a browser on behalf of another site (login CSRF) (403).
+    CrossSite,
+    /// Every password check slot is taken; retry after this long (503).
+    Busy(std::time::Duration),
     /// Too many login attempts; retry after this long (429).
     TooManyAttempts(std::time::Duration),
     /// An API object does not exist (404).
@@ -159,6 +163,16 @@ impl ApiError {
                 "csrf_token_invalid",
                 "this request changes state and needs the session's CSRF token in the X-CSRF-Token header".into(),
             ),
+            CrossSite => (
+                StatusCode::FORBIDDEN,
+                "cross_site_request",
+                "logins are accepted only from this host's own pages; this one was sent by another site".into(),
+            ),
+            Busy(wait) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                format!("too many logins at once; try again in {} s", wait.as_secs().max(1)),
+            ),
             TooManyAttempts(wait) => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "too_many_attempts",
@@ -232,6 +246,7 @@ impl From<StoreError> for ApiError {
             StoreError::AlreadyExists(what) => ApiError::Conflict(what),
             StoreError::NotFound(what) => ApiError::NotFound(what),
             StoreError::Invalid(what) => ApiError::BadRequest(what),
+            StoreError::Busy(wait) => ApiError::Busy(wait),
             other => ApiError::Internal(format!("store: {other}")),
         }
     }
@@ -265,7 +280,9 @@ impl IntoResponse for ApiError {
                 }
                 retry_after = e.retry_after.map(|d| d.as_secs().max(1));
             }
-            ApiError::TooManyAttempts(wait) => retry_after = Some(wait.as_secs().max(1)),
+            ApiError::TooManyAttempts(wait) | ApiError::Busy(wait) => {
+                retry_after = Some(wait.as_secs().max(1))
+            }
             ApiError::Fields(errors) => {
                 error["fields"] = serde_json::to_value(errors).unwrap_or_default();
             }

@@ -23,10 +23,11 @@ pub(super) struct Login {
 /// token that state-changing requests must echo.
 pub(super) async fn login(
     State(state): State<Shared>,
+    headers: HeaderMap,
     jar: CookieJar,
     Json(login): Json<Login>,
 ) -> Result<Response, ApiError> {
-    let (jar, user, csrf) = log_in(&state, jar, &login.username, &login.password).await?;
+    let (jar, user, csrf) = log_in(&state, &headers, jar, &login.username, &login.password).await?;
     Ok((jar, Json(json!({ "user": user, "csrf_token": csrf }))).into_response())
 }
 
