@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{field, form_pairs, page, render, see_other, Session, UiResult};
+use crate::admin::{driver_label, workspace_json, Viewer};
 use crate::auth::{cleared_cookie, log_in, Caller, SESSION_COOKIE};
 use crate::store::Access;
 use crate::web::error::ApiError;
@@ -114,29 +115,14 @@ pub(super) async fn home(State(state): State<Shared>, headers: HeaderMap, uri: U
             } else {
                 grants.get(&ws.id).copied()
             };
-            access.map(|a| {
-                json!({
-                    "id": ws.id,
-                    "label": ws.label,
-                    "description": ws.description,
-                    "driver": driver_label(&state, &ws.driver),
-                    "access": if a == Access::ReadWrite { "read-write" } else { "read-only" },
-                })
-            })
+            // The user's view for everyone: this page shows no workspace's definition.
+            access.map(|a| workspace_json(&state, ws, Viewer::User(a)))
         })
         .collect();
     page(
         "home.html",
         s.page("Workspaces", json!({ "workspaces": list })),
     )
-}
-
-/// The label of a driver's manifest, or its id.
-fn driver_label<'a>(state: &'a Shared, driver: &'a str) -> &'a str {
-    state
-        .registry
-        .manifest(driver)
-        .map_or(driver, |m| m.label.as_str())
 }
 
 #[derive(Deserialize)]
