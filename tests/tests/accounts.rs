@@ -851,3 +851,42 @@ fn users_never_see_workspace_parameters() {
     let (_, admin_view) = json_of(h.client.get(h.api("workspaces/files")).send().unwrap());
     assert_eq!(admin_view["params"]["ROOT"], json!(root), "{admin_view}");
 }
+
+/// A `next` the login page cannot send back as a `Location` (a control character) falls
+/// back to the UI's home, before and after logging in; it never fails the request.
+#[test]
+fn a_control_character_in_next_falls_back_to_the_home_page() {
+    let h = host();
+    h.add_user("carol", false);
+    let anonymous = client_with(Default::default());
+    let r = anonymous
+        .get(format!("{}/ui/login?next=/ui/%0a", h.url))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200, "the login page is shown");
+    let page = r.text().unwrap();
+    assert!(
+        page.contains("name=\"next\" value=\"&#x2f;ui&#x2f;\""),
+        "the page posts back the home page: {page}"
+    );
+    let r = anonymous
+        .post(format!("{}/ui/login", h.url))
+        .form(&[
+            ("username", "carol"),
+            ("password", "carol-password"),
+            ("next", "/ui/\n"),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 303, "logged in");
+    assert_eq!(r.headers()["location"], "/ui/");
+    let carol = client_with(h.session_headers("carol", "carol-password"));
+    for next in ["/ui/%0a", "/ui/%0d%0aSet-Cookie:x=1", "/ui/%7f"] {
+        let r = carol
+            .get(format!("{}/ui/login?next={next}", h.url))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 303, "{next}");
+        assert_eq!(r.headers()["location"], "/ui/", "{next}");
+    }
+}

@@ -21,10 +21,17 @@ pub(super) struct NextQuery {
     next: Option<String>,
 }
 
-/// Only paths inside the UI are followed after login (no open redirect).
+/// Only paths inside the UI are followed after login (no open redirect), and only as a
+/// browser sends them: visible ASCII, so that the value fits in a `Location` header (a
+/// control character, a space or a raw non-ASCII character falls back to `/ui/`).
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with("/ui/") && !n.starts_with("//") && !n.contains('\\') => {
+        Some(n)
+            if n.starts_with("/ui/")
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && n.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
             n.to_owned()
         }
         _ => "/ui/".to_owned(),
@@ -257,6 +264,11 @@ mod tests {
             (Some("https://evil.example/"), "/ui/"),
             (Some("//evil.example/ui/"), "/ui/"),
             (Some("/api/me"), "/ui/"),
+            (Some("/ui/\n"), "/ui/"),
+            (Some("/ui/a b"), "/ui/"),
+            (Some("/ui/é"), "/ui/"),
+            (Some("/ui/\u{7f}"), "/ui/"),
+            (Some("/ui/workspaces/a?dir=x%20y"), "/ui/workspaces/a?dir=x%20y"),
         ];
         for (next, want) in cases {
             assert_eq!(safe_next(next), want, "{next:?}");
