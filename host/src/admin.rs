@@ -220,7 +220,9 @@ pub(crate) async fn grant(
         ))
     })?;
     if user.is_empty() {
-        return Err(ApiError::BadRequest("choose a user to grant access to".into()));
+        return Err(ApiError::BadRequest(
+            "choose a user to grant access to".into(),
+        ));
     }
     if state.workspace(id).await?.is_none() {
         return Err(ApiError::NotFound(format!("no workspace '{id}'")));

@@ -203,7 +203,10 @@ pub(crate) fn workspace(cmd: WorkspaceCommand) -> anyhow::Result<ExitCode> {
                 .workspaces
                 .all(&s.store, |d| s.registry.manifest(d))
                 .await?;
-            let list: Vec<Value> = all.iter().map(|ws| workspace_json(&s, ws, Viewer::Admin)).collect();
+            let list: Vec<Value> = all
+                .iter()
+                .map(|ws| workspace_json(&s, ws, Viewer::Admin))
+                .collect();
             let text = list.iter().map(ws_text).collect::<Vec<_>>().join("\n");
             Ok((json!({ "workspaces": list }), text))
         }),

@@ -758,11 +758,15 @@ fn a_grant_on_a_missing_workspace_stores_nothing_through_any_door() {
             .unwrap();
         rt.block_on(async {
             let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&db);
-            let mut conn = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
-            sqlx::query("INSERT INTO acl (workspace, user_name, access) VALUES ('future', 'dave', 'rw')")
-                .execute(&mut conn)
+            let mut conn = sqlx::SqliteConnection::connect_with(&options)
                 .await
-                .expect("store a stale grant");
+                .unwrap();
+            sqlx::query(
+                "INSERT INTO acl (workspace, user_name, access) VALUES ('future', 'dave', 'rw')",
+            )
+            .execute(&mut conn)
+            .await
+            .expect("store a stale grant");
             conn.close().await.unwrap();
         });
     }
@@ -771,8 +775,10 @@ fn a_grant_on_a_missing_workspace_stores_nothing_through_any_door() {
     let (s, v) = json_of(
         h.client
             .post(h.api("workspaces"))
-            .json(&json!({"id": "future", "label": "Future", "driver": "access.fs",
-                "params": {"ROOT": root.display().to_string(), "CREATE": "true"}}))
+            .json(
+                &json!({"id": "future", "label": "Future", "driver": "access.fs",
+                "params": {"ROOT": root.display().to_string(), "CREATE": "true"}}),
+            )
             .send()
             .unwrap(),
     );
@@ -781,7 +787,11 @@ fn a_grant_on_a_missing_workspace_stores_nothing_through_any_door() {
     assert_eq!(acl["grants"], json!([]), "the new workspace has no grant");
     for user in ["carol", "dave"] {
         let c = client_with(h.session_headers(user, &format!("{user}-password")));
-        let (s, v) = json_of(c.get(h.action_url("get_action=ls&ws=future")).send().unwrap());
+        let (s, v) = json_of(
+            c.get(h.action_url("get_action=ls&ws=future"))
+                .send()
+                .unwrap(),
+        );
         assert_eq!(s, 403, "{user} has no right on the new workspace: {v}");
         let (_, v) = json_of(c.get(h.api("workspaces")).send().unwrap());
         assert_eq!(v["workspaces"], json!([]), "{user} sees no workspace");
@@ -804,7 +814,11 @@ fn a_grant_on_a_missing_workspace_stores_nothing_through_any_door() {
     let (_, acl) = json_of(h.client.get(h.api("workspaces/future/acl")).send().unwrap());
     assert_eq!(acl["grants"], json!([{"user": "carol", "access": "r"}]));
     assert_eq!(post("revoke", &[("user", "carol")]), 200);
-    assert_eq!(post("revoke", &[("user", "carol")]), 404, "nothing left to revoke");
+    assert_eq!(
+        post("revoke", &[("user", "carol")]),
+        404,
+        "nothing left to revoke"
+    );
 }
 
 /// A user sees what a workspace is (id, label, description, driver and its label) and their
@@ -822,7 +836,11 @@ fn users_never_see_workspace_parameters() {
     assert_eq!(s, 200, "{list}");
     let (s, shown) = json_of(carol.get(h.api("workspaces/files")).send().unwrap());
     assert_eq!(s, 200, "{shown}");
-    assert_eq!(list["workspaces"].as_array().map(Vec::len), Some(1), "{list}");
+    assert_eq!(
+        list["workspaces"].as_array().map(Vec::len),
+        Some(1),
+        "{list}"
+    );
     for ws in [&list["workspaces"][0], &shown] {
         let mut keys: Vec<&str> = ws
             .as_object()
@@ -833,7 +851,14 @@ fn users_never_see_workspace_parameters() {
         keys.sort_unstable();
         assert_eq!(
             keys,
-            ["access", "description", "driver", "driver_label", "id", "label"],
+            [
+                "access",
+                "description",
+                "driver",
+                "driver_label",
+                "id",
+                "label"
+            ],
             "{ws}"
         );
         assert_eq!(ws["access"], "r", "{ws}");
@@ -846,7 +871,10 @@ fn users_never_see_workspace_parameters() {
         seen += &r.text().unwrap();
     }
     assert!(seen.contains("Local folder"), "the answers were read");
-    assert!(!seen.contains(&root), "carol saw the ROOT parameter: {seen}");
+    assert!(
+        !seen.contains(&root),
+        "carol saw the ROOT parameter: {seen}"
+    );
 
     let (_, admin_view) = json_of(h.client.get(h.api("workspaces/files")).send().unwrap());
     assert_eq!(admin_view["params"]["ROOT"], json!(root), "{admin_view}");

@@ -268,7 +268,10 @@ mod tests {
             (Some("/ui/a b"), "/ui/"),
             (Some("/ui/é"), "/ui/"),
             (Some("/ui/\u{7f}"), "/ui/"),
-            (Some("/ui/workspaces/a?dir=x%20y"), "/ui/workspaces/a?dir=x%20y"),
+            (
+                Some("/ui/workspaces/a?dir=x%20y"),
+                "/ui/workspaces/a?dir=x%20y",
+            ),
         ];
         for (next, want) in cases {
             assert_eq!(safe_next(next), want, "{next:?}");
