@@ -1,5 +1,6 @@
-//! Administration, shared by the REST API and the CLI: creating, editing, deleting and
-//! verifying workspaces, and enabling or disabling plugins. Parameters are validated on the
+//! Administration, shared by the REST API, the UI and the CLI: creating, editing, deleting
+//! and verifying workspaces, granting and revoking access to them, and enabling or disabling
+//! plugins. Parameters are validated on the
 //! server against the driver's manifest; password parameters are write-only.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -11,7 +12,7 @@ use serde_json::{json, Value};
 use crate::auth::Caller;
 use crate::manifest::{Manifest, ParamType};
 use crate::registry::{LoadState, Record};
-use crate::store::{Access, WorkspaceRecord};
+use crate::store::{Access, User, WorkspaceRecord};
 use crate::web::error::ApiError;
 use crate::web::{call_driver, check_access, AppState, Shared};
 use crate::workspaces::{Source, Workspace};
@@ -204,6 +205,46 @@ pub(crate) async fn delete_workspace(state: &AppState, id: &str) -> Result<(), A
     Ok(())
 }
 
+/// Gives `user` `access` (`r` or `rw`) on workspace `id`, replacing an earlier grant: the
+/// one grant operation of the REST API, the UI and the CLI. Both must exist: a grant stored
+/// for an id no workspace has yet would hand its rights to whichever workspace takes the id.
+pub(crate) async fn grant(
+    state: &AppState,
+    id: &str,
+    user: &str,
+    access: &str,
+) -> Result<Access, ApiError> {
+    let access: Access = access.parse().map_err(|_| {
+        ApiError::BadRequest(format!(
+            "access must be 'r' (read-only) or 'rw' (read-write), not '{access}'"
+        ))
+    })?;
+    if user.is_empty() {
+        return Err(ApiError::BadRequest(
+            "choose a user to grant access to".into(),
+        ));
+    }
+    if state.workspace(id).await?.is_none() {
+        return Err(ApiError::NotFound(format!("no workspace '{id}'")));
+    }
+    // The store refuses an unknown user in the same statement that inserts the grant.
+    state.store.grant(id, user, access).await?;
+    tracing::info!(workspace = %id, user = %user, access = access.as_str(), "access granted");
+    Ok(access)
+}
+
+/// Removes `user`'s grant on workspace `id`: the one revoke operation of every door. A grant
+/// left on an id without a workspace can be removed too, so the workspace need not exist.
+pub(crate) async fn revoke(state: &AppState, id: &str, user: &str) -> Result<(), ApiError> {
+    if !state.store.revoke(id, user).await? {
+        return Err(ApiError::NotFound(format!(
+            "user '{user}' has no grant on '{id}'"
+        )));
+    }
+    tracing::info!(workspace = %id, user = %user, "access revoked");
+    Ok(())
+}
+
 /// Runs the driver's verify: `Ok` with its sentence, or the driver's error.
 pub(crate) async fn verify_workspace(
     state: &Shared,
@@ -214,8 +255,48 @@ pub(crate) async fn verify_workspace(
     call_driver(state, caller, &granted, |d, ctx| d.verify(ctx)).await
 }
 
-/// The JSON of a workspace; password values are never included, only whether they are set.
-pub(crate) fn workspace_json(state: &AppState, ws: &Workspace, access: Option<Access>) -> Value {
+/// Who a workspace's JSON is shown to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Viewer {
+    /// An administrator (REST API or CLI): the definition too, secret values aside.
+    Admin,
+    /// A user with a grant: what the workspace is and their own access, never its
+    /// parameters (host paths, provider endpoints and app ids are the administrator's).
+    User(Access),
+}
+
+impl Viewer {
+    /// How `user`, holding `access` on a workspace, sees it.
+    pub(crate) fn of(user: &User, access: Access) -> Viewer {
+        if user.admin {
+            Viewer::Admin
+        } else {
+            Viewer::User(access)
+        }
+    }
+}
+
+/// The label of driver `id`'s manifest, or the id when it has none.
+pub(crate) fn driver_label<'a>(state: &'a AppState, id: &'a str) -> &'a str {
+    state.registry.manifest(id).map_or(id, |m| m.label.as_str())
+}
+
+/// The JSON of a workspace as `viewer` may see it: the one place that decides what a caller
+/// learns of a workspace. Password values are never included, only whether they are set.
+pub(crate) fn workspace_json(state: &AppState, ws: &Workspace, viewer: Viewer) -> Value {
+    let identity = |access: Access| {
+        json!({
+            "id": ws.id,
+            "label": ws.label,
+            "description": ws.description,
+            "driver": ws.driver,
+            "driver_label": driver_label(state, &ws.driver),
+            "access": access.as_str(),
+        })
+    };
+    if let Viewer::User(access) = viewer {
+        return identity(access);
+    }
     let secrets = state
         .registry
         .manifest(&ws.driver)
@@ -233,18 +314,13 @@ pub(crate) fn workspace_json(state: &AppState, ws: &Workspace, access: Option<Ac
         }
         Err(reason) => (json!({}), json!([]), json!(reason)),
     };
-    json!({
-        "id": ws.id,
-        "label": ws.label,
-        "description": ws.description,
-        "driver": ws.driver,
-        "source": ws.source,
-        "read_only": ws.source == Source::Config,
-        "params": params,
-        "secrets_set": secrets_set,
-        "error": error,
-        "access": access.map(|a| a.as_str()),
-    })
+    let mut v = identity(Access::ReadWrite);
+    v["source"] = json!(ws.source);
+    v["read_only"] = json!(ws.source == Source::Config);
+    v["params"] = params;
+    v["secrets_set"] = secrets_set;
+    v["error"] = error;
+    v
 }
 
 /// The JSON of a plugin: manifest, enabled state, load status.

@@ -9,11 +9,11 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use serde_json::{json, Value};
 
-use crate::admin::{self, workspace_json, WorkspaceInput};
+use crate::admin::{self, workspace_json, Viewer, WorkspaceInput};
 use crate::auth::{Caller, Via};
 use crate::cli::{AdminOpts, TokenCommand, UserCommand, WorkspaceCommand};
 use crate::config::Config;
-use crate::store::{Access, User};
+use crate::store::User;
 use crate::web::error::ApiError;
 use crate::web::Shared;
 
@@ -203,7 +203,10 @@ pub(crate) fn workspace(cmd: WorkspaceCommand) -> anyhow::Result<ExitCode> {
                 .workspaces
                 .all(&s.store, |d| s.registry.manifest(d))
                 .await?;
-            let list: Vec<Value> = all.iter().map(|ws| workspace_json(&s, ws, None)).collect();
+            let list: Vec<Value> = all
+                .iter()
+                .map(|ws| workspace_json(&s, ws, Viewer::Admin))
+                .collect();
             let text = list.iter().map(ws_text).collect::<Vec<_>>().join("\n");
             Ok((json!({ "workspaces": list }), text))
         }),
@@ -214,7 +217,7 @@ pub(crate) fn workspace(cmd: WorkspaceCommand) -> anyhow::Result<ExitCode> {
                 .map_err(cli_error)?
                 .with_context(|| format!("no workspace '{id}'"))?;
             let grants = s.store.acl(&id).await?;
-            let mut v = workspace_json(&s, &ws, None);
+            let mut v = workspace_json(&s, &ws, Viewer::Admin);
             v["grants"] = json!(grants
                 .iter()
                 .map(|(u, a)| json!({"user": u, "access": a.as_str()}))
@@ -241,25 +244,16 @@ pub(crate) fn workspace(cmd: WorkspaceCommand) -> anyhow::Result<ExitCode> {
             access,
             opts,
         } => run(&opts, |s| async move {
-            let access: Access = access
-                .parse()
-                .map_err(|_| anyhow::anyhow!("access must be 'r' or 'rw', got '{access}'"))?;
-            if s.workspace(&id).await.map_err(cli_error)?.is_none() {
-                bail!("no workspace '{id}'");
-            }
-            s.store
-                .grant(&id, &user, access)
+            let access = admin::grant(&s, &id, &user, &access)
                 .await
-                .map_err(|e| cli_error(e.into()))?;
+                .map_err(cli_error)?;
             Ok((
                 json!({ "workspace": id, "user": user, "access": access.as_str() }),
                 format!("granted {user} {} on {id}", access.as_str()),
             ))
         }),
         WorkspaceCommand::Revoke { id, user, opts } => run(&opts, |s| async move {
-            if !s.store.revoke(&id, &user).await? {
-                bail!("user '{user}' has no grant on '{id}'");
-            }
+            admin::revoke(&s, &id, &user).await.map_err(cli_error)?;
             Ok((
                 json!({ "workspace": id, "user": user, "revoked": true }),
                 format!("revoked {user} on {id}"),

@@ -954,3 +954,217 @@ fn logins_sent_by_another_site_are_refused() {
         assert_eq!(r.status(), 303, "UI login with {headers:?}");
     }
 }
+
+/// A grant names a user and a workspace that both exist, whichever door it comes through:
+/// the UI's grant on a workspace not created yet is refused and stores nothing, so a
+/// workspace created later under that id gives its would-be grantee no right. A grant row
+/// left in the database from before that rule is dropped when the workspace is created.
+#[test]
+fn a_grant_on_a_missing_workspace_stores_nothing_through_any_door() {
+    let h = host();
+    h.add_user("carol", false);
+    h.add_user("dave", false);
+    // A browser's admin session: the token goes in the form's field, not in a header.
+    let mut headers = h.session_headers("admin", ADMIN_PASSWORD);
+    let form_csrf = headers
+        .remove("x-csrf-token")
+        .expect("the session's CSRF token")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let admin_form = client_with(headers);
+    let r = admin_form
+        .post(format!("{}/ui/admin/workspaces/future/grant", h.url))
+        .form(&[
+            ("user", "carol"),
+            ("access", "rw"),
+            ("csrf", form_csrf.as_str()),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 404, "the UI grant names a missing workspace");
+    // The REST API and the CLI refuse it the same way.
+    let (s, v) = json_of(
+        h.client
+            .put(h.api("workspaces/future/acl/carol"))
+            .json(&json!({"access": "rw"}))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!((s, code(&v)), (404, "not_found"), "{v}");
+    let cli = std::process::Command::new(wshost_exe())
+        .args(["workspace", "grant", "future", "carol", "rw", "--config"])
+        .arg(h.dir.path().join("host.toml"))
+        .output()
+        .unwrap();
+    assert!(!cli.status.success(), "the CLI refuses the grant too");
+    // A grant stored before the rule held, written straight into the database.
+    {
+        use sqlx::Connection;
+        let db = h.dir.path().join("data/wshost.db");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&db);
+            let mut conn = sqlx::SqliteConnection::connect_with(&options)
+                .await
+                .unwrap();
+            sqlx::query(
+                "INSERT INTO acl (workspace, user_name, access) VALUES ('future', 'dave', 'rw')",
+            )
+            .execute(&mut conn)
+            .await
+            .expect("store a stale grant");
+            conn.close().await.unwrap();
+        });
+    }
+
+    let root = h.dir.path().join("future-root");
+    let (s, v) = json_of(
+        h.client
+            .post(h.api("workspaces"))
+            .json(
+                &json!({"id": "future", "label": "Future", "driver": "access.fs",
+                "params": {"ROOT": root.display().to_string(), "CREATE": "true"}}),
+            )
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(s, 201, "{v}");
+    let (_, acl) = json_of(h.client.get(h.api("workspaces/future/acl")).send().unwrap());
+    assert_eq!(acl["grants"], json!([]), "the new workspace has no grant");
+    for user in ["carol", "dave"] {
+        let c = client_with(h.session_headers(user, &format!("{user}-password")));
+        let (s, v) = json_of(
+            c.get(h.action_url("get_action=ls&ws=future"))
+                .send()
+                .unwrap(),
+        );
+        assert_eq!(s, 403, "{user} has no right on the new workspace: {v}");
+        let (_, v) = json_of(c.get(h.api("workspaces")).send().unwrap());
+        assert_eq!(v["workspaces"], json!([]), "{user} sees no workspace");
+    }
+    // Granting once the workspace exists works through the UI, and so does revoking.
+    let post = |path: &str, pairs: &[(&str, &str)]| {
+        let mut form: Vec<(&str, &str)> = pairs.to_vec();
+        form.push(("csrf", form_csrf.as_str()));
+        admin_form
+            .post(format!("{}/ui/admin/workspaces/future/{path}", h.url))
+            .form(&form)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(post("grant", &[("user", "carol"), ("access", "r")]), 200);
+    assert_eq!(post("grant", &[("user", "nobody"), ("access", "r")]), 404);
+    assert_eq!(post("grant", &[("user", "carol"), ("access", "all")]), 400);
+    let (_, acl) = json_of(h.client.get(h.api("workspaces/future/acl")).send().unwrap());
+    assert_eq!(acl["grants"], json!([{"user": "carol", "access": "r"}]));
+    assert_eq!(post("revoke", &[("user", "carol")]), 200);
+    assert_eq!(
+        post("revoke", &[("user", "carol")]),
+        404,
+        "nothing left to revoke"
+    );
+}
+
+/// A user sees what a workspace is (id, label, description, driver and its label) and their
+/// own access, never its parameters: not through the API's list or show, nor on a UI page.
+/// Administrators still see the parameters.
+#[test]
+fn users_never_see_workspace_parameters() {
+    let h = host();
+    h.add_user("carol", false);
+    h.grant("files", "carol", "r");
+    let root = format!("{}/root", h.dir.path().display());
+    let carol = client_with(h.session_headers("carol", "carol-password"));
+
+    let (s, list) = json_of(carol.get(h.api("workspaces")).send().unwrap());
+    assert_eq!(s, 200, "{list}");
+    let (s, shown) = json_of(carol.get(h.api("workspaces/files")).send().unwrap());
+    assert_eq!(s, 200, "{shown}");
+    assert_eq!(
+        list["workspaces"].as_array().map(Vec::len),
+        Some(1),
+        "{list}"
+    );
+    for ws in [&list["workspaces"][0], &shown] {
+        let mut keys: Vec<&str> = ws
+            .as_object()
+            .expect("a workspace object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "access",
+                "description",
+                "driver",
+                "driver_label",
+                "id",
+                "label"
+            ],
+            "{ws}"
+        );
+        assert_eq!(ws["access"], "r", "{ws}");
+        assert_eq!(ws["driver_label"], "Local folder", "{ws}");
+    }
+    let mut seen = list.to_string() + &shown.to_string();
+    for page in ["/ui/", "/ui/workspaces/files"] {
+        let r = carol.get(format!("{}{page}", h.url)).send().unwrap();
+        assert_eq!(r.status(), 200, "{page}");
+        seen += &r.text().unwrap();
+    }
+    assert!(seen.contains("Local folder"), "the answers were read");
+    assert!(
+        !seen.contains(&root),
+        "carol saw the ROOT parameter: {seen}"
+    );
+
+    let (_, admin_view) = json_of(h.client.get(h.api("workspaces/files")).send().unwrap());
+    assert_eq!(admin_view["params"]["ROOT"], json!(root), "{admin_view}");
+}
+
+/// A `next` the login page cannot send back as a `Location` (a control character) falls
+/// back to the UI's home, before and after logging in; it never fails the request.
+#[test]
+fn a_control_character_in_next_falls_back_to_the_home_page() {
+    let h = host();
+    h.add_user("carol", false);
+    let anonymous = client_with(Default::default());
+    let r = anonymous
+        .get(format!("{}/ui/login?next=/ui/%0a", h.url))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200, "the login page is shown");
+    let page = r.text().unwrap();
+    assert!(
+        page.contains("name=\"next\" value=\"&#x2f;ui&#x2f;\""),
+        "the page posts back the home page: {page}"
+    );
+    let r = anonymous
+        .post(format!("{}/ui/login", h.url))
+        .form(&[
+            ("username", "carol"),
+            ("password", "carol-password"),
+            ("next", "/ui/\n"),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 303, "logged in");
+    assert_eq!(r.headers()["location"], "/ui/");
+    let carol = client_with(h.session_headers("carol", "carol-password"));
+    for next in ["/ui/%0a", "/ui/%0d%0aSet-Cookie:x=1", "/ui/%7f"] {
+        let r = carol
+            .get(format!("{}/ui/login?next={next}", h.url))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 303, "{next}");
+        assert_eq!(r.headers()["location"], "/ui/", "{next}");
+    }
+}

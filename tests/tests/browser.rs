@@ -745,3 +745,249 @@ fn a_login_form_posted_from_another_site_does_not_log_the_browser_in() {
         },
     );
 }
+
+/// A one-page site on another port of the same address (same site, another origin): `/`
+/// frames `target` (then, as a control, its own `/control`) and counts the frames' `load`
+/// events in `window.loaded`.
+fn framing_site(target: String) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut head = [0u8; 4096];
+            let n = stream.read(&mut head).unwrap_or(0);
+            let control = String::from_utf8_lossy(&head[..n]).starts_with("GET /control");
+            let body = if control {
+                "<!doctype html><p id=control>a frame of this site</p>".to_owned()
+            } else {
+                format!(
+                    "<!doctype html><script>window.loaded = 0;</script>\
+                     <iframe id=victim width=900 height=500 src=\"{target}\" onload=\"window.loaded++\"></iframe>\
+                     <iframe id=control width=300 height=100 src=\"/control\" onload=\"window.loaded++\"></iframe>"
+                )
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+/// The admin's plugin page, with its live Enable/Disable buttons, renders in no other
+/// site's frame (the click-jacking setup of the probe: a same-site page on another port),
+/// while a frame of that site itself renders.
+#[test]
+fn other_sites_cannot_frame_the_admin_pages() {
+    let h = Host::start(HostSetup::new(
+        String::new(),
+        vec![manifest("access.fs.toml")],
+    ));
+    let url = h.url.clone();
+    let site = framing_site(format!("{url}/ui/admin/plugins"));
+    with_browser("other_sites_cannot_frame_the_admin_pages", |b| {
+        Box::pin(async move {
+            login(b, &url, "admin", ADMIN_PASSWORD).await?;
+            // Logged in, the page itself shows its toggles.
+            b.goto(&format!("{url}/ui/admin/plugins"))
+                .await
+                .map_err(fail("goto plugins"))?;
+            wait_css(b, "form[action$='/toggle'] button").await?;
+
+            b.goto(&site).await.map_err(fail("goto the framing site"))?;
+            let deadline = Instant::now() + WAIT;
+            loop {
+                let loaded = b
+                    .execute("return window.loaded;", vec![])
+                    .await
+                    .map_err(fail("read window.loaded"))?;
+                if loaded.as_u64() >= Some(2) {
+                    break;
+                }
+                ensure(Instant::now() < deadline, "the frames did not load")?;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            // The control frame renders: frames work on this page.
+            b.enter_frame(1)
+                .await
+                .map_err(fail("enter the control frame"))?;
+            wait_css(b, "#control").await?;
+            b.enter_parent_frame()
+                .await
+                .map_err(fail("leave the frame"))?;
+            // The admin page's frame shows nothing of it.
+            b.enter_frame(0)
+                .await
+                .map_err(fail("enter the victim frame"))?;
+            let toggles = b
+                .find_all(Locator::Css("form[action$='/toggle'], #logout"))
+                .await
+                .map_err(fail("look for the page's controls"))?;
+            let html = b.source().await.unwrap_or_default();
+            ensure(
+                toggles.is_empty() && !html.contains("/ui/static/ui.js"),
+                format!(
+                    "the admin page rendered inside another site's frame ({} controls)",
+                    toggles.len()
+                ),
+            )
+        })
+    });
+}
+
+/// The routes of the UI as its router declares them (`host/src/ui/mod.rs`), with the
+/// methods each answers.
+fn ui_routes() -> Vec<(String, Vec<&'static str>)> {
+    let source = std::fs::read_to_string(root().join("host/src/ui/mod.rs")).unwrap();
+    let mut routes = Vec::new();
+    for part in source.split(".route(").skip(1) {
+        let Some(path) = part.split('"').nth(1) else {
+            continue;
+        };
+        // The handlers of this route: up to the end of the router's function.
+        let handlers = part.split("\n}").next().unwrap_or("");
+        let mut methods = Vec::new();
+        if handlers.contains("get(") {
+            methods.push("GET");
+        }
+        if handlers.contains("post(") {
+            methods.push("POST");
+        }
+        routes.push((path.to_owned(), methods));
+    }
+    routes
+}
+
+/// Every UI route, for an administrator, a user and an anonymous visitor, answers with the
+/// security headers, whatever its status (pages, redirects, refusals, errors, static files);
+/// so do API answers and downloads, which are sandboxed. HSTS is sent when the public URL is
+/// https, and only then.
+#[test]
+fn every_answer_carries_the_security_headers() {
+    let h = Host::start(HostSetup::new(
+        fs_config(),
+        vec![manifest("access.fs.toml")],
+    ));
+    h.add_user("carol", false);
+    h.grant("files", "carol", "r");
+    h.post_bytes(
+        "get_action=upload&ws=files&name=page.html",
+        b"<script>alert(1)</script>".to_vec(),
+    );
+    // Browser sessions: the cookie only, so that a form post without its token is refused.
+    let no_redirects = |mut headers: reqwest::header::HeaderMap| {
+        headers.remove("x-csrf-token");
+        Client::builder()
+            .default_headers(headers)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    };
+    let callers = [
+        (
+            "admin",
+            no_redirects(h.session_headers("admin", ADMIN_PASSWORD)),
+        ),
+        (
+            "carol",
+            no_redirects(h.session_headers("carol", "carol-password")),
+        ),
+        ("anonymous", no_redirects(Default::default())),
+    ];
+    let routes = ui_routes();
+    assert!(routes.len() >= 15, "the UI's routes were read: {routes:?}");
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    let mut check = |what: String, r: reqwest::blocking::Response, download: bool| {
+        checked += 1;
+        let header = |name: &str| {
+            r.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned()
+        };
+        let csp = header("content-security-policy");
+        let policy_ok = if download {
+            csp == "sandbox"
+        } else {
+            csp.contains("frame-ancestors 'none'")
+                && csp.contains("script-src 'self'")
+                && !csp.contains("unsafe-inline")
+        };
+        let cache = header("cache-control");
+        let cache_ok = if what.contains("/ui/static/") {
+            !cache.is_empty()
+        } else {
+            cache == "no-store"
+        };
+        if !policy_ok
+            || header("x-content-type-options") != "nosniff"
+            || header("referrer-policy").is_empty()
+            || !cache_ok
+            || !header("strict-transport-security").is_empty()
+        {
+            failures.push(format!("{what} -> {}: {:?}", r.status(), r.headers()));
+        }
+    };
+    for (route, methods) in &routes {
+        let path = route
+            .replace("{file}", "ui.js")
+            .replace("/plugins/{id}", "/plugins/access.fs")
+            .replace("{id}", "files");
+        for (who, client) in &callers {
+            for method in methods {
+                let url = format!("{}{path}", h.url);
+                let r = match *method {
+                    // Without the form's CSRF token: refused, and nothing changes.
+                    "POST" => client.post(&url).form(&[("user", "carol")]).send(),
+                    _ => client.get(&url).send(),
+                }
+                .unwrap();
+                check(format!("{who} {method} {path}"), r, false);
+            }
+        }
+    }
+    let admin = &callers[0].1;
+    for path in [
+        "/ui/workspaces/nothing",
+        "/ui/no-such-page",
+        "/api/me",
+        "/api/workspaces",
+        "/?get_action=ls&ws=files",
+        "/?get_action=nope",
+        "/healthz",
+    ] {
+        let r = admin.get(format!("{}{path}", h.url)).send().unwrap();
+        check(format!("admin GET {path}"), r, false);
+    }
+    let r = admin
+        .get(h.action_url("get_action=download&ws=files&file=page.html"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    check("download".into(), r, true);
+    println!("security headers: {checked} answers checked");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+
+    let https = Host::start(HostSetup::new(
+        "public_url = \"https://files.example.org\"\n".into(),
+        vec![manifest("access.fs.toml")],
+    ));
+    for path in ["/ui/login", "/healthz"] {
+        let r = Client::new()
+            .get(format!("{}{path}", https.url))
+            .send()
+            .unwrap();
+        assert_eq!(
+            r.headers()
+                .get("strict-transport-security")
+                .map(|v| v.to_str().unwrap().to_owned()),
+            Some("max-age=31536000".to_owned()),
+            "{path}"
+        );
+    }
+}

@@ -422,3 +422,74 @@ fn interrupted_upload_keeps_the_previous_version() {
         assert_eq!(std::fs::read(root.join("doc.txt")).unwrap(), b"version 1");
     }
 }
+
+/// Range sets RFC 9110 allows are served, not refused with 416: a suffix longer than the
+/// file is the whole file, overlapping or adjacent ranges are coalesced into one part, and a
+/// range past the end is dropped when another one is satisfiable. Only a set with nothing
+/// inside the file is unsatisfiable.
+#[test]
+fn range_sets_are_clamped_and_coalesced() {
+    let h = host();
+    let data = b"0123456789".to_vec();
+    h.post_bytes("get_action=upload&ws=files&name=ten.txt", data.clone());
+    let get = |range: &str| {
+        h.client
+            .get(h.action_url("get_action=download&ws=files&file=ten.txt"))
+            .header("range", range)
+            .send()
+            .unwrap()
+    };
+    for (range, start, end) in [
+        ("bytes=-999999", 0, 9),
+        ("bytes=-10", 0, 9),
+        ("bytes=0-4,2-8", 0, 8),
+        ("bytes=6-9,0-3,3-6", 0, 9),
+        ("bytes=2-3,4-5", 2, 5),
+        ("bytes=50-60,1-2", 1, 2),
+    ] {
+        let r = get(range);
+        assert_eq!(r.status(), 206, "{range}");
+        assert_eq!(
+            r.headers()["content-range"],
+            format!("bytes {start}-{end}/10").as_str(),
+            "{range}"
+        );
+        assert_eq!(r.bytes().unwrap().as_ref(), &data[start..=end], "{range}");
+    }
+    // Disjoint ranges: the whole file (no multipart answer), as RFC 9110 allows.
+    let r = get("bytes=0-1,5-6");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().unwrap().as_ref(), &data[..]);
+    for range in ["bytes=10-", "bytes=10-20,30-40"] {
+        let r = get(range);
+        assert_eq!(r.status(), 416, "{range}");
+        assert_eq!(r.headers()["content-range"], "bytes */10", "{range}");
+    }
+}
+
+/// A file whose name no client path can carry (a backslash, a control character: legal on
+/// disk) does not hide its folder: `ls` lists the rest and says how many it left out.
+#[test]
+fn a_name_no_path_can_carry_is_skipped_and_the_rest_listed() {
+    let h = host();
+    h.post_bytes("get_action=upload&ws=files&name=ok.txt", b"ok".to_vec());
+    let root = h.dir.path().join("root");
+    std::fs::write(root.join("back\\slash.txt"), b"x").unwrap();
+    std::fs::write(root.join("line\nbreak.txt"), b"x").unwrap();
+    let (s, v) = h.get("get_action=ls&ws=files&dir=/");
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(names(&v), ["ok.txt"], "{v}");
+    assert_eq!(v["skipped"], 2, "{v}");
+    assert!(
+        h.log().contains("a listing left out entries"),
+        "the skipped entries are logged"
+    );
+    // The browser page renders the folder too.
+    let r = h
+        .client
+        .get(format!("{}/ui/workspaces/files", h.url))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().unwrap().contains("ok.txt"));
+}

@@ -30,19 +30,36 @@ enum Scope {
     /// A CSRF token: shown to its own session in answers and pages, kept in clear in the
     /// store; it must never reach the log.
     LogOnly,
+    /// A workspace parameter that is not a secret (a host path, a provider endpoint): the
+    /// administrator's to see, searched in every answer and page a user who is not an
+    /// administrator got.
+    AdminOnly,
 }
 
 struct Collector {
     docs: BTreeMap<String, Vec<u8>>,
+    /// The names of the documents a user who is not an administrator fetched.
+    users: std::collections::BTreeSet<String>,
 }
 
 impl Collector {
-    fn add(&mut self, name: impl Into<String>, bytes: impl Into<Vec<u8>>) {
+    /// Keeps a document under `name` (made unique); answers the name it got.
+    fn add(&mut self, name: impl Into<String>, bytes: impl Into<Vec<u8>>) -> String {
         let mut name = name.into();
         while self.docs.contains_key(&name) {
             name.push('\'');
         }
-        self.docs.insert(name, bytes.into());
+        self.docs.insert(name.clone(), bytes.into());
+        name
+    }
+
+    /// [`Collector::fetch`] by a user who is not an administrator.
+    fn fetch_user(&mut self, name: &str, req: reqwest::blocking::RequestBuilder) -> (u16, String) {
+        let before: std::collections::BTreeSet<String> = self.docs.keys().cloned().collect();
+        let answer = self.fetch(name, req);
+        let added = self.docs.keys().find(|k| !before.contains(*k)).cloned();
+        self.users.extend(added);
+        answer
     }
 
     /// Sends `req`, keeps its body (and Location header) as a document, answers status and body.
@@ -111,6 +128,7 @@ fn run(format: &str) -> (usize, usize, Vec<String>) {
     });
     let mut c = Collector {
         docs: BTreeMap::new(),
+        users: Default::default(),
     };
     let mut secrets: Vec<(String, Scope)> = [
         (DBX_SECRET, Scope::Everywhere),
@@ -250,6 +268,11 @@ fn run(format: &str) -> (usize, usize, Vec<String>) {
         assert_eq!(s, 201, "{v}");
         h.grant(id, "eve", "rw");
     }
+    // Parameters eve must not see on workspaces she may use: a host path and a provider
+    // endpoint (the app id and the authorize URL reach her in the Connect link, by design).
+    h.grant("files", "eve", "r");
+    secrets.push((format!("{}/root", h.dir.path().display()), Scope::AdminOnly));
+    secrets.push((fake.token_url(), Scope::AdminOnly));
     // A service-account workspace with a refresh token as parameter.
     let (_, service_refresh) = fake.issue_tokens();
     let mut params = fake_params(DBX_SECRET);
@@ -269,7 +292,7 @@ fn run(format: &str) -> (usize, usize, Vec<String>) {
 
     // Eve connects through the browser flow.
     let connect = |c: &mut Collector, ws: &str| -> (u16, String) {
-        let (s, body) = c.fetch(
+        let (s, body) = c.fetch_user(
             "ls before connecting",
             eve.get(h.action_url(&format!("get_action=ls&ws={ws}"))),
         );
@@ -278,26 +301,26 @@ fn run(format: &str) -> (usize, usize, Vec<String>) {
         let authorize = v["error"]["authorize_url"].as_str().unwrap();
         let back = fake.decide(authorize, true).unwrap();
         (
-            c.fetch("OAuth callback", eve_browser.get(&back)).0,
+            c.fetch_user("OAuth callback", eve_browser.get(&back)).0,
             query_param(&back, "code"),
         )
     };
     let (s, code) = connect(&mut c, "dbx");
     assert_eq!(s, 303, "eve is connected");
     secrets.push((code, Scope::Everywhere));
-    let (s, body) = c.fetch("ls dbx", eve.get(h.action_url("get_action=ls&ws=dbx")));
+    let (s, body) = c.fetch_user("ls dbx", eve.get(h.action_url("get_action=ls&ws=dbx")));
     assert_eq!(s, 200, "{body}");
-    c.fetch(
+    c.fetch_user(
         "upload dbx",
         eve.post(h.action_url("get_action=upload&ws=dbx&name=a.txt"))
             .body("hello"),
     );
-    c.fetch(
+    c.fetch_user(
         "download dbx",
         eve.get(h.action_url("get_action=download&ws=dbx&file=a.txt")),
     );
     fake.inject(Fault::ExpireAccessTokens);
-    let (s, body) = c.fetch(
+    let (s, body) = c.fetch_user(
         "ls dbx after a refresh",
         eve.get(h.action_url("get_action=ls&ws=dbx")),
     );
@@ -323,10 +346,13 @@ fn run(format: &str) -> (usize, usize, Vec<String>) {
     let mut statics = std::collections::BTreeSet::new();
     for page in &pages {
         for (who, client) in [("admin", &admin), ("eve", &eve)] {
-            let (_, body) = c.fetch(
-                &format!("{who} GET {page}"),
-                client.get(format!("{}{page}", h.url)),
-            );
+            let name = format!("{who} GET {page}");
+            let req = client.get(format!("{}{page}", h.url));
+            let (_, body) = if who == "eve" {
+                c.fetch_user(&name, req)
+            } else {
+                c.fetch(&name, req)
+            };
             for part in body.split("/ui/static/").skip(1) {
                 let file: String = part
                     .chars()
@@ -362,7 +388,7 @@ fn run(format: &str) -> (usize, usize, Vec<String>) {
     }
     for path in &api {
         c.fetch(&format!("admin GET /api/{path}"), admin.get(h.api(path)));
-        c.fetch(&format!("eve GET /api/{path}"), eve.get(h.api(path)));
+        c.fetch_user(&format!("eve GET /api/{path}"), eve.get(h.api(path)));
     }
     for ws in ["files", "faulty", "sec", "dbx", "dbxwrong", "dbxsa"] {
         c.fetch(
@@ -382,7 +408,7 @@ fn run(format: &str) -> (usize, usize, Vec<String>) {
         route: Some("oauth2/token".into()),
     });
     fake.inject(Fault::ExpireAccessTokens);
-    c.fetch(
+    c.fetch_user(
         "ls with a failing refresh",
         eve.get(h.action_url("get_action=ls&ws=dbx")),
     );
@@ -413,7 +439,7 @@ fn run(format: &str) -> (usize, usize, Vec<String>) {
         );
         assert_eq!(s, 502, "Dropbox's token endpoint failed: a bad gateway");
     }
-    c.fetch(
+    c.fetch_user(
         "disconnect",
         eve.post(h.action_url("get_action=dropbox_oauth_disconnect&ws=dbx")),
     );
@@ -465,6 +491,12 @@ fn run(format: &str) -> (usize, usize, Vec<String>) {
     assert!(!db.is_empty());
 
     let mut leaks = Vec::new();
+    // Eve's views of workspaces carry no parameters at all, secret or not.
+    for name in c.users.iter().filter(|n| n.contains("/api/workspaces")) {
+        if String::from_utf8_lossy(&c.docs[name]).contains("\"params\"") {
+            leaks.push(format!("{format} log run: workspace parameters in {name}"));
+        }
+    }
     let mut searched = 0;
     for (secret, scope) in &secrets {
         assert!(
@@ -478,6 +510,12 @@ fn run(format: &str) -> (usize, usize, Vec<String>) {
                 leaks.push(format!("{format} log run: {secret:?} found in {name}"));
             }
         };
+        if *scope == Scope::AdminOnly {
+            for name in &c.users {
+                look(name.as_str(), &c.docs[name]);
+            }
+            continue;
+        }
         look(&format!("the {format} log"), log.as_bytes());
         if *scope == Scope::LogOnly {
             continue;

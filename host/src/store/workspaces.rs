@@ -65,7 +65,9 @@ const COLUMNS: &str = "SELECT id, label, description, driver, params, secret_par
 
 impl Store {
     /// Stores a new workspace (version 1, timestamps now); [`StoreError::AlreadyExists`] if
-    /// the id is taken.
+    /// the id is taken. The new workspace starts with no grant and no plugin data: rows left
+    /// under its id (by a config workspace of that id, or a grant stored before grants
+    /// checked that their workspace exists) are deleted with the insert.
     pub(crate) async fn insert_workspace(&self, ws: &WorkspaceRecord) -> Result<(), StoreError> {
         if ws.id.is_empty() {
             return Err(StoreError::Invalid(
@@ -74,6 +76,7 @@ impl Store {
         }
         let (params, secret_params) = self.seal_params(ws)?;
         let now = now();
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "INSERT INTO workspaces (id, label, description, driver, params, secret_params, \
              version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
@@ -88,11 +91,18 @@ impl Store {
         .bind(1_i64)
         .bind(now)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::AlreadyExists(format!("workspace '{}'", ws.id)));
         }
+        for table in ["acl", "kv"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE workspace = $1"))
+                .bind(&ws.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

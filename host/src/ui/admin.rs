@@ -448,6 +448,8 @@ pub(super) async fn verify(
     edit_page(&state, &s, &id, extras).await
 }
 
+/// Grants through [`ops::grant`], like the REST API and the CLI: a refusal (no such user or
+/// workspace, bad access) stores nothing and is shown on the page with its status.
 pub(super) async fn grant(
     State(state): State<Shared>,
     headers: HeaderMap,
@@ -457,12 +459,10 @@ pub(super) async fn grant(
 ) -> UiResult {
     let (s, pairs) = Session::admin_form(&state, &headers, &uri, req).await?;
     let user = field(&pairs, "user").unwrap_or("").trim().to_owned();
-    let access: Result<Access, _> = field(&pairs, "access").unwrap_or("").parse();
-    let result = match access {
-        _ if user.is_empty() => Err("choose a user".to_owned()),
-        Err(_) => Err("access must be read (r) or read-write (rw)".to_owned()),
-        Ok(a) => match state.store.grant(&id, &user, a).await {
-            Ok(()) => Ok(format!(
+    let access = field(&pairs, "access").unwrap_or("");
+    let extras = match ops::grant(&state, &id, &user, access).await {
+        Ok(a) => Extras {
+            notice: Some(format!(
                 "{user} now has {} access.",
                 if a == Access::ReadWrite {
                     "read-write"
@@ -470,19 +470,9 @@ pub(super) async fn grant(
                     "read-only"
                 }
             )),
-            Err(e) => Err(ApiError::from(e).message()),
-        },
-    };
-    let extras = match result {
-        Ok(notice) => Extras {
-            notice: Some(notice),
             ..Extras::default()
         },
-        Err(problem) => Extras {
-            problem: Some(problem),
-            status: Some(StatusCode::BAD_REQUEST),
-            ..Extras::default()
-        },
+        Err(e) => refusal(e),
     };
     edit_page(&state, &s, &id, extras).await
 }
@@ -496,12 +486,25 @@ pub(super) async fn revoke(
 ) -> UiResult {
     let (s, pairs) = Session::admin_form(&state, &headers, &uri, req).await?;
     let user = field(&pairs, "user").unwrap_or("");
-    state.store.revoke(&id, user).await?;
-    let extras = Extras {
-        notice: Some(format!("{user} no longer has access.")),
-        ..Extras::default()
+    let extras = match ops::revoke(&state, &id, user).await {
+        Ok(()) => Extras {
+            notice: Some(format!("{user} no longer has access.")),
+            ..Extras::default()
+        },
+        Err(e) => refusal(e),
     };
     edit_page(&state, &s, &id, extras).await
+}
+
+/// The edit page's extras for a refused grant or revoke: the message, with the status the
+/// REST API answers for the same refusal.
+fn refusal(e: ApiError) -> Extras {
+    let message = e.message();
+    Extras {
+        problem: Some(message),
+        status: Some(e.into_response().status()),
+        ..Extras::default()
+    }
 }
 
 pub(super) async fn delete(

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{field, form_pairs, page, render, see_other, Session, UiResult};
+use crate::admin::{driver_label, workspace_json, Viewer};
 use crate::auth::{cleared_cookie, log_in, Caller, SESSION_COOKIE};
 use crate::store::Access;
 use crate::web::error::ApiError;
@@ -20,10 +21,17 @@ pub(super) struct NextQuery {
     next: Option<String>,
 }
 
-/// Only paths inside the UI are followed after login (no open redirect).
+/// Only paths inside the UI are followed after login (no open redirect), and only as a
+/// browser sends them: visible ASCII, so that the value fits in a `Location` header (a
+/// control character, a space or a raw non-ASCII character falls back to `/ui/`).
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with("/ui/") && !n.starts_with("//") && !n.contains('\\') => {
+        Some(n)
+            if n.starts_with("/ui/")
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && n.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
             n.to_owned()
         }
         _ => "/ui/".to_owned(),
@@ -129,29 +137,14 @@ pub(super) async fn home(State(state): State<Shared>, headers: HeaderMap, uri: U
             } else {
                 grants.get(&ws.id).copied()
             };
-            access.map(|a| {
-                json!({
-                    "id": ws.id,
-                    "label": ws.label,
-                    "description": ws.description,
-                    "driver": driver_label(&state, &ws.driver),
-                    "access": if a == Access::ReadWrite { "read-write" } else { "read-only" },
-                })
-            })
+            // The user's view for everyone: this page shows no workspace's definition.
+            access.map(|a| workspace_json(&state, ws, Viewer::User(a)))
         })
         .collect();
     page(
         "home.html",
         s.page("Workspaces", json!({ "workspaces": list })),
     )
-}
-
-/// The label of a driver's manifest, or its id.
-fn driver_label<'a>(state: &'a Shared, driver: &'a str) -> &'a str {
-    state
-        .registry
-        .manifest(driver)
-        .map_or(driver, |m| m.label.as_str())
 }
 
 #[derive(Deserialize)]
@@ -286,6 +279,14 @@ mod tests {
             (Some("https://evil.example/"), "/ui/"),
             (Some("//evil.example/ui/"), "/ui/"),
             (Some("/api/me"), "/ui/"),
+            (Some("/ui/\n"), "/ui/"),
+            (Some("/ui/a b"), "/ui/"),
+            (Some("/ui/é"), "/ui/"),
+            (Some("/ui/\u{7f}"), "/ui/"),
+            (
+                Some("/ui/workspaces/a?dir=x%20y"),
+                "/ui/workspaces/a?dir=x%20y",
+            ),
         ];
         for (next, want) in cases {
             assert_eq!(safe_next(next), want, "{next:?}");

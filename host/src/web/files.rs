@@ -130,10 +130,12 @@ pub(crate) async fn handle(
             })
             .await?;
             let (dir, page) = listed;
+            let (entries, skipped) = listing_json(&dir, &page.entries)?;
             Ok(Json(ListingJson {
-                entries: listing_json(&dir, &page.entries)?,
+                entries,
                 next_cursor: page.next_cursor.as_deref(),
                 path: &dir,
+                skipped,
             })
             .into_response())
         }
@@ -263,6 +265,8 @@ struct ListingJson<'a> {
     entries: Vec<EntryJson<'a>>,
     next_cursor: Option<&'a str>,
     path: &'a str,
+    /// Entries of this page left out: their names cannot be sent back as a path.
+    skipped: usize,
 }
 
 /// `2024-05-01T12:34:56Z`, written without an intermediate `String`.
@@ -300,52 +304,97 @@ fn check_entry(e: &Entry) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// The entries of a listing of `dir`, each checked like [`entry_json`] and to be a child of
-/// `dir` (compared without case: some back ends, Dropbox, answer the case they store).
-fn listing_json<'a>(dir: &str, entries: &'a [Entry]) -> Result<Vec<EntryJson<'a>>, ApiError> {
-    entries
-        .iter()
-        .map(|e| {
-            let json = entry_json(e)?;
-            if e.name().is_empty() || !parent(&e.path).eq_ignore_ascii_case(dir) {
-                return Err(ApiError::PluginBadAnswer(format!(
-                    "the driver listed {:?}, which is not in '{dir}'",
-                    e.path
-                )));
-            }
-            Ok(json)
-        })
-        .collect()
+/// The entries of a listing of `dir` that a client can name, and how many it cannot. Each
+/// entry must be a child of `dir` (compared without case: some back ends, Dropbox, answer the
+/// case they store), or the listing fails: a driver listing another folder is broken. A
+/// child whose name no client path can carry (a backslash or a control character, legal in
+/// a file name on disk; or too long) is left out, counted and logged, and the rest is listed:
+/// one odd file must not hide its whole folder.
+fn listing_json<'a>(
+    dir: &str,
+    entries: &'a [Entry],
+) -> Result<(Vec<EntryJson<'a>>, usize), ApiError> {
+    let mut listed = Vec::with_capacity(entries.len());
+    let mut skipped: Vec<&str> = Vec::new();
+    for e in entries {
+        let name = e.name();
+        if matches!(name, "" | "." | "..") || !parent(&e.path).eq_ignore_ascii_case(dir) {
+            return Err(ApiError::PluginBadAnswer(format!(
+                "the driver listed {:?}, which is not in '{dir}'",
+                e.path
+            )));
+        }
+        if !crate::paths::is_normal(&e.path) {
+            skipped.push(name);
+            continue;
+        }
+        listed.push(entry_json(e)?);
+    }
+    if let Some(first) = skipped.first() {
+        tracing::warn!(
+            dir = ?dir,
+            skipped = skipped.len(),
+            first = ?first,
+            "a listing left out entries whose names no client path can carry"
+        );
+    }
+    Ok((listed, skipped.len()))
 }
 
 /// What a Range header asks of a file of `size` bytes.
+#[derive(Debug, PartialEq)]
 enum RangeAsk {
     Whole,
     Part(ByteRange, u64, u64),
     Unsatisfiable,
 }
 
+/// Reads a Range header as RFC 9110 (section 14) asks: `http_range_header` parses the
+/// syntax, the rest is done here, since the crate's validation refuses (416) sets the RFC
+/// allows. Each range is clamped to the file (a suffix longer than the file is the whole
+/// file); ranges that start past the end are dropped, and the header is unsatisfiable only
+/// when none is left. The rest are coalesced: when they make one span, that span is sent
+/// (206), otherwise the whole file (200), which the RFC permits instead of a multipart
+/// answer. A header that does not parse, or has a range whose last byte comes before its
+/// first, is invalid and ignored (200).
 fn parse_range(header: &str, size: u64) -> RangeAsk {
+    use http_range_header::{EndPosition, StartPosition};
     let Ok(parsed) = http_range_header::parse_range_header(header) else {
-        // A malformed Range header is ignored, as RFC 9110 allows.
         return RangeAsk::Whole;
     };
-    match parsed.validate(size) {
-        Ok(ranges) if ranges.len() == 1 => {
-            let (start, end) = (*ranges[0].start(), *ranges[0].end());
-            RangeAsk::Part(
-                ByteRange {
-                    start,
-                    len: Some(end - start + 1),
-                },
-                start,
-                end,
-            )
+    let mut spans: Vec<(u64, u64)> = Vec::with_capacity(parsed.ranges.len());
+    for r in &parsed.ranges {
+        let (start, end) = match (r.start, r.end) {
+            (StartPosition::Index(first), EndPosition::Index(last)) if last < first => {
+                return RangeAsk::Whole
+            }
+            (StartPosition::Index(first), EndPosition::Index(last)) => (first, last),
+            (StartPosition::Index(first), EndPosition::LastByte) => (first, u64::MAX),
+            (StartPosition::FromLast(n), _) => (size.saturating_sub(n), u64::MAX),
+        };
+        if start < size {
+            spans.push((start, end.min(size - 1)));
         }
-        // Several ranges: answer the whole file, which RFC 9110 permits.
-        Ok(_) => RangeAsk::Whole,
-        Err(_) => RangeAsk::Unsatisfiable,
     }
+    spans.sort_unstable();
+    let Some(&(start, mut end)) = spans.first() else {
+        return RangeAsk::Unsatisfiable;
+    };
+    for &(s, e) in &spans[1..] {
+        // Overlapping or adjacent spans make one.
+        if s > end.saturating_add(1) {
+            return RangeAsk::Whole;
+        }
+        end = end.max(e);
+    }
+    RangeAsk::Part(
+        ByteRange {
+            start,
+            len: Some(end - start + 1),
+        },
+        start,
+        end,
+    )
 }
 
 async fn download(
@@ -535,12 +584,20 @@ mod tests {
         assert_eq!(part("bytes=0-9", 100), Some((0, Some(10), 0, 9)));
         assert_eq!(part("bytes=90-", 100), Some((90, Some(10), 90, 99)));
         assert_eq!(part("bytes=-5", 100), Some((95, Some(5), 95, 99)));
-        assert!(matches!(
-            parse_range("bytes=100-", 100),
-            RangeAsk::Unsatisfiable
-        ));
-        assert!(matches!(parse_range("bytes=0-1,5-6", 100), RangeAsk::Whole));
-        assert!(matches!(parse_range("pages=1", 100), RangeAsk::Whole));
+        assert_eq!(part("bytes=95-200", 100), Some((95, Some(5), 95, 99)));
+        // A suffix longer than the file is the whole file.
+        assert_eq!(part("bytes=-999999", 10), Some((0, Some(10), 0, 9)));
+        // Overlapping and adjacent ranges are coalesced, in any order.
+        assert_eq!(part("bytes=0-4,2-8", 10), Some((0, Some(9), 0, 8)));
+        assert_eq!(part("bytes=5-9,0-4", 10), Some((0, Some(10), 0, 9)));
+        assert_eq!(part("bytes=0-0,-2,1-3", 5), Some((0, Some(5), 0, 4)));
+        // A range past the end is dropped when another one is satisfiable.
+        assert_eq!(part("bytes=200-300,1-2", 10), Some((1, Some(2), 1, 2)));
+        assert_eq!(parse_range("bytes=100-", 100), RangeAsk::Unsatisfiable);
+        assert_eq!(parse_range("bytes=-1", 0), RangeAsk::Unsatisfiable);
+        assert_eq!(parse_range("bytes=0-1,5-6", 100), RangeAsk::Whole);
+        assert_eq!(parse_range("bytes=5-3", 100), RangeAsk::Whole);
+        assert_eq!(parse_range("pages=1", 100), RangeAsk::Whole);
     }
 
     #[test]

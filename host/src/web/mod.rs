@@ -4,12 +4,14 @@
 //!
 //! Order of every file request: who is calling (`auth`), may they (`rights`), which
 //! workspace and driver, then the driver call on a blocking thread (the ABI is blocking by
-//! design). Nothing reaches a plugin before the rights check.
+//! design). Nothing reaches a plugin before the rights check. Every answer leaves through
+//! `headers`, which adds the security headers.
 
 mod actions;
 mod api;
 pub(crate) mod error;
 mod files;
+mod headers;
 pub(crate) mod params;
 mod stream;
 
@@ -81,6 +83,7 @@ pub(crate) fn app(state: Shared) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
     let limits = state.config.limits;
     let max_header_bytes = limits.max_header_bytes;
+    let security_headers = headers::SecurityHeaders::for_public_url(&state.config.public_url);
     Router::new()
         .route("/", get(dispatch).post(dispatch).put(dispatch))
         .route("/index.php", get(dispatch).post(dispatch).put(dispatch))
@@ -100,6 +103,10 @@ pub(crate) fn app(state: Shared) -> Router {
         ))
         .layer(axum::middleware::from_fn(move |req, next| {
             refuse_large_heads(req, next, max_header_bytes)
+        }))
+        // Around every route and every refusal above: no answer goes without them.
+        .layer(axum::middleware::from_fn(move |req, next| {
+            headers::add(security_headers, req, next)
         }))
         // Outermost first: give every request an id, log it in a span, echo it back.
         .layer(

@@ -130,6 +130,27 @@ pub(super) async fn workspace_delete_cascades(db: &TestDb) {
         db.access("from-config", "wes").await.unwrap(),
         Some(Access::ReadWrite)
     );
+    // A workspace created in the store under that id starts with no grant and no data.
+    db.kv_put(
+        "access.dropbox",
+        &KvScope::workspace("from-config"),
+        "k",
+        b"v",
+        None,
+    )
+    .await
+    .unwrap();
+    db.insert_workspace(&dropbox("from-config")).await.unwrap();
+    assert_eq!(db.access("from-config", "wes").await.unwrap(), None);
+    for table in ["acl", "kv"] {
+        let sql = format!("SELECT COUNT(*) FROM {table} WHERE workspace = $1");
+        assert_eq!(
+            count(db, &sql, "from-config").await,
+            0,
+            "rows left in {table}"
+        );
+    }
+    assert_eq!(db.access("kept", "wes").await.unwrap(), Some(Access::Read));
 }
 
 pub(super) async fn secrets_are_bound_to_their_row(db: &TestDb) {

@@ -1,5 +1,6 @@
 //! Workspaces: list (what the caller may see), create, show, update, delete, verify, and
-//! their access grants.
+//! their access grants. Users see a workspace as `admin::workspace_json` shows it to them:
+//! without its parameters.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -8,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{ApiAdmin, ApiCaller, ApiUser};
-use crate::admin::{self, workspace_json, WorkspaceInput};
+use crate::admin::{self, workspace_json, Viewer, WorkspaceInput};
 use crate::store::Access;
 use crate::web::error::ApiError;
 use crate::web::{access, Shared};
@@ -41,7 +42,7 @@ pub(super) async fn list(
             } else {
                 grants.get(&ws.id).copied()
             };
-            access.map(|a| workspace_json(&state, ws, Some(a)))
+            access.map(|a| workspace_json(&state, ws, Viewer::of(user, a)))
         })
         .collect();
     Ok(Json(json!({ "workspaces": visible })))
@@ -67,7 +68,7 @@ pub(super) async fn create(
     };
     let ws = state.workspace(&rec.id).await?.filter(|_| !q.dry_run);
     let body = match ws {
-        Some(ws) => workspace_json(&state, &ws, Some(Access::ReadWrite)),
+        Some(ws) => workspace_json(&state, &ws, Viewer::Admin),
         None => json!({ "id": rec.id, "dry_run": true, "valid": true }),
     };
     Ok((status, Json(body)))
@@ -79,11 +80,12 @@ pub(super) async fn show(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let granted = access(&state, &caller, &id).await?;
+    let user = caller.require_user()?;
     let ws = state
         .workspace(&id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no workspace '{id}'")))?;
-    Ok(Json(workspace_json(&state, &ws, Some(granted))))
+    Ok(Json(workspace_json(&state, &ws, Viewer::of(user, granted))))
 }
 
 pub(super) async fn update(
@@ -97,7 +99,7 @@ pub(super) async fn update(
         .workspace(&id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no workspace '{id}'")))?;
-    Ok(Json(workspace_json(&state, &ws, Some(Access::ReadWrite))))
+    Ok(Json(workspace_json(&state, &ws, Viewer::Admin)))
 }
 
 pub(super) async fn remove(
@@ -151,14 +153,7 @@ pub(super) async fn grant(
     Path((id, user)): Path<(String, String)>,
     Json(body): Json<Grant>,
 ) -> Result<Json<Value>, ApiError> {
-    let access: Access = body
-        .access
-        .parse()
-        .map_err(|_| ApiError::BadRequest("access must be 'r' or 'rw'".into()))?;
-    if state.workspace(&id).await?.is_none() {
-        return Err(ApiError::NotFound(format!("no workspace '{id}'")));
-    }
-    state.store.grant(&id, &user, access).await?;
+    let access = admin::grant(&state, &id, &user, &body.access).await?;
     Ok(Json(
         json!({ "workspace": id, "user": user, "access": access.as_str() }),
     ))
@@ -169,11 +164,7 @@ pub(super) async fn revoke(
     ApiAdmin(_caller): ApiAdmin,
     Path((id, user)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    if !state.store.revoke(&id, &user).await? {
-        return Err(ApiError::NotFound(format!(
-            "user '{user}' has no grant on '{id}'"
-        )));
-    }
+    admin::revoke(&state, &id, &user).await?;
     Ok(Json(
         json!({ "workspace": id, "user": user, "revoked": true }),
     ))
