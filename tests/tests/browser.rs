@@ -557,21 +557,36 @@ fn a_user_connects_dropbox_from_the_file_browser() {
     });
 }
 
-/// Serves `html` to every request on a free port of 127.0.0.1, from a background thread
-/// that lives as long as the test process: a page of another site.
-fn serve_page(html: String) -> u16 {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the page server");
-    let port = listener.local_addr().unwrap().port();
+/// Another site for the cross-site tests: serves `pages` (path and HTML; the first answers
+/// any other path) on a free port of 127.0.0.1, from a thread that lives as long as the test
+/// process. Reached as `localhost` it is another site than the host's `127.0.0.1`; reached as
+/// `127.0.0.1` it is the same site on another origin.
+fn serve_site(pages: Vec<(&'static str, String)>) -> u16 {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the other site");
+    let port = listener.local_addr().expect("its address").port();
     std::thread::spawn(move || {
-        for mut conn in listener.incoming().flatten() {
-            let mut head = [0u8; 4096];
-            let _ = conn.read(&mut head);
-            let answer = format!(
+        for mut stream in listener.incoming().flatten() {
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let request = String::from_utf8_lossy(&head);
+            let path = request.split(' ').nth(1).unwrap_or("/");
+            let html = &pages
+                .iter()
+                .find(|(p, _)| *p == path)
+                .unwrap_or(&pages[0])
+                .1;
+            let _ = write!(
+                stream,
                 "HTTP/1.1 200 OK\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{html}",
                 html.len()
             );
-            let _ = conn.write_all(answer.as_bytes());
         }
     });
     port
@@ -645,10 +660,13 @@ fn a_cross_site_navigation_does_not_disconnect_dropbox() {
 
     // The other site: `localhost` is another site than the host's `127.0.0.1`.
     let target = format!("{}/?get_action=dropbox_oauth_disconnect&ws=dbx", h.url);
-    let evil = serve_page(format!(
-        "<!doctype html><title>win a prize</title><script>location = {};</script>",
-        json!(target)
-    ));
+    let evil = serve_site(vec![(
+        "/",
+        format!(
+            "<!doctype html><title>win a prize</title><script>location = {};</script>",
+            json!(target)
+        ),
+    )]);
     let (url, evil_url) = (h.url.clone(), format!("http://localhost:{evil}/"));
     with_browser("a_cross_site_navigation_does_not_disconnect_dropbox", |b| {
         Box::pin(async move {
@@ -668,33 +686,6 @@ fn a_cross_site_navigation_does_not_disconnect_dropbox() {
     assert_eq!(ls().0, 200, "alice is still connected");
 }
 
-/// Serves `html` to every request on a free port of `localhost` (another site than the
-/// host's `127.0.0.1`), from a thread that lives as long as the test process.
-fn serve_foreign_page(html: String) -> String {
-    use std::io::{Read as _, Write as _};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the foreign site");
-    let port = listener.local_addr().expect("its address").port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut head = Vec::new();
-            let mut buf = [0u8; 1024];
-            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                match stream.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => head.extend_from_slice(&buf[..n]),
-                }
-            }
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{html}",
-                html.len()
-            );
-        }
-    });
-    format!("http://localhost:{port}/")
-}
-
 /// Issue 15, finding 3 (login CSRF): alice, logged in, visits a page of another site that
 /// posts bob's credentials to the host's login form by itself. The host refuses the login, and
 /// the browser is still alice's (without the fix it was bob's: what alice uploaded next went
@@ -708,14 +699,15 @@ fn a_login_form_posted_from_another_site_does_not_log_the_browser_in() {
     h.add_user("alice", false);
     h.add_user("bob", false);
     let url = h.url.clone();
-    let evil = serve_foreign_page(format!(
+    let page = format!(
         "<!doctype html><title>win a prize</title>\
          <form id=f method=post action=\"{url}/ui/login\">\
          <input type=hidden name=username value=bob>\
          <input type=hidden name=password value=bob-password>\
          <input type=hidden name=next value=/ui/></form>\
          <script>document.getElementById('f').submit()</script>"
-    ));
+    );
+    let evil = format!("http://localhost:{}/", serve_site(vec![("/", page)]));
 
     with_browser(
         "a_login_form_posted_from_another_site_does_not_log_the_browser_in",
@@ -746,37 +738,6 @@ fn a_login_form_posted_from_another_site_does_not_log_the_browser_in() {
     );
 }
 
-/// A one-page site on another port of the same address (same site, another origin): `/`
-/// frames `target` (then, as a control, its own `/control`) and counts the frames' `load`
-/// events in `window.loaded`.
-fn framing_site(target: String) -> String {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            let mut head = [0u8; 4096];
-            let n = stream.read(&mut head).unwrap_or(0);
-            let control = String::from_utf8_lossy(&head[..n]).starts_with("GET /control");
-            let body = if control {
-                "<!doctype html><p id=control>a frame of this site</p>".to_owned()
-            } else {
-                format!(
-                    "<!doctype html><script>window.loaded = 0;</script>\
-                     <iframe id=victim width=900 height=500 src=\"{target}\" onload=\"window.loaded++\"></iframe>\
-                     <iframe id=control width=300 height=100 src=\"/control\" onload=\"window.loaded++\"></iframe>"
-                )
-            };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    url
-}
-
 /// The admin's plugin page, with its live Enable/Disable buttons, renders in no other
 /// site's frame (the click-jacking setup of the probe: a same-site page on another port),
 /// while a frame of that site itself renders.
@@ -787,7 +748,19 @@ fn other_sites_cannot_frame_the_admin_pages() {
         vec![manifest("access.fs.toml")],
     ));
     let url = h.url.clone();
-    let site = framing_site(format!("{url}/ui/admin/plugins"));
+    // The site frames the admin page, then, as a control, a page of its own, and counts the
+    // frames' `load` events in `window.loaded`.
+    let target = format!("{url}/ui/admin/plugins");
+    let framing = format!(
+        "<!doctype html><script>window.loaded = 0;</script>\
+         <iframe id=victim width=900 height=500 src=\"{target}\" onload=\"window.loaded++\"></iframe>\
+         <iframe id=control width=300 height=100 src=\"/control\" onload=\"window.loaded++\"></iframe>"
+    );
+    let control = "<!doctype html><p id=control>a frame of this site</p>".to_owned();
+    let site = format!(
+        "http://127.0.0.1:{}/",
+        serve_site(vec![("/", framing), ("/control", control)])
+    );
     with_browser("other_sites_cannot_frame_the_admin_pages", |b| {
         Box::pin(async move {
             login(b, &url, "admin", ADMIN_PASSWORD).await?;
