@@ -751,32 +751,20 @@ fn a_post_only_plugin_action_answers_405_to_get_before_the_plugin_runs() {
 /// reaches the provider's revoke endpoint.
 #[test]
 fn plugin_action_rights_per_caller_and_token_scope() {
-    use wshost_tests::fake_dropbox::{FakeDropbox, Options};
+    use wshost_tests::fake_dropbox::FakeDropbox;
     let h = Host::start(HostSetup::new(
         "[plugins]\nenabled = [\"access.dropbox\"]\n".into(),
         vec![manifest("access.dropbox.toml")],
     ));
-    let fake = FakeDropbox::start(Options {
-        client_id: Some("wshostTestApp".into()),
-        client_secret: Some("test-app-secret".into()),
-        redirect_uris: vec![format!(
-            "{}/index.php?get_action=dropbox_oauth_authorize",
-            h.url
-        )],
-        auto_approve: true,
-        ..Options::default()
-    });
+    let fake = FakeDropbox::for_host(&h.url);
     let (_, refresh) = fake.issue_tokens();
     for (id, extra) in [
         ("dbx", ("TOKEN_SCOPE", "workspace")),
         ("dbxsvc", ("REFRESH_TOKEN", refresh.as_str())),
         ("mine", ("TOKEN_SCOPE", "user")),
     ] {
-        let params = json!({
-            "CLIENT_ID": "wshostTestApp", "CLIENT_SECRET": "test-app-secret",
-            "AUTH_URL": fake.authorize_url(), "TOKEN_URL": fake.token_url(),
-            "API_URL": fake.url, "CONTENT_URL": fake.url, extra.0: extra.1,
-        });
+        let mut params = fake.workspace_params();
+        params[extra.0] = json!(extra.1);
         let r = h
             .client
             .post(h.api("workspaces"))

@@ -598,26 +598,13 @@ fn serve_site(pages: Vec<(&'static str, String)>) -> u16 {
 /// so the host answers 405 before the plugin runs.
 #[test]
 fn a_cross_site_navigation_does_not_disconnect_dropbox() {
-    use wshost_tests::fake_dropbox::{FakeDropbox, Options};
+    use wshost_tests::fake_dropbox::FakeDropbox;
     let h = Host::start(HostSetup::new(
         "[plugins]\nenabled = [\"access.dropbox\"]\n".into(),
         vec![manifest("access.dropbox.toml")],
     ));
-    let fake = FakeDropbox::start(Options {
-        client_id: Some("browserApp".into()),
-        client_secret: Some("browser-app-secret".into()),
-        redirect_uris: vec![format!(
-            "{}/index.php?get_action=dropbox_oauth_authorize",
-            h.url
-        )],
-        auto_approve: true,
-        ..Options::default()
-    });
-    let params = json!({
-        "CLIENT_ID": "browserApp", "CLIENT_SECRET": "browser-app-secret",
-        "AUTH_URL": fake.authorize_url(), "TOKEN_URL": fake.token_url(),
-        "API_URL": fake.url, "CONTENT_URL": fake.url,
-    });
+    let fake = FakeDropbox::for_host(&h.url);
+    let params = fake.workspace_params();
     let (s, v) = json_of(
         h.client
             .post(h.api("workspaces"))

@@ -208,20 +208,6 @@ fn bad_callbacks_answer_a_clear_page_and_store_nothing() {
 
 // ---- against the fake Dropbox ----
 
-/// A fake Dropbox that knows the test app and the host's redirect URL, and approves at once.
-fn fake_for(h: &Host) -> FakeDropbox {
-    FakeDropbox::start(Options {
-        client_id: Some("wshostTestApp".into()),
-        client_secret: Some("test-app-secret".into()),
-        redirect_uris: vec![format!(
-            "{}/index.php?get_action=dropbox_oauth_authorize",
-            h.url
-        )],
-        auto_approve: true,
-        ..Options::default()
-    })
-}
-
 /// The parameters that point a workspace at `fake`, plus `extra`.
 fn at_fake<'a>(fake: &FakeDropbox, extra: &[(&'a str, &str)]) -> Vec<(&'a str, String)> {
     let mut params = vec![
@@ -322,7 +308,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 #[test]
 fn connected_user_lists_uploads_downloads_and_rearranges_files() {
     let h = host();
-    let fake = fake_for(&h);
+    let fake = FakeDropbox::for_host(&h.url);
     fake.create_folder("/Team");
     create_workspace_with(
         &h,
@@ -439,7 +425,7 @@ fn connected_user_lists_uploads_downloads_and_rearranges_files() {
 #[test]
 fn expired_tokens_refresh_and_revoked_grants_ask_again() {
     let h = host();
-    let fake = fake_for(&h);
+    let fake = FakeDropbox::for_host(&h.url);
     create_workspace_with(&h, at_fake(&fake, &[]));
     let ann = user(&h, "ann");
     connect(&h, &ann, "ann");
@@ -475,7 +461,7 @@ fn expired_tokens_refresh_and_revoked_grants_ask_again() {
 #[test]
 fn rate_limits_wait_and_failures_stop_after_bounded_retries() {
     let h = host();
-    let fake = fake_for(&h);
+    let fake = FakeDropbox::for_host(&h.url);
     create_workspace_with(&h, at_fake(&fake, &[("UPLOAD_CHUNK_SIZE", "4096")]));
     let ann = user(&h, "ann");
     connect(&h, &ann, "ann");
@@ -561,7 +547,7 @@ fn rate_limits_wait_and_failures_stop_after_bounded_retries() {
 #[test]
 fn a_code_exchanged_with_the_wrong_verifier_is_refused() {
     let h = host();
-    let fake = fake_for(&h);
+    let fake = FakeDropbox::for_host(&h.url);
     create_workspace_with(&h, at_fake(&fake, &[]));
     let ann = user(&h, "ann");
     // Two attempts: the code of the first comes back with the state (and verifier) of the second.
@@ -592,7 +578,7 @@ fn a_code_exchanged_with_the_wrong_verifier_is_refused() {
 #[test]
 fn the_conformance_suite_passes_against_the_fake() {
     let h = host(); // only for its build of wshost and the plugin
-    let fake = fake_for(&h);
+    let fake = FakeDropbox::for_host(&h.url);
     let (_, refresh) = fake.issue_tokens();
     let lib = build().join("libaccess_dropbox.so");
     let manifest = root().join("manifests/access.dropbox.toml");
@@ -675,7 +661,7 @@ fn an_authorization_started_on_one_host_completes_on_another() {
 #[test]
 fn verify_asks_the_admin_to_connect_then_names_the_account() {
     let h = host();
-    let fake = fake_for(&h);
+    let fake = FakeDropbox::for_host(&h.url);
     create_workspace_with(&h, at_fake(&fake, &[]));
     let verify = || {
         json_of(
@@ -930,9 +916,9 @@ fn oauth_abuse_is_never_accepted() {
 
 /// Creates Dropbox workspace `id` at `fake` with `extra` parameters.
 fn create_at(h: &Host, fake: &FakeDropbox, id: &str, extra: &[(&str, &str)]) {
-    let mut params = json!({ "CLIENT_ID": "wshostTestApp", "CLIENT_SECRET": "test-app-secret" });
-    for (k, v) in at_fake(fake, extra) {
-        params[k] = json!(v);
+    let mut params = fake.workspace_params();
+    for (k, v) in extra {
+        params[*k] = json!(v);
     }
     let (s, v) = json_of(
         h.client
@@ -1003,7 +989,7 @@ fn pending_states(h: &Host) -> i64 {
 #[test]
 fn a_shared_connection_is_connected_and_disconnected_only_by_an_admin() {
     let h = host();
-    let fake = fake_for(&h);
+    let fake = FakeDropbox::for_host(&h.url);
     create_at(&h, &fake, "shared", &[("TOKEN_SCOPE", "workspace")]);
     let carol = h.add_user("carol", false);
     h.grant("shared", "carol", "r");
@@ -1049,7 +1035,7 @@ fn a_shared_connection_is_connected_and_disconnected_only_by_an_admin() {
 #[test]
 fn a_reader_s_pending_authorization_cannot_become_a_shared_connection() {
     let h = host();
-    let fake = fake_for(&h);
+    let fake = FakeDropbox::for_host(&h.url);
     create_at(&h, &fake, "flip", &[]);
     let carol = h.add_user("carol", false);
     h.grant("flip", "carol", "r");
@@ -1094,7 +1080,7 @@ fn a_reader_s_pending_authorization_cannot_become_a_shared_connection() {
 #[test]
 fn a_service_account_is_never_revoked_by_a_request() {
     let h = host();
-    let fake = fake_for(&h);
+    let fake = FakeDropbox::for_host(&h.url);
     let (_, refresh) = fake.issue_tokens();
     create_at(&h, &fake, "svc", &[("REFRESH_TOKEN", &refresh)]);
     let carol = h.add_user("carol", false);
@@ -1125,7 +1111,7 @@ fn a_service_account_is_never_revoked_by_a_request() {
 #[test]
 fn a_per_user_connection_is_its_user_s_to_disconnect() {
     let h = host();
-    let fake = fake_for(&h);
+    let fake = FakeDropbox::for_host(&h.url);
     create_at(&h, &fake, "own", &[]);
     let carol = h.add_user("carol", false);
     h.grant("own", "carol", "r");
@@ -1150,7 +1136,7 @@ fn a_per_user_connection_is_its_user_s_to_disconnect() {
 #[test]
 fn repeated_prompts_keep_one_pending_state_per_user_and_workspace() {
     let h = host();
-    let fake = fake_for(&h);
+    let fake = FakeDropbox::for_host(&h.url);
     create_at(&h, &fake, "one", &[]);
     create_at(&h, &fake, "two", &[]);
     let ann = h.add_user("ann", false);
@@ -1185,7 +1171,7 @@ fn repeated_prompts_keep_one_pending_state_per_user_and_workspace() {
 #[test]
 fn a_callback_by_another_user_does_not_spoil_the_state() {
     let h = host();
-    let fake = fake_for(&h);
+    let fake = FakeDropbox::for_host(&h.url);
     create_workspace_with(&h, at_fake(&fake, &[]));
     let ann = user(&h, "ann");
     let _bob = user(&h, "bob");
@@ -1206,7 +1192,7 @@ fn a_callback_by_another_user_does_not_spoil_the_state() {
 #[test]
 fn disconnect_by_get_is_refused_before_the_plugin_runs() {
     let h = host();
-    let fake = fake_for(&h);
+    let fake = FakeDropbox::for_host(&h.url);
     create_workspace_with(&h, at_fake(&fake, &[]));
     let ann = user(&h, "ann");
     connect(&h, &ann, "ann");

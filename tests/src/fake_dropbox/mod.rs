@@ -79,7 +79,34 @@ pub struct FakeDropbox {
     thread: Option<JoinHandle<()>>,
 }
 
+/// The Dropbox app (client id, client secret) of the suites' workspaces at a fake started
+/// by [`FakeDropbox::for_host`].
+pub const TEST_APP: (&str, &str) = ("wshostTestApp", "test-app-secret");
+
 impl FakeDropbox {
+    /// Starts a fake that knows the test app ([`TEST_APP`]) and the OAuth callback of the host
+    /// at `host_url`, and approves every authorization at once.
+    pub fn for_host(host_url: &str) -> FakeDropbox {
+        Self::start(Options {
+            client_id: Some(TEST_APP.0.into()),
+            client_secret: Some(TEST_APP.1.into()),
+            redirect_uris: vec![format!(
+                "{host_url}/index.php?get_action=dropbox_oauth_authorize"
+            )],
+            auto_approve: true,
+            ..Options::default()
+        })
+    }
+
+    /// The parameters of a Dropbox workspace of the test app at this fake.
+    pub fn workspace_params(&self) -> serde_json::Value {
+        serde_json::json!({
+            "CLIENT_ID": TEST_APP.0, "CLIENT_SECRET": TEST_APP.1,
+            "AUTH_URL": self.authorize_url(), "TOKEN_URL": self.token_url(),
+            "API_URL": self.url, "CONTENT_URL": self.url,
+        })
+    }
+
     /// Starts a fake on a free loopback port.
     pub fn start(options: Options) -> FakeDropbox {
         Self::start_on("127.0.0.1:0".parse().expect("address"), options)
