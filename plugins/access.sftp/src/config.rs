@@ -183,32 +183,37 @@ impl SftpConfig {
     }
 }
 
-/// The private key's text, with the line breaks a one-line form field may have lost: the
-/// manifest's `password` type is one line, so an admin may paste a key with its newlines
-/// turned into spaces or written as `\n`.
+/// The private key's text, with the line breaks a one-line value has lost. The manifest's
+/// `password` type is one line (the host refuses line breaks in it, and a browser's password
+/// field strips them from a paste), so a key arrives with its lines joined by spaces, by
+/// nothing, or written as `\n`. The base64 body between the BEGIN and END lines is re-cut
+/// into 64-character lines, which every PEM and OpenSSH key reader accepts.
 fn key_text(ws: &str, pem: &str) -> Result<String> {
     let pem = pem.trim().replace("\\n", "\n");
-    let (Some(begin), Some(end)) = (pem.find("-----BEGIN "), pem.rfind("-----END ")) else {
+    let begin = pem.find("-----BEGIN ");
+    let header_end = begin.and_then(|b| pem[b + 11..].find("-----").map(|i| b + 11 + i + 5));
+    let end = pem.rfind("-----END ");
+    let (Some(begin), Some(header_end), Some(end)) = (begin, header_end, end) else {
         return Err(bad(
             ws,
-            "PRIVATE_KEY must be a private key in PEM or OpenSSH text, from -----BEGIN ... to -----END ...-----",
+            "PRIVATE_KEY must be a private key in PEM or OpenSSH text, from -----BEGIN ... PRIVATE KEY----- to -----END ... PRIVATE KEY-----",
         ));
     };
-    if pem.contains('\n') {
+    if pem.contains('\n') || header_end > end {
         return Ok(format!("{pem}\n"));
     }
-    // One line: the header and footer keep their spaces, the base64 body between them does not.
-    let header_end = pem[begin + 11..].find("-----").map(|i| begin + 11 + i + 5);
-    let Some(header_end) = header_end.filter(|&h| h <= end) else {
-        return Err(bad(ws, "PRIVATE_KEY has no complete -----BEGIN ...----- line"));
-    };
-    let body: Vec<&str> = pem[header_end..end].split_whitespace().collect();
-    Ok(format!(
-        "{}\n{}\n{}\n",
-        &pem[begin..header_end],
-        body.join("\n"),
-        &pem[end..]
-    ))
+    let body: String = pem[header_end..end]
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let mut text = format!("{}\n", &pem[begin..header_end]);
+    for line in body.as_bytes().chunks(64) {
+        text.push_str(std::str::from_utf8(line).unwrap_or_default());
+        text.push('\n');
+    }
+    text.push_str(&pem[end..]);
+    text.push('\n');
+    Ok(text)
 }
 
 #[cfg(test)]
@@ -284,15 +289,27 @@ mod tests {
 
     #[test]
     fn a_key_pasted_on_one_line_gets_its_line_breaks_back() {
-        let one_line = "-----BEGIN OPENSSH PRIVATE KEY----- b3Blbn NzaC1r ZXktdjE= -----END OPENSSH PRIVATE KEY-----";
-        let c = parse(&[("HOST_KEY", FP), ("PRIVATE_KEY", one_line)]).unwrap();
-        let Auth::Key { pem, .. } = &c.auth else {
-            panic!("{:?}", c.auth)
-        };
-        assert_eq!(
-            pem,
-            "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn\nNzaC1r\nZXktdjE=\n-----END OPENSSH PRIVATE KEY-----\n"
+        let want = format!(
+            "-----BEGIN OPENSSH PRIVATE KEY-----\n{}\n{}\n-----END OPENSSH PRIVATE KEY-----\n",
+            "A".repeat(64),
+            "B".repeat(6)
         );
+        let body = format!("{}{}", "A".repeat(64), "B".repeat(6));
+        for pasted in [
+            // Joined by spaces, by nothing (a browser's password field), or by `\n`.
+            format!("-----BEGIN OPENSSH PRIVATE KEY----- {} {} -----END OPENSSH PRIVATE KEY-----", &body[..30], &body[30..]),
+            format!("-----BEGIN OPENSSH PRIVATE KEY-----{body}-----END OPENSSH PRIVATE KEY-----"),
+            format!("-----BEGIN OPENSSH PRIVATE KEY-----\\n{body}\\n-----END OPENSSH PRIVATE KEY-----"),
+        ] {
+            let c = parse(&[("HOST_KEY", FP), ("PRIVATE_KEY", &pasted)]).unwrap();
+            let Auth::Key { pem, .. } = &c.auth else {
+                panic!("{:?}", c.auth)
+            };
+            assert!(pem.starts_with("-----BEGIN OPENSSH PRIVATE KEY-----\n"), "{pasted}: {pem}");
+            if !pasted.contains("\\n") {
+                assert_eq!(pem, &want, "{pasted}");
+            }
+        }
     }
 
     #[test]
