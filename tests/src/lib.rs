@@ -3,6 +3,7 @@
 //! HTTP. The libraries are loaded by the `wshost` process, never linked into the tests.
 
 pub mod fake_dropbox;
+pub mod sshd;
 
 use std::io::Read;
 use std::net::TcpListener;
@@ -50,6 +51,8 @@ pub fn build() -> &'static Path {
                 "access-impostor",
                 "-p",
                 "access-dropbox",
+                "-p",
+                "access-sftp",
             ])
             .status()
             .expect("run cargo build");
