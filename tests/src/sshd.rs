@@ -241,7 +241,10 @@ impl Sshd {
         let _ = child.kill();
         let _ = child.wait();
         for pid in doomed {
-            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .stderr(Stdio::null())
+                .status();
         }
     }
 

@@ -217,15 +217,19 @@ fn a_wrong_password_or_key_is_refused_naming_the_method() {
     let v = verify(&h, "sftp2");
     let message = v["error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("by private key: the server refused the private key"), "{v}");
-    let (s, v) = json_of(
-        h.client
-            .post(h.api("workspaces"))
-            .json(&json!({ "id": "sftp3", "driver": "access.sftp", "params": {
-                "HOST": "127.0.0.1", "USER": ACCOUNT, "HOST_KEY": sshd.fingerprint } }))
-            .send()
-            .unwrap(),
+    create(
+        &h,
+        "sftp3",
+        vec![
+            ("HOST".into(), "127.0.0.1".into()),
+            ("USER".into(), ACCOUNT.into()),
+            ("HOST_KEY".into(), sshd.fingerprint.clone()),
+        ],
+        &[],
     );
-    assert!(s >= 400 && v.to_string().contains("set PASSWORD or PRIVATE_KEY"), "{s} {v}");
+    let (s, v) = h.get("get_action=ls&ws=sftp3&dir=/");
+    assert_eq!(code(&v), "invalid_input", "{s} {v}");
+    assert!(v.to_string().contains("set PASSWORD or PRIVATE_KEY"), "{v}");
 }
 
 #[test]
@@ -269,7 +273,7 @@ fn a_server_that_goes_away_mid_download_fails_it_and_the_host_serves_on() {
     assert!(r.bytes().unwrap()[..] == data[..], "the download after the restart differs");
 }
 
-/// What lies outside ROOT, with contents: must be the same after every attempt.
+/// The tree under `dir`: folders, files with their bytes, symlinks with their targets.
 fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut all = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -280,6 +284,10 @@ fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
             if meta.is_dir() {
                 stack.push(p.clone());
                 all.push((p, Vec::new()));
+            } else if meta.is_symlink() {
+                // The link, not what it points to.
+                let target = std::fs::read_link(&p).unwrap();
+                all.push((p, format!("-> {}", target.display()).into_bytes()));
             } else {
                 all.push((p.clone(), std::fs::read(&p).unwrap_or_default()));
             }
