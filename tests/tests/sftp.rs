@@ -464,6 +464,10 @@ fn concurrent_uploads_to_one_workspace_share_its_pool() {
     let sshd = Sshd::start();
     let h = host();
     create(&h, WS, sshd.params(Login::Password), &[("CONNECTIONS", "2")]);
+    // One call first: concurrent first calls of a workspace may each open a driver (the host
+    // keeps one and drops the others), and the pool is per driver.
+    let (s, v) = h.get(&format!("get_action=ls&ws={WS}&dir=/"));
+    assert_eq!(s, 200, "{v}");
     const UPLOADS: u64 = 8;
     let files: Vec<Vec<u8>> = (0..UPLOADS).map(|i| pattern_chunk(100 + i, 0, 3 << 20)).collect();
     std::thread::scope(|scope| {
