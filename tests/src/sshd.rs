@@ -65,7 +65,9 @@ fn output(cmd: &mut Command) -> Option<String> {
 
 /// `id -u NAME`, or our own uid without a name.
 fn uid_of(name: Option<&str>) -> Option<u32> {
-    output(Command::new("id").arg("-u").args(name))?.parse().ok()
+    output(Command::new("id").arg("-u").args(name))?
+        .parse()
+        .ok()
 }
 
 /// Gives `path` (not following a symlink) to the account.
@@ -89,10 +91,14 @@ impl Sshd {
             require("root, to start sshd as the test account (run the tests as root)");
         }
         let Some(uid) = uid_of(Some(ACCOUNT)) else {
-            require(&format!("the account {ACCOUNT} that tests/setup.sh creates"));
+            require(&format!(
+                "the account {ACCOUNT} that tests/setup.sh creates"
+            ));
         };
         let Ok(password) = std::fs::read_to_string(PASSWORD_FILE) else {
-            require(&format!("{PASSWORD_FILE}, the password tests/setup.sh sets for {ACCOUNT}"));
+            require(&format!(
+                "{PASSWORD_FILE}, the password tests/setup.sh sets for {ACCOUNT}"
+            ));
         };
         let dir = tempfile::Builder::new()
             .prefix("wshost-sshd-")
@@ -112,13 +118,25 @@ impl Sshd {
         keygen("user_key", "ed25519");
         std::fs::copy(d.join("user_key.pub"), d.join("authorized_keys")).unwrap();
         std::fs::create_dir(d.join("root")).unwrap();
-        let fingerprint = output(Command::new("ssh-keygen").arg("-lf").arg(d.join("host_key.pub")))
-            .and_then(|line| line.split_whitespace().nth(1).map(str::to_owned))
-            .expect("ssh-keygen -lf host_key.pub");
+        let fingerprint = output(
+            Command::new("ssh-keygen")
+                .arg("-lf")
+                .arg(d.join("host_key.pub")),
+        )
+        .and_then(|line| line.split_whitespace().nth(1).map(str::to_owned))
+        .expect("ssh-keygen -lf host_key.pub");
         let private_key = std::fs::read_to_string(d.join("user_key")).unwrap();
         // sshd reads everything as the account; the folder itself must be reachable.
         std::fs::set_permissions(d, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-        for name in ["", "host_key", "host_key.pub", "user_key", "user_key.pub", "authorized_keys", "root"] {
+        for name in [
+            "",
+            "host_key",
+            "host_key.pub",
+            "user_key",
+            "user_key.pub",
+            "authorized_keys",
+            "root",
+        ] {
             give(&d.join(name), uid);
         }
         let mut sshd = Sshd {
@@ -153,7 +171,17 @@ impl Sshd {
             std::fs::write(&path, config).unwrap();
             give(&path, self.uid);
             let mut child = Command::new("setpriv")
-                .args(["--reuid", ACCOUNT, "--regid", ACCOUNT, "--init-groups", SSHD, "-D", "-e", "-f"])
+                .args([
+                    "--reuid",
+                    ACCOUNT,
+                    "--regid",
+                    ACCOUNT,
+                    "--init-groups",
+                    SSHD,
+                    "-D",
+                    "-e",
+                    "-f",
+                ])
                 .arg(&path)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
@@ -169,7 +197,9 @@ impl Sshd {
                     if n == 0 {
                         break;
                     }
-                    sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+                    sink.lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buf[..n]));
                 }
             });
             let deadline = Instant::now() + Duration::from_secs(20);
@@ -214,7 +244,10 @@ impl Sshd {
 
     /// A fresh private key that is not in `authorized_keys`, on one line.
     pub fn unauthorized_key(&self) -> String {
-        let path = self.dir.path().join(format!("stranger_{:x}", rand::random::<u32>()));
+        let path = self
+            .dir
+            .path()
+            .join(format!("stranger_{:x}", rand::random::<u32>()));
         let ok = Command::new("ssh-keygen")
             .args(["-q", "-t", "ed25519", "-N", "", "-f"])
             .arg(&path)
@@ -294,7 +327,11 @@ impl Drop for Sshd {
 fn descendants(pid: u32) -> Vec<u32> {
     let mut parents: Vec<(u32, u32)> = Vec::new();
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(child) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+        let Some(child) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
             continue;
         };
         let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {

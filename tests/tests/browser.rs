@@ -593,9 +593,19 @@ fn admin_creates_an_sftp_workspace_from_its_form() {
                 ensure(marks.len() == 1, format!("{field} is marked mandatory"))?;
             }
             let help = text(b, "[data-field='HOST_KEY']").await?;
-            ensure(help.contains("ssh-keygen -lf"), format!("the fingerprint field says how to read it: {help:?}"))?;
-            let kind = wait_css(b, "#f-PASSWORD").await?.attr("type").await.map_err(fail("type"))?;
-            ensure(kind.as_deref() == Some("password"), format!("PASSWORD is a {kind:?} input"))?;
+            ensure(
+                help.contains("ssh-keygen -lf"),
+                format!("the fingerprint field says how to read it: {help:?}"),
+            )?;
+            let kind = wait_css(b, "#f-PASSWORD")
+                .await?
+                .attr("type")
+                .await
+                .map_err(fail("type"))?;
+            ensure(
+                kind.as_deref() == Some("password"),
+                format!("PASSWORD is a {kind:?} input"),
+            )?;
             fill(b, "#f-label", "Server files").await?;
             fill(b, "#f-id", "server").await?;
             fill(b, "#f-HOST", "127.0.0.1").await?;
@@ -605,8 +615,14 @@ fn admin_creates_an_sftp_workspace_from_its_form() {
             fill(b, "#f-ROOT", &folder).await?;
             fill(b, "#f-HOST_KEY", "ab:cd:ef (an MD5 fingerprint)").await?;
             click(b, "#save").await?;
-            wait_text(b, "[data-field='HOST_KEY'] .field-error", |t| t.contains("pattern")).await?;
-            ensure(value(b, "#f-HOST").await? == "127.0.0.1", "the typed HOST is kept")?;
+            wait_text(b, "[data-field='HOST_KEY'] .field-error", |t| {
+                t.contains("pattern")
+            })
+            .await?;
+            ensure(
+                value(b, "#f-HOST").await? == "127.0.0.1",
+                "the typed HOST is kept",
+            )?;
             fill(b, "#f-HOST_KEY", &fingerprint).await?;
             // A write-only field comes back empty after a refused submission.
             fill(b, "#f-PASSWORD", &password).await?;
@@ -633,7 +649,10 @@ fn admin_creates_an_sftp_workspace_from_its_form() {
             click(b, "#upload-button").await?;
             let link = "tr.entry[data-name='notes.bin'] a.file";
             wait_css(b, link).await?;
-            ensure(std::fs::read(&on_server).ok() == Some(bytes.clone()), "the file is on the server")?;
+            ensure(
+                std::fs::read(&on_server).ok() == Some(bytes.clone()),
+                "the file is on the server",
+            )?;
             let downloaded = b
                 .execute(
                     "return fetch(document.querySelector(arguments[0]).href)\
@@ -644,9 +663,17 @@ fn admin_creates_an_sftp_workspace_from_its_form() {
                 .map_err(fail("download in the page"))?;
             let got: Vec<u8> = downloaded
                 .as_array()
-                .map(|a| a.iter().filter_map(|v| v.as_u64()).map(|v| v as u8).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_u64())
+                        .map(|v| v as u8)
+                        .collect()
+                })
                 .unwrap_or_default();
-            ensure(got == bytes, format!("downloaded {} bytes, uploaded {}", got.len(), bytes.len()))?;
+            ensure(
+                got == bytes,
+                format!("downloaded {} bytes, uploaded {}", got.len(), bytes.len()),
+            )?;
             no_script_errors(b, "the file browser").await
         })
     });

@@ -70,7 +70,10 @@ fn plugins_test(params: &[(String, String)]) -> (bool, String) {
         "test".into(),
         build().join("libaccess_sftp.so").display().to_string(),
         "--manifest".into(),
-        root().join("manifests/access.sftp.toml").display().to_string(),
+        root()
+            .join("manifests/access.sftp.toml")
+            .display()
+            .to_string(),
     ];
     for (k, v) in params {
         args.push("--param".into());
@@ -91,8 +94,14 @@ fn conformance(login: Login) {
     assert!(ok, "{out}\nsshd:\n{}", sshd.log());
     assert!(out.contains("conformance of access.sftp"), "{out}");
     assert!(out.contains("40 passed, 0 failed, 0 skipped"), "{out}");
-    for secret in [&sshd.password, &sshd.private_key.lines().nth(1).unwrap().to_owned()] {
-        assert!(!out.contains(secret.as_str()), "a secret in the report:\n{out}");
+    for secret in [
+        &sshd.password,
+        &sshd.private_key.lines().nth(1).unwrap().to_owned(),
+    ] {
+        assert!(
+            !out.contains(secret.as_str()),
+            "a secret in the report:\n{out}"
+        );
     }
     let left: Vec<_> = std::fs::read_dir(&sshd.root).unwrap().collect();
     assert!(left.is_empty(), "the scratch folder is removed: {left:?}");
@@ -116,14 +125,29 @@ fn the_whole_flow_through_the_host() {
     let v = verify(&h, WS);
     assert_eq!(v["ok"], json!(true), "{v}");
     let message = v["message"].as_str().unwrap();
-    for part in [sshd.fingerprint.as_str(), "by private key", "ED25519", ACCOUNT] {
+    for part in [
+        sshd.fingerprint.as_str(),
+        "by private key",
+        "ED25519",
+        ACCOUNT,
+    ] {
         assert!(message.contains(part), "`{part}` missing from: {message}");
     }
 
     let big: Vec<u8> = (0..6).flat_map(|i| pattern_chunk(19, i, 1 << 20)).collect();
-    let (s, v) = h.post_bytes(&format!("get_action=upload&ws={WS}&dir=/&name=big.bin"), big.clone());
-    assert_eq!((s, v["size"].as_u64()), (201, Some(big.len() as u64)), "{v}");
-    assert!(std::fs::read(sshd.root.join("big.bin")).unwrap() == big, "bytes on the server");
+    let (s, v) = h.post_bytes(
+        &format!("get_action=upload&ws={WS}&dir=/&name=big.bin"),
+        big.clone(),
+    );
+    assert_eq!(
+        (s, v["size"].as_u64()),
+        (201, Some(big.len() as u64)),
+        "{v}"
+    );
+    assert!(
+        std::fs::read(sshd.root.join("big.bin")).unwrap() == big,
+        "bytes on the server"
+    );
     let r = h
         .client
         .get(h.action_url(&format!("get_action=download&ws={WS}&file=/big.bin")))
@@ -144,13 +168,24 @@ fn the_whole_flow_through_the_host() {
     assert_eq!(s, 201, "{v}");
     let (s, v) = h.post(&format!("get_action=copy&ws={WS}&file=/big.bin&dest=/docs"));
     assert!(matches!(s, 200 | 201), "{s} {v}");
-    let (s, v) = h.post(&format!("get_action=rename&ws={WS}&file=/big.bin&filename_new=moved.bin"));
+    let (s, v) = h.post(&format!(
+        "get_action=rename&ws={WS}&file=/big.bin&filename_new=moved.bin"
+    ));
     assert!(matches!(s, 200 | 201), "{s} {v}");
-    let (s, v) = h.post(&format!("get_action=move&ws={WS}&file=/moved.bin&dest=/docs"));
+    let (s, v) = h.post(&format!(
+        "get_action=move&ws={WS}&file=/moved.bin&dest=/docs"
+    ));
     assert!(matches!(s, 200 | 201), "{s} {v}");
     let (s, v) = h.get(&format!("get_action=ls&ws={WS}&dir=/docs"));
-    assert_eq!((s, names(&v)), (200, vec!["big.bin".to_owned(), "moved.bin".to_owned()]), "{v}");
-    assert!(std::fs::read(sshd.root.join("docs/big.bin")).unwrap() == big, "the copy");
+    assert_eq!(
+        (s, names(&v)),
+        (200, vec!["big.bin".to_owned(), "moved.bin".to_owned()]),
+        "{v}"
+    );
+    assert!(
+        std::fs::read(sshd.root.join("docs/big.bin")).unwrap() == big,
+        "the copy"
+    );
     let (s, v) = h.post(&format!("get_action=delete&ws={WS}&file=/docs"));
     assert!(matches!(s, 200 | 204), "{s} {v}");
     assert!(!sshd.root.join("docs").exists());
@@ -164,7 +199,10 @@ fn the_whole_flow_through_the_host() {
     assert_eq!((s, code(&v)), (404, "not_found"), "{v}");
     let denied = sshd.mkdir("locked");
     std::fs::set_permissions(&denied, std::os::unix::fs::PermissionsExt::from_mode(0o555)).unwrap();
-    let (s, v) = h.post_bytes(&format!("get_action=upload&ws={WS}&dir=/locked&name=x"), b"x".to_vec());
+    let (s, v) = h.post_bytes(
+        &format!("get_action=upload&ws={WS}&dir=/locked&name=x"),
+        b"x".to_vec(),
+    );
     assert_eq!((s, code(&v)), (403, "permission_denied"), "{v}");
 }
 
@@ -176,19 +214,38 @@ fn a_wrong_host_key_is_refused_before_login_showing_the_offered_fingerprint() {
     let other = "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU";
     create(&h, WS, sshd.params(Login::Password), &[("HOST_KEY", other)]);
     let v = verify(&h, WS);
-    assert_eq!((&v["ok"], code(&v)), (&json!(false), "permission_denied"), "{v}");
+    assert_eq!(
+        (&v["ok"], code(&v)),
+        (&json!(false), "permission_denied"),
+        "{v}"
+    );
     let message = v["error"]["message"].as_str().unwrap();
-    assert!(message.contains(&format!("offered host key {} (ED25519)", sshd.fingerprint)), "{message}");
-    assert!(message.contains(other), "the pinned key is named too: {message}");
+    assert!(
+        message.contains(&format!("offered host key {} (ED25519)", sshd.fingerprint)),
+        "{message}"
+    );
+    assert!(
+        message.contains(other),
+        "the pinned key is named too: {message}"
+    );
     let (s, v) = h.get(&format!("get_action=ls&ws={WS}&dir=/"));
     assert_eq!((s, code(&v)), (403, "permission_denied"), "{v}");
-    assert!(v["error"]["message"].as_str().unwrap().contains(&sshd.fingerprint), "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&sshd.fingerprint),
+        "{v}"
+    );
     // The password never reached the server: no login was even attempted.
     let log = sshd.log();
     for line in ["Failed password", "Accepted password", "Postponed"] {
         assert!(!log.contains(line), "`{line}` in the sshd log:\n{log}");
     }
-    assert!(!h.log().contains(&sshd.password), "the password in the host's log");
+    assert!(
+        !h.log().contains(&sshd.password),
+        "the password in the host's log"
+    );
     // The host serves on.
     let (s, v) = h.get("get_action=ls&ws=files&dir=/");
     assert_eq!(s, 200, "{v}");
@@ -198,11 +255,26 @@ fn a_wrong_host_key_is_refused_before_login_showing_the_offered_fingerprint() {
 fn a_wrong_password_or_key_is_refused_naming_the_method() {
     let sshd = Sshd::start();
     let h = host();
-    create(&h, WS, sshd.params(Login::Password), &[("PASSWORD", "not-the-password")]);
+    create(
+        &h,
+        WS,
+        sshd.params(Login::Password),
+        &[("PASSWORD", "not-the-password")],
+    );
     let v = verify(&h, WS);
-    assert_eq!((&v["ok"], code(&v)), (&json!(false), "permission_denied"), "{v}");
+    assert_eq!(
+        (&v["ok"], code(&v)),
+        (&json!(false), "permission_denied"),
+        "{v}"
+    );
     let message = v["error"]["message"].as_str().unwrap();
-    assert!(message.contains(&format!("cannot log in to {ACCOUNT}@127.0.0.1:{} by password", sshd.port)), "{message}");
+    assert!(
+        message.contains(&format!(
+            "cannot log in to {ACCOUNT}@127.0.0.1:{} by password",
+            sshd.port
+        )),
+        "{message}"
+    );
     assert!(message.contains("refused the password"), "{message}");
     assert!(!message.contains("not-the-password"), "{message}");
     assert!(sshd.log().contains("Failed password"), "{}", sshd.log());
@@ -216,7 +288,10 @@ fn a_wrong_password_or_key_is_refused_naming_the_method() {
     create(&h, "sftp2", params, &[("PRIVATE_KEY", &unknown)]);
     let v = verify(&h, "sftp2");
     let message = v["error"]["message"].as_str().unwrap_or_default();
-    assert!(message.contains("by private key: the server refused the private key"), "{v}");
+    assert!(
+        message.contains("by private key: the server refused the private key"),
+        "{v}"
+    );
     create(
         &h,
         "sftp3",
@@ -236,7 +311,12 @@ fn a_wrong_password_or_key_is_refused_naming_the_method() {
 fn a_server_that_goes_away_mid_download_fails_it_and_the_host_serves_on() {
     let mut sshd = Sshd::start();
     let h = host();
-    create(&h, WS, sshd.params(Login::Password), &[("TIMEOUT_SECS", "5")]);
+    create(
+        &h,
+        WS,
+        sshd.params(Login::Password),
+        &[("TIMEOUT_SECS", "5")],
+    );
     const SIZE: usize = 64 << 20;
     let data: Vec<u8> = (0..64).flat_map(|i| pattern_chunk(3, i, 1 << 20)).collect();
     sshd.put("big.bin", &data);
@@ -253,12 +333,25 @@ fn a_server_that_goes_away_mid_download_fails_it_and_the_host_serves_on() {
     let mut rest = Vec::new();
     let ended = r.read_to_end(&mut rest);
     let total = got.len() + rest.len();
-    assert!(ended.is_err() || total < SIZE, "the download completed ({total} bytes) after the server went away");
-    assert!(started.elapsed() < Duration::from_secs(20), "the broken download took {:?} to end", started.elapsed());
+    assert!(
+        ended.is_err() || total < SIZE,
+        "the download completed ({total} bytes) after the server went away"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the broken download took {:?} to end",
+        started.elapsed()
+    );
     // The next call says the server is unavailable; other workspaces are unaffected.
     let (s, v) = h.get(&format!("get_action=ls&ws={WS}&dir=/"));
     assert_eq!((s, code(&v)), (503, "unavailable"), "{v}");
-    assert!(v["error"]["message"].as_str().unwrap().contains("connection refused"), "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("connection refused"),
+        "{v}"
+    );
     let (s, v) = h.get("get_action=ls&ws=files&dir=/");
     assert_eq!(s, 200, "{v}");
     // The server comes back: the workspace reconnects by itself.
@@ -270,7 +363,10 @@ fn a_server_that_goes_away_mid_download_fails_it_and_the_host_serves_on() {
         .get(h.action_url(&format!("get_action=download&ws={WS}&file=/big.bin")))
         .send()
         .unwrap();
-    assert!(r.bytes().unwrap()[..] == data[..], "the download after the restart differs");
+    assert!(
+        r.bytes().unwrap()[..] == data[..],
+        "the download after the restart differs"
+    );
 }
 
 /// The tree under `dir`: folders, files with their bytes, symlinks with their targets.
@@ -322,35 +418,130 @@ fn no_path_leads_outside_root() {
     create(&h, WS, sshd.params(Login::Password), &[]);
     let up = |q: &str| format!("get_action=upload&ws={WS}&{q}");
     let attempts: Vec<(&str, &str, String)> = vec![
-        ("read a file symlink", "GET", format!("get_action=download&ws={WS}&file=/link_file")),
-        ("read through a folder symlink", "GET", format!("get_action=download&ws={WS}&file=/link_dir/secret.txt")),
-        ("read through a relative symlink", "GET", format!("get_action=download&ws={WS}&file=/link_rel/sub/deep.txt")),
-        ("read a symlink with .. in its target", "GET", format!("get_action=download&ws={WS}&file=/folder_link")),
-        ("read with .. via the host", "GET", format!("get_action=download&ws={WS}&file=/../outside/secret.txt")),
-        ("read with encoded ..", "GET", format!("get_action=download&ws={WS}&file=%2F..%2Foutside%2Fsecret.txt")),
-        ("stat a file symlink", "GET", format!("get_action=stat&ws={WS}&file=/link_dir/secret.txt")),
-        ("list a folder symlink", "GET", format!("get_action=ls&ws={WS}&dir=/link_dir")),
-        ("list a relative folder symlink", "GET", format!("get_action=ls&ws={WS}&dir=/link_rel/sub")),
-        ("list with .. via the host", "GET", format!("get_action=ls&ws={WS}&dir=/../")),
-        ("write through a folder symlink", "POST", up("dir=/link_dir&name=planted.txt")),
-        ("write through a relative symlink", "POST", up("dir=/link_rel/sub&name=planted.txt")),
-        ("write with .. via the host", "POST", up("dir=/..&name=planted.txt")),
-        ("mkdir through a folder symlink", "POST", format!("get_action=mkdir&ws={WS}&dir=/link_dir&dirname=planted")),
-        ("delete through a folder symlink", "POST", format!("get_action=delete&ws={WS}&file=/link_dir/secret.txt")),
-        ("delete inside a folder symlink", "POST", format!("get_action=delete&ws={WS}&file=/link_rel/sub")),
-        ("delete with .. via the host", "POST", format!("get_action=delete&ws={WS}&file=/../outside/secret.txt")),
-        ("move into a folder symlink", "POST", format!("get_action=move&ws={WS}&file=/inner.txt&dest=/link_dir")),
-        ("move out of a folder symlink", "POST", format!("get_action=move&ws={WS}&file=/link_dir/secret.txt&dest=/folder")),
-        ("move with .. as destination", "POST", format!("get_action=move&ws={WS}&file=/inner.txt&dest=/..")),
-        ("copy into a folder symlink", "POST", format!("get_action=copy&ws={WS}&file=/inner.txt&dest=/link_rel")),
-        ("copy out of a file symlink", "POST", format!("get_action=copy&ws={WS}&file=/link_file&dest=/folder")),
-        ("copy out of a folder symlink", "POST", format!("get_action=copy&ws={WS}&file=/link_dir&dest=/folder")),
+        (
+            "read a file symlink",
+            "GET",
+            format!("get_action=download&ws={WS}&file=/link_file"),
+        ),
+        (
+            "read through a folder symlink",
+            "GET",
+            format!("get_action=download&ws={WS}&file=/link_dir/secret.txt"),
+        ),
+        (
+            "read through a relative symlink",
+            "GET",
+            format!("get_action=download&ws={WS}&file=/link_rel/sub/deep.txt"),
+        ),
+        (
+            "read a symlink with .. in its target",
+            "GET",
+            format!("get_action=download&ws={WS}&file=/folder_link"),
+        ),
+        (
+            "read with .. via the host",
+            "GET",
+            format!("get_action=download&ws={WS}&file=/../outside/secret.txt"),
+        ),
+        (
+            "read with encoded ..",
+            "GET",
+            format!("get_action=download&ws={WS}&file=%2F..%2Foutside%2Fsecret.txt"),
+        ),
+        (
+            "stat a file symlink",
+            "GET",
+            format!("get_action=stat&ws={WS}&file=/link_dir/secret.txt"),
+        ),
+        (
+            "list a folder symlink",
+            "GET",
+            format!("get_action=ls&ws={WS}&dir=/link_dir"),
+        ),
+        (
+            "list a relative folder symlink",
+            "GET",
+            format!("get_action=ls&ws={WS}&dir=/link_rel/sub"),
+        ),
+        (
+            "list with .. via the host",
+            "GET",
+            format!("get_action=ls&ws={WS}&dir=/../"),
+        ),
+        (
+            "write through a folder symlink",
+            "POST",
+            up("dir=/link_dir&name=planted.txt"),
+        ),
+        (
+            "write through a relative symlink",
+            "POST",
+            up("dir=/link_rel/sub&name=planted.txt"),
+        ),
+        (
+            "write with .. via the host",
+            "POST",
+            up("dir=/..&name=planted.txt"),
+        ),
+        (
+            "mkdir through a folder symlink",
+            "POST",
+            format!("get_action=mkdir&ws={WS}&dir=/link_dir&dirname=planted"),
+        ),
+        (
+            "delete through a folder symlink",
+            "POST",
+            format!("get_action=delete&ws={WS}&file=/link_dir/secret.txt"),
+        ),
+        (
+            "delete inside a folder symlink",
+            "POST",
+            format!("get_action=delete&ws={WS}&file=/link_rel/sub"),
+        ),
+        (
+            "delete with .. via the host",
+            "POST",
+            format!("get_action=delete&ws={WS}&file=/../outside/secret.txt"),
+        ),
+        (
+            "move into a folder symlink",
+            "POST",
+            format!("get_action=move&ws={WS}&file=/inner.txt&dest=/link_dir"),
+        ),
+        (
+            "move out of a folder symlink",
+            "POST",
+            format!("get_action=move&ws={WS}&file=/link_dir/secret.txt&dest=/folder"),
+        ),
+        (
+            "move with .. as destination",
+            "POST",
+            format!("get_action=move&ws={WS}&file=/inner.txt&dest=/.."),
+        ),
+        (
+            "copy into a folder symlink",
+            "POST",
+            format!("get_action=copy&ws={WS}&file=/inner.txt&dest=/link_rel"),
+        ),
+        (
+            "copy out of a file symlink",
+            "POST",
+            format!("get_action=copy&ws={WS}&file=/link_file&dest=/folder"),
+        ),
+        (
+            "copy out of a folder symlink",
+            "POST",
+            format!("get_action=copy&ws={WS}&file=/link_dir&dest=/folder"),
+        ),
     ];
     let mut escapes = Vec::new();
     for (what, method, query) in &attempts {
         let r = match *method {
             "GET" => h.client.get(h.action_url(query)),
-            _ => h.client.post(h.action_url(query)).body(SECRET.replace("SECRET", "PLANTED")),
+            _ => h
+                .client
+                .post(h.action_url(query))
+                .body(SECRET.replace("SECRET", "PLANTED")),
         }
         .send()
         .unwrap();
@@ -367,26 +558,50 @@ fn no_path_leads_outside_root() {
     // Nothing of the outside was copied or moved in either.
     let inside = snapshot(&sshd.root);
     assert!(
-        inside.iter().all(|(_, bytes)| !String::from_utf8_lossy(bytes).contains(SECRET)),
+        inside
+            .iter()
+            .all(|(_, bytes)| !String::from_utf8_lossy(bytes).contains(SECRET)),
         "outside content inside ROOT: {inside:?}"
     );
     // Listing the root shows the escaping links as zero-byte files, the inside link as its file.
     let (s, v) = h.get(&format!("get_action=ls&ws={WS}&dir=/"));
     assert_eq!(s, 200, "{v}");
     let size_of = |name: &str| {
-        v["entries"].as_array().unwrap().iter().find(|e| e["name"] == name).map(|e| (e["type"].clone(), e["size"].clone()))
+        v["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+            .map(|e| (e["type"].clone(), e["size"].clone()))
     };
     assert_eq!(size_of("link_dir"), Some((json!("file"), json!(0))), "{v}");
     assert_eq!(size_of("ok_link"), Some((json!("file"), json!(6))), "{v}");
     // Replacing or deleting a link acts on the link, never on its target.
     let (s, v) = h.post_bytes(&up("dir=/&name=link_file"), b"replaced".to_vec());
     assert_eq!(s, 201, "{v}");
-    assert_eq!(std::fs::read(sshd.root.join("link_file")).unwrap(), b"replaced");
+    assert_eq!(
+        std::fs::read(sshd.root.join("link_file")).unwrap(),
+        b"replaced"
+    );
     let (s, v) = h.post(&format!("get_action=delete&ws={WS}&file=/link_dir"));
     assert!(matches!(s, 200 | 204), "{s} {v}");
-    assert_eq!(snapshot(&outside), before, "a replaced or deleted link changed its target");
-    eprintln!("confinement: {} attempts, {} escapes", attempts.len(), escapes.len());
-    assert!(escapes.is_empty(), "{} of {} attempts escaped ROOT:\n{}", escapes.len(), attempts.len(), escapes.join("\n"));
+    assert_eq!(
+        snapshot(&outside),
+        before,
+        "a replaced or deleted link changed its target"
+    );
+    eprintln!(
+        "confinement: {} attempts, {} escapes",
+        attempts.len(),
+        escapes.len()
+    );
+    assert!(
+        escapes.is_empty(),
+        "{} of {} attempts escaped ROOT:\n{}",
+        escapes.len(),
+        attempts.len(),
+        escapes.join("\n")
+    );
 }
 
 /// Starts an upload of `announced` bytes to `name` on workspace `WS` and drops the connection
@@ -425,15 +640,26 @@ fn an_interrupted_upload_leaves_the_previous_version_and_no_partial_file() {
     let h = host();
     create(&h, WS, sshd.params(Login::Password), &[]);
     sshd.put("target.bin", b"the previous version");
-    for (name, cut) in [("target.bin", 3 << 20), ("new.bin", 5 << 20), ("target.bin", 0)] {
+    for (name, cut) in [
+        ("target.bin", 3 << 20),
+        ("new.bin", 5 << 20),
+        ("target.bin", 0),
+    ] {
         cut_upload(&h, name, 8 << 20, cut);
         // Settled: the temporary file is gone, the target as it was.
         let deadline = Instant::now() + Duration::from_secs(15);
         while on_disk(&sshd.root) != ["target.bin"] {
-            assert!(Instant::now() < deadline, "after a cut upload to {name}: {:?}", on_disk(&sshd.root));
+            assert!(
+                Instant::now() < deadline,
+                "after a cut upload to {name}: {:?}",
+                on_disk(&sshd.root)
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
-        assert_eq!(std::fs::read(sshd.root.join("target.bin")).unwrap(), b"the previous version");
+        assert_eq!(
+            std::fs::read(sshd.root.join("target.bin")).unwrap(),
+            b"the previous version"
+        );
     }
     // A listing while an upload runs hides its temporary file.
     let addr = h.url.trim_start_matches("http://").to_owned();
@@ -446,8 +672,15 @@ fn an_interrupted_upload_leaves_the_previous_version_and_no_partial_file() {
     write!(tcp, "POST /?get_action=upload&ws={WS}&dir=/&name=slow.bin HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Length: 4194304\r\n\r\n").unwrap();
     tcp.write_all(&pattern_chunk(6, 0, 2 << 20)).unwrap();
     let deadline = Instant::now() + Duration::from_secs(15);
-    while !on_disk(&sshd.root).iter().any(|n| n.starts_with(".wshost-upload-")) {
-        assert!(Instant::now() < deadline, "no temporary file appeared: {:?}", on_disk(&sshd.root));
+    while !on_disk(&sshd.root)
+        .iter()
+        .any(|n| n.starts_with(".wshost-upload-"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no temporary file appeared: {:?}",
+            on_disk(&sshd.root)
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let (s, v) = h.get(&format!("get_action=ls&ws={WS}&dir=/"));
@@ -463,20 +696,32 @@ fn an_interrupted_upload_leaves_the_previous_version_and_no_partial_file() {
 fn concurrent_uploads_to_one_workspace_share_its_pool() {
     let sshd = Sshd::start();
     let h = host();
-    create(&h, WS, sshd.params(Login::Password), &[("CONNECTIONS", "2")]);
+    create(
+        &h,
+        WS,
+        sshd.params(Login::Password),
+        &[("CONNECTIONS", "2")],
+    );
     // One call first: concurrent first calls of a workspace may each open a driver (the host
     // keeps one and drops the others), and the pool is per driver.
     let (s, v) = h.get(&format!("get_action=ls&ws={WS}&dir=/"));
     assert_eq!(s, 200, "{v}");
     const UPLOADS: u64 = 8;
-    let files: Vec<Vec<u8>> = (0..UPLOADS).map(|i| pattern_chunk(100 + i, 0, 3 << 20)).collect();
+    let files: Vec<Vec<u8>> = (0..UPLOADS)
+        .map(|i| pattern_chunk(100 + i, 0, 3 << 20))
+        .collect();
     std::thread::scope(|scope| {
         let running: Vec<_> = files
             .iter()
             .enumerate()
             .map(|(i, data)| {
                 let (h, data) = (&h, data.clone());
-                scope.spawn(move || h.post_bytes(&format!("get_action=upload&ws={WS}&dir=/&name=f{i}.bin"), data))
+                scope.spawn(move || {
+                    h.post_bytes(
+                        &format!("get_action=upload&ws={WS}&dir=/&name=f{i}.bin"),
+                        data,
+                    )
+                })
             })
             .collect();
         for r in running {
@@ -485,10 +730,17 @@ fn concurrent_uploads_to_one_workspace_share_its_pool() {
         }
     });
     for (i, data) in files.iter().enumerate() {
-        assert!(std::fs::read(sshd.root.join(format!("f{i}.bin"))).unwrap() == *data, "f{i}.bin differs");
+        assert!(
+            std::fs::read(sshd.root.join(format!("f{i}.bin"))).unwrap() == *data,
+            "f{i}.bin differs"
+        );
     }
     let logins = sshd.log().matches("Accepted password").count();
-    assert!((1..=2).contains(&logins), "{logins} logins for CONNECTIONS = 2:\n{}", sshd.log());
+    assert!(
+        (1..=2).contains(&logins),
+        "{logins} logins for CONNECTIONS = 2:\n{}",
+        sshd.log()
+    );
 }
 
 #[test]
@@ -496,7 +748,12 @@ fn a_slow_server_does_not_hold_up_another_workspace() {
     let sshd = Sshd::start();
     let slow = SlowLink::start(sshd.port, Duration::from_millis(400));
     let h = host();
-    create(&h, "slow", sshd.params(Login::Password), &[("PORT", &slow.port.to_string())]);
+    create(
+        &h,
+        "slow",
+        sshd.params(Login::Password),
+        &[("PORT", &slow.port.to_string())],
+    );
     create(&h, "quick", sshd.params(Login::Password), &[]);
     sshd.put("a.txt", b"a");
     let started = Instant::now();
@@ -510,12 +767,22 @@ fn a_slow_server_does_not_hold_up_another_workspace() {
             let t = Instant::now();
             let (s, v) = h.get("get_action=ls&ws=quick&dir=/");
             assert_eq!((s, names(&v)), (200, vec!["a.txt".to_owned()]), "{v}");
-            assert!(t.elapsed() < Duration::from_secs(2), "quick call {i} took {:?}", t.elapsed());
+            assert!(
+                t.elapsed() < Duration::from_secs(2),
+                "quick call {i} took {:?}",
+                t.elapsed()
+            );
         }
-        assert!(!pending.is_finished(), "the slow server answered before the quick one was done");
+        assert!(
+            !pending.is_finished(),
+            "the slow server answered before the quick one was done"
+        );
         let (s, v, took) = pending.join().unwrap();
         assert_eq!((s, names(&v)), (200, vec!["a.txt".to_owned()]), "{v}");
-        assert!(took > Duration::from_secs(2), "the relay did not slow the server ({took:?})");
+        assert!(
+            took > Duration::from_secs(2),
+            "the relay did not slow the server ({took:?})"
+        );
     });
 }
 
@@ -526,11 +793,26 @@ fn a_server_that_never_answers_is_unavailable_after_the_timeout() {
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = silent.local_addr().unwrap().port();
     let h = host();
-    create(&h, WS, sshd.params(Login::Password), &[("PORT", &port.to_string()), ("TIMEOUT_SECS", "2")]);
+    create(
+        &h,
+        WS,
+        sshd.params(Login::Password),
+        &[("PORT", &port.to_string()), ("TIMEOUT_SECS", "2")],
+    );
     let started = Instant::now();
     let (s, v) = h.get(&format!("get_action=ls&ws={WS}&dir=/"));
     assert_eq!((s, code(&v)), (503, "unavailable"), "{v}");
-    assert!(v["error"]["message"].as_str().unwrap().contains("TIMEOUT_SECS"), "{v}");
-    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("TIMEOUT_SECS"),
+        "{v}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
     drop(silent);
 }

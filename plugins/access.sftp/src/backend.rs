@@ -89,12 +89,7 @@ impl Driver for SftpDriver {
             .run(Retry::Safe, |conn| lister::list(conn, path, page.clone()))
     }
 
-    fn read(
-        &self,
-        _: &CallContext,
-        path: &WsPath,
-        range: Option<ByteRange>,
-    ) -> Result<ReadResult> {
+    fn read(&self, _: &CallContext, path: &WsPath, range: Option<ByteRange>) -> Result<ReadResult> {
         reader::read(&self.pool, path, range)
     }
 

@@ -98,7 +98,11 @@ impl SftpConfig {
     pub fn from_workspace(config: &WorkspaceConfig) -> Result<Self> {
         let ws = config.id.as_str();
         let host = config.require("HOST")?.trim();
-        if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c == '/' || c == '@') {
+        if host.is_empty()
+            || host
+                .chars()
+                .any(|c| c.is_whitespace() || c == '/' || c == '@')
+        {
             return Err(bad(
                 ws,
                 format!("HOST must be a host name or IP address, got '{host}'"),
@@ -241,7 +245,12 @@ mod tests {
         assert_eq!((c.port, c.root.as_str(), c.connections), (22, ".", 4));
         assert_eq!(c.timeout, Duration::from_secs(30));
         assert_eq!(c.server(), "ann@sftp.example:22");
-        let c = parse(&[("PASSWORD", "pw"), ("HOST_KEY", FP), ("ROOT", "/srv/files/")]).unwrap();
+        let c = parse(&[
+            ("PASSWORD", "pw"),
+            ("HOST_KEY", FP),
+            ("ROOT", "/srv/files/"),
+        ])
+        .unwrap();
         assert_eq!(c.root, "/srv/files");
     }
 
@@ -250,7 +259,10 @@ mod tests {
         let key = "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----";
         let cases: &[(&[(&str, &str)], &str)] = &[
             (&[("PASSWORD", "pw")], "HOST_KEY is required"),
-            (&[("PASSWORD", "pw"), ("HOST_KEY", "abc")], "HOST_KEY must be"),
+            (
+                &[("PASSWORD", "pw"), ("HOST_KEY", "abc")],
+                "HOST_KEY must be",
+            ),
             (
                 &[("PASSWORD", "pw"), ("HOST_KEY", "MD5:aa:bb")],
                 "HOST_KEY must be",
@@ -297,15 +309,24 @@ mod tests {
         let body = format!("{}{}", "A".repeat(64), "B".repeat(6));
         for pasted in [
             // Joined by spaces, by nothing (a browser's password field), or by `\n`.
-            format!("-----BEGIN OPENSSH PRIVATE KEY----- {} {} -----END OPENSSH PRIVATE KEY-----", &body[..30], &body[30..]),
+            format!(
+                "-----BEGIN OPENSSH PRIVATE KEY----- {} {} -----END OPENSSH PRIVATE KEY-----",
+                &body[..30],
+                &body[30..]
+            ),
             format!("-----BEGIN OPENSSH PRIVATE KEY-----{body}-----END OPENSSH PRIVATE KEY-----"),
-            format!("-----BEGIN OPENSSH PRIVATE KEY-----\\n{body}\\n-----END OPENSSH PRIVATE KEY-----"),
+            format!(
+                "-----BEGIN OPENSSH PRIVATE KEY-----\\n{body}\\n-----END OPENSSH PRIVATE KEY-----"
+            ),
         ] {
             let c = parse(&[("HOST_KEY", FP), ("PRIVATE_KEY", &pasted)]).unwrap();
             let Auth::Key { pem, .. } = &c.auth else {
                 panic!("{:?}", c.auth)
             };
-            assert!(pem.starts_with("-----BEGIN OPENSSH PRIVATE KEY-----\n"), "{pasted}: {pem}");
+            assert!(
+                pem.starts_with("-----BEGIN OPENSSH PRIVATE KEY-----\n"),
+                "{pasted}: {pem}"
+            );
             if !pasted.contains("\\n") {
                 assert_eq!(pem, &want, "{pasted}");
             }
@@ -314,7 +335,8 @@ mod tests {
 
     #[test]
     fn debug_hides_every_secret() {
-        let key = "-----BEGIN OPENSSH PRIVATE KEY-----\nS3CR3TKEY\n-----END OPENSSH PRIVATE KEY-----";
+        let key =
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nS3CR3TKEY\n-----END OPENSSH PRIVATE KEY-----";
         for params in [
             vec![("HOST_KEY", FP), ("PASSWORD", "pa55word")],
             vec![

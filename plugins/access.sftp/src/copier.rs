@@ -17,7 +17,7 @@ use crate::core::Conn;
 use crate::entry::from_stat;
 use crate::error::{self, Op};
 use crate::remote::{is_temp_name, Found, Named};
-use crate::writer::{pump, publish, temp_name, Failure};
+use crate::writer::{publish, pump, temp_name, Failure};
 
 /// Copies `from` to `to`, which must not exist.
 pub(crate) fn copy(conn: &mut Conn, from: &str, to: &str) -> Result<Entry> {

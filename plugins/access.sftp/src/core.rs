@@ -67,10 +67,7 @@ impl Conn {
         login(&session, cfg)?;
         session.set_keepalive(false, KEEPALIVE_SECS);
         let sftp = session.sftp().map_err(|e| {
-            error::transport(
-                &format!("cannot start SFTP on {}: ", cfg.server()),
-                &e,
-            )
+            error::transport(&format!("cannot start SFTP on {}: ", cfg.server()), &e)
         })?;
         let root = resolve_root(&sftp, cfg)?;
         Ok(Conn {

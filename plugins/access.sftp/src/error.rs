@@ -96,12 +96,16 @@ pub(crate) fn sftp(op: Op, path: &str, err: &ssh2::Error) -> PluginError {
                 ErrorKind::Unsupported,
                 "the server does not support this operation",
             ),
-            FX_NO_CONNECTION | FX_CONNECTION_LOST => {
-                (ErrorKind::Unavailable, "the connection to the server was lost")
-            }
+            FX_NO_CONNECTION | FX_CONNECTION_LOST => (
+                ErrorKind::Unavailable,
+                "the connection to the server was lost",
+            ),
             FX_EOF => (ErrorKind::Internal, "the server ended the answer early"),
             FX_FAILURE => (ErrorKind::Internal, "the server refused it (SFTP failure)"),
-            _ => (ErrorKind::Internal, "the server answered an unexpected status"),
+            _ => (
+                ErrorKind::Internal,
+                "the server answered an unexpected status",
+            ),
         },
         ErrorCode::Session(_) => return transport(&cannot(op, path, ""), err),
     };
@@ -192,10 +196,7 @@ pub(crate) fn escape(op: Op, path: &str) -> PluginError {
 
 /// The root cannot be written, deleted or moved.
 pub(crate) fn root(op: Op) -> PluginError {
-    PluginError::invalid_input(format!(
-        "cannot {} the workspace root",
-        op.verb()
-    ))
+    PluginError::invalid_input(format!("cannot {} the workspace root", op.verb()))
 }
 
 /// A control character in a name.
@@ -230,9 +231,14 @@ pub(crate) fn body(path: &str, err: io::Error) -> PluginError {
 pub(crate) fn connect(cfg: &SftpConfig, err: &io::Error) -> PluginError {
     let why = match err.kind() {
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
-            format!("no answer within {} s (TIMEOUT_SECS)", cfg.timeout.as_secs())
+            format!(
+                "no answer within {} s (TIMEOUT_SECS)",
+                cfg.timeout.as_secs()
+            )
         }
-        io::ErrorKind::ConnectionRefused => "connection refused (is sshd listening on PORT?)".into(),
+        io::ErrorKind::ConnectionRefused => {
+            "connection refused (is sshd listening on PORT?)".into()
+        }
         _ => err.to_string(),
     };
     unavailable(format!(
@@ -275,7 +281,15 @@ pub(crate) fn host_key_mismatch(
 
 /// The server refused the login.
 pub(crate) fn login(cfg: &SftpConfig, offered: &str, err: &ssh2::Error) -> PluginError {
-    if is_transport(err) && !matches!(err.code(), ErrorCode::Session(-18) | ErrorCode::Session(-19) | ErrorCode::Session(-16) | ErrorCode::Session(-48)) {
+    if is_transport(err)
+        && !matches!(
+            err.code(),
+            ErrorCode::Session(-18)
+                | ErrorCode::Session(-19)
+                | ErrorCode::Session(-16)
+                | ErrorCode::Session(-48)
+        )
+    {
         return transport(&format!("cannot log in to {}: ", cfg.server()), err);
     }
     let method = cfg.auth.method();
@@ -319,7 +333,10 @@ mod tests {
     fn sftp_statuses_map_to_kinds() {
         let cases = [
             (ErrorCode::SFTP(FX_NO_SUCH_FILE), ErrorKind::NotFound),
-            (ErrorCode::SFTP(FX_PERMISSION_DENIED), ErrorKind::PermissionDenied),
+            (
+                ErrorCode::SFTP(FX_PERMISSION_DENIED),
+                ErrorKind::PermissionDenied,
+            ),
             (ErrorCode::SFTP(FX_NO_SPACE), ErrorKind::InsufficientStorage),
             (ErrorCode::SFTP(FX_OP_UNSUPPORTED), ErrorKind::Unsupported),
             (ErrorCode::SFTP(FX_CONNECTION_LOST), ErrorKind::Unavailable),
@@ -332,7 +349,10 @@ mod tests {
             assert_eq!(e.kind, kind, "{code:?}: {e}");
             assert!(e.message.starts_with("cannot read '/a/b.txt'"), "{e}");
         }
-        assert!(is_transport(&ssh2::Error::new(ErrorCode::Session(-43), "x")));
+        assert!(is_transport(&ssh2::Error::new(
+            ErrorCode::Session(-43),
+            "x"
+        )));
         assert!(!is_transport(&ssh2::Error::new(ErrorCode::SFTP(2), "x")));
     }
 

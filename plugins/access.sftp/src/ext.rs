@@ -43,7 +43,8 @@ impl Ext {
         }
         let mut rest = body.get(4..).unwrap_or_default(); // after the version number
         while let (Some(name), Some(_data)) = (take_string(&mut rest), take_string(&mut rest)) {
-            ext.extensions.push(String::from_utf8_lossy(name).into_owned());
+            ext.extensions
+                .push(String::from_utf8_lossy(name).into_owned());
         }
         Ok(ext)
     }
@@ -72,7 +73,9 @@ impl Ext {
             return Err(io::Error::other("a short SFTP answer"));
         };
         if kind != FXP_STATUS || got != id {
-            return Err(io::Error::other("an unexpected SFTP answer to posix-rename"));
+            return Err(io::Error::other(
+                "an unexpected SFTP answer to posix-rename",
+            ));
         }
         Ok(if code == 0 { Ok(()) } else { Err(code) })
     }
@@ -130,7 +133,10 @@ mod tests {
         let mut wire = string("posix-rename@openssh.com");
         wire.extend(string("1"));
         let mut rest = &wire[..];
-        assert_eq!(take_string(&mut rest), Some(&b"posix-rename@openssh.com"[..]));
+        assert_eq!(
+            take_string(&mut rest),
+            Some(&b"posix-rename@openssh.com"[..])
+        );
         assert_eq!(take_string(&mut rest), Some(&b"1"[..]));
         assert_eq!(take_string(&mut rest), None);
         let mut short = &[0u8, 0, 0, 9, b'x'][..];

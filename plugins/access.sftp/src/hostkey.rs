@@ -29,7 +29,11 @@ impl Fingerprint {
             .or_else(|_| STANDARD.decode(b64))
             .map_err(|_| format!("{expected}; '{}' is not base64", shorten(token)))?;
         let bytes: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| {
-            format!("{expected}; '{}' holds {} bytes, not 32", shorten(token), b.len())
+            format!(
+                "{expected}; '{}' holds {} bytes, not 32",
+                shorten(token),
+                b.len()
+            )
         })?;
         Ok(Fingerprint(bytes))
     }

@@ -58,13 +58,17 @@ pub(crate) struct Lease {
 impl std::ops::Deref for Lease {
     type Target = Conn;
     fn deref(&self) -> &Conn {
-        self.conn.as_ref().expect("a lease holds its connection until dropped")
+        self.conn
+            .as_ref()
+            .expect("a lease holds its connection until dropped")
     }
 }
 
 impl std::ops::DerefMut for Lease {
     fn deref_mut(&mut self) -> &mut Conn {
-        self.conn.as_mut().expect("a lease holds its connection until dropped")
+        self.conn
+            .as_mut()
+            .expect("a lease holds its connection until dropped")
     }
 }
 

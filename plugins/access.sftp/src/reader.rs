@@ -48,7 +48,8 @@ pub(crate) fn read(pool: &Arc<Pool>, path: &str, range: Option<ByteRange>) -> Re
         }
         Some(r) => (
             r.start,
-            r.len.map_or(size, |len| size.min(r.start.saturating_add(len))),
+            r.len
+                .map_or(size, |len| size.min(r.start.saturating_add(len))),
         ),
     };
     let mut file = file;
