@@ -816,3 +816,37 @@ fn a_server_that_never_answers_is_unavailable_after_the_timeout() {
     );
     drop(silent);
 }
+
+#[test]
+fn a_listing_hides_temporary_uploads_and_sweeps_the_stale_ones() {
+    let sshd = Sshd::start();
+    let h = host();
+    create(&h, WS, sshd.params(Login::Password), &[]);
+    sshd.put("kept.txt", b"kept");
+    let stale = sshd.put(
+        ".wshost-upload-00000000000000aa.part",
+        b"left by a killed host",
+    );
+    let fresh = sshd.put(
+        ".wshost-upload-00000000000000bb.part",
+        b"an upload in progress",
+    );
+    let two_days_ago = std::time::SystemTime::now() - Duration::from_secs(48 * 3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .unwrap()
+        .set_modified(two_days_ago)
+        .unwrap();
+    let (s, v) = h.get(&format!("get_action=ls&ws={WS}&dir=/"));
+    assert_eq!((s, names(&v)), (200, vec!["kept.txt".to_owned()]), "{v}");
+    assert!(!stale.exists(), "the stale temporary file is swept");
+    assert!(
+        fresh.exists(),
+        "a recent one may belong to a running upload"
+    );
+    let (s, v) = h.get(&format!(
+        "get_action=download&ws={WS}&file=/.wshost-upload-00000000000000bb.part"
+    ));
+    assert_eq!((s, code(&v)), (400, "invalid_input"), "{v}");
+}
