@@ -55,7 +55,7 @@ head -c "$SIZE" /dev/urandom >"$WORK/root/big.bin"
 chown -R "$ACCOUNT:" "$WORK"
 setpriv --reuid "$ACCOUNT" --regid "$ACCOUNT" --init-groups /usr/sbin/sshd -D -e -f "$WORK/sshd_config" 2>"$WORK/sshd.log" &
 PIDS+=($!)
-for _ in $(seq 100); do grep -q "Server listening" "$WORK/sshd.log" && break; sleep 0.1; done
+for _ in $(seq 100); do grep -qs "Server listening" "$WORK/sshd.log" && break; sleep 0.1; done
 FP=$(ssh-keygen -lf "$WORK/host_key.pub" | cut -d' ' -f2)
 echo "127.0.0.1 $(cut -d' ' -f1-2 "$WORK/host_key.pub")" | sed "s/^127.0.0.1/[127.0.0.1]:$P_SSH/" >"$WORK/known_hosts"
 
