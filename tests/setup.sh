@@ -9,6 +9,10 @@
 #   psql                                                          the same (creates test databases)
 #   Chromium and ChromeDriver (chromium, chromium-driver)          browser
 #   tests/.venv with tests/python/requirements.txt (pinned)        dropbox_fidelity
+#   OpenSSH sshd and ssh-keygen (openssh-server, openssh-client)   sftp, browser
+#       (the system sshd is left stopped: each test starts its own)
+#   the account wshost-sftp, its random password in                sftp, browser
+#       /etc/wshost-tests/sftp-password (root only)
 #
 # System packages need root: run it as root, or with sudo available to this user.
 # A later suite adds its prerequisite here, not in a test.
@@ -76,6 +80,39 @@ else
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
   cp "$requirements" "$venv/requirements.txt"
+fi
+
+# --- OpenSSH sshd and the SFTP test account ----------------------------------------------------
+# Each SFTP test starts its own unprivileged sshd as wshost-sftp (an unprivileged sshd logs in
+# only the account it runs as, and checks its password through PAM's unix_chkpwd).
+if [ -x /usr/sbin/sshd ] && command -v ssh-keygen >/dev/null; then
+  say "OpenSSH sshd is installed"
+else
+  # The package would start the system sshd on port 22, which the tests do not use: a
+  # policy-rc.d that answers 101 ("not allowed") keeps it stopped during the install.
+  policy=/usr/sbin/policy-rc.d
+  own_policy=false
+  if ! as_root test -e "$policy"; then
+    as_root sh -c "printf '#!/bin/sh\nexit 101\n' > $policy && chmod 755 $policy"
+    own_policy=true
+  fi
+  apt_install openssh-server openssh-client
+  if $own_policy; then as_root rm -f "$policy"; fi
+  as_root service ssh stop >/dev/null 2>&1 || true
+fi
+command -v setpriv >/dev/null || apt_install util-linux
+sftp_account=wshost-sftp
+sftp_password=/etc/wshost-tests/sftp-password
+if ! id "$sftp_account" >/dev/null 2>&1; then
+  say "creating the account $sftp_account for the SFTP tests (no shell)"
+  as_root useradd --system --create-home --home-dir "/var/lib/$sftp_account" \
+    --shell /usr/sbin/nologin "$sftp_account"
+fi
+if ! as_root test -s "$sftp_password"; then
+  say "setting a random password for $sftp_account in $sftp_password"
+  as_root mkdir -p "$(dirname "$sftp_password")"
+  as_root sh -c "umask 077; head -c 18 /dev/urandom | base64 | tr '+/' '-_' > '$sftp_password'"
+  as_root sh -c "printf '%s:%s\n' '$sftp_account' \"\$(cat '$sftp_password')\" | chpasswd"
 fi
 
 say "ready"

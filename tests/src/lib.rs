@@ -3,6 +3,7 @@
 //! HTTP. The libraries are loaded by the `wshost` process, never linked into the tests.
 
 pub mod fake_dropbox;
+pub mod sshd;
 
 use std::io::Read;
 use std::net::TcpListener;
@@ -36,7 +37,25 @@ pub fn build() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
+        let mut command = Command::new(cargo);
+        // What cargo set for this test crate is not the build's: ring's build script tracks
+        // CARGO_MANIFEST_DIR, so inheriting it rebuilt ring and all above it (rustls, sqlx)
+        // on every switch between `cargo test` and this build.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy().into_owned();
+            if name.starts_with("CARGO_PKG_")
+                || [
+                    "CARGO_MANIFEST_DIR",
+                    "CARGO_MANIFEST_PATH",
+                    "CARGO_CRATE_NAME",
+                    "CARGO_PRIMARY_PACKAGE",
+                ]
+                .contains(&name.as_str())
+            {
+                command.env_remove(name);
+            }
+        }
+        let status = command
             .current_dir(root())
             .args([
                 "build",
@@ -50,6 +69,8 @@ pub fn build() -> &'static Path {
                 "access-impostor",
                 "-p",
                 "access-dropbox",
+                "-p",
+                "access-sftp",
             ])
             .status()
             .expect("run cargo build");

@@ -951,3 +951,125 @@ fn every_answer_carries_the_security_headers() {
         );
     }
 }
+
+/// access.sftp through the form its manifest generates: the fingerprint field refuses what
+/// is not a `SHA256:` fingerprint next to the field, the password field is a password input,
+/// verify shows the server's fingerprint, and a file goes up to and comes back from a real
+/// sshd through the file browser.
+#[test]
+fn admin_creates_an_sftp_workspace_from_its_form() {
+    let sshd = wshost_tests::sshd::Sshd::start();
+    let h = Host::start(HostSetup::new(
+        "[plugins]\nenabled = [\"access.sftp\"]\n".into(),
+        vec![manifest("access.sftp.toml")],
+    ));
+    let url = h.url.clone();
+    let upload_dir = tempfile::tempdir().unwrap();
+    let upload = upload_dir.path().join("notes.bin");
+    let bytes = pattern_chunk(11, 0, 300 * 1024);
+    std::fs::write(&upload, &bytes).unwrap();
+    let (port, fingerprint) = (sshd.port.to_string(), sshd.fingerprint.clone());
+    let (folder, password) = (sshd.root.display().to_string(), sshd.password.clone());
+    let on_server = sshd.root.join("notes.bin");
+
+    with_browser("admin_creates_an_sftp_workspace_from_its_form", |b| {
+        Box::pin(async move {
+            login(b, &url, "admin", ADMIN_PASSWORD).await?;
+            b.goto(&format!("{url}/ui/admin/workspaces/new"))
+                .await
+                .map_err(fail("goto new"))?;
+            click(b, "a[data-driver='access.sftp']").await?;
+            wait_css(b, "#workspace-form").await?;
+            for field in ["HOST", "USER", "HOST_KEY"] {
+                let marks = b
+                    .find_all(Locator::Css(&format!("[data-field='{field}'] .mandatory")))
+                    .await
+                    .map_err(fail("mandatory mark"))?;
+                ensure(marks.len() == 1, format!("{field} is marked mandatory"))?;
+            }
+            let help = text(b, "[data-field='HOST_KEY']").await?;
+            ensure(
+                help.contains("ssh-keygen -lf"),
+                format!("the fingerprint field says how to read it: {help:?}"),
+            )?;
+            let kind = wait_css(b, "#f-PASSWORD")
+                .await?
+                .attr("type")
+                .await
+                .map_err(fail("type"))?;
+            ensure(
+                kind.as_deref() == Some("password"),
+                format!("PASSWORD is a {kind:?} input"),
+            )?;
+            fill(b, "#f-label", "Server files").await?;
+            fill(b, "#f-id", "server").await?;
+            fill(b, "#f-HOST", "127.0.0.1").await?;
+            fill(b, "#f-PORT", &port).await?;
+            fill(b, "#f-USER", wshost_tests::sshd::ACCOUNT).await?;
+            fill(b, "#f-PASSWORD", &password).await?;
+            fill(b, "#f-ROOT", &folder).await?;
+            fill(b, "#f-HOST_KEY", "ab:cd:ef (an MD5 fingerprint)").await?;
+            click(b, "#save").await?;
+            wait_text(b, "[data-field='HOST_KEY'] .field-error", |t| {
+                t.contains("pattern")
+            })
+            .await?;
+            ensure(
+                value(b, "#f-HOST").await? == "127.0.0.1",
+                "the typed HOST is kept",
+            )?;
+            fill(b, "#f-HOST_KEY", &fingerprint).await?;
+            // A write-only field comes back empty after a refused submission.
+            fill(b, "#f-PASSWORD", &password).await?;
+            click(b, "#save").await?;
+            wait_url(b, "/ui/admin/workspaces/server?created=1").await?;
+
+            click(b, "#verify").await?;
+            let verify = wait_text(b, "#verify-result", |t| !t.is_empty()).await?;
+            ensure(
+                verify.starts_with("OK") && verify.contains(&fingerprint),
+                format!("verify answered {verify:?}"),
+            )?;
+            no_script_errors(b, "the admin pages").await?;
+
+            b.goto(&format!("{url}/ui/workspaces/server"))
+                .await
+                .map_err(fail("goto the workspace"))?;
+            wait_css(b, "#empty").await?;
+            wait_css(b, "#upload-input")
+                .await?
+                .send_keys(&upload.display().to_string())
+                .await
+                .map_err(fail("choose the file"))?;
+            click(b, "#upload-button").await?;
+            let link = "tr.entry[data-name='notes.bin'] a.file";
+            wait_css(b, link).await?;
+            ensure(
+                std::fs::read(&on_server).ok() == Some(bytes.clone()),
+                "the file is on the server",
+            )?;
+            let downloaded = b
+                .execute(
+                    "return fetch(document.querySelector(arguments[0]).href)\
+                       .then(r => r.arrayBuffer()).then(b => Array.from(new Uint8Array(b)));",
+                    vec![json!(link)],
+                )
+                .await
+                .map_err(fail("download in the page"))?;
+            let got: Vec<u8> = downloaded
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_u64())
+                        .map(|v| v as u8)
+                        .collect()
+                })
+                .unwrap_or_default();
+            ensure(
+                got == bytes,
+                format!("downloaded {} bytes, uploaded {}", got.len(), bytes.len()),
+            )?;
+            no_script_errors(b, "the file browser").await
+        })
+    });
+}
