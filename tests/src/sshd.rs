@@ -15,7 +15,7 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -361,6 +361,7 @@ pub struct SlowLink {
     /// The relay's port.
     pub port: u16,
     stop: Arc<AtomicBool>,
+    served: Arc<AtomicU64>,
 }
 
 impl SlowLink {
@@ -370,6 +371,8 @@ impl SlowLink {
         let port = listener.local_addr().unwrap().port();
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = stop.clone();
+        let served = Arc::new(AtomicU64::new(0));
+        let counted = served.clone();
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 if stopped.load(Ordering::SeqCst) {
@@ -380,19 +383,29 @@ impl SlowLink {
                     continue;
                 };
                 let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
-                std::thread::spawn(move || relay(client, server, Duration::ZERO));
-                std::thread::spawn(move || relay(s2, c2, delay));
+                let counted = counted.clone();
+                std::thread::spawn(move || relay(client, server, Duration::ZERO, None));
+                std::thread::spawn(move || relay(s2, c2, delay, Some(counted)));
             }
         });
-        SlowLink { port, stop }
+        SlowLink { port, stop, served }
+    }
+
+    /// How many bytes the server has sent through the relay so far.
+    pub fn served(&self) -> u64 {
+        self.served.load(Ordering::SeqCst)
     }
 }
 
-fn relay(mut from: TcpStream, mut to: TcpStream, delay: Duration) {
+/// Passes what `from` sends on to `to`, each piece after `delay`, counting it in `count`.
+fn relay(mut from: TcpStream, mut to: TcpStream, delay: Duration, count: Option<Arc<AtomicU64>>) {
     let mut buf = [0u8; 64 * 1024];
     while let Ok(n) = from.read(&mut buf) {
         if n == 0 {
             break;
+        }
+        if let Some(count) = &count {
+            count.fetch_add(n as u64, Ordering::SeqCst);
         }
         std::thread::sleep(delay);
         if to.write_all(&buf[..n]).is_err() {

@@ -850,3 +850,45 @@ fn a_listing_hides_temporary_uploads_and_sweeps_the_stale_ones() {
     ));
     assert_eq!((s, code(&v)), (400, "invalid_input"), "{v}");
 }
+
+/// A copy is made by the server (OpenSSH's `copy-data`): a file's bytes do not travel to the
+/// host and back. Through a relay that counts what the server sends, copying an 8 MiB file,
+/// and a folder holding another, moves a small fraction of that; the copies are
+/// byte-identical and published under their names only.
+#[test]
+fn copies_are_made_by_the_server() {
+    let sshd = Sshd::start();
+    let link = SlowLink::start(sshd.port, Duration::ZERO);
+    let h = host();
+    create(
+        &h,
+        WS,
+        sshd.params(Login::Password),
+        &[("PORT", &link.port.to_string())],
+    );
+    let big: Vec<u8> = (0..8usize << 20).map(|i| (i % 251) as u8).collect();
+    sshd.put("big.bin", &big);
+    sshd.mkdir("folder");
+    sshd.put("folder/inner.bin", &big);
+    sshd.mkdir("docs");
+    let (s, v) = h.get(&format!("get_action=ls&ws={WS}&dir=/"));
+    assert_eq!(s, 200, "{v}");
+
+    let before = link.served();
+    for file in ["/big.bin", "/folder"] {
+        let (s, v) = h.post(&format!("get_action=copy&ws={WS}&file={file}&dest=/docs"));
+        assert!(matches!(s, 200 | 201), "copy {file}: {s} {v}");
+    }
+    let served = link.served() - before;
+    assert!(
+        served < 1 << 20,
+        "the server sent {served} bytes for copies of 16 MiB: they were streamed through the host"
+    );
+    for copy in ["docs/big.bin", "docs/folder/inner.bin"] {
+        assert!(
+            std::fs::read(sshd.root.join(copy)).unwrap() == big,
+            "{copy}"
+        );
+    }
+    assert_eq!(on_disk(&sshd.root.join("docs")), vec!["big.bin", "folder"]);
+}

@@ -1,8 +1,8 @@
-//! Copies, streamed through this driver: SFTP version 3 has no copy, and libssh2 does not
-//! expose OpenSSH's `copy-data` extension, so each file is read on the connection and written
-//! back on the same one, in [`BUFFER_SIZE`](crate::writer::BUFFER_SIZE) pieces (bounded
-//! memory), into a temporary file published like an upload: a failed copy leaves nothing
-//! under the target's name.
+//! Copies. SFTP version 3 has no copy: a server offering OpenSSH's `copy-data` extension
+//! copies each file itself (see `ext`); with any other, each file is read on the connection
+//! and written back on the same one, in [`BUFFER_SIZE`](crate::writer::BUFFER_SIZE) pieces
+//! (bounded memory). Either way the copy goes to a temporary file published like an upload:
+//! a failed copy leaves nothing under the target's name.
 //!
 //! A folder is copied depth first. Inside it, symlinks are not copied as links (a link copied
 //! elsewhere may point somewhere else): one that resolves to a file inside `ROOT` is copied as
@@ -17,7 +17,7 @@ use crate::core::Conn;
 use crate::entry::from_stat;
 use crate::error::{self, Op};
 use crate::remote::{is_temp_name, Found, Named};
-use crate::writer::{publish, pump, temp_name, Failure};
+use crate::writer::{publish, pump, temp_name, Failure, NEW_FILE_MODE};
 
 /// Copies `from` to `to`, which must not exist.
 pub(crate) fn copy(conn: &mut Conn, from: &str, to: &str) -> Result<Entry> {
@@ -42,35 +42,48 @@ pub(crate) fn copy(conn: &mut Conn, from: &str, to: &str) -> Result<Entry> {
 
 /// Copies the file at server path `real` (workspace path `from`) to `target`.
 fn copy_file(conn: &mut Conn, from: &str, real: &str, to: &str, target: &Named) -> Result<()> {
-    let mut source = conn.call(Op::Copy, from, |s| s.open(Path::new(real)))?;
     let temp = Conn::below(&target.dir, &temp_name());
-    let mut sink = match conn.try_call(Op::Copy, to, |s| {
-        s.open_mode(
-            Path::new(&temp),
-            OpenFlags::WRITE | OpenFlags::CREATE | OpenFlags::EXCLUSIVE,
-            0o644,
-            OpenType::File,
-        )
-    })? {
-        Ok(file) => file,
-        Err(e) => return Err(conn.diagnose(Op::Copy, to, target, &e)),
-    };
     let outcome = (|| {
-        pump(&mut source, &mut sink).map_err(|f| {
-            conn.broken = true; // both ends are this connection
-            match f {
-                Failure::Source(e) => error::stream(Op::Copy, from, &e),
-                Failure::Target(e) => error::stream(Op::Copy, to, &e),
-            }
-        })?;
-        sink.close().map_err(|e| conn.failed(Op::Copy, to, &e))?;
-        drop(sink);
+        if !conn.copy_data(to, real, &temp)? {
+            stream_file(conn, from, real, to, target, &temp)?;
+        }
         publish(conn, to, &temp, target, false)
     })();
     if outcome.is_err() && !conn.broken {
         let _ = conn.call(Op::Copy, to, |s| s.unlink(Path::new(&temp)));
     }
     outcome
+}
+
+/// Copies the file at server path `real` to the new server file `temp` through this driver.
+fn stream_file(
+    conn: &mut Conn,
+    from: &str,
+    real: &str,
+    to: &str,
+    target: &Named,
+    temp: &str,
+) -> Result<()> {
+    let mut source = conn.call(Op::Copy, from, |s| s.open(Path::new(real)))?;
+    let mut sink = match conn.try_call(Op::Copy, to, |s| {
+        s.open_mode(
+            Path::new(temp),
+            OpenFlags::WRITE | OpenFlags::CREATE | OpenFlags::EXCLUSIVE,
+            NEW_FILE_MODE,
+            OpenType::File,
+        )
+    })? {
+        Ok(file) => file,
+        Err(e) => return Err(conn.diagnose(Op::Copy, to, target, &e)),
+    };
+    pump(&mut source, &mut sink).map_err(|f| {
+        conn.broken = true; // both ends are this connection
+        match f {
+            Failure::Source(e) => error::stream(Op::Copy, from, &e),
+            Failure::Target(e) => error::stream(Op::Copy, to, &e),
+        }
+    })?;
+    sink.close().map_err(|e| conn.failed(Op::Copy, to, &e))
 }
 
 /// Copies the folder at server path `real` (workspace path `from`) to `target`.

@@ -134,23 +134,52 @@ impl Conn {
     /// `posix-rename@openssh.com` on the extension channel. `Ok(false)` when the server lacks
     /// the extension (the caller then falls back).
     pub(crate) fn posix_rename(&mut self, path: &str, from: &str, to: &str) -> Result<bool> {
-        if self.ext.is_none() {
-            // A server without a second SFTP channel or without the extension: remember it.
-            self.ext = Some(Ext::open(&self.session).ok().filter(Ext::has_posix_rename));
-        }
-        let Some(Some(ext)) = self.ext.as_mut() else {
+        let Some(ext) = self.ext().filter(|e| e.has_posix_rename()) else {
             return Ok(false);
         };
-        match ext.posix_rename(from, to) {
+        let answer = ext.posix_rename(from, to);
+        self.ext_outcome(Op::Write, path, "posix-rename", answer)
+    }
+
+    /// Copies the file at server path `from` to server path `to`, a new file, on the server:
+    /// OpenSSH's `copy-data` on the extension channel. `Ok(false)` when the server lacks the
+    /// extension (the caller then streams the copy); a refusal may leave `to` created.
+    pub(crate) fn copy_data(&mut self, path: &str, from: &str, to: &str) -> Result<bool> {
+        let Some(ext) = self.ext().filter(|e| e.has_copy_data()) else {
+            return Ok(false);
+        };
+        let answer = ext.copy_file(from, to, crate::writer::NEW_FILE_MODE as u32);
+        self.ext_outcome(Op::Copy, path, "copy-data", answer)
+    }
+
+    /// The extension channel, opened on first use; `None` for a server without a second
+    /// SFTP channel (remembered).
+    fn ext(&mut self) -> Option<&mut Ext> {
+        if self.ext.is_none() {
+            self.ext = Some(Ext::open(&self.session).ok());
+        }
+        self.ext.as_mut().and_then(Option::as_mut)
+    }
+
+    /// An extension request's answer as the driver's: done, refused with an SFTP status (as
+    /// libssh2's own calls map it), or a failed channel, which breaks the connection.
+    fn ext_outcome(
+        &mut self,
+        op: Op,
+        path: &str,
+        what: &'static str,
+        answer: std::io::Result<std::result::Result<(), u32>>,
+    ) -> Result<bool> {
+        match answer {
             Ok(Ok(())) => Ok(true),
             Ok(Err(status)) => Err(error::sftp(
-                Op::Write,
+                op,
                 path,
-                &ssh2::Error::new(ErrorCode::SFTP(status as i32), "posix-rename"),
+                &ssh2::Error::new(ErrorCode::SFTP(status as i32), what),
             )),
             Err(e) => {
                 self.broken = true;
-                Err(error::stream(Op::Write, path, &e))
+                Err(error::stream(op, path, &e))
             }
         }
     }

@@ -38,7 +38,7 @@ pub(crate) const STALE_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 /// also how much is in flight; bounded, so many uploads at once stay cheap.
 pub(crate) const BUFFER_SIZE: usize = 1024 * 1024;
 /// Mode of new files, before the server's umask.
-const NEW_FILE_MODE: i32 = 0o644;
+pub(crate) const NEW_FILE_MODE: i32 = 0o644;
 
 /// Writes `body` to `path` (see the module docs).
 pub(crate) fn write(
