@@ -12,6 +12,8 @@
 #   BENCH_TMP=/var/tmp  where the data and upload targets go (its filesystem matters)
 #   NO_INSTALL=1      do not apt-get the peers; NO_BUILD=1 reuse target/release
 #   SKIP_DROPBOX=1    skip the Dropbox driver part
+#   SKIP_SFTP=1       skip access.sftp against sftp and rclone (bench/sftp.sh, needs
+#                     tests/setup.sh's sshd and account)
 #   KEEP=1            keep the temporary folder (logs, configs, raw figures)
 #   BENCH_SOURCE=DIR  the tree the release binaries were built from (for the report)
 # Writes bench/results/<UTC date and time>.md and prints it.
@@ -433,5 +435,17 @@ OUT="$REPO/bench/results/$(date -u +%Y-%m-%d-%H%M).md"
   cat "$RAW"
   echo '```'
 } >"$OUT"
+# ---- access.sftp against OpenSSH's sftp and rclone on one sshd (its own script) -----------
+if [[ -z "${SKIP_SFTP:-}" ]]; then
+  log "access.sftp side by side with sftp and rclone (bench/sftp.sh $RUNS)"
+  {
+    echo
+    echo "## access.sftp (bench/sftp.sh $RUNS)"
+    echo
+    echo '```'
+    "$REPO/bench/sftp.sh" "$RUNS" || echo "bench/sftp.sh failed (see its message above)"
+    echo '```'
+  } >>"$OUT"
+fi
 cat "$OUT"
 echo "written: $OUT" >&2
