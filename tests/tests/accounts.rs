@@ -516,6 +516,18 @@ fn sessions_end_at_logout_and_login_attempts_are_limited() {
     }
     assert_eq!(&statuses[..5], &[401; 5]);
     assert_eq!(statuses[6], 429, "{statuses:?}");
+    // The UI's login form is paused too, and says for how long.
+    let r = Client::new()
+        .post(format!("{}/ui/login", h.url))
+        .form(&[
+            ("username", "admin"),
+            ("password", "wrong"),
+            ("next", "/ui/"),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"), "{:?}", r.headers());
 }
 
 #[test]

@@ -1,8 +1,11 @@
 //! The user's pages: logging in and out, the list of their workspaces, and the file browser
 //! of one workspace.
 
+use std::time::Duration;
+
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::IntoResponse;
 use axum_extra::extract::cookie::CookieJar;
 use plugin_api::{Driver, ErrorKind, PageRequest};
@@ -73,13 +76,21 @@ pub(super) async fn login(
         )?;
         Ok((status, html).into_response())
     };
+    // A refusal that ends after `wait` says so, as the API's does.
+    let refuse_for = |status: StatusCode, message: String, wait: Duration| -> UiResult {
+        let mut response = refuse(status, message, &username)?;
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(wait.as_secs().max(1)));
+        Ok(response)
+    };
     match log_in(&state, &headers, jar, &username, password).await {
         Ok((jar, _, _)) => Ok((jar, see_other(&next)?).into_response()),
-        Err(e @ ApiError::TooManyAttempts(_)) => {
-            refuse(StatusCode::TOO_MANY_REQUESTS, e.message(), &username)
+        Err(e @ ApiError::TooManyAttempts(wait)) => {
+            refuse_for(StatusCode::TOO_MANY_REQUESTS, e.message(), wait)
         }
-        Err(e @ ApiError::Busy(_)) => {
-            refuse(StatusCode::SERVICE_UNAVAILABLE, e.message(), &username)
+        Err(e @ ApiError::Busy(wait)) => {
+            refuse_for(StatusCode::SERVICE_UNAVAILABLE, e.message(), wait)
         }
         Err(ApiError::InvalidCredentials(why)) => {
             refuse(StatusCode::UNAUTHORIZED, why.into(), &username)
