@@ -79,20 +79,9 @@ fn ci_runs_the_readme_test_command_which_sets_everything_up() {
         command.starts_with(&format!("{SETUP_COMMAND} && ")) && command.contains("cargo test"),
         "the README's test command sets up, then tests: `{command}`"
     );
-    let out = Command::new("bash")
-        .arg(root().join(".ci/run"))
-        .arg("--print-test-command")
-        .output()
-        .expect("run .ci/run --print-test-command");
-    assert!(out.status.success(), "{out:?}");
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim_end(),
-        command,
-        ".ci/run runs another command than the README's"
-    );
     let ci = std::fs::read_to_string(root().join(".ci/run")).expect("read .ci/run");
     assert!(
-        ci.lines().any(|l| l.trim() == "eval \"$test_command\""),
-        ".ci/run must run the command it read from the README"
+        ci.lines().any(|l| l.trim() == command),
+        ".ci/run does not run the README's test command `{command}` as a line of its own"
     );
 }
