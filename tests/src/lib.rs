@@ -455,6 +455,18 @@ pub fn json_of(r: reqwest::blocking::Response) -> (u16, Value) {
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
+/// The names of a listing's entries, sorted.
+pub fn listed_names(v: &Value) -> Vec<String> {
+    let mut names: Vec<String> = v["entries"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no entries in {v}"))
+        .iter()
+        .map(|e| e["name"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 /// The error code of a JSON error answer.
 pub fn code(v: &Value) -> &str {
     v["error"]["code"].as_str().unwrap_or("")

@@ -245,6 +245,27 @@ async fn no_script_errors(b: &Browser, page: &str) -> Flow {
     )
 }
 
+/// The bytes the link at `css` serves, fetched by the page itself (its session, its origin).
+async fn download_in_page(b: &Browser, css: &str) -> Flow<Vec<u8>> {
+    let downloaded = b
+        .execute(
+            "return fetch(document.querySelector(arguments[0]).href)\
+               .then(r => r.arrayBuffer()).then(b => Array.from(new Uint8Array(b)));",
+            vec![json!(css)],
+        )
+        .await
+        .map_err(fail("download in the page"))?;
+    Ok(downloaded
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_u64())
+                .map(|v| v as u8)
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
 async fn login(b: &Browser, host: &str, user: &str, password: &str) -> Flow {
     b.goto(&format!("{host}/ui/login"))
         .await
@@ -369,23 +390,7 @@ fn admin_creates_a_workspace_and_a_user_manages_files() {
             click(b, "#upload-button").await?;
             let link = "tr.entry[data-name='report.bin'] a.file";
             wait_css(b, link).await?;
-            let downloaded = b
-                .execute(
-                    "return fetch(document.querySelector(arguments[0]).href)\
-                       .then(r => r.arrayBuffer()).then(b => Array.from(new Uint8Array(b)));",
-                    vec![json!(link)],
-                )
-                .await
-                .map_err(fail("download in the page"))?;
-            let got: Vec<u8> = downloaded
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_u64())
-                        .map(|v| v as u8)
-                        .collect()
-                })
-                .unwrap_or_default();
+            let got = download_in_page(b, link).await?;
             ensure(
                 got == bytes,
                 format!("downloaded {} bytes, uploaded {}", got.len(), bytes.len()),
@@ -1048,23 +1053,7 @@ fn admin_creates_an_sftp_workspace_from_its_form() {
                 std::fs::read(&on_server).ok() == Some(bytes.clone()),
                 "the file is on the server",
             )?;
-            let downloaded = b
-                .execute(
-                    "return fetch(document.querySelector(arguments[0]).href)\
-                       .then(r => r.arrayBuffer()).then(b => Array.from(new Uint8Array(b)));",
-                    vec![json!(link)],
-                )
-                .await
-                .map_err(fail("download in the page"))?;
-            let got: Vec<u8> = downloaded
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_u64())
-                        .map(|v| v as u8)
-                        .collect()
-                })
-                .unwrap_or_default();
+            let got = download_in_page(b, link).await?;
             ensure(
                 got == bytes,
                 format!("downloaded {} bytes, uploaded {}", got.len(), bytes.len()),

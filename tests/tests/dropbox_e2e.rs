@@ -267,17 +267,6 @@ fn ls(h: &Host, client: &Client, dir: &str) -> (u16, Value) {
     )
 }
 
-fn names(v: &Value) -> Vec<String> {
-    let mut names: Vec<String> = v["entries"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no entries in {v}"))
-        .iter()
-        .map(|e| e["name"].as_str().unwrap().to_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 fn post(h: &Host, client: &Client, query: &str, body: Vec<u8>) -> (u16, Value) {
     json_of(
         client
@@ -329,7 +318,7 @@ fn connected_user_lists_uploads_downloads_and_rearranges_files() {
     }
 
     let (s, v) = ls(&h, &ann, "/");
-    assert_eq!((s, names(&v)), (200, Vec::<String>::new()), "{v}");
+    assert_eq!((s, listed_names(&v)), (200, Vec::<String>::new()), "{v}");
 
     // Small upload: one files/upload.
     let (s, v) = post(
@@ -402,10 +391,10 @@ fn connected_user_lists_uploads_downloads_and_rearranges_files() {
     assert!(matches!(s, 200 | 201), "{s} {v}");
     assert!(!fake.exists("/Team/big.bin"));
     let (s, v) = ls(&h, &ann, "/");
-    assert_eq!((s, names(&v)), (200, vec!["docs".to_owned()]), "{v}");
+    assert_eq!((s, listed_names(&v)), (200, vec!["docs".to_owned()]), "{v}");
     let (s, v) = ls(&h, &ann, "/docs");
     assert_eq!(
-        (s, names(&v)),
+        (s, listed_names(&v)),
         (200, vec!["big.bin".to_owned(), "renamed.txt".to_owned()]),
         "{v}"
     );

@@ -52,17 +52,6 @@ fn verify(h: &Host, id: &str) -> Value {
     v
 }
 
-fn names(v: &Value) -> Vec<String> {
-    let mut names: Vec<String> = v["entries"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no entries in {v}"))
-        .iter()
-        .map(|e| e["name"].as_str().unwrap().to_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 /// `wshost plugins test` of libaccess_sftp.so with `params`: success and the output.
 fn plugins_test(params: &[(String, String)]) -> (bool, String) {
     let mut args = vec![
@@ -178,7 +167,7 @@ fn the_whole_flow_through_the_host() {
     assert!(matches!(s, 200 | 201), "{s} {v}");
     let (s, v) = h.get(&format!("get_action=ls&ws={WS}&dir=/docs"));
     assert_eq!(
-        (s, names(&v)),
+        (s, listed_names(&v)),
         (200, vec!["big.bin".to_owned(), "moved.bin".to_owned()]),
         "{v}"
     );
@@ -357,7 +346,11 @@ fn a_server_that_goes_away_mid_download_fails_it_and_the_host_serves_on() {
     // The server comes back: the workspace reconnects by itself.
     sshd.restart();
     let (s, v) = h.get(&format!("get_action=ls&ws={WS}&dir=/"));
-    assert_eq!((s, names(&v)), (200, vec!["big.bin".to_owned()]), "{v}");
+    assert_eq!(
+        (s, listed_names(&v)),
+        (200, vec!["big.bin".to_owned()]),
+        "{v}"
+    );
     let r = h
         .client
         .get(h.action_url(&format!("get_action=download&ws={WS}&file=/big.bin")))
@@ -684,7 +677,11 @@ fn an_interrupted_upload_leaves_the_previous_version_and_no_partial_file() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let (s, v) = h.get(&format!("get_action=ls&ws={WS}&dir=/"));
-    assert_eq!((s, names(&v)), (200, vec!["target.bin".to_owned()]), "{v}");
+    assert_eq!(
+        (s, listed_names(&v)),
+        (200, vec!["target.bin".to_owned()]),
+        "{v}"
+    );
     tcp.write_all(&pattern_chunk(6, 1, 2 << 20)).unwrap();
     let mut answer = String::new();
     let _ = tcp.read_to_string(&mut answer);
@@ -766,7 +763,11 @@ fn a_slow_server_does_not_hold_up_another_workspace() {
         for i in 0..5 {
             let t = Instant::now();
             let (s, v) = h.get("get_action=ls&ws=quick&dir=/");
-            assert_eq!((s, names(&v)), (200, vec!["a.txt".to_owned()]), "{v}");
+            assert_eq!(
+                (s, listed_names(&v)),
+                (200, vec!["a.txt".to_owned()]),
+                "{v}"
+            );
             assert!(
                 t.elapsed() < Duration::from_secs(2),
                 "quick call {i} took {:?}",
@@ -778,7 +779,11 @@ fn a_slow_server_does_not_hold_up_another_workspace() {
             "the slow server answered before the quick one was done"
         );
         let (s, v, took) = pending.join().unwrap();
-        assert_eq!((s, names(&v)), (200, vec!["a.txt".to_owned()]), "{v}");
+        assert_eq!(
+            (s, listed_names(&v)),
+            (200, vec!["a.txt".to_owned()]),
+            "{v}"
+        );
         assert!(
             took > Duration::from_secs(2),
             "the relay did not slow the server ({took:?})"
@@ -839,7 +844,11 @@ fn a_listing_hides_temporary_uploads_and_sweeps_the_stale_ones() {
         .set_modified(two_days_ago)
         .unwrap();
     let (s, v) = h.get(&format!("get_action=ls&ws={WS}&dir=/"));
-    assert_eq!((s, names(&v)), (200, vec!["kept.txt".to_owned()]), "{v}");
+    assert_eq!(
+        (s, listed_names(&v)),
+        (200, vec!["kept.txt".to_owned()]),
+        "{v}"
+    );
     assert!(!stale.exists(), "the stale temporary file is swept");
     assert!(
         fresh.exists(),
