@@ -1,11 +1,9 @@
 //! The user's pages: logging in and out, the list of their workspaces, and the file browser
 //! of one workspace.
 
-use std::time::Duration;
-
 use axum::extract::{Path, Query, Request, State};
 use axum::http::header::RETRY_AFTER;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::IntoResponse;
 use axum_extra::extract::cookie::CookieJar;
 use plugin_api::{Driver, ErrorKind, PageRequest};
@@ -76,22 +74,18 @@ pub(super) async fn login(
         )?;
         Ok((status, html).into_response())
     };
-    // A refusal that ends after `wait` says so, as the API's does.
-    let refuse_for = |status: StatusCode, message: String, wait: Duration| -> UiResult {
-        let mut response = refuse(status, message, &username)?;
-        response
-            .headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from(wait.as_secs().max(1)));
+    // A refusal that ends says when, as the API's does.
+    let refuse_until = |status: StatusCode, e: ApiError| -> UiResult {
+        let mut response = refuse(status, e.message(), &username)?;
+        if let Some(value) = e.retry_after() {
+            response.headers_mut().insert(RETRY_AFTER, value);
+        }
         Ok(response)
     };
     match log_in(&state, &headers, jar, &username, password).await {
         Ok((jar, _, _)) => Ok((jar, see_other(&next)?).into_response()),
-        Err(e @ ApiError::TooManyAttempts(wait)) => {
-            refuse_for(StatusCode::TOO_MANY_REQUESTS, e.message(), wait)
-        }
-        Err(e @ ApiError::Busy(wait)) => {
-            refuse_for(StatusCode::SERVICE_UNAVAILABLE, e.message(), wait)
-        }
+        Err(e @ ApiError::TooManyAttempts(_)) => refuse_until(StatusCode::TOO_MANY_REQUESTS, e),
+        Err(e @ ApiError::Busy(_)) => refuse_until(StatusCode::SERVICE_UNAVAILABLE, e),
         Err(ApiError::InvalidCredentials(why)) => {
             refuse(StatusCode::UNAUTHORIZED, why.into(), &username)
         }

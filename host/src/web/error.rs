@@ -85,6 +85,16 @@ pub(crate) enum ApiError {
 }
 
 impl ApiError {
+    /// The `Retry-After` value of a refusal that ends (whole seconds, at least one).
+    pub(crate) fn retry_after(&self) -> Option<HeaderValue> {
+        let wait = match self {
+            ApiError::Plugin(e) => e.retry_after?,
+            ApiError::TooManyAttempts(wait) | ApiError::Busy(wait) => *wait,
+            _ => return None,
+        };
+        Some(HeaderValue::from(wait.as_secs().max(1)))
+    }
+
     /// The client-facing message.
     pub(crate) fn message(&self) -> String {
         self.parts().2
@@ -272,27 +282,21 @@ impl IntoResponse for ApiError {
             _ => tracing::debug!(code, "request refused: {message}"),
         }
         let mut error = serde_json::json!({ "code": code, "message": message });
-        let mut retry_after = None;
         match &self {
             ApiError::Plugin(e) => {
                 if let Some(url) = &e.authorize_url {
                     error["authorize_url"] = url.clone().into();
                 }
-                retry_after = e.retry_after.map(|d| d.as_secs().max(1));
-            }
-            ApiError::TooManyAttempts(wait) | ApiError::Busy(wait) => {
-                retry_after = Some(wait.as_secs().max(1))
             }
             ApiError::Fields(errors) => {
                 error["fields"] = serde_json::to_value(errors).unwrap_or_default();
             }
             _ => {}
         }
+        let retry_after = self.retry_after();
         let mut response = (status, Json(serde_json::json!({ "error": error }))).into_response();
-        if let Some(secs) = retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        if let Some(value) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         if let ApiError::MethodNotAllowed { allowed, .. } = &self {
             // RFC 9110 §15.5.6: a 405 lists the methods the target answers.
