@@ -16,9 +16,9 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 
+use crate::app::error::AppError;
+use crate::app::Shared;
 use crate::store::User;
-use crate::web::error::ApiError;
-use crate::web::Shared;
 
 /// The session cookie's name.
 pub(crate) const SESSION_COOKIE: &str = "wshost_session";
@@ -45,20 +45,20 @@ pub(crate) struct Caller {
 
 impl Caller {
     /// Resolves the caller from the request headers.
-    pub(crate) async fn resolve(state: &Shared, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    pub(crate) async fn resolve(state: &Shared, headers: &HeaderMap) -> Result<Caller, AppError> {
         if let Some(auth) = headers.get(header::AUTHORIZATION) {
             let token = auth
                 .to_str()
                 .ok()
                 .and_then(|v| v.strip_prefix("Bearer ").map(str::trim))
-                .ok_or(ApiError::InvalidCredentials(
+                .ok_or(AppError::InvalidCredentials(
                     "the Authorization header must be 'Bearer TOKEN'",
                 ))?;
             let user = state
                 .store
                 .token_user(token)
                 .await?
-                .ok_or(ApiError::InvalidCredentials("unknown or revoked API token"))?;
+                .ok_or(AppError::InvalidCredentials("unknown or revoked API token"))?;
             return Ok(Caller {
                 user: Some(user),
                 via: Via::Token,
@@ -86,17 +86,17 @@ impl Caller {
     }
 
     /// A logged-in user, or 401.
-    pub(crate) fn require_user(&self) -> Result<&User, ApiError> {
-        self.user.as_ref().ok_or(ApiError::Unauthenticated)
+    pub(crate) fn require_user(&self) -> Result<&User, AppError> {
+        self.user.as_ref().ok_or(AppError::Unauthenticated)
     }
 
     /// An administrator, or 401/403.
-    pub(crate) fn require_admin(&self) -> Result<&User, ApiError> {
+    pub(crate) fn require_admin(&self) -> Result<&User, AppError> {
         let user = self.require_user()?;
         if user.admin {
             Ok(user)
         } else {
-            Err(ApiError::Forbidden("this needs an administrator".into()))
+            Err(AppError::Forbidden("this needs an administrator".into()))
         }
     }
 
@@ -107,7 +107,7 @@ impl Caller {
         method: &Method,
         headers: &HeaderMap,
         secure_token: Option<&str>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), AppError> {
         let Via::Cookie { csrf } = &self.via else {
             return Ok(());
         };
@@ -120,7 +120,7 @@ impl Caller {
             .or(secure_token);
         match sent {
             Some(token) if constant_time_eq(token.as_bytes(), csrf.as_bytes()) => Ok(()),
-            _ => Err(ApiError::CsrfRejected),
+            _ => Err(AppError::CsrfRejected),
         }
     }
 }
@@ -130,9 +130,9 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 impl FromRequestParts<Shared> for Caller {
-    type Rejection = ApiError;
+    type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, AppError> {
         Caller::resolve(state, &parts.headers).await
     }
 }
@@ -146,21 +146,21 @@ pub(crate) async fn log_in(
     jar: CookieJar,
     username: &str,
     password: &str,
-) -> Result<(CookieJar, User, String), ApiError> {
+) -> Result<(CookieJar, User, String), AppError> {
     origin::check_same_origin(&state.config.public_url, headers)?;
     // Before anything keeps or logs the name: a name that no user can have is answered at
     // once, so neither the throttle nor the log ever holds more than a valid name.
     if !crate::store::is_user_name(username) {
-        return Err(ApiError::BadRequest(crate::store::USER_NAME_RULE.into()));
+        return Err(AppError::BadRequest(crate::store::USER_NAME_RULE.into()));
     }
     if let Err(wait) = state.login_throttle.check(username) {
         tracing::warn!(user = %username, "login refused: too many failures");
-        return Err(ApiError::TooManyAttempts(wait));
+        return Err(AppError::TooManyAttempts(wait));
     }
     let Some(user) = state.store.check_password(username, password).await? else {
         state.login_throttle.failed(username);
         tracing::info!(user = %username, "login refused");
-        return Err(ApiError::InvalidCredentials("wrong user name or password"));
+        return Err(AppError::InvalidCredentials("wrong user name or password"));
     };
     state.login_throttle.succeeded(username);
     let ttl = state.config.session_ttl;

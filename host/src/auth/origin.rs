@@ -8,7 +8,7 @@
 
 use axum::http::{header, HeaderMap};
 
-use crate::web::error::ApiError;
+use crate::app::error::AppError;
 
 /// Refuses a request that a browser sent on behalf of another origin than the host's own.
 ///
@@ -18,22 +18,22 @@ use crate::web::error::ApiError;
 /// or name the host and port the request was sent to (`Host`), so a host reached under
 /// another name than its public URL still accepts its own pages; `Origin: null` (sandboxed
 /// frames, `data:` pages) is refused.
-pub(crate) fn check_same_origin(public_url: &str, headers: &HeaderMap) -> Result<(), ApiError> {
+pub(crate) fn check_same_origin(public_url: &str, headers: &HeaderMap) -> Result<(), AppError> {
     let text = |name: &str| headers.get(name).map(|v| v.to_str().unwrap_or(""));
     if let Some(site) = text("sec-fetch-site") {
         return match site.trim().to_ascii_lowercase().as_str() {
             "same-origin" | "none" => Ok(()),
-            _ => Err(ApiError::CrossSite),
+            _ => Err(AppError::CrossSite),
         };
     }
     let Some(origin) = text(header::ORIGIN.as_str()) else {
         return Ok(());
     };
     let Ok(origin) = url::Url::parse(origin.trim()) else {
-        return Err(ApiError::CrossSite);
+        return Err(AppError::CrossSite);
     };
     if !matches!(origin.scheme(), "http" | "https") || origin.host_str().is_none() {
-        return Err(ApiError::CrossSite);
+        return Err(AppError::CrossSite);
     }
     let own = url::Url::parse(public_url).is_ok_and(|own| own.origin() == origin.origin());
     let host = origin.host_str().unwrap_or_default();
@@ -46,7 +46,7 @@ pub(crate) fn check_same_origin(public_url: &str, headers: &HeaderMap) -> Result
     if own || sent_to {
         Ok(())
     } else {
-        Err(ApiError::CrossSite)
+        Err(AppError::CrossSite)
     }
 }
 

@@ -21,10 +21,10 @@
 //! `/ui/login?next=PATH`.
 //!
 //! Layout: `mod` (router, rendering, sessions, errors), `pages` (login, logout, the user's
-//! workspaces, the file browser), `admin` (plugins and workspace administration), `forms`
+//! workspaces, the file browser), `admin_pages` (plugins and workspace administration), `forms`
 //! (the workspace form generated from a manifest).
 
-mod admin;
+mod admin_pages;
 mod forms;
 mod pages;
 
@@ -38,10 +38,10 @@ use axum::Router;
 use minijinja::Environment;
 use serde_json::{json, Value};
 
+use crate::app::error::AppError;
+use crate::app::Shared;
 use crate::auth::{Caller, Via};
 use crate::store::User;
-use crate::web::error::ApiError;
-use crate::web::Shared;
 
 /// The routes of the UI, merged into the host's router.
 pub(crate) fn router() -> Router<Shared> {
@@ -51,21 +51,33 @@ pub(crate) fn router() -> Router<Shared> {
         .route("/ui/login", get(pages::login_page).post(pages::login))
         .route("/ui/logout", get(pages::logout_page).post(pages::logout))
         .route("/ui/workspaces/{id}", get(pages::browser))
-        .route("/ui/admin/plugins", get(admin::plugins))
-        .route("/ui/admin/plugins/{id}/toggle", post(admin::toggle_plugin))
-        .route("/ui/admin/workspaces", get(admin::workspaces))
+        .route("/ui/admin/plugins", get(admin_pages::plugins))
+        .route(
+            "/ui/admin/plugins/{id}/toggle",
+            post(admin_pages::toggle_plugin),
+        )
+        .route("/ui/admin/workspaces", get(admin_pages::workspaces))
         .route(
             "/ui/admin/workspaces/new",
-            get(admin::new_workspace).post(admin::create_workspace),
+            get(admin_pages::new_workspace).post(admin_pages::create_workspace),
         )
         .route(
             "/ui/admin/workspaces/{id}",
-            get(admin::edit_workspace).post(admin::update_workspace),
+            get(admin_pages::edit_workspace).post(admin_pages::update_workspace),
         )
-        .route("/ui/admin/workspaces/{id}/verify", post(admin::verify))
-        .route("/ui/admin/workspaces/{id}/grant", post(admin::grant))
-        .route("/ui/admin/workspaces/{id}/revoke", post(admin::revoke))
-        .route("/ui/admin/workspaces/{id}/delete", post(admin::delete))
+        .route(
+            "/ui/admin/workspaces/{id}/verify",
+            post(admin_pages::verify),
+        )
+        .route("/ui/admin/workspaces/{id}/grant", post(admin_pages::grant))
+        .route(
+            "/ui/admin/workspaces/{id}/revoke",
+            post(admin_pages::revoke),
+        )
+        .route(
+            "/ui/admin/workspaces/{id}/delete",
+            post(admin_pages::delete),
+        )
         .route("/ui/static/{file}", get(static_file))
 }
 
@@ -74,11 +86,11 @@ pub(crate) enum UiError {
     /// Not logged in: go to the login page, then back to this path.
     Login(String),
     /// Any other failure, shown as a page with the API error's status and message.
-    Api(ApiError),
+    Api(AppError),
 }
 
-impl From<ApiError> for UiError {
-    fn from(e: ApiError) -> Self {
+impl From<AppError> for UiError {
+    fn from(e: AppError) -> Self {
         UiError::Api(e)
     }
 }
@@ -222,12 +234,12 @@ const TEMPLATES: [(&str, &str); 9] = [
 ];
 
 /// Renders `name` with `ctx`.
-pub(crate) fn render(name: &str, ctx: Value) -> Result<Html<String>, ApiError> {
+pub(crate) fn render(name: &str, ctx: Value) -> Result<Html<String>, AppError> {
     env()
         .get_template(name)
         .and_then(|t| t.render(ctx))
         .map(Html)
-        .map_err(|e| ApiError::Internal(format!("template {name}: {e:#}")))
+        .map_err(|e| AppError::Internal(format!("template {name}: {e:#}")))
 }
 
 /// Renders a page as a response.
@@ -244,7 +256,7 @@ pub(crate) fn see_other(to: &str) -> UiResult {
 pub(crate) async fn form_pairs(req: Request) -> Result<Vec<(String, String)>, UiError> {
     let bytes = axum::body::to_bytes(req.into_body(), 256 * 1024)
         .await
-        .map_err(|e| ApiError::BadRequest(format!("form body unreadable or too large: {e}")))?;
+        .map_err(|e| AppError::BadRequest(format!("form body unreadable or too large: {e}")))?;
     Ok(url::form_urlencoded::parse(&bytes).into_owned().collect())
 }
 

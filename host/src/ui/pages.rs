@@ -11,11 +11,13 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{field, form_pairs, page, render, see_other, Session, UiResult};
+use crate::access::check_access;
 use crate::admin::{driver_label, workspace_json, Viewer};
+use crate::app::error::AppError;
+use crate::app::Shared;
 use crate::auth::{cleared_cookie, log_in, Caller, SESSION_COOKIE};
+use crate::plugins::call::call_driver;
 use crate::store::Access;
-use crate::web::error::ApiError;
-use crate::web::{call_driver, check_access, Shared};
 
 #[derive(Deserialize)]
 pub(super) struct NextQuery {
@@ -75,7 +77,7 @@ pub(super) async fn login(
         Ok((status, html).into_response())
     };
     // A refusal that ends says when, as the API's does.
-    let refuse_until = |status: StatusCode, e: ApiError| -> UiResult {
+    let refuse_until = |status: StatusCode, e: AppError| -> UiResult {
         let mut response = refuse(status, e.message(), &username)?;
         if let Some(value) = e.retry_after() {
             response.headers_mut().insert(RETRY_AFTER, value);
@@ -84,14 +86,14 @@ pub(super) async fn login(
     };
     match log_in(&state, &headers, jar, &username, password).await {
         Ok((jar, _, _)) => Ok((jar, see_other(&next)?).into_response()),
-        Err(e @ ApiError::TooManyAttempts(_)) => refuse_until(StatusCode::TOO_MANY_REQUESTS, e),
-        Err(e @ ApiError::Busy(_)) => refuse_until(StatusCode::SERVICE_UNAVAILABLE, e),
-        Err(ApiError::InvalidCredentials(why)) => {
+        Err(e @ AppError::TooManyAttempts(_)) => refuse_until(StatusCode::TOO_MANY_REQUESTS, e),
+        Err(e @ AppError::Busy(_)) => refuse_until(StatusCode::SERVICE_UNAVAILABLE, e),
+        Err(AppError::InvalidCredentials(why)) => {
             refuse(StatusCode::UNAUTHORIZED, why.into(), &username)
         }
         // A name that cannot exist (it may be a megabyte long) is not shown back.
-        Err(e @ ApiError::BadRequest(_)) => refuse(StatusCode::BAD_REQUEST, e.message(), ""),
-        Err(e @ ApiError::CrossSite) => refuse(StatusCode::FORBIDDEN, e.message(), ""),
+        Err(e @ AppError::BadRequest(_)) => refuse(StatusCode::BAD_REQUEST, e.message(), ""),
+        Err(e @ AppError::CrossSite) => refuse(StatusCode::FORBIDDEN, e.message(), ""),
         Err(other) => Err(other.into()),
     }
 }
@@ -171,9 +173,9 @@ pub(super) async fn browser(
     let ws = state
         .workspace(&id)
         .await?
-        .ok_or_else(|| ApiError::UnknownWorkspace(id.clone()))?;
+        .ok_or_else(|| AppError::UnknownWorkspace(id.clone()))?;
     let dir = crate::paths::normalize(q.dir.as_deref().unwrap_or(""))
-        .map_err(|err| ApiError::BadPath { name: "dir", err })?;
+        .map_err(|err| AppError::BadPath { name: "dir", err })?;
     let provider = driver_label(&state, &ws.driver).to_owned();
     let listed = {
         let dir = dir.clone();
@@ -218,7 +220,7 @@ pub(super) async fn browser(
                 .collect();
             ctx["truncated"] = listing.next_cursor.is_some().into();
         }
-        Err(ApiError::Plugin(e)) if e.kind == ErrorKind::AuthorizationRequired => {
+        Err(AppError::Plugin(e)) if e.kind == ErrorKind::AuthorizationRequired => {
             // Only web addresses become links (never `javascript:` and the like).
             let url = e
                 .authorize_url

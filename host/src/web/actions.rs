@@ -10,13 +10,15 @@ use std::collections::BTreeMap;
 
 use plugin_api::{ActionRequest, ActionResponse, Driver};
 
-use super::error::ApiError;
 use super::params::Params;
-use super::stream::{body_reader, response_body};
-use super::{await_plugin, call_context, call_driver_reading, check_access, Shared};
+use crate::access::check_access;
+use crate::app::error::AppError;
+use crate::app::Shared;
 use crate::auth::Caller;
 use crate::manifest::Rights;
-use crate::registry::ActionRoute;
+use crate::plugins::call::{await_plugin, call_context, call_driver_reading};
+use crate::plugins::registry::ActionRoute;
+use crate::plugins::stream::{body_reader, response_body};
 use crate::store::Access;
 
 /// Request headers a plugin never sees: credentials stay in the host.
@@ -35,7 +37,7 @@ pub(crate) async fn handle(
     params: Params,
     headers: HeaderMap,
     body: Body,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let toggles = state.store.plugin_toggles().await?;
     let route = choose_route(&state, &action, &toggles)?;
     let decl = &route.decl;
@@ -43,7 +45,7 @@ pub(crate) async fn handle(
     // POST-only can never be reached by a link, a redirect or an image tag, where the CSRF
     // rule (which lets GET through) would not stop it.
     if !decl.allows(&method) {
-        return Err(ApiError::MethodNotAllowed {
+        return Err(AppError::MethodNotAllowed {
             action: decl.name.clone(),
             allowed: decl.allowed().map(|m| m.as_str()).collect(),
         });
@@ -78,7 +80,7 @@ pub(crate) async fn handle(
         Rights::Read | Rights::Write => {
             let ws = params
                 .workspace()
-                .ok_or(ApiError::MissingParam("ws"))?
+                .ok_or(AppError::MissingParam("ws"))?
                 .to_owned();
             let need = if decl.rights == Rights::Write {
                 Access::ReadWrite
@@ -108,8 +110,8 @@ pub(crate) async fn handle(
                 let plugin = state
                     .registry
                     .plugin(&plugin, &toggles)
-                    .map_err(|_| ApiError::Internal(format!("plugin {plugin} vanished")))?;
-                plugin.action(&ctx, request).map_err(ApiError::from)
+                    .map_err(|_| AppError::Internal(format!("plugin {plugin} vanished")))?;
+                plugin.action(&ctx, request).map_err(AppError::from)
             });
             await_plugin(task, &route.plugin, limit, Some(&watch)).await?
         }
@@ -122,7 +124,7 @@ fn choose_route(
     state: &Shared,
     action: &str,
     toggles: &BTreeMap<String, bool>,
-) -> Result<ActionRoute, ApiError> {
+) -> Result<ActionRoute, AppError> {
     let routes = state.registry.action_routes(action);
     let mut refused = None;
     for route in routes {
@@ -136,15 +138,15 @@ fn choose_route(
         }
     }
     match (refused, routes.first()) {
-        (Some(plugin), _) => Err(ApiError::PluginUnavailable {
+        (Some(plugin), _) => Err(AppError::PluginUnavailable {
             action: action.to_owned(),
             plugin,
         }),
-        (None, Some(first)) => Err(ApiError::PluginDisabled {
+        (None, Some(first)) => Err(AppError::PluginDisabled {
             action: action.to_owned(),
             plugin: first.plugin.clone(),
         }),
-        (None, None) => Err(ApiError::UnknownAction(action.to_owned())),
+        (None, None) => Err(AppError::UnknownAction(action.to_owned())),
     }
 }
 
@@ -161,12 +163,12 @@ fn into_http(
     resp: ActionResponse,
     action: &str,
     stall_limit: std::time::Duration,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let status = StatusCode::from_u16(resp.status)
         .ok()
         .filter(|s| !s.is_informational())
         .ok_or_else(|| {
-            ApiError::Internal(format!(
+            AppError::Internal(format!(
                 "action {action} answered the invalid status {}",
                 resp.status
             ))
@@ -181,7 +183,7 @@ fn into_http(
             HeaderName::from_bytes(lower.as_bytes()),
             HeaderValue::from_str(value),
         ) else {
-            return Err(ApiError::Internal(format!(
+            return Err(AppError::Internal(format!(
                 "action {action} answered a malformed header '{name}'"
             )));
         };
@@ -192,5 +194,5 @@ fn into_http(
         .map(|b| response_body(b, None, stall_limit, None))
         .unwrap_or_else(Body::empty);
     out.body(body)
-        .map_err(|e| ApiError::Internal(format!("action {action} response: {e}")))
+        .map_err(|e| AppError::Internal(format!("action {action} response: {e}")))
 }

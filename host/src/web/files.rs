@@ -16,11 +16,13 @@ use plugin_api::{
 use serde::Serialize;
 use serde_json::json;
 
-use super::error::ApiError;
 use super::params::Params;
-use super::stream::{body_reader, read_whole, response_body, WHOLE_MAX};
-use super::{call_driver, call_driver_quick, call_driver_reading, Shared};
+use crate::access::{check_access, Granted};
+use crate::app::error::AppError;
+use crate::app::Shared;
 use crate::auth::Caller;
+use crate::plugins::call::{call_driver, call_driver_quick, call_driver_reading};
+use crate::plugins::stream::{body_reader, read_whole, response_body, WHOLE_MAX};
 use crate::store::Access;
 use crate::telemetry::{self, Direction, Transfer};
 
@@ -73,7 +75,7 @@ impl StdAction {
 
     /// Reads may use GET; whatever changes state must be POST (PUT also for uploads), so a
     /// link or an image tag can never delete a file.
-    fn check_method(self, method: &Method) -> Result<(), ApiError> {
+    fn check_method(self, method: &Method) -> Result<(), AppError> {
         let allowed: &[&'static str] = match self {
             StdAction::Ls | StdAction::Stat => &["GET", "HEAD", "POST"],
             StdAction::Download => &["GET", "HEAD"],
@@ -83,7 +85,7 @@ impl StdAction {
         if allowed.contains(&method.as_str()) {
             Ok(())
         } else {
-            Err(ApiError::MethodNotAllowed {
+            Err(AppError::MethodNotAllowed {
                 action: self.name().to_owned(),
                 allowed: allowed.to_vec(),
             })
@@ -99,18 +101,18 @@ pub(crate) async fn handle(
     params: Params,
     headers: HeaderMap,
     body: Body,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     action.check_method(&method)?;
     let ws = params
         .workspace()
-        .ok_or(ApiError::MissingParam("ws"))?
+        .ok_or(AppError::MissingParam("ws"))?
         .to_owned();
     // Rights before anything else: a caller without access learns nothing from validation.
     let need = match action {
         StdAction::Ls | StdAction::Stat | StdAction::Download => Access::Read,
         _ => Access::ReadWrite,
     };
-    let granted = super::check_access(&state, &caller, &ws, need).await?;
+    let granted = check_access(&state, &caller, &ws, need).await?;
     match action {
         StdAction::Ls => {
             let dir = params.path_or_root("dir")?;
@@ -155,7 +157,7 @@ pub(crate) async fn handle(
                 None => join(&params.path_or_root("dir")?, &params.name("name")?),
             };
             if path.is_empty() {
-                return Err(ApiError::MissingParam("name"));
+                return Err(AppError::MissingParam("name"));
             }
             let options = WriteOptions {
                 overwrite: params.flag("overwrite", true)?,
@@ -166,7 +168,7 @@ pub(crate) async fn handle(
             let max = state.config.limits.max_upload;
             if options.size_hint.is_some_and(|n| n > max) {
                 // Refused before the plugin sees a byte; the client may not even send them.
-                return Err(ApiError::TooLarge {
+                return Err(AppError::TooLarge {
                     what: "upload",
                     limit: max,
                 });
@@ -208,11 +210,11 @@ pub(crate) async fn handle(
             let from = root_refused(params.path("file")?, "file")?;
             let dest = params.path_or_root("dest")?;
             if params.get("dest").is_none() {
-                return Err(ApiError::MissingParam("dest"));
+                return Err(AppError::MissingParam("dest"));
             }
             let to = join(&dest, file_name(&from));
             if to == from || to.starts_with(&format!("{from}/")) {
-                return Err(ApiError::InvalidParam {
+                return Err(AppError::InvalidParam {
                     name: "dest",
                     reason: "cannot copy or move an item onto itself or into itself".into(),
                 });
@@ -233,9 +235,9 @@ pub(crate) async fn handle(
     }
 }
 
-fn root_refused(path: String, name: &'static str) -> Result<String, ApiError> {
+fn root_refused(path: String, name: &'static str) -> Result<String, AppError> {
     if path.is_empty() {
-        Err(ApiError::InvalidParam {
+        Err(AppError::InvalidParam {
             name,
             reason: "the workspace root itself cannot be deleted, renamed, copied or moved".into(),
         })
@@ -280,7 +282,7 @@ fn rfc3339_seconds<S: serde::Serializer>(t: &Option<SystemTime>, s: S) -> Result
 /// An entry a driver answered, as JSON, once its path is known to be one a client could
 /// have sent: a driver's answer is untrusted input too (a listing could otherwise hand the
 /// UI a `..` or a NUL).
-fn entry_json(e: &Entry) -> Result<EntryJson<'_>, ApiError> {
+fn entry_json(e: &Entry) -> Result<EntryJson<'_>, AppError> {
     check_entry(e)?;
     Ok(EntryJson {
         etag: e.etag.as_deref(),
@@ -294,9 +296,9 @@ fn entry_json(e: &Entry) -> Result<EntryJson<'_>, ApiError> {
 }
 
 /// Refuses an entry whose path is not one a client could have sent.
-fn check_entry(e: &Entry) -> Result<(), ApiError> {
+fn check_entry(e: &Entry) -> Result<(), AppError> {
     if !crate::paths::is_normal(&e.path) {
-        return Err(ApiError::PluginBadAnswer(format!(
+        return Err(AppError::PluginBadAnswer(format!(
             "the driver answered an invalid path {:?}",
             e.path
         )));
@@ -313,13 +315,13 @@ fn check_entry(e: &Entry) -> Result<(), ApiError> {
 fn listing_json<'a>(
     dir: &str,
     entries: &'a [Entry],
-) -> Result<(Vec<EntryJson<'a>>, usize), ApiError> {
+) -> Result<(Vec<EntryJson<'a>>, usize), AppError> {
     let mut listed = Vec::with_capacity(entries.len());
     let mut skipped: Vec<&str> = Vec::new();
     for e in entries {
         let name = e.name();
         if matches!(name, "" | "." | "..") || !parent(&e.path).eq_ignore_ascii_case(dir) {
-            return Err(ApiError::PluginBadAnswer(format!(
+            return Err(AppError::PluginBadAnswer(format!(
                 "the driver listed {:?}, which is not in '{dir}'",
                 e.path
             )));
@@ -400,10 +402,10 @@ fn parse_range(header: &str, size: u64) -> RangeAsk {
 async fn download(
     state: &Shared,
     caller: &Caller,
-    granted: &super::Granted,
+    granted: &Granted,
     file: String,
     headers: &HeaderMap,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let range_header = headers
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
@@ -435,7 +437,7 @@ async fn download(
     let (entry, content, part) = match outcome {
         Ok(v) => v,
         Err(size) => {
-            let mut resp = ApiError::Plugin(PluginError::new(
+            let mut resp = AppError::Plugin(PluginError::new(
                 plugin_api::ErrorKind::InvalidRange,
                 format!("the requested range lies outside the file ({size} bytes)"),
             ))
@@ -448,7 +450,7 @@ async fn download(
         }
     };
     if entry.is_dir {
-        return Err(ApiError::Plugin(PluginError::conflict(format!(
+        return Err(AppError::Plugin(PluginError::conflict(format!(
             "'{}' is a folder, not a file",
             entry.path
         ))));
@@ -481,7 +483,7 @@ async fn download(
             Transfer::start(Direction::Download, &driver).bytes(bytes.len());
             Body::from(bytes)
         }
-        Content::Mismatch(why) => return Err(ApiError::PluginBadAnswer(why)),
+        Content::Mismatch(why) => return Err(AppError::PluginBadAnswer(why)),
         Content::Stream(source) => response_body(
             source,
             Some(length(&entry, part)),
@@ -491,7 +493,7 @@ async fn download(
     };
     builder
         .body(body)
-        .map_err(|e| ApiError::Internal(format!("download response: {e}")))
+        .map_err(|e| AppError::Internal(format!("download response: {e}")))
 }
 
 /// The length of a download: the range's, or the whole file's.
@@ -533,7 +535,7 @@ impl Content {
 }
 
 /// The driver of workspace `ws`, to label transfer metrics.
-async fn driver_of(state: &Shared, ws: &str) -> Result<String, ApiError> {
+async fn driver_of(state: &Shared, ws: &str) -> Result<String, AppError> {
     Ok(state
         .workspace(ws)
         .await?

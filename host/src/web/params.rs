@@ -1,8 +1,8 @@
 //! Request parameters: the query string (and a urlencoded form body for the standard
 //! actions), with Pydio's aliases — `action` for `get_action`, `tmp_repository_id` for `ws`.
 
+use crate::app::error::AppError;
 use crate::paths;
-use crate::web::error::ApiError;
 
 /// Decoded request parameters, in order.
 #[derive(Debug, Default, Clone)]
@@ -42,39 +42,39 @@ impl Params {
     }
 
     /// A mandatory parameter.
-    pub(crate) fn require(&self, name: &'static str) -> Result<&str, ApiError> {
-        self.get(name).ok_or(ApiError::MissingParam(name))
+    pub(crate) fn require(&self, name: &'static str) -> Result<&str, AppError> {
+        self.get(name).ok_or(AppError::MissingParam(name))
     }
 
     /// A mandatory path parameter, normalized.
-    pub(crate) fn path(&self, name: &'static str) -> Result<String, ApiError> {
+    pub(crate) fn path(&self, name: &'static str) -> Result<String, AppError> {
         let raw = self.require(name)?;
-        paths::normalize(raw).map_err(|err| ApiError::BadPath { name, err })
+        paths::normalize(raw).map_err(|err| AppError::BadPath { name, err })
     }
 
     /// An optional path parameter, normalized; the root when absent.
-    pub(crate) fn path_or_root(&self, name: &'static str) -> Result<String, ApiError> {
+    pub(crate) fn path_or_root(&self, name: &'static str) -> Result<String, AppError> {
         match self.get(name) {
             None => Ok(String::new()),
-            Some(raw) => paths::normalize(raw).map_err(|err| ApiError::BadPath { name, err }),
+            Some(raw) => paths::normalize(raw).map_err(|err| AppError::BadPath { name, err }),
         }
     }
 
     /// A mandatory single file name.
-    pub(crate) fn name(&self, name: &'static str) -> Result<String, ApiError> {
+    pub(crate) fn name(&self, name: &'static str) -> Result<String, AppError> {
         let raw = self.require(name)?;
         paths::name(raw)
             .map(str::to_owned)
-            .map_err(|err| ApiError::BadPath { name, err })
+            .map_err(|err| AppError::BadPath { name, err })
     }
 
     /// An optional boolean.
-    pub(crate) fn flag(&self, name: &'static str, default: bool) -> Result<bool, ApiError> {
+    pub(crate) fn flag(&self, name: &'static str, default: bool) -> Result<bool, AppError> {
         match self.get(name).map(str::to_ascii_lowercase).as_deref() {
             None | Some("") => Ok(default),
             Some("1" | "true" | "yes" | "on") => Ok(true),
             Some("0" | "false" | "no" | "off") => Ok(false),
-            Some(other) => Err(ApiError::InvalidParam {
+            Some(other) => Err(AppError::InvalidParam {
                 name,
                 reason: format!("expected true or false, got '{other}'"),
             }),
@@ -87,14 +87,14 @@ impl Params {
         name: &'static str,
         default: u32,
         range: std::ops::RangeInclusive<u32>,
-    ) -> Result<u32, ApiError> {
+    ) -> Result<u32, AppError> {
         match self.get(name) {
             None | Some("") => Ok(default),
             Some(v) => {
                 v.parse()
                     .ok()
                     .filter(|n| range.contains(n))
-                    .ok_or_else(|| ApiError::InvalidParam {
+                    .ok_or_else(|| AppError::InvalidParam {
                         name,
                         reason: format!(
                             "expected a whole number from {} to {}, got '{v}'",
@@ -133,11 +133,11 @@ mod tests {
         assert!(p.number("big", 10, 1..=100).is_err());
         assert_eq!(p.number("absent", 10, 1..=100).unwrap(), 10);
         assert!(p.flag("flag", true).is_err());
-        assert!(matches!(p.path("file"), Err(ApiError::BadPath { .. })));
-        assert!(matches!(p.name("n"), Err(ApiError::BadPath { .. })));
+        assert!(matches!(p.path("file"), Err(AppError::BadPath { .. })));
+        assert!(matches!(p.name("n"), Err(AppError::BadPath { .. })));
         assert!(matches!(
             p.require("zzz"),
-            Err(ApiError::MissingParam("zzz"))
+            Err(AppError::MissingParam("zzz"))
         ));
     }
 }

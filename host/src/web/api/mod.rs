@@ -12,9 +12,9 @@ use axum::http::request::Parts;
 use axum::routing::{delete, get, post, put};
 use axum::Router;
 
+use crate::app::error::AppError;
+use crate::app::Shared;
 use crate::auth::Caller;
-use crate::web::error::ApiError;
-use crate::web::Shared;
 
 pub(super) fn router() -> Router<Shared> {
     let guarded = Router::new()
@@ -55,9 +55,9 @@ pub(super) fn router() -> Router<Shared> {
 pub(super) struct ApiCaller(pub(super) Caller);
 
 impl FromRequestParts<Shared> for ApiCaller {
-    type Rejection = ApiError;
+    type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, AppError> {
         let caller = Caller::resolve(state, &parts.headers).await?;
         caller.check_csrf(&parts.method, &parts.headers, None)?;
         Ok(ApiCaller(caller))
@@ -69,9 +69,9 @@ impl FromRequestParts<Shared> for ApiCaller {
 pub(super) struct ApiAdmin(pub(super) Caller);
 
 impl FromRequestParts<Shared> for ApiAdmin {
-    type Rejection = ApiError;
+    type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, AppError> {
         let ApiCaller(caller) = ApiCaller::from_request_parts(parts, state).await?;
         caller.require_admin()?;
         Ok(ApiAdmin(caller))
@@ -82,9 +82,9 @@ impl FromRequestParts<Shared> for ApiAdmin {
 pub(super) struct ApiUser(pub(super) Caller);
 
 impl FromRequestParts<Shared> for ApiUser {
-    type Rejection = ApiError;
+    type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, AppError> {
         let ApiCaller(caller) = ApiCaller::from_request_parts(parts, state).await?;
         caller.require_user()?;
         Ok(ApiUser(caller))

@@ -6,13 +6,13 @@ use serde_json::{json, Value};
 
 use super::ApiAdmin;
 use crate::admin::{plugin_json, set_plugin_enabled};
-use crate::web::error::ApiError;
-use crate::web::Shared;
+use crate::app::error::AppError;
+use crate::app::Shared;
 
 pub(super) async fn list(
     State(state): State<Shared>,
     ApiAdmin(_caller): ApiAdmin,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     let toggles = state.store.plugin_toggles().await?;
     let list: Vec<Value> = state
         .registry
@@ -27,14 +27,14 @@ pub(super) async fn show(
     State(state): State<Shared>,
     ApiAdmin(_caller): ApiAdmin,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     let toggles = state.store.plugin_toggles().await?;
     let record = state
         .registry
         .records()
         .iter()
         .find(|r| r.id == id)
-        .ok_or_else(|| ApiError::NotFound(format!("no plugin '{id}'")))?;
+        .ok_or_else(|| AppError::NotFound(format!("no plugin '{id}'")))?;
     Ok(Json(plugin_json(&state, record, &toggles)))
 }
 
@@ -42,7 +42,7 @@ pub(super) async fn enable(
     State(state): State<Shared>,
     ApiAdmin(_caller): ApiAdmin,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     Ok(Json(set_plugin_enabled(&state, &id, true).await?))
 }
 
@@ -50,6 +50,6 @@ pub(super) async fn disable(
     State(state): State<Shared>,
     ApiAdmin(_caller): ApiAdmin,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     Ok(Json(set_plugin_enabled(&state, &id, false).await?))
 }

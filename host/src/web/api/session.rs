@@ -9,9 +9,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::ApiCaller;
+use crate::app::error::AppError;
+use crate::app::Shared;
 use crate::auth::{cleared_cookie, log_in, Caller, Via, SESSION_COOKIE};
-use crate::web::error::ApiError;
-use crate::web::Shared;
 
 #[derive(Deserialize)]
 pub(super) struct Login {
@@ -26,7 +26,7 @@ pub(super) async fn login(
     headers: HeaderMap,
     jar: CookieJar,
     Json(login): Json<Login>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let (jar, user, csrf) = log_in(&state, &headers, jar, &login.username, &login.password).await?;
     Ok((jar, Json(json!({ "user": user, "csrf_token": csrf }))).into_response())
 }
@@ -36,7 +36,7 @@ pub(super) async fn logout(
     State(state): State<Shared>,
     ApiCaller(_caller): ApiCaller,
     jar: CookieJar,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     if let Some(cookie) = jar.get(SESSION_COOKIE) {
         state.store.delete_session(cookie.value()).await?;
     }
@@ -51,9 +51,9 @@ pub(super) async fn logout(
 pub(super) async fn me(
     ApiCaller(caller): ApiCaller,
     _headers: HeaderMap,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<serde_json::Value>, AppError> {
     let Caller { user, via } = caller;
-    let user = user.ok_or(ApiError::Unauthenticated)?;
+    let user = user.ok_or(AppError::Unauthenticated)?;
     let csrf = match via {
         Via::Cookie { csrf } => Some(csrf),
         _ => None,

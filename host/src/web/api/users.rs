@@ -7,8 +7,8 @@ use serde_json::{json, Value};
 
 use super::{ApiAdmin, ApiUser};
 use crate::admin::check_password_strength;
-use crate::web::error::ApiError;
-use crate::web::Shared;
+use crate::app::error::AppError;
+use crate::app::Shared;
 
 #[derive(Deserialize)]
 pub(super) struct NewUser {
@@ -21,7 +21,7 @@ pub(super) struct NewUser {
 pub(super) async fn list(
     State(state): State<Shared>,
     ApiAdmin(_caller): ApiAdmin,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     Ok(Json(json!({ "users": state.store.users().await? })))
 }
 
@@ -29,12 +29,12 @@ pub(super) async fn show(
     State(state): State<Shared>,
     ApiAdmin(_caller): ApiAdmin,
     Path(name): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     let user = state
         .store
         .user(&name)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no user '{name}'")))?;
+        .ok_or_else(|| AppError::NotFound(format!("no user '{name}'")))?;
     let grants = state.store.user_workspaces(&name).await?;
     let grants: Vec<Value> = grants
         .into_iter()
@@ -47,7 +47,7 @@ pub(super) async fn create(
     State(state): State<Shared>,
     ApiAdmin(caller): ApiAdmin,
     Json(new): Json<NewUser>,
-) -> Result<(axum::http::StatusCode, Json<Value>), ApiError> {
+) -> Result<(axum::http::StatusCode, Json<Value>), AppError> {
     check_password_strength(&new.password)?;
     let user = state
         .store
@@ -64,13 +64,13 @@ pub(super) async fn remove(
     State(state): State<Shared>,
     ApiAdmin(caller): ApiAdmin,
     Path(name): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     let me = caller.require_admin()?;
     if me.name == name {
-        return Err(ApiError::Conflict("you cannot delete yourself".into()));
+        return Err(AppError::Conflict("you cannot delete yourself".into()));
     }
     if !state.store.delete_user(&name).await? {
-        return Err(ApiError::NotFound(format!("no user '{name}'")));
+        return Err(AppError::NotFound(format!("no user '{name}'")));
     }
     Ok(Json(json!({ "deleted": name })))
 }
@@ -87,15 +87,15 @@ pub(super) async fn password(
     ApiUser(caller): ApiUser,
     Path(name): Path<String>,
     body: axum::body::Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     let me = caller.require_user()?;
     if !me.admin && me.name != name {
-        return Err(ApiError::Forbidden(
+        return Err(AppError::Forbidden(
             "you may only change your own password".into(),
         ));
     }
     let body: NewPassword = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::BadRequest(format!("expected {{\"password\": \"…\"}}: {e}")))?;
+        .map_err(|e| AppError::BadRequest(format!("expected {{\"password\": \"…\"}}: {e}")))?;
     check_password_strength(&body.password)?;
     state.store.set_password(&name, &body.password).await?;
     Ok(Json(json!({ "updated": name })))
@@ -112,7 +112,7 @@ pub(super) struct NewToken {
 pub(super) async fn tokens(
     State(state): State<Shared>,
     ApiUser(caller): ApiUser,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     let me = caller.require_user()?;
     let owner = if me.admin {
         None
@@ -127,7 +127,7 @@ pub(super) async fn create_token(
     State(state): State<Shared>,
     ApiUser(caller): ApiUser,
     Json(body): Json<NewToken>,
-) -> Result<(axum::http::StatusCode, Json<Value>), ApiError> {
+) -> Result<(axum::http::StatusCode, Json<Value>), AppError> {
     let me = caller.require_user()?;
     let owner = match body.user {
         Some(u) if u != me.name => {
@@ -147,7 +147,7 @@ pub(super) async fn delete_token(
     State(state): State<Shared>,
     ApiUser(caller): ApiUser,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     let me = caller.require_user()?;
     let owned = state
         .store
@@ -156,7 +156,7 @@ pub(super) async fn delete_token(
         .iter()
         .any(|t| t.id == id);
     if !owned || !state.store.delete_token(&id).await? {
-        return Err(ApiError::NotFound(format!("no token '{id}'")));
+        return Err(AppError::NotFound(format!("no token '{id}'")));
     }
     Ok(Json(json!({ "deleted": id })))
 }

@@ -9,16 +9,17 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{ApiAdmin, ApiCaller, ApiUser};
+use crate::access::access;
 use crate::admin::{self, workspace_json, Viewer, WorkspaceInput};
+use crate::app::error::AppError;
+use crate::app::Shared;
 use crate::store::Access;
-use crate::web::error::ApiError;
-use crate::web::{access, Shared};
 
 /// Administrators see every workspace; other users those granted to them.
 pub(super) async fn list(
     State(state): State<Shared>,
     ApiUser(caller): ApiUser,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     let user = caller.require_user()?;
     let all = state
         .workspaces
@@ -59,7 +60,7 @@ pub(super) async fn create(
     ApiAdmin(_caller): ApiAdmin,
     Query(q): Query<CreateQuery>,
     Json(input): Json<WorkspaceInput>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Value>), AppError> {
     let rec = admin::create_workspace(&state, input, q.dry_run).await?;
     let status = if q.dry_run {
         StatusCode::OK
@@ -78,13 +79,13 @@ pub(super) async fn show(
     State(state): State<Shared>,
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     let granted = access(&state, &caller, &id).await?;
     let user = caller.require_user()?;
     let ws = state
         .workspace(&id)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no workspace '{id}'")))?;
+        .ok_or_else(|| AppError::NotFound(format!("no workspace '{id}'")))?;
     Ok(Json(workspace_json(&state, &ws, Viewer::of(user, granted))))
 }
 
@@ -93,12 +94,12 @@ pub(super) async fn update(
     ApiAdmin(_caller): ApiAdmin,
     Path(id): Path<String>,
     Json(input): Json<WorkspaceInput>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     admin::update_workspace(&state, &id, input).await?;
     let ws = state
         .workspace(&id)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no workspace '{id}'")))?;
+        .ok_or_else(|| AppError::NotFound(format!("no workspace '{id}'")))?;
     Ok(Json(workspace_json(&state, &ws, Viewer::Admin)))
 }
 
@@ -106,7 +107,7 @@ pub(super) async fn remove(
     State(state): State<Shared>,
     ApiAdmin(_caller): ApiAdmin,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     admin::delete_workspace(&state, &id).await?;
     Ok(Json(json!({ "deleted": id })))
 }
@@ -116,10 +117,10 @@ pub(super) async fn verify(
     State(state): State<Shared>,
     ApiAdmin(caller): ApiAdmin,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     match admin::verify_workspace(&state, &caller, &id).await {
         Ok(message) => Ok(Json(json!({ "ok": true, "message": message }))),
-        Err(ApiError::Plugin(e)) => Ok(Json(json!({
+        Err(AppError::Plugin(e)) => Ok(Json(json!({
             "ok": false,
             "error": { "code": e.kind.as_str(), "message": e.message, "authorize_url": e.authorize_url },
         }))),
@@ -131,7 +132,7 @@ pub(super) async fn acl(
     State(state): State<Shared>,
     ApiAdmin(_caller): ApiAdmin,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     let grants: Vec<Value> = state
         .store
         .acl(&id)
@@ -152,7 +153,7 @@ pub(super) async fn grant(
     ApiAdmin(_caller): ApiAdmin,
     Path((id, user)): Path<(String, String)>,
     Json(body): Json<Grant>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     let access = admin::grant(&state, &id, &user, &body.access).await?;
     Ok(Json(
         json!({ "workspace": id, "user": user, "access": access.as_str() }),
@@ -163,7 +164,7 @@ pub(super) async fn revoke(
     State(state): State<Shared>,
     ApiAdmin(_caller): ApiAdmin,
     Path((id, user)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     admin::revoke(&state, &id, &user).await?;
     Ok(Json(
         json!({ "workspace": id, "user": user, "revoked": true }),

@@ -16,11 +16,12 @@ use plugin_api::foreign::host_api_version;
 
 use crate::manifest;
 
-const TEMPLATE_LIB: &str = include_str!("../../tests/plugins/access-example/src/lib.rs");
-const TEMPLATE_TEST: &str = include_str!("../../tests/plugins/access-example/tests/conformance.rs");
+const TEMPLATE_LIB: &str = include_str!("../../../tests/plugins/access-example/src/lib.rs");
+const TEMPLATE_TEST: &str =
+    include_str!("../../../tests/plugins/access-example/tests/conformance.rs");
 const TEMPLATE_MANIFEST: &str =
-    include_str!("../../tests/plugins/access-example/access.example.toml");
-const TEMPLATE_README: &str = include_str!("../../tests/plugins/access-example/README.md");
+    include_str!("../../../tests/plugins/access-example/access.example.toml");
+const TEMPLATE_README: &str = include_str!("../../../tests/plugins/access-example/README.md");
 
 /// Flags of `wshost plugins new`.
 #[derive(Debug, clap::Args)]
@@ -346,7 +347,7 @@ mod tests {
 
     #[test]
     fn the_guide_s_sample_manifest_is_accepted() {
-        let guide = include_str!("../../docs/plugin-guide.md");
+        let guide = include_str!("../../../docs/plugin-guide.md");
         let start = guide
             .find("```toml\nid = ")
             .expect("the guide shows a manifest")

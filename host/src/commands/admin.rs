@@ -9,13 +9,13 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use serde_json::{json, Value};
 
+use super::cli::{AdminOpts, TokenCommand, UserCommand, WorkspaceCommand};
 use crate::admin::{self, workspace_json, Viewer, WorkspaceInput};
+use crate::app::error::AppError;
+use crate::app::Shared;
 use crate::auth::{Caller, Via};
-use crate::cli::{AdminOpts, TokenCommand, UserCommand, WorkspaceCommand};
 use crate::config::Config;
 use crate::store::User;
-use crate::web::error::ApiError;
-use crate::web::Shared;
 
 /// Runs `f` with the application state of `opts`, printing its value as JSON or text.
 fn run<F, Fut>(opts: &AdminOpts, f: F) -> anyhow::Result<ExitCode>
@@ -27,7 +27,7 @@ where
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let json = opts.json;
     runtime.block_on(async move {
-        let state: Shared = Arc::new(crate::boot::boot(config).await?);
+        let state: Shared = Arc::new(crate::app::boot::boot(config).await?);
         let (value, text) = f(state.clone()).await?;
         if json {
             println!("{}", serde_json::to_string_pretty(&value)?);
@@ -40,9 +40,9 @@ where
 }
 
 /// Turns an API error into a CLI error with the same message (and field errors listed).
-fn cli_error(e: ApiError) -> anyhow::Error {
+fn cli_error(e: AppError) -> anyhow::Error {
     match e {
-        ApiError::Fields(fields) => anyhow::anyhow!(
+        AppError::Fields(fields) => anyhow::anyhow!(
             "invalid parameters:\n{}",
             fields
                 .iter()

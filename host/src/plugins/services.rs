@@ -13,8 +13,8 @@ use plugin_api::{HostServices, KvScope, LogLevel, PluginError, WorkspaceConfig};
 use tokio::runtime::Handle;
 
 use crate::manifest::Manifest;
+use crate::plugins::workspaces::Workspaces;
 use crate::store::{Store, StoreError};
-use crate::workspaces::Workspaces;
 
 /// The services of one plugin.
 pub(crate) struct PluginServices {

@@ -8,13 +8,13 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+use crate::app::AppState;
 use crate::config::{Config, Database, SecretKeySource};
 use crate::manifest::{self, Manifest};
-use crate::registry::Registry;
-use crate::services::PluginServices;
+use crate::plugins::registry::Registry;
+use crate::plugins::services::PluginServices;
+use crate::plugins::workspaces::Workspaces;
 use crate::store::{SecretKey, Store};
-use crate::web::AppState;
-use crate::workspaces::Workspaces;
 
 /// Opens the store the config names, creating the SQLite file and the secrets key on first
 /// start.

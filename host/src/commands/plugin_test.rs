@@ -16,7 +16,8 @@ use plugin_api::testing::conformance::{self, Options};
 use plugin_api::testing::MemoryHost;
 use plugin_api::WorkspaceConfig;
 
-use crate::{manifest, paths, registry};
+use crate::plugins::registry;
+use crate::{manifest, paths};
 
 /// Flags of `wshost plugins test`.
 #[derive(Debug, clap::Args)]

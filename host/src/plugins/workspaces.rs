@@ -10,7 +10,7 @@ use plugin_api::{Capabilities, Driver as _, WorkspaceConfig};
 
 use crate::config::WorkspaceDecl;
 use crate::manifest::Manifest;
-use crate::quick::{QuickCall, QuickLane};
+use crate::plugins::quick::{QuickCall, QuickLane};
 use crate::store::{Store, StoreError, WorkspaceRecord};
 
 /// Where a workspace is defined.

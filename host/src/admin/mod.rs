@@ -9,13 +9,15 @@ use plugin_api::Driver;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::access::check_access;
+use crate::app::error::AppError;
+use crate::app::{AppState, Shared};
 use crate::auth::Caller;
 use crate::manifest::{Manifest, ParamType};
-use crate::registry::{LoadState, Record};
+use crate::plugins::call::call_driver;
+use crate::plugins::registry::{LoadState, Record};
+use crate::plugins::workspaces::{Source, Workspace};
 use crate::store::{Access, User, WorkspaceRecord};
-use crate::web::error::ApiError;
-use crate::web::{call_driver, check_access, AppState, Shared};
-use crate::workspaces::{Source, Workspace};
 
 /// What an admin submits to create or edit a workspace.
 #[derive(Deserialize, Default)]
@@ -45,9 +47,9 @@ impl std::fmt::Debug for WorkspaceInput {
 pub(crate) const MIN_PASSWORD: usize = 8;
 
 /// Refuses passwords shorter than [`MIN_PASSWORD`] characters.
-pub(crate) fn check_password_strength(password: &str) -> Result<(), ApiError> {
+pub(crate) fn check_password_strength(password: &str) -> Result<(), AppError> {
     if password.chars().count() < MIN_PASSWORD {
-        return Err(ApiError::BadRequest(format!(
+        return Err(AppError::BadRequest(format!(
             "a password needs at least {MIN_PASSWORD} characters"
         )));
     }
@@ -84,14 +86,14 @@ fn secret_names(m: &Manifest) -> BTreeSet<String> {
 }
 
 /// The manifest of an existing, enabled driver.
-async fn enabled_manifest<'s>(state: &'s AppState, driver: &str) -> Result<&'s Manifest, ApiError> {
+async fn enabled_manifest<'s>(state: &'s AppState, driver: &str) -> Result<&'s Manifest, AppError> {
     let m = state
         .registry
         .manifest(driver)
-        .ok_or_else(|| ApiError::BadRequest(format!("no driver '{driver}' is installed")))?;
+        .ok_or_else(|| AppError::BadRequest(format!("no driver '{driver}' is installed")))?;
     let toggles = state.store.plugin_toggles().await?;
     if !state.registry.is_enabled(driver, &toggles) {
-        return Err(ApiError::Conflict(format!(
+        return Err(AppError::Conflict(format!(
             "the driver '{driver}' is disabled"
         )));
     }
@@ -103,28 +105,28 @@ pub(crate) async fn create_workspace(
     state: &AppState,
     input: WorkspaceInput,
     dry_run: bool,
-) -> Result<WorkspaceRecord, ApiError> {
+) -> Result<WorkspaceRecord, AppError> {
     let id = input.id.clone().unwrap_or_else(|| slug(&input.label));
     if !valid_id(&id) {
-        return Err(ApiError::Fields(vec![crate::manifest::FieldError::new(
+        return Err(AppError::Fields(vec![crate::manifest::FieldError::new(
             "id",
             "use 1 to 64 letters, digits, '-' or '_'",
         )]));
     }
     if input.label.trim().is_empty() {
-        return Err(ApiError::Fields(vec![crate::manifest::FieldError::new(
+        return Err(AppError::Fields(vec![crate::manifest::FieldError::new(
             "label", "required",
         )]));
     }
     if state.workspaces.is_declared(&id) {
-        return Err(ApiError::Conflict(format!(
+        return Err(AppError::Conflict(format!(
             "workspace '{id}' is declared in the config file"
         )));
     }
     let m = enabled_manifest(state, &input.driver).await?;
     let params = m
         .validate(&input.params, &state.config.public_url)
-        .map_err(ApiError::Fields)?;
+        .map_err(AppError::Fields)?;
     let record = WorkspaceRecord {
         id,
         label: input.label.trim().to_owned(),
@@ -149,9 +151,9 @@ pub(crate) async fn update_workspace(
     state: &AppState,
     id: &str,
     mut input: WorkspaceInput,
-) -> Result<WorkspaceRecord, ApiError> {
+) -> Result<WorkspaceRecord, AppError> {
     if state.workspaces.is_declared(id) {
-        return Err(ApiError::Conflict(format!(
+        return Err(AppError::Conflict(format!(
             "workspace '{id}' is declared in the config file and read-only here"
         )));
     }
@@ -159,9 +161,9 @@ pub(crate) async fn update_workspace(
         .store
         .workspace(id)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no workspace '{id}'")))?;
+        .ok_or_else(|| AppError::NotFound(format!("no workspace '{id}'")))?;
     if input.driver != old.driver {
-        return Err(ApiError::BadRequest(format!(
+        return Err(AppError::BadRequest(format!(
             "a workspace keeps its driver ('{}'); create a new workspace instead",
             old.driver
         )));
@@ -177,7 +179,7 @@ pub(crate) async fn update_workspace(
     }
     let params = m
         .validate(&input.params, &state.config.public_url)
-        .map_err(ApiError::Fields)?;
+        .map_err(AppError::Fields)?;
     let record = WorkspaceRecord {
         label: input.label.trim().to_owned(),
         description: input.description,
@@ -191,14 +193,14 @@ pub(crate) async fn update_workspace(
 }
 
 /// Deletes a store workspace, its grants and its plugin data.
-pub(crate) async fn delete_workspace(state: &AppState, id: &str) -> Result<(), ApiError> {
+pub(crate) async fn delete_workspace(state: &AppState, id: &str) -> Result<(), AppError> {
     if state.workspaces.is_declared(id) {
-        return Err(ApiError::Conflict(format!(
+        return Err(AppError::Conflict(format!(
             "workspace '{id}' is declared in the config file; remove it there"
         )));
     }
     if !state.store.delete_workspace(id).await? {
-        return Err(ApiError::NotFound(format!("no workspace '{id}'")));
+        return Err(AppError::NotFound(format!("no workspace '{id}'")));
     }
     state.workspaces.forget(id);
     tracing::info!(workspace = %id, "workspace deleted");
@@ -213,19 +215,19 @@ pub(crate) async fn grant(
     id: &str,
     user: &str,
     access: &str,
-) -> Result<Access, ApiError> {
+) -> Result<Access, AppError> {
     let access: Access = access.parse().map_err(|_| {
-        ApiError::BadRequest(format!(
+        AppError::BadRequest(format!(
             "access must be 'r' (read-only) or 'rw' (read-write), not '{access}'"
         ))
     })?;
     if user.is_empty() {
-        return Err(ApiError::BadRequest(
+        return Err(AppError::BadRequest(
             "choose a user to grant access to".into(),
         ));
     }
     if state.workspace(id).await?.is_none() {
-        return Err(ApiError::NotFound(format!("no workspace '{id}'")));
+        return Err(AppError::NotFound(format!("no workspace '{id}'")));
     }
     // The store refuses an unknown user in the same statement that inserts the grant.
     state.store.grant(id, user, access).await?;
@@ -235,9 +237,9 @@ pub(crate) async fn grant(
 
 /// Removes `user`'s grant on workspace `id`: the one revoke operation of every door. A grant
 /// left on an id without a workspace can be removed too, so the workspace need not exist.
-pub(crate) async fn revoke(state: &AppState, id: &str, user: &str) -> Result<(), ApiError> {
+pub(crate) async fn revoke(state: &AppState, id: &str, user: &str) -> Result<(), AppError> {
     if !state.store.revoke(id, user).await? {
-        return Err(ApiError::NotFound(format!(
+        return Err(AppError::NotFound(format!(
             "user '{user}' has no grant on '{id}'"
         )));
     }
@@ -250,7 +252,7 @@ pub(crate) async fn verify_workspace(
     state: &Shared,
     caller: &Caller,
     id: &str,
-) -> Result<String, ApiError> {
+) -> Result<String, AppError> {
     let granted = check_access(state, caller, id, Access::Read).await?;
     call_driver(state, caller, &granted, |d, ctx| d.verify(ctx)).await
 }
@@ -348,9 +350,9 @@ pub(crate) async fn set_plugin_enabled(
     state: &Shared,
     id: &str,
     enabled: bool,
-) -> Result<Value, ApiError> {
+) -> Result<Value, AppError> {
     if state.registry.manifest(id).is_none() {
-        return Err(ApiError::NotFound(format!("no plugin '{id}'")));
+        return Err(AppError::NotFound(format!("no plugin '{id}'")));
     }
     state.store.set_plugin_toggle(id, enabled).await?;
     let toggles = state.store.plugin_toggles().await?;

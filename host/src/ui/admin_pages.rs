@@ -12,11 +12,11 @@ use serde_json::{json, Value};
 use super::forms::{self, FormData};
 use super::{field, page, render, see_other, Session, UiError, UiResult};
 use crate::admin::{self as ops, WorkspaceInput};
+use crate::app::error::AppError;
+use crate::app::Shared;
 use crate::manifest::Manifest;
+use crate::plugins::workspaces::Source;
 use crate::store::Access;
-use crate::web::error::ApiError;
-use crate::web::Shared;
-use crate::workspaces::Source;
 
 /// Every discovered plugin with its state and a toggle.
 pub(super) async fn plugins(State(state): State<Shared>, headers: HeaderMap, uri: Uri) -> UiResult {
@@ -121,10 +121,10 @@ async fn enabled_manifest<'s>(state: &'s Shared, driver: &str) -> Result<&'s Man
     let m = state
         .registry
         .manifest(driver)
-        .ok_or_else(|| ApiError::NotFound(format!("no driver '{driver}' is installed")))?;
+        .ok_or_else(|| AppError::NotFound(format!("no driver '{driver}' is installed")))?;
     let toggles = state.store.plugin_toggles().await?;
     if !state.registry.is_enabled(driver, &toggles) {
-        return Err(ApiError::Conflict(format!(
+        return Err(AppError::Conflict(format!(
             "the driver '{driver}' is disabled; enable it on the plugins page first"
         ))
         .into());
@@ -220,7 +220,7 @@ fn input_of(m: &Manifest, pairs: &[(String, String)]) -> WorkspaceInput {
 }
 
 /// The form re-rendered with what the admin typed and why the server refused it.
-fn refused(m: &Manifest, input: &WorkspaceInput, err: ApiError, data: &mut FormData) -> StatusCode {
+fn refused(m: &Manifest, input: &WorkspaceInput, err: AppError, data: &mut FormData) -> StatusCode {
     data.values = input
         .params
         .iter()
@@ -228,7 +228,7 @@ fn refused(m: &Manifest, input: &WorkspaceInput, err: ApiError, data: &mut FormD
         .collect();
     let message = err.message();
     match err {
-        ApiError::Fields(errors) => {
+        AppError::Fields(errors) => {
             data.place_errors(m, errors);
             StatusCode::UNPROCESSABLE_ENTITY
         }
@@ -296,7 +296,7 @@ async fn edit_page(state: &Shared, s: &Session, id: &str, extras: Extras) -> UiR
     let ws = state
         .workspace(id)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no workspace '{id}'")))?;
+        .ok_or_else(|| AppError::NotFound(format!("no workspace '{id}'")))?;
     let manifest = state.registry.manifest(&ws.driver);
     let declared = ws.source == Source::Config;
     let mut data = match extras.data {
@@ -395,7 +395,7 @@ pub(super) async fn update_workspace(
     let ws = state
         .workspace(&id)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no workspace '{id}'")))?;
+        .ok_or_else(|| AppError::NotFound(format!("no workspace '{id}'")))?;
     let m = enabled_manifest(&state, &ws.driver).await?;
     let mut input = input_of(m, &pairs);
     input.id = None;
@@ -434,7 +434,7 @@ pub(super) async fn verify(
     let (s, _) = Session::admin_form(&state, &headers, &uri, req).await?;
     let verify = match ops::verify_workspace(&state, &s.caller, &id).await {
         Ok(message) => json!({ "ok": true, "message": message }),
-        Err(ApiError::Plugin(e)) => json!({
+        Err(AppError::Plugin(e)) => json!({
             "ok": false,
             "message": format!("{}: {}", e.kind.as_str(), e.message),
             "authorize_url": e.authorize_url,
@@ -498,7 +498,7 @@ pub(super) async fn revoke(
 
 /// The edit page's extras for a refused grant or revoke: the message, with the status the
 /// REST API answers for the same refusal.
-fn refusal(e: ApiError) -> Extras {
+fn refusal(e: AppError) -> Extras {
     let message = e.message();
     Extras {
         problem: Some(message),

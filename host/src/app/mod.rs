@@ -1,0 +1,54 @@
+//! The application state every door shares (config, store, plugins, workspaces), made once
+//! at start-up by `boot`, and the domain error every layer answers (`error`), which each door
+//! maps to its own surface.
+
+pub(crate) mod boot;
+pub(crate) mod error;
+
+use std::sync::Arc;
+
+use crate::auth::LoginThrottle;
+use crate::config::Config;
+use crate::plugins::registry::Registry;
+use crate::plugins::workspaces::{Workspace, Workspaces};
+use crate::store::Store;
+use error::AppError;
+
+/// Everything a request handler needs; shared by all requests.
+pub(crate) struct AppState {
+    pub(crate) config: Config,
+    pub(crate) store: Store,
+    pub(crate) registry: Arc<Registry>,
+    pub(crate) workspaces: Arc<Workspaces>,
+    /// Failed logins per user name.
+    pub(crate) login_throttle: LoginThrottle,
+}
+
+impl AppState {
+    pub(crate) fn new(
+        config: Config,
+        store: Store,
+        registry: Arc<Registry>,
+        workspaces: Arc<Workspaces>,
+    ) -> AppState {
+        let login_throttle =
+            LoginThrottle::new(config.limits.login_failures, config.limits.login_window);
+        AppState {
+            config,
+            store,
+            registry,
+            workspaces,
+            login_throttle,
+        }
+    }
+
+    /// The workspace `id`, from the config or the store.
+    pub(crate) async fn workspace(&self, id: &str) -> Result<Option<Workspace>, AppError> {
+        Ok(self
+            .workspaces
+            .get(&self.store, id, |d| self.registry.manifest(d))
+            .await?)
+    }
+}
+
+pub(crate) type Shared = Arc<AppState>;

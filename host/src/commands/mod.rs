@@ -1,0 +1,65 @@
+//! The command line: [`run`] parses it and runs one command. `serve` starts the host;
+//! `plugins` lists, checks, tests, scaffolds and toggles plugins; `config_check` checks a
+//! deployment without starting it; `admin` holds the administration commands (users,
+//! tokens, workspaces, grants), which work on the store through `crate::admin`.
+
+mod admin;
+mod cli;
+mod config_check;
+mod plugin_test;
+mod plugins;
+mod scaffold;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command, PluginsCommand};
+
+/// Parses the command line and runs the command it names.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let format = match &cli.command {
+        Command::Serve(settings) => settings.log_format,
+        _ => std::env::var("WSHOST_LOG_FORMAT")
+            .ok()
+            .filter(|f| f == "json")
+            .map_or(crate::telemetry::LogFormat::Text, |_| {
+                crate::telemetry::LogFormat::Json
+            }),
+    };
+    crate::telemetry::init_logging(format);
+    let result = match cli.command {
+        Command::Serve(settings) => serve::serve(&settings),
+        Command::Plugins(PluginsCommand::List { settings, json }) => {
+            plugins::plugins_list(&settings, json)
+        }
+        Command::Plugins(PluginsCommand::Check {
+            library,
+            manifest,
+            settings,
+        }) => plugins::plugins_check(&library, manifest.as_deref(), &settings),
+        Command::Plugins(PluginsCommand::Test(args)) => plugin_test::run(&args),
+        Command::Plugins(PluginsCommand::New(args)) => scaffold::run(&args),
+        Command::Plugins(PluginsCommand::Enable { id, opts }) => {
+            admin::toggle_plugin(id, true, opts)
+        }
+        Command::Plugins(PluginsCommand::Disable { id, opts }) => {
+            admin::toggle_plugin(id, false, opts)
+        }
+        Command::User(cmd) => admin::user(cmd),
+        Command::Token(cmd) => admin::token(cmd),
+        Command::Workspace(cmd) => admin::workspace(cmd),
+        Command::Config(cli::ConfigCommand::Check { settings }) => {
+            config_check::config_check(&settings)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("wshost: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,289 @@
+//! Resolving the configuration: flags and `WSHOST_*` variables over `host.toml` over the
+//! embedded defaults. Relative paths in the file are relative to the file's folder.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use super::file::{read_file, FileConfig};
+use super::limits::limits;
+use super::{Config, ConfigError, Database, SecretKeySource, Settings, WorkspaceDecl};
+
+impl Config {
+    /// Resolves the configuration from the command-line settings (flags and environment).
+    pub(crate) fn load(settings: &Settings) -> Result<Config, ConfigError> {
+        let (config, mut problems) = Self::load_all(settings)?;
+        match problems.len() {
+            0 => Ok(config),
+            1 => Err(problems.remove(0)),
+            _ => Err(ConfigError::Several(problems)),
+        }
+    }
+
+    /// Like [`Config::load`], but goes on past invalid values (using their defaults) and
+    /// answers every problem found; only an unreadable or unparsable file stops it.
+    pub(crate) fn load_all(settings: &Settings) -> Result<(Config, Vec<ConfigError>), ConfigError> {
+        let (file, file_path) = match &settings.config {
+            Some(path) => (read_file(path)?, Some(path.clone())),
+            None if Path::new("host.toml").is_file() => {
+                let path = PathBuf::from("host.toml");
+                (read_file(&path)?, Some(path))
+            }
+            None => (FileConfig::default(), None),
+        };
+        let base = file_path
+            .as_deref()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let origin = file_path
+            .as_ref()
+            .map(|p| format!("config file {}", p.display()))
+            .unwrap_or_else(|| "settings".into());
+        let rel = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+        let mut problems = Vec::new();
+        let mut problem = |origin: &str, key: &'static str, message: String| {
+            problems.push(ConfigError::Invalid {
+                origin: origin.to_owned(),
+                key,
+                message,
+            })
+        };
+
+        let default_listen: SocketAddr = ([127, 0, 0, 1], 8080).into();
+        let listen = match (&settings.listen, &file.listen) {
+            (Some(l), _) => (l.clone(), "--listen / WSHOST_LISTEN".to_owned()),
+            (None, Some(l)) => (l.clone(), origin.clone()),
+            (None, None) => (default_listen.to_string(), "default".to_owned()),
+        };
+        let listen: SocketAddr = listen.0.parse().unwrap_or_else(|_| {
+            problem(
+                &listen.1,
+                "listen",
+                format!(
+                    "expected an address like 127.0.0.1:8080, got '{}'",
+                    listen.0
+                ),
+            );
+            default_listen
+        });
+        let metrics_listen = settings
+            .metrics_listen
+            .clone()
+            .or(file.metrics_listen)
+            .and_then(|m| {
+                m.parse::<SocketAddr>()
+                    .map_err(|_| {
+                        problem(
+                            &origin,
+                            "metrics_listen",
+                            format!("expected an address like 127.0.0.1:9100, got '{m}'"),
+                        )
+                    })
+                    .ok()
+            });
+
+        let mut public_url = settings
+            .public_url
+            .clone()
+            .or(file.public_url)
+            .unwrap_or_else(|| format!("http://{listen}"));
+        match url::Url::parse(&public_url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+            _ => {
+                problem(
+                    &origin,
+                    "public_url",
+                    format!("expected an http or https URL, got '{public_url}'"),
+                );
+                public_url = format!("http://{listen}");
+            }
+        }
+        let public_url = public_url.trim_end_matches('/').to_owned();
+
+        let data_dir = settings
+            .data_dir
+            .clone()
+            .or(file.data_dir.map(rel))
+            .unwrap_or_else(|| PathBuf::from("data"));
+        let plugin_dirs = non_empty(settings.plugin_dirs.clone())
+            .or(file.plugin_dirs.map(|v| v.into_iter().map(rel).collect()))
+            .unwrap_or_else(default_plugin_dirs);
+        let manifest_dirs = non_empty(settings.manifest_dirs.clone())
+            .or(file.manifest_dirs.map(|v| v.into_iter().map(rel).collect()))
+            .unwrap_or_else(|| vec![PathBuf::from("manifests")]);
+
+        let enabled: BTreeSet<String> = file.plugins.enabled.into_iter().collect();
+        let disabled: BTreeSet<String> = file.plugins.disabled.into_iter().collect();
+        for both in enabled.intersection(&disabled) {
+            problem(
+                &origin,
+                "plugins",
+                format!("plugin '{both}' is listed both as enabled and disabled"),
+            );
+        }
+
+        let mut workspaces = match file.workspaces {
+            Some(list) => list,
+            None => vec![default_workspace(&data_dir)],
+        };
+        let mut seen = BTreeSet::new();
+        workspaces.retain(|ws| {
+            if !crate::admin::valid_id(&ws.id) {
+                problem(
+                    &origin,
+                    "workspaces.id",
+                    format!(
+                        "workspace id '{}' must be 1 to 64 letters, digits, '-' or '_'",
+                        ws.id
+                    ),
+                );
+                false
+            } else if !seen.insert(ws.id.clone()) {
+                problem(
+                    &origin,
+                    "workspaces.id",
+                    format!("workspace id '{}' is declared twice", ws.id),
+                );
+                false
+            } else {
+                true
+            }
+        });
+
+        let database = match settings.database.clone().or(file.database) {
+            None => Database::Sqlite(data_dir.join("wshost.db")),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Database::Postgres(url)
+            }
+            Some(url) => match url.strip_prefix("sqlite://") {
+                Some(path) => Database::Sqlite(PathBuf::from(path)),
+                None => {
+                    problem(
+                        &origin,
+                        "database",
+                        "expected postgres://… or sqlite://PATH".into(),
+                    );
+                    Database::Sqlite(data_dir.join("wshost.db"))
+                }
+            },
+        };
+        let secret_key = match std::env::var("WSHOST_SECRET_KEY").ok().or(file.secret_key) {
+            Some(key) => SecretKeySource::Given(key),
+            None => SecretKeySource::File(data_dir.join("secret.key")),
+        };
+        let session_ttl =
+            std::time::Duration::from_secs(3600 * file.session_ttl_hours.unwrap_or(12).max(1));
+        let shutdown_deadline =
+            std::time::Duration::from_secs(file.shutdown_deadline_secs.unwrap_or(30));
+
+        let limits = limits(file.limits, &mut |key, message| {
+            problem(&origin, key, message)
+        });
+
+        let config = Config {
+            limits,
+            database,
+            secret_key,
+            session_ttl,
+            listen,
+            metrics_listen,
+            shutdown_deadline,
+            public_url,
+            data_dir,
+            plugin_dirs,
+            manifest_dirs,
+            enabled,
+            disabled,
+            workspaces,
+        };
+        Ok((config, problems))
+    }
+}
+
+fn non_empty(v: Vec<PathBuf>) -> Option<Vec<PathBuf>> {
+    (!v.is_empty()).then_some(v)
+}
+
+/// Plugins ship beside the `wshost` executable.
+fn default_plugin_dirs() -> Vec<PathBuf> {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf))
+        .into_iter()
+        .collect()
+}
+
+/// The workspace a deployment gets when its config declares none: `files` on `DATA_DIR/files`.
+fn default_workspace(data_dir: &Path) -> WorkspaceDecl {
+    let root = std::path::absolute(data_dir.join("files")).unwrap_or(data_dir.join("files"));
+    WorkspaceDecl {
+        id: "files".into(),
+        label: Some("Files".into()),
+        description: "The default workspace, in the data folder.".into(),
+        driver: "access.fs".into(),
+        params: BTreeMap::from([
+            (
+                "ROOT".to_owned(),
+                toml::Value::String(root.to_string_lossy().into_owned()),
+            ),
+            ("CREATE".to_owned(), toml::Value::Boolean(true)),
+        ]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(toml: &str, settings: Settings) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("host.toml");
+        std::fs::write(&path, toml).unwrap();
+        Config::load(&Settings {
+            config: Some(path),
+            ..settings
+        })
+    }
+
+    #[test]
+    fn defaults_give_the_files_workspace_on_loopback() {
+        let cfg = load("", Settings::default()).unwrap();
+        assert_eq!(cfg.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(cfg.public_url, "http://127.0.0.1:8080");
+        assert_eq!(cfg.workspaces.len(), 1);
+        assert_eq!(cfg.workspaces[0].id, "files");
+        assert_eq!(cfg.workspaces[0].driver, "access.fs");
+        assert!(cfg.workspaces[0].string_params()["ROOT"].ends_with("files"));
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let cfg = load(
+            "listen = \"127.0.0.1:9000\"\npublic_url = \"https://x.example/\"\n",
+            Settings {
+                listen: Some("127.0.0.1:9100".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(cfg.listen.port(), 9100);
+        assert_eq!(cfg.public_url, "https://x.example");
+    }
+
+    #[test]
+    fn errors_name_the_file_and_key() {
+        let err = load("listen = \"nope\"\n", Settings::default()).unwrap_err();
+        assert!(err.to_string().contains("key `listen`"), "{err}");
+        let err = load("listen = \n", Settings::default()).unwrap_err();
+        assert!(err.to_string().contains("line 1"), "{err}");
+        let err = load("lisen = \"x\"\n", Settings::default()).unwrap_err();
+        assert!(err.to_string().contains("unknown field"), "{err}");
+        let err = load(
+            "[plugins]\nenabled=[\"a.b\"]\ndisabled=[\"a.b\"]\n",
+            Settings::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("both"), "{err}");
+    }
+}

@@ -1,0 +1,149 @@
+//! Deployment configuration: `host.toml` merged with flags and `WSHOST_*` variables over the
+//! embedded defaults. Relative paths in the file are relative to the file's folder.
+//!
+//! Layout: `mod` (the resolved configuration and its errors), `settings` (flags and
+//! `WSHOST_*` variables), `file` (the shapes of `host.toml` as written), `limits` (`[limits]`
+//! and its defaults), `load` (flags over the file over the defaults).
+
+mod file;
+mod limits;
+mod load;
+mod settings;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+pub(crate) use limits::Limits;
+pub(crate) use settings::Settings;
+
+/// The resolved configuration of one host process.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) listen: SocketAddr,
+    /// Without a trailing slash.
+    pub(crate) public_url: String,
+    pub(crate) data_dir: PathBuf,
+    pub(crate) plugin_dirs: Vec<PathBuf>,
+    pub(crate) manifest_dirs: Vec<PathBuf>,
+    /// Plugin ids forced on, whatever their manifest says.
+    pub(crate) enabled: BTreeSet<String>,
+    /// Plugin ids forced off.
+    pub(crate) disabled: BTreeSet<String>,
+    pub(crate) workspaces: Vec<WorkspaceDecl>,
+    /// Where state lives.
+    pub(crate) database: Database,
+    /// Where the secrets key comes from.
+    pub(crate) secret_key: SecretKeySource,
+    /// How long a browser session lasts.
+    pub(crate) session_ttl: std::time::Duration,
+    /// A separate, unauthenticated listener for `/metrics`, if any.
+    pub(crate) metrics_listen: Option<SocketAddr>,
+    /// How long in-flight requests may run after a shutdown signal.
+    pub(crate) shutdown_deadline: std::time::Duration,
+    /// What one client may ask of the host.
+    pub(crate) limits: Limits,
+}
+
+/// The store's location.
+#[derive(Clone)]
+pub(crate) enum Database {
+    /// The embedded default: a SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL URL (may hold a password: never printed).
+    Postgres(String),
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite(p) => write!(f, "Sqlite({})", p.display()),
+            Database::Postgres(_) => f.write_str("Postgres(…)"),
+        }
+    }
+}
+
+/// Where the key that encrypts secrets at rest comes from.
+#[derive(Clone)]
+pub(crate) enum SecretKeySource {
+    /// Given in the config file or `WSHOST_SECRET_KEY` (base64 of 32 bytes).
+    Given(String),
+    /// A file in the data folder, created on first start with mode 0600.
+    File(PathBuf),
+}
+
+impl std::fmt::Debug for SecretKeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SecretKeySource::Given(_) => f.write_str("Given(…)"),
+            SecretKeySource::File(p) => write!(f, "File({})", p.display()),
+        }
+    }
+}
+
+/// A workspace declared in the config file.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WorkspaceDecl {
+    pub(crate) id: String,
+    pub(crate) label: Option<String>,
+    #[serde(default)]
+    pub(crate) description: String,
+    pub(crate) driver: String,
+    #[serde(default)]
+    pub(crate) params: BTreeMap<String, toml::Value>,
+}
+
+impl std::fmt::Debug for WorkspaceDecl {
+    /// Param values are left out: some are secrets.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkspaceDecl")
+            .field("id", &self.id)
+            .field("driver", &self.driver)
+            .field("params", &self.params.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl WorkspaceDecl {
+    /// Params as strings, the form manifests validate.
+    pub(crate) fn string_params(&self) -> BTreeMap<String, String> {
+        self.params
+            .iter()
+            .map(|(k, v)| {
+                let s = match v {
+                    toml::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (k.clone(), s)
+            })
+            .collect()
+    }
+}
+
+/// Why the configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}, line {line}, column {column}: {message}")]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{origin}: key `{key}`: {message}")]
+    Invalid {
+        origin: String,
+        key: &'static str,
+        message: String,
+    },
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Several(Vec<ConfigError>),
+}
