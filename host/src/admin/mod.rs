@@ -1,23 +1,27 @@
 //! Administration, shared by the REST API, the UI and the CLI: creating, editing, deleting
 //! and verifying workspaces, granting and revoking access to them, and enabling or disabling
-//! plugins. Parameters are validated on the
-//! server against the driver's manifest; password parameters are write-only.
+//! plugins. Parameters are validated on the server against the driver's manifest; password
+//! parameters are write-only. Operations take typed input and answer typed values (`views`:
+//! what a viewer learns of a workspace or a plugin), which each door renders; none of them
+//! stands for a caller: a door checks its caller first (the CLI is the console's operator).
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use plugin_api::Driver;
 use serde::Deserialize;
-use serde_json::{json, Value};
 
-use crate::access::check_access;
+use crate::access::Granted;
 use crate::app::error::AppError;
 use crate::app::{AppState, Shared};
-use crate::auth::Caller;
 use crate::manifest::{Manifest, ParamType};
-use crate::plugins::call::call_driver;
-use crate::plugins::registry::{LoadState, Record};
-use crate::plugins::workspaces::{Source, Workspace};
-use crate::store::{Access, User, WorkspaceRecord};
+use crate::plugins::call;
+use crate::plugins::registry::Record;
+use crate::store::{Access, WorkspaceRecord};
+
+mod views;
+
+pub(crate) use views::{
+    driver_label, plugin_view, workspace_view, PluginView, Viewer, WorkspaceView,
+};
 
 /// What an admin submits to create or edit a workspace.
 #[derive(Deserialize, Default)]
@@ -77,7 +81,7 @@ fn slug(label: &str) -> String {
         .join("-")
 }
 
-fn secret_names(m: &Manifest) -> BTreeSet<String> {
+pub(crate) fn secret_names(m: &Manifest) -> BTreeSet<String> {
     m.params
         .iter()
         .filter(|p| p.kind == ParamType::Password)
@@ -85,8 +89,12 @@ fn secret_names(m: &Manifest) -> BTreeSet<String> {
         .collect()
 }
 
-/// The manifest of an existing, enabled driver.
-async fn enabled_manifest<'s>(state: &'s AppState, driver: &str) -> Result<&'s Manifest, AppError> {
+/// The manifest of an installed, enabled driver: the one check of every door that offers
+/// a driver's form or saves a workspace.
+pub(crate) async fn enabled_manifest<'s>(
+    state: &'s AppState,
+    driver: &str,
+) -> Result<&'s Manifest, AppError> {
     let m = state
         .registry
         .manifest(driver)
@@ -94,7 +102,7 @@ async fn enabled_manifest<'s>(state: &'s AppState, driver: &str) -> Result<&'s M
     let toggles = state.store.plugin_toggles().await?;
     if !state.registry.is_enabled(driver, &toggles) {
         return Err(AppError::Conflict(format!(
-            "the driver '{driver}' is disabled"
+            "the driver '{driver}' is disabled; enable it first (plugins page, or wshost plugins enable {driver})"
         )));
     }
     Ok(m)
@@ -247,128 +255,45 @@ pub(crate) async fn revoke(state: &AppState, id: &str, user: &str) -> Result<(),
     Ok(())
 }
 
-/// Runs the driver's verify: `Ok` with its sentence, or the driver's error.
+/// Runs the driver's verify for a caller whose access was checked (or the console's
+/// operator): `Ok` with its sentence, or the driver's error.
 pub(crate) async fn verify_workspace(
     state: &Shared,
-    caller: &Caller,
-    id: &str,
+    granted: &Granted,
 ) -> Result<String, AppError> {
-    let granted = check_access(state, caller, id, Access::Read).await?;
-    call_driver(state, caller, &granted, |d, ctx| d.verify(ctx)).await
+    granted.driver().verify(state).await
 }
 
-/// Who a workspace's JSON is shown to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Viewer {
-    /// An administrator (REST API or CLI): the definition too, secret values aside.
-    Admin,
-    /// A user with a grant: what the workspace is and their own access, never its
-    /// parameters (host paths, provider endpoints and app ids are the administrator's).
-    User(Access),
-}
-
-impl Viewer {
-    /// How `user`, holding `access` on a workspace, sees it.
-    pub(crate) fn of(user: &User, access: Access) -> Viewer {
-        if user.admin {
-            Viewer::Admin
-        } else {
-            Viewer::User(access)
-        }
-    }
-}
-
-/// The label of driver `id`'s manifest, or the id when it has none.
-pub(crate) fn driver_label<'a>(state: &'a AppState, id: &'a str) -> &'a str {
-    state.registry.manifest(id).map_or(id, |m| m.label.as_str())
-}
-
-/// The JSON of a workspace as `viewer` may see it: the one place that decides what a caller
-/// learns of a workspace. Password values are never included, only whether they are set.
-pub(crate) fn workspace_json(state: &AppState, ws: &Workspace, viewer: Viewer) -> Value {
-    let identity = |access: Access| {
-        json!({
-            "id": ws.id,
-            "label": ws.label,
-            "description": ws.description,
-            "driver": ws.driver,
-            "driver_label": driver_label(state, &ws.driver),
-            "access": access.as_str(),
-        })
-    };
-    if let Viewer::User(access) = viewer {
-        return identity(access);
-    }
-    let secrets = state
-        .registry
-        .manifest(&ws.driver)
-        .map(secret_names)
-        .unwrap_or_default();
-    let (params, secrets_set, error) = match &ws.setup {
-        Ok(cfg) => {
-            let shown: BTreeMap<&String, &String> = cfg
-                .params
-                .iter()
-                .filter(|(k, _)| !secrets.contains(*k))
-                .collect();
-            let set: Vec<&String> = cfg.params.keys().filter(|k| secrets.contains(*k)).collect();
-            (json!(shown), json!(set), Value::Null)
-        }
-        Err(reason) => (json!({}), json!([]), json!(reason)),
-    };
-    let mut v = identity(Access::ReadWrite);
-    v["source"] = json!(ws.source);
-    v["read_only"] = json!(ws.source == Source::Config);
-    v["params"] = params;
-    v["secrets_set"] = secrets_set;
-    v["error"] = error;
-    v
-}
-
-/// The JSON of a plugin: manifest, enabled state, load status.
-pub(crate) fn plugin_json(state: &AppState, r: &Record, toggles: &BTreeMap<String, bool>) -> Value {
-    let (status, version, reason) = match r.state() {
-        LoadState::Loaded { version, .. } => ("loaded", Some(version), None),
-        LoadState::Refused(reason) => ("refused", None, Some(reason)),
-        LoadState::Idle => ("not_loaded", None, None),
-    };
-    json!({
-        "id": r.id,
-        "enabled": state.registry.is_enabled(&r.id, toggles),
-        "status": status,
-        "version": version,
-        "reason": reason,
-        "library": r.library_path,
-        "manifest_file": r.manifest_path,
-        "manifest": r.manifest,
-    })
+/// The record of plugin `id` (the readable manifest's, for a duplicated id).
+pub(crate) fn plugin_record<'s>(state: &'s AppState, id: &str) -> Result<&'s Record, AppError> {
+    let records = state.registry.records();
+    records
+        .iter()
+        .find(|r| r.id == id && r.manifest.is_some())
+        .or_else(|| records.iter().find(|r| r.id == id))
+        .ok_or_else(|| AppError::NotFound(format!("no plugin '{id}'")))
 }
 
 /// Enables or disables a plugin for every instance sharing the store; enabling loads it here
-/// at once, so a refusal is reported to the admin who asked.
-pub(crate) async fn set_plugin_enabled(
-    state: &Shared,
+/// at once (through the plugin-call layer, within the deadline), so a refusal is reported to
+/// the admin who asked. Answers the plugin's record and the toggles now in force.
+pub(crate) async fn set_plugin_enabled<'s>(
+    state: &'s Shared,
     id: &str,
     enabled: bool,
-) -> Result<Value, AppError> {
+) -> Result<(&'s Record, BTreeMap<String, bool>), AppError> {
     if state.registry.manifest(id).is_none() {
         return Err(AppError::NotFound(format!("no plugin '{id}'")));
     }
     state.store.set_plugin_toggle(id, enabled).await?;
     let toggles = state.store.plugin_toggles().await?;
     if enabled {
-        let registry = state.registry.clone();
-        let (id2, t2) = (id.to_owned(), toggles.clone());
-        let _ = tokio::task::spawn_blocking(move || registry.plugin(&id2, &t2)).await;
+        let limit = state.config.limits.plugin_timeout;
+        // A refusal is part of the plugin's record, which the caller shows.
+        let _ = call::load(&state.registry, id, &toggles, limit).await;
     } else {
         state.workspaces.forget_plugin(id);
     }
     tracing::info!(plugin = %id, enabled, "plugin toggled");
-    let record = state
-        .registry
-        .records()
-        .iter()
-        .find(|r| r.id == id && r.manifest.is_some())
-        .expect("manifest checked above");
-    Ok(plugin_json(state, record, &toggles))
+    Ok((plugin_record(state, id)?, toggles))
 }

@@ -106,11 +106,10 @@ pub(crate) async fn boot(config: Config) -> anyhow::Result<AppState> {
     };
     let registry = Arc::new(Registry::new(&config, found, services));
     let toggles = store.plugin_toggles().await?;
-    {
-        let registry = registry.clone();
-        tokio::task::spawn_blocking(move || registry.load_enabled(&toggles))
-            .await
-            .context("loading plugins")?;
+    // Each through the plugin-call layer: off the async workers, within the plugin deadline.
+    for id in registry.enabled_ids(&toggles) {
+        let _ = crate::plugins::call::load(&registry, &id, &toggles, config.limits.plugin_timeout)
+            .await;
     }
     workspaces.log_summary();
     Ok(AppState::new(config, store, registry, workspaces))

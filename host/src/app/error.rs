@@ -64,6 +64,8 @@ pub(crate) enum AppError {
     Fields(Vec<FieldError>),
     /// The driver answered an error.
     Plugin(PluginError),
+    /// No range a Range header asks lies inside the file of `size` bytes (416).
+    RangeNotSatisfiable { size: u64 },
     /// A plugin answered something no plugin may answer (502).
     PluginBadAnswer(String),
     /// A plugin did not answer within `limits.plugin_timeout_secs` (504).
@@ -197,6 +199,11 @@ impl AppError {
                 format!("{} parameter(s) are invalid", errors.len()),
             ),
             Plugin(e) => (status_of(e.kind), e.kind.as_str(), e.message.clone()),
+            RangeNotSatisfiable { size } => (
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                ErrorKind::InvalidRange.as_str(),
+                format!("the requested range lies outside the file ({size} bytes)"),
+            ),
             PluginBadAnswer(what) => (StatusCode::BAD_GATEWAY, "plugin_bad_answer", what.clone()),
             PluginTimeout { plugin, after } => (
                 StatusCode::GATEWAY_TIMEOUT,

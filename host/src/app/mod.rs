@@ -49,6 +49,14 @@ impl AppState {
             .get(&self.store, id, |d| self.registry.manifest(d))
             .await?)
     }
+
+    /// Every workspace: the config's, then the store's.
+    pub(crate) async fn all_workspaces(&self) -> Result<Vec<Workspace>, AppError> {
+        Ok(self
+            .workspaces
+            .all(&self.store, |d| self.registry.manifest(d))
+            .await?)
+    }
 }
 
 pub(crate) type Shared = Arc<AppState>;

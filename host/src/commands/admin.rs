@@ -10,12 +10,11 @@ use anyhow::{bail, Context};
 use serde_json::{json, Value};
 
 use super::cli::{AdminOpts, TokenCommand, UserCommand, WorkspaceCommand};
-use crate::admin::{self, workspace_json, Viewer, WorkspaceInput};
+use crate::access;
+use crate::admin::{self, plugin_view, workspace_view, Viewer, WorkspaceInput, WorkspaceView};
 use crate::app::error::AppError;
 use crate::app::Shared;
-use crate::auth::{Caller, Via};
 use crate::config::Config;
-use crate::store::User;
 
 /// Runs `f` with the application state of `opts`, printing its value as JSON or text.
 fn run<F, Fut>(opts: &AdminOpts, f: F) -> anyhow::Result<ExitCode>
@@ -51,18 +50,6 @@ fn cli_error(e: AppError) -> anyhow::Error {
                 .join("\n")
         ),
         other => anyhow::anyhow!("{}", other.message()),
-    }
-}
-
-/// The operator at the console acts as an administrator.
-fn operator() -> Caller {
-    Caller {
-        user: Some(User {
-            name: "cli".into(),
-            admin: true,
-            created_at: 0,
-        }),
-        via: Via::Token,
     }
 }
 
@@ -153,15 +140,19 @@ fn parse_params(params: &[String]) -> anyhow::Result<std::collections::BTreeMap<
         .collect()
 }
 
-fn ws_text(v: &Value) -> String {
+fn ws_text(v: &WorkspaceView) -> String {
+    let definition = v.definition.as_ref();
     format!(
         "{}\t{}\t{}\t{}{}",
-        v["id"].as_str().unwrap_or(""),
-        v["driver"].as_str().unwrap_or(""),
-        v["source"].as_str().unwrap_or(""),
-        v["label"].as_str().unwrap_or(""),
-        v["error"]
-            .as_str()
+        v.id,
+        v.driver,
+        definition.map_or("", |d| match d.source {
+            crate::plugins::workspaces::Source::Config => "config",
+            crate::plugins::workspaces::Source::Store => "store",
+        }),
+        v.label,
+        definition
+            .and_then(|d| d.error)
             .map(|e| format!("\t(unavailable: {e})"))
             .unwrap_or_default()
     )
@@ -199,13 +190,10 @@ pub(crate) fn workspace(cmd: WorkspaceCommand) -> anyhow::Result<ExitCode> {
             })
         }
         WorkspaceCommand::List { opts } => run(&opts, |s| async move {
-            let all = s
-                .workspaces
-                .all(&s.store, |d| s.registry.manifest(d))
-                .await?;
-            let list: Vec<Value> = all
+            let all = s.all_workspaces().await.map_err(cli_error)?;
+            let list: Vec<WorkspaceView> = all
                 .iter()
-                .map(|ws| workspace_json(&s, ws, Viewer::Admin))
+                .map(|ws| workspace_view(&s, ws, Viewer::Admin))
                 .collect();
             let text = list.iter().map(ws_text).collect::<Vec<_>>().join("\n");
             Ok((json!({ "workspaces": list }), text))
@@ -217,7 +205,7 @@ pub(crate) fn workspace(cmd: WorkspaceCommand) -> anyhow::Result<ExitCode> {
                 .map_err(cli_error)?
                 .with_context(|| format!("no workspace '{id}'"))?;
             let grants = s.store.acl(&id).await?;
-            let mut v = workspace_json(&s, &ws, Viewer::Admin);
+            let mut v = json!(workspace_view(&s, &ws, Viewer::Admin));
             v["grants"] = json!(grants
                 .iter()
                 .map(|(u, a)| json!({"user": u, "access": a.as_str()}))
@@ -226,7 +214,7 @@ pub(crate) fn workspace(cmd: WorkspaceCommand) -> anyhow::Result<ExitCode> {
             Ok((v, text))
         }),
         WorkspaceCommand::Verify { id, opts } => run(&opts, |s| async move {
-            let message = admin::verify_workspace(&s, &operator(), &id)
+            let message = admin::verify_workspace(&s, &access::operator(&id))
                 .await
                 .map_err(cli_error)?;
             Ok((
@@ -269,9 +257,10 @@ pub(crate) fn toggle_plugin(
     opts: AdminOpts,
 ) -> anyhow::Result<ExitCode> {
     run(&opts, |s| async move {
-        let v = admin::set_plugin_enabled(&s, &id, enabled)
+        let (record, toggles) = admin::set_plugin_enabled(&s, &id, enabled)
             .await
             .map_err(cli_error)?;
+        let v = json!(plugin_view(&s, record, &toggles));
         let text = format!(
             "{id}: {}{}",
             if enabled { "enabled" } else { "disabled" },

@@ -11,12 +11,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context};
-use plugin_api::foreign::{host_api_version, LoadedLibrary};
+
 use plugin_api::testing::conformance::{self, Options};
 use plugin_api::testing::MemoryHost;
 use plugin_api::WorkspaceConfig;
 
-use crate::plugins::registry;
+use crate::plugins::library;
 use crate::{manifest, paths};
 
 /// Flags of `wshost plugins test`.
@@ -60,9 +60,8 @@ pub(crate) fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
     let library = args.library.display();
     // Absolute, so that a bare `libx.so` means the file here, not a search of the loader's path.
     let path = std::path::absolute(&args.library).with_context(|| library.to_string())?;
-    let lib = LoadedLibrary::load(&path).map_err(|e| anyhow!("{library}: {e}"))?;
     let manifest = manifest::load_file(&args.manifest)?;
-    registry::cross_check(&lib, &manifest).map_err(|e| anyhow!("{library}: {e}"))?;
+    let lib = library::load_checked(&path, &manifest).map_err(|e| anyhow!(e))?;
 
     let input = parse_params(&args.params)?;
     let params = manifest
@@ -96,7 +95,7 @@ pub(crate) fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
         info.id,
         info.version,
         info.api_version,
-        host_api_version()
+        library::host_api_version()
     );
     let report = conformance::run(&driver, &options);
     println!("{report}");

@@ -5,11 +5,11 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use plugin_api::foreign::{host_api_version, LoadedLibrary};
 
 use crate::app::boot;
 use crate::config::{Config, Settings};
 use crate::manifest;
+use crate::plugins::library::{host_api_version, LoadedLibrary};
 use crate::plugins::registry;
 
 pub(super) fn plugins_list(settings: &Settings, json: bool) -> anyhow::Result<ExitCode> {

@@ -11,8 +11,8 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::plugins::library::host_api_version;
 use anyhow::{bail, Context};
-use plugin_api::foreign::host_api_version;
 
 use crate::manifest;
 

@@ -1,101 +1,225 @@
 //! The one way a plugin is called: on tokio's blocking pool (the ABI is blocking), inside the
-//! request's span, within the plugin deadline; a panic forgets the driver, and every error is
-//! counted.
+//! request's span, within the plugin deadline (for a call that reads a request body, counted
+//! from its last read); a driver that panicked is forgotten, every error is counted, and
+//! every answer is checked as the untrusted input it is (`answers`) before a door sees it.
+//! Loading a plugin goes through here too: on the pool, within the deadline.
+//!
+//! A door reaches a driver through a [`DriverTarget`], which only `access` makes (from a
+//! checked grant), and gets typed, checked answers: [`Listing`], [`Entry`], [`Download`].
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
 
-use plugin_api::foreign::ForeignDriver;
-use plugin_api::{CallContext, ErrorKind, WorkspaceRights};
+use plugin_api::foreign::{ForeignDriver, ForeignPlugin};
+use plugin_api::{
+    ActionRequest, ActionResponse, ByteSource, CallContext, Driver, Entry, ErrorKind, PageRequest,
+    PluginError, WriteOptions,
+};
 
-use crate::access::Granted;
 use crate::app::error::AppError;
 use crate::app::{AppState, Shared};
-use crate::auth::Caller;
-use crate::plugins::registry::Unavailable;
+use crate::plugins::answers::{self, Listing};
+use crate::plugins::read::{Content, Download};
+use crate::plugins::registry::{Registry, Unavailable};
 use crate::plugins::stream::{BodyFailure, BodyWatch};
 use crate::plugins::workspaces::Workspace;
-use crate::store::Access;
 use crate::telemetry;
 
-/// The per-call context handed to plugins; its request id is the one in the logs and the
-/// `x-request-id` response header. `access` is the caller's checked access to `workspace`;
-/// the context carries it as the caller's rights (`CallContext::rights`), so that a driver
-/// can tell an administrator from a reader (who may not change what other users see).
-pub(crate) fn call_context(
-    caller: &Caller,
-    workspace: Option<&str>,
-    access: Option<Access>,
-) -> CallContext {
-    let ctx = CallContext {
-        user: caller.name().map(str::to_owned),
-        workspace: workspace.map(str::to_owned),
-        request_id: telemetry::request_id(),
-        extra: Default::default(),
-    };
-    match rights_of(caller, access) {
-        Some(rights) => ctx.with_rights(rights),
-        None => ctx,
+/// A workspace's driver as one checked caller may call it: the workspace and the context
+/// (user, rights, request id) every call carries.
+pub(crate) struct DriverTarget {
+    ws_id: String,
+    ctx: CallContext,
+}
+
+impl DriverTarget {
+    /// One page of folder `dir`, every entry checked (see [`answers::listing`]).
+    pub(crate) async fn list(
+        &self,
+        state: &Shared,
+        dir: String,
+        page: PageRequest,
+    ) -> Result<Listing, AppError> {
+        let (dir, page) = self
+            .run(state, Lane::Pool, None, move |d, ctx| {
+                let page = d.list(ctx, &dir, page)?;
+                Ok((dir, page))
+            })
+            .await?;
+        answers::listing(dir, page)
+    }
+
+    /// The entry at `path` (on the quick lane, where the driver has one).
+    pub(crate) async fn stat(&self, state: &Shared, path: String) -> Result<Entry, AppError> {
+        let entry = self
+            .run(state, Lane::Quick, None, move |d, ctx| d.stat(ctx, &path))
+            .await?;
+        answers::entry(entry)
+    }
+
+    /// Reads `file`, the part a Range header asks for (see [`crate::plugins::read`]).
+    pub(crate) async fn read(
+        &self,
+        state: &Shared,
+        file: String,
+        range: Option<String>,
+    ) -> Result<Download, AppError> {
+        let outcome = self
+            .run(state, Lane::Quick, None, move |d, ctx| {
+                crate::plugins::read::read(d, ctx, &file, range.as_deref())
+            })
+            .await?;
+        let (entry, content, part) =
+            outcome.map_err(|size| AppError::RangeNotSatisfiable { size })?;
+        if entry.is_dir {
+            return Err(AppError::Plugin(PluginError::conflict(format!(
+                "'{}' is a folder, not a file",
+                entry.path
+            ))));
+        }
+        let entry = answers::entry(entry)?;
+        if let Content::Mismatch(why) = content {
+            return Err(AppError::PluginBadAnswer(why));
+        }
+        Ok(Download {
+            entry,
+            content,
+            part,
+        })
+    }
+
+    /// Writes the body `reader` to `path`; `body` watches it, so the deadline counts from
+    /// the driver's last read and a body over its limit is a 413.
+    pub(crate) async fn write(
+        &self,
+        state: &Shared,
+        path: String,
+        reader: ByteSource,
+        options: WriteOptions,
+        body: &BodyWatch,
+    ) -> Result<Entry, AppError> {
+        let entry = self
+            .run(state, Lane::Pool, Some(body), move |d, ctx| {
+                d.write(ctx, &path, reader, options)
+            })
+            .await?;
+        answers::entry(entry)
+    }
+
+    pub(crate) async fn mkdir(&self, state: &Shared, path: String) -> Result<Entry, AppError> {
+        let entry = self
+            .run(state, Lane::Pool, None, move |d, ctx| d.mkdir(ctx, &path))
+            .await?;
+        answers::entry(entry)
+    }
+
+    pub(crate) async fn delete(&self, state: &Shared, path: String) -> Result<(), AppError> {
+        self.run(state, Lane::Pool, None, move |d, ctx| d.delete(ctx, &path))
+            .await
+    }
+
+    /// Renames (or moves) `from` to `to`.
+    pub(crate) async fn rename(
+        &self,
+        state: &Shared,
+        from: String,
+        to: String,
+    ) -> Result<Entry, AppError> {
+        let entry = self
+            .run(state, Lane::Pool, None, move |d, ctx| {
+                d.rename(ctx, &from, &to)
+            })
+            .await?;
+        answers::entry(entry)
+    }
+
+    pub(crate) async fn copy(
+        &self,
+        state: &Shared,
+        from: String,
+        to: String,
+    ) -> Result<Entry, AppError> {
+        let entry = self
+            .run(state, Lane::Pool, None, move |d, ctx| {
+                d.copy(ctx, &from, &to)
+            })
+            .await?;
+        answers::entry(entry)
+    }
+
+    /// The driver's verify: its sentence, or its error.
+    pub(crate) async fn verify(&self, state: &Shared) -> Result<String, AppError> {
+        self.run(state, Lane::Pool, None, |d, ctx| d.verify(ctx))
+            .await
+    }
+
+    /// A plugin action served by the workspace's driver; `body` watches the request body.
+    pub(crate) async fn action(
+        &self,
+        state: &Shared,
+        request: ActionRequest,
+        body: &BodyWatch,
+    ) -> Result<ActionResponse, AppError> {
+        self.run(state, Lane::Pool, Some(body), move |d, ctx| {
+            d.action(ctx, request)
+        })
+        .await
     }
 }
 
-/// The rights a plugin is told the caller has: an administrator administers every workspace
-/// (with or without one named); any other user has what their grant gives, or nothing.
-fn rights_of(caller: &Caller, access: Option<Access>) -> Option<WorkspaceRights> {
-    let user = caller.user.as_ref()?;
-    if user.admin {
-        return Some(WorkspaceRights::Admin);
-    }
-    access.map(|a| match a {
-        Access::Read => WorkspaceRights::Read,
-        Access::ReadWrite => WorkspaceRights::Write,
-    })
-}
-
-/// Resolves the workspace `granted` was checked for to its driver and runs `op` on a
-/// blocking thread, within the plugin deadline.
-pub(crate) async fn call_driver<T, F>(
+/// A plugin action served by plugin `plugin` itself (not by a workspace's driver), which
+/// [`load`] has loaded; `body` watches the request body.
+pub(crate) async fn plugin_action(
     state: &Shared,
-    caller: &Caller,
-    granted: &Granted,
-    op: F,
-) -> Result<T, AppError>
-where
-    T: Send + 'static,
-    F: FnOnce(&ForeignDriver, &CallContext) -> plugin_api::Result<T> + Send + 'static,
-{
-    call_driver_on(state, caller, granted, None, Lane::Pool, op).await
-}
-
-/// [`call_driver`] for a `stat` or a `read` (the calls [`plugin_api::Capabilities::QUICK`]
-/// covers): on a driver that declares quick calls, `op` runs right here on the async
-/// thread, which saves the two thread hand-offs of the blocking pool.
-pub(crate) async fn call_driver_quick<T, F>(
-    state: &Shared,
-    caller: &Caller,
-    granted: &Granted,
-    op: F,
-) -> Result<T, AppError>
-where
-    T: Send + 'static,
-    F: FnOnce(&ForeignDriver, &CallContext) -> plugin_api::Result<T> + Send + 'static,
-{
-    call_driver_on(state, caller, granted, None, Lane::Quick, op).await
-}
-
-/// [`call_driver`] for an operation that reads a request body (watched by `body`): the
-/// deadline then counts from the plugin's last read, and a body over its limit is a 413.
-pub(crate) async fn call_driver_reading<T, F>(
-    state: &Shared,
-    caller: &Caller,
-    granted: &Granted,
+    plugin: &str,
+    ctx: CallContext,
+    request: ActionRequest,
     body: &BodyWatch,
-    op: F,
-) -> Result<T, AppError>
-where
-    T: Send + 'static,
-    F: FnOnce(&ForeignDriver, &CallContext) -> plugin_api::Result<T> + Send + 'static,
-{
-    call_driver_on(state, caller, granted, Some(body), Lane::Pool, op).await
+) -> Result<ActionResponse, AppError> {
+    telemetry::served_by(plugin);
+    let toggles = state.store.plugin_toggles().await?;
+    let limit = state.config.limits.plugin_timeout;
+    let registry = state.registry.clone();
+    let id = plugin.to_owned();
+    let span = tracing::Span::current();
+    let task = tokio::task::spawn_blocking(move || {
+        let _span = span.enter();
+        let plugin = registry
+            .plugin(&id, &toggles)
+            .map_err(|_| AppError::Internal(format!("plugin {id} vanished")))?;
+        plugin.action(&ctx, request).map_err(AppError::from)
+    });
+    await_plugin(task, plugin, limit, Some(body)).await
+}
+
+/// Plugin `id`, loading it (dlopen, checks, `Plugin::new`) if it is enabled and not loaded
+/// yet: on the blocking pool, never on an async worker, within `limit`. A load past the
+/// deadline is answered as a refusal; its thread finishes on its own and a later call sees
+/// its outcome.
+pub(crate) async fn load(
+    registry: &Arc<Registry>,
+    id: &str,
+    toggles: &BTreeMap<String, bool>,
+    limit: Duration,
+) -> Result<Arc<ForeignPlugin>, Unavailable> {
+    let (registry, id_owned, toggles) = (registry.clone(), id.to_owned(), toggles.clone());
+    let span = tracing::Span::current();
+    let task = tokio::task::spawn_blocking(move || {
+        let _span = span.enter();
+        registry.plugin(&id_owned, &toggles)
+    });
+    match tokio::time::timeout(limit, task).await {
+        Ok(Ok(loaded)) => loaded,
+        Ok(Err(e)) => Err(Unavailable::Refused(format!("loading panicked: {e}"))),
+        Err(_) => {
+            tracing::error!(plugin = %id, "plugin did not load within {} s", limit.as_secs());
+            Err(Unavailable::Refused(format!(
+                "it did not load within {} s",
+                limit.as_secs()
+            )))
+        }
+    }
 }
 
 /// Where a driver call may run.
@@ -107,66 +231,76 @@ enum Lane {
     Quick,
 }
 
-/// The one driver-call path behind [`call_driver`], [`call_driver_quick`] and
-/// [`call_driver_reading`].
-async fn call_driver_on<T, F>(
-    state: &Shared,
-    caller: &Caller,
-    granted: &Granted,
-    body: Option<&BodyWatch>,
-    lane: Lane,
-    op: F,
-) -> Result<T, AppError>
-where
-    T: Send + 'static,
-    F: FnOnce(&ForeignDriver, &CallContext) -> plugin_api::Result<T> + Send + 'static,
-{
-    let ws_id = granted.workspace();
-    let ws = state
-        .workspace(ws_id)
-        .await?
-        .ok_or_else(|| AppError::UnknownWorkspace(ws_id.to_owned()))?;
-    telemetry::served_by(&ws.driver);
-    let toggles = state.store.plugin_toggles().await?;
-    driver_ready(state, &ws, &toggles)?;
-    let ctx = call_context(caller, Some(ws_id), Some(granted.access()));
-    // Only a driver already open has a quick lane: the first call of a workspace (which
-    // opens its driver, maybe loading its plugin) takes the pool.
-    if let Some(call) = (lane == Lane::Quick)
-        .then(|| state.workspaces.quick_call(&ws))
-        .flatten()
-    {
-        let result = op(call.driver(), &ctx);
-        drop(call); // records how long the call took, before its answer is handled
-        return driver_answered(state, &ws, result);
+impl DriverTarget {
+    /// Made by `access` only, from a caller's checked access: the context carries the
+    /// caller's name and rights on workspace `ws_id`.
+    pub(crate) fn new(ws_id: &str, ctx: CallContext) -> DriverTarget {
+        DriverTarget {
+            ws_id: ws_id.to_owned(),
+            ctx,
+        }
     }
-    let driver_id = ws.driver.clone();
-    let limits = state.config.limits;
-    let state = state.clone();
-    let span = tracing::Span::current();
-    let task = tokio::task::spawn_blocking(move || {
-        // Blocking threads do not inherit the request's span: enter it, so the driver's log
-        // lines carry the request id.
-        let _span = span.enter();
-        let plugin = state
-            .registry
-            .plugin(&ws.driver, &toggles)
-            .map_err(|u| unavailable(&ws, u))?;
-        let config = ws.config().expect("checked by driver_ready");
-        let driver = state.workspaces.driver(&ws, config, &plugin)?;
-        driver_answered(&state, &ws, op(&driver, &ctx))
-    });
-    let result = await_plugin(task, &driver_id, limits.plugin_timeout, body).await;
-    match (result, body.and_then(BodyWatch::failure)) {
-        (Err(_), Some(BodyFailure::OverLimit)) => Err(AppError::TooLarge {
-            what: "request body",
-            limit: limits.max_upload,
-        }),
-        (Err(_), Some(BodyFailure::Stalled)) => Err(AppError::BodyStalled {
-            after: limits.body_idle_timeout,
-        }),
-        (Err(_), Some(BodyFailure::ClientGone)) => Err(AppError::ClientGone),
-        (result, _) => result,
+
+    /// The one driver-call path: resolves the workspace to its open driver (opening it, and
+    /// loading its plugin, on first use) and runs `op` on `lane`, within the deadline.
+    async fn run<T, F>(
+        &self,
+        state: &Shared,
+        lane: Lane,
+        body: Option<&BodyWatch>,
+        op: F,
+    ) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&ForeignDriver, &CallContext) -> plugin_api::Result<T> + Send + 'static,
+    {
+        let ws_id = self.ws_id.as_str();
+        let ws = state
+            .workspace(ws_id)
+            .await?
+            .ok_or_else(|| AppError::UnknownWorkspace(ws_id.to_owned()))?;
+        telemetry::served_by(&ws.driver);
+        let toggles = state.store.plugin_toggles().await?;
+        driver_ready(state, &ws, &toggles)?;
+        let ctx = self.ctx.clone();
+        // Only a driver already open has a quick lane: the first call of a workspace (which
+        // opens its driver, maybe loading its plugin) takes the pool.
+        if let Some(call) = (lane == Lane::Quick)
+            .then(|| state.workspaces.quick_call(&ws))
+            .flatten()
+        {
+            let result = op(call.driver(), &ctx);
+            drop(call); // records how long the call took, before its answer is handled
+            return driver_answered(state, &ws, result);
+        }
+        let driver_id = ws.driver.clone();
+        let limits = state.config.limits;
+        let state = state.clone();
+        let span = tracing::Span::current();
+        let task = tokio::task::spawn_blocking(move || {
+            // Blocking threads do not inherit the request's span: enter it, so the driver's log
+            // lines carry the request id.
+            let _span = span.enter();
+            let plugin = state
+                .registry
+                .plugin(&ws.driver, &toggles)
+                .map_err(|u| unavailable(&ws, u))?;
+            let config = ws.config().expect("checked by driver_ready");
+            let driver = state.workspaces.driver(&ws, config, &plugin)?;
+            driver_answered(&state, &ws, op(&driver, &ctx))
+        });
+        let result = await_plugin(task, &driver_id, limits.plugin_timeout, body).await;
+        match (result, body.and_then(BodyWatch::failure)) {
+            (Err(_), Some(BodyFailure::OverLimit)) => Err(AppError::TooLarge {
+                what: "request body",
+                limit: limits.max_upload,
+            }),
+            (Err(_), Some(BodyFailure::Stalled)) => Err(AppError::BodyStalled {
+                after: limits.body_idle_timeout,
+            }),
+            (Err(_), Some(BodyFailure::ClientGone)) => Err(AppError::ClientGone),
+            (result, _) => result,
+        }
     }
 }
 

@@ -192,13 +192,13 @@ impl Registry {
         }
     }
 
-    /// Loads every plugin enabled under `toggles` (start-up). Blocking.
-    pub(crate) fn load_enabled(&self, toggles: &BTreeMap<String, bool>) {
-        for r in &self.records {
-            if self.is_enabled(&r.id, toggles) {
-                let _ = self.plugin(&r.id, toggles);
-            }
-        }
+    /// The ids of the plugins enabled under `toggles`, which start-up loads.
+    pub(crate) fn enabled_ids(&self, toggles: &BTreeMap<String, bool>) -> Vec<String> {
+        self.records
+            .iter()
+            .filter(|r| self.is_enabled(&r.id, toggles))
+            .map(|r| r.id.clone())
+            .collect()
     }
 
     pub(crate) fn records(&self) -> &[Record] {

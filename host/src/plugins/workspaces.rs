@@ -84,6 +84,10 @@ pub(crate) struct Workspaces {
     public_url: String,
     /// Workspace id → its open driver.
     open: Mutex<HashMap<String, OpenDriver>>,
+    /// Workspace id → the lock its driver is opened under, so that concurrent first uses
+    /// open it once (a second session would double a slow backend's start and may be
+    /// refused by one that allows a single session) while other workspaces open freely.
+    opening: Mutex<HashMap<String, Arc<Mutex<()>>>>,
 }
 
 impl Workspaces {
@@ -116,6 +120,7 @@ impl Workspaces {
             declared,
             public_url: public_url.to_owned(),
             open: Mutex::default(),
+            opening: Mutex::default(),
         }
     }
 
@@ -189,13 +194,21 @@ impl Workspaces {
         config: &WorkspaceConfig,
         plugin: &ForeignPlugin,
     ) -> plugin_api::Result<Arc<ForeignDriver>> {
-        if let Some(open) = self.open.lock().expect("driver cache").get(&ws.id) {
-            if open.version == ws.version {
-                return Ok(open.driver.clone());
-            }
+        if let Some(driver) = self.opened(ws) {
+            return Ok(driver);
         }
-        // Opened outside the lock: a slow backend must not block other workspaces. Two
-        // concurrent first uses may both open; the second simply replaces the first.
+        let gate = self
+            .opening
+            .lock()
+            .expect("driver cache")
+            .entry(ws.id.clone())
+            .or_default()
+            .clone();
+        let _one_open = gate.lock().expect("driver cache");
+        if let Some(driver) = self.opened(ws) {
+            return Ok(driver);
+        }
+        // Opened outside the cache's lock: a slow backend must not block other workspaces.
         let driver = Arc::new(plugin.open(config)?);
         let quick = driver.capabilities().contains(Capabilities::QUICK);
         self.open.lock().expect("driver cache").insert(
@@ -208,6 +221,14 @@ impl Workspaces {
             },
         );
         Ok(driver)
+    }
+
+    /// The driver already open for this version of `ws`.
+    fn opened(&self, ws: &Workspace) -> Option<Arc<ForeignDriver>> {
+        let open = self.open.lock().expect("driver cache");
+        open.get(&ws.id)
+            .filter(|o| o.version == ws.version)
+            .map(|o| o.driver.clone())
     }
 
     /// A quick call on the open driver of `ws`, if it declares quick calls and its lane is

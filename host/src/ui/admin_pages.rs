@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use super::forms::{self, FormData};
 use super::{field, page, render, see_other, Session, UiError, UiResult};
+use crate::access::check_access;
 use crate::admin::{self as ops, WorkspaceInput};
 use crate::app::error::AppError;
 use crate::app::Shared;
@@ -27,16 +28,16 @@ pub(super) async fn plugins(State(state): State<Shared>, headers: HeaderMap, uri
         .records()
         .iter()
         .map(|r| {
-            let j = ops::plugin_json(&state, r, &toggles);
+            let v = ops::plugin_view(&state, r, &toggles);
             json!({
-                "id": r.id,
-                "label": j["manifest"]["label"].as_str().unwrap_or(&r.id),
-                "description": j["manifest"]["description"],
-                "has_manifest": r.manifest.is_some(),
-                "version": j["version"],
-                "enabled": j["enabled"],
-                "status": j["status"],
-                "reason": j["reason"],
+                "id": v.id,
+                "label": v.manifest.map_or(v.id, |m| m.label.as_str()),
+                "description": v.manifest.map(|m| m.description.as_str()),
+                "has_manifest": v.manifest.is_some(),
+                "version": v.version,
+                "enabled": v.enabled,
+                "status": v.status,
+                "reason": v.reason,
             })
         })
         .collect();
@@ -72,10 +73,7 @@ pub(super) async fn workspaces(
     Query(q): Query<Notice>,
 ) -> UiResult {
     let s = Session::admin(&state, &headers, &uri).await?;
-    let all = state
-        .workspaces
-        .all(&state.store, |d| state.registry.manifest(d))
-        .await?;
+    let all = state.all_workspaces().await?;
     let list: Vec<Value> = all
         .iter()
         .map(|ws| {
@@ -116,22 +114,6 @@ async fn enabled_drivers(state: &Shared) -> Result<Vec<Value>, UiError> {
         .collect())
 }
 
-/// The manifest of `driver` if it is installed and enabled.
-async fn enabled_manifest<'s>(state: &'s Shared, driver: &str) -> Result<&'s Manifest, UiError> {
-    let m = state
-        .registry
-        .manifest(driver)
-        .ok_or_else(|| AppError::NotFound(format!("no driver '{driver}' is installed")))?;
-    let toggles = state.store.plugin_toggles().await?;
-    if !state.registry.is_enabled(driver, &toggles) {
-        return Err(AppError::Conflict(format!(
-            "the driver '{driver}' is disabled; enable it on the plugins page first"
-        ))
-        .into());
-    }
-    Ok(m)
-}
-
 /// Without `?driver=`: the enabled drivers to choose from; with it: the form.
 pub(super) async fn new_workspace(
     State(state): State<Shared>,
@@ -150,7 +132,7 @@ pub(super) async fn new_workspace(
             ),
         );
     };
-    let m = enabled_manifest(&state, &driver).await?;
+    let m = ops::enabled_manifest(&state, &driver).await?;
     let data = FormData::defaults(m, &state.config.public_url);
     let ctx = form_context(
         &state,
@@ -248,7 +230,7 @@ pub(super) async fn create_workspace(
 ) -> UiResult {
     let (s, pairs) = Session::admin_form(&state, &headers, &uri, req).await?;
     let driver = q.driver.unwrap_or_default();
-    let m = enabled_manifest(&state, &driver).await?;
+    let m = ops::enabled_manifest(&state, &driver).await?;
     let input = input_of(m, &pairs);
     let ws = json!({ "id": input.id, "label": input.label, "description": input.description });
     let params = input.params.clone();
@@ -396,7 +378,7 @@ pub(super) async fn update_workspace(
         .workspace(&id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no workspace '{id}'")))?;
-    let m = enabled_manifest(&state, &ws.driver).await?;
+    let m = ops::enabled_manifest(&state, &ws.driver).await?;
     let mut input = input_of(m, &pairs);
     input.id = None;
     let typed = json!({ "id": id, "label": input.label, "description": input.description });
@@ -432,7 +414,8 @@ pub(super) async fn verify(
     req: Request,
 ) -> UiResult {
     let (s, _) = Session::admin_form(&state, &headers, &uri, req).await?;
-    let verify = match ops::verify_workspace(&state, &s.caller, &id).await {
+    let granted = check_access(&state, &s.caller, &id, Access::Read).await?;
+    let verify = match ops::verify_workspace(&state, &granted).await {
         Ok(message) => json!({ "ok": true, "message": message }),
         Err(AppError::Plugin(e)) => json!({
             "ok": false,

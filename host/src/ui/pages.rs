@@ -6,17 +6,16 @@ use axum::http::header::RETRY_AFTER;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::IntoResponse;
 use axum_extra::extract::cookie::CookieJar;
-use plugin_api::{Driver, ErrorKind, PageRequest};
+use plugin_api::{ErrorKind, PageRequest};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{field, form_pairs, page, render, see_other, Session, UiResult};
-use crate::access::check_access;
-use crate::admin::{driver_label, workspace_json, Viewer};
+use crate::access::{check_access, visible_workspaces};
+use crate::admin::{driver_label, workspace_view, Viewer};
 use crate::app::error::AppError;
 use crate::app::Shared;
 use crate::auth::{cleared_cookie, log_in, Caller, SESSION_COOKIE};
-use crate::plugins::call::call_driver;
 use crate::store::Access;
 
 #[derive(Deserialize)]
@@ -126,27 +125,11 @@ pub(super) async fn logout(
 /// The workspaces the user may use (administrators: all of them).
 pub(super) async fn home(State(state): State<Shared>, headers: HeaderMap, uri: Uri) -> UiResult {
     let s = Session::of(&state, &headers, &uri).await?;
-    let all = state
-        .workspaces
-        .all(&state.store, |d| state.registry.manifest(d))
-        .await?;
-    let grants: std::collections::BTreeMap<String, Access> = state
-        .store
-        .user_workspaces(&s.user.name)
-        .await?
-        .into_iter()
-        .collect();
-    let list: Vec<Value> = all
+    let visible = visible_workspaces(&state, &s.caller).await?;
+    // The user's view for everyone: this page shows no workspace's definition.
+    let list: Vec<_> = visible
         .iter()
-        .filter_map(|ws| {
-            let access = if s.user.admin {
-                Some(Access::ReadWrite)
-            } else {
-                grants.get(&ws.id).copied()
-            };
-            // The user's view for everyone: this page shows no workspace's definition.
-            access.map(|a| workspace_json(&state, ws, Viewer::User(a)))
-        })
+        .map(|(ws, a)| workspace_view(&state, ws, Viewer::User(*a)))
         .collect();
     page(
         "home.html",
@@ -177,20 +160,12 @@ pub(super) async fn browser(
     let dir = crate::paths::normalize(q.dir.as_deref().unwrap_or(""))
         .map_err(|err| AppError::BadPath { name: "dir", err })?;
     let provider = driver_label(&state, &ws.driver).to_owned();
-    let listed = {
-        let dir = dir.clone();
-        call_driver(&state, &s.caller, &granted, move |d, ctx| {
-            d.list(
-                ctx,
-                &dir,
-                PageRequest {
-                    cursor: None,
-                    limit: 10_000,
-                },
-            )
-        })
-        .await
+    let page = PageRequest {
+        cursor: None,
+        limit: 10_000,
     };
+    // Checked by the plugin-call layer like every listing: no entry a client could not name.
+    let listed = granted.driver().list(&state, dir.clone(), page).await;
     let mut ctx = json!({
         "ws": { "id": ws.id, "label": ws.label },
         "dir": dir,

@@ -8,15 +8,15 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use std::collections::BTreeMap;
 
-use plugin_api::{ActionRequest, ActionResponse, Driver};
+use plugin_api::{ActionRequest, ActionResponse};
 
 use super::params::Params;
-use crate::access::check_access;
+use crate::access::{check_access, plugin_context};
 use crate::app::error::AppError;
 use crate::app::Shared;
 use crate::auth::Caller;
 use crate::manifest::Rights;
-use crate::plugins::call::{await_plugin, call_context, call_driver_reading};
+use crate::plugins::call;
 use crate::plugins::registry::ActionRoute;
 use crate::plugins::stream::{body_reader, response_body};
 use crate::store::Access;
@@ -39,7 +39,7 @@ pub(crate) async fn handle(
     body: Body,
 ) -> Result<Response, AppError> {
     let toggles = state.store.plugin_toggles().await?;
-    let route = choose_route(&state, &action, &toggles)?;
+    let route = choose_route(&state, &action, &toggles).await?;
     let decl = &route.decl;
     // The manifest's methods, before anything else runs: a state-changing action declared
     // POST-only can never be reached by a link, a redirect or an image tag, where the CSRF
@@ -88,51 +88,31 @@ pub(crate) async fn handle(
                 Access::Read
             };
             let granted = check_access(&state, &caller, &ws, need).await?;
-            call_driver_reading(&state, &caller, &granted, &watch, move |d, ctx| {
-                d.action(ctx, request)
-            })
-            .await?
+            granted.driver().action(&state, request, &watch).await?
         }
         _ => {
-            // The plugin learns the caller's rights on the workspace named, if any, as a
-            // driver does (an administrator's on every workspace).
-            let access = match (params.workspace(), &caller.user) {
-                (Some(ws), Some(user)) if !user.admin => state.store.access(ws, &user.name).await?,
-                _ => None,
-            };
-            let ctx = call_context(&caller, params.workspace(), access);
-            let plugin = route.plugin.clone();
-            crate::telemetry::served_by(&plugin);
-            let span = tracing::Span::current();
-            let limit = state.config.limits.plugin_timeout;
-            let task = tokio::task::spawn_blocking(move || {
-                let _span = span.enter();
-                let plugin = state
-                    .registry
-                    .plugin(&plugin, &toggles)
-                    .map_err(|_| AppError::Internal(format!("plugin {plugin} vanished")))?;
-                plugin.action(&ctx, request).map_err(AppError::from)
-            });
-            await_plugin(task, &route.plugin, limit, Some(&watch)).await?
+            let ctx = plugin_context(&state, &caller, params.workspace()).await?;
+            call::plugin_action(&state, &route.plugin, ctx, request, &watch).await?
         }
     };
     into_http(response, &decl.name, stall_limit)
 }
 
-/// The plugin that serves `action`: the first, in id order, that is enabled and loads.
-fn choose_route(
+/// The plugin that serves `action`: the first, in id order, that is enabled and loads
+/// (loading it through the plugin-call layer, within the deadline, off the async workers).
+async fn choose_route(
     state: &Shared,
     action: &str,
     toggles: &BTreeMap<String, bool>,
 ) -> Result<ActionRoute, AppError> {
     let routes = state.registry.action_routes(action);
     let mut refused = None;
+    let limit = state.config.limits.plugin_timeout;
     for route in routes {
         if !state.registry.is_enabled(&route.plugin, toggles) {
             continue;
         }
-        // Loading a library the first time blocks briefly.
-        match tokio::task::block_in_place(|| state.registry.plugin(&route.plugin, toggles)) {
+        match call::load(&state.registry, &route.plugin, toggles, limit).await {
             Ok(_) => return Ok(route.clone()),
             Err(_) => refused = refused.or(Some(route.plugin.clone())),
         }

@@ -37,6 +37,13 @@ impl IntoResponse for AppError {
         if let Some(value) = retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
+        if let AppError::RangeNotSatisfiable { size } = &self {
+            // RFC 9110 §15.5.17: a 416 names the current length.
+            response.headers_mut().insert(
+                header::CONTENT_RANGE,
+                HeaderValue::from_str(&format!("bytes */{size}")).expect("ascii"),
+            );
+        }
         if let AppError::MethodNotAllowed { allowed, .. } = &self {
             // RFC 9110 §15.5.6: a 405 lists the methods the target answers.
             if let Ok(allow) = HeaderValue::from_str(&allowed.join(", ")) {

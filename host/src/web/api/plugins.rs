@@ -5,7 +5,7 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::ApiAdmin;
-use crate::admin::{plugin_json, set_plugin_enabled};
+use crate::admin::{plugin_record, plugin_view, set_plugin_enabled, PluginView};
 use crate::app::error::AppError;
 use crate::app::Shared;
 
@@ -14,11 +14,11 @@ pub(super) async fn list(
     ApiAdmin(_caller): ApiAdmin,
 ) -> Result<Json<Value>, AppError> {
     let toggles = state.store.plugin_toggles().await?;
-    let list: Vec<Value> = state
+    let list: Vec<PluginView> = state
         .registry
         .records()
         .iter()
-        .map(|r| plugin_json(&state, r, &toggles))
+        .map(|r| plugin_view(&state, r, &toggles))
         .collect();
     Ok(Json(json!({ "plugins": list })))
 }
@@ -29,13 +29,8 @@ pub(super) async fn show(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, AppError> {
     let toggles = state.store.plugin_toggles().await?;
-    let record = state
-        .registry
-        .records()
-        .iter()
-        .find(|r| r.id == id)
-        .ok_or_else(|| AppError::NotFound(format!("no plugin '{id}'")))?;
-    Ok(Json(plugin_json(&state, record, &toggles)))
+    let record = plugin_record(&state, &id)?;
+    Ok(Json(json!(plugin_view(&state, record, &toggles))))
 }
 
 pub(super) async fn enable(
@@ -43,7 +38,7 @@ pub(super) async fn enable(
     ApiAdmin(_caller): ApiAdmin,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, AppError> {
-    Ok(Json(set_plugin_enabled(&state, &id, true).await?))
+    toggle(&state, &id, true).await
 }
 
 pub(super) async fn disable(
@@ -51,5 +46,10 @@ pub(super) async fn disable(
     ApiAdmin(_caller): ApiAdmin,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, AppError> {
-    Ok(Json(set_plugin_enabled(&state, &id, false).await?))
+    toggle(&state, &id, false).await
+}
+
+async fn toggle(state: &Shared, id: &str, enabled: bool) -> Result<Json<Value>, AppError> {
+    let (record, toggles) = set_plugin_enabled(state, id, enabled).await?;
+    Ok(Json(json!(plugin_view(state, record, &toggles))))
 }

@@ -1,5 +1,5 @@
 //! Workspaces: list (what the caller may see), create, show, update, delete, verify, and
-//! their access grants. Users see a workspace as `admin::workspace_json` shows it to them:
+//! their access grants. Users see a workspace as `admin::workspace_view` shows it to them:
 //! without its parameters.
 
 use axum::extract::{Path, Query, State};
@@ -9,8 +9,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{ApiAdmin, ApiCaller, ApiUser};
-use crate::access::access;
-use crate::admin::{self, workspace_json, Viewer, WorkspaceInput};
+use crate::access::{access, check_access, visible_workspaces};
+use crate::admin::{self, workspace_view, Viewer, WorkspaceInput};
 use crate::app::error::AppError;
 use crate::app::Shared;
 use crate::store::Access;
@@ -21,32 +21,12 @@ pub(super) async fn list(
     ApiUser(caller): ApiUser,
 ) -> Result<Json<Value>, AppError> {
     let user = caller.require_user()?;
-    let all = state
-        .workspaces
-        .all(&state.store, |d| state.registry.manifest(d))
-        .await?;
-    let grants: std::collections::BTreeMap<String, Access> = if user.admin {
-        Default::default()
-    } else {
-        state
-            .store
-            .user_workspaces(&user.name)
-            .await?
-            .into_iter()
-            .collect()
-    };
-    let visible: Vec<Value> = all
+    let visible = visible_workspaces(&state, &caller).await?;
+    let views: Vec<_> = visible
         .iter()
-        .filter_map(|ws| {
-            let access = if user.admin {
-                Some(Access::ReadWrite)
-            } else {
-                grants.get(&ws.id).copied()
-            };
-            access.map(|a| workspace_json(&state, ws, Viewer::of(user, a)))
-        })
+        .map(|(ws, a)| workspace_view(&state, ws, Viewer::of(user, *a)))
         .collect();
-    Ok(Json(json!({ "workspaces": visible })))
+    Ok(Json(json!({ "workspaces": views })))
 }
 
 #[derive(Deserialize)]
@@ -69,7 +49,7 @@ pub(super) async fn create(
     };
     let ws = state.workspace(&rec.id).await?.filter(|_| !q.dry_run);
     let body = match ws {
-        Some(ws) => workspace_json(&state, &ws, Viewer::Admin),
+        Some(ws) => json!(workspace_view(&state, &ws, Viewer::Admin)),
         None => json!({ "id": rec.id, "dry_run": true, "valid": true }),
     };
     Ok((status, Json(body)))
@@ -86,7 +66,11 @@ pub(super) async fn show(
         .workspace(&id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no workspace '{id}'")))?;
-    Ok(Json(workspace_json(&state, &ws, Viewer::of(user, granted))))
+    Ok(Json(json!(workspace_view(
+        &state,
+        &ws,
+        Viewer::of(user, granted)
+    ))))
 }
 
 pub(super) async fn update(
@@ -100,7 +84,7 @@ pub(super) async fn update(
         .workspace(&id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no workspace '{id}'")))?;
-    Ok(Json(workspace_json(&state, &ws, Viewer::Admin)))
+    Ok(Json(json!(workspace_view(&state, &ws, Viewer::Admin))))
 }
 
 pub(super) async fn remove(
@@ -118,7 +102,8 @@ pub(super) async fn verify(
     ApiAdmin(caller): ApiAdmin,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, AppError> {
-    match admin::verify_workspace(&state, &caller, &id).await {
+    let granted = check_access(&state, &caller, &id, Access::Read).await?;
+    match admin::verify_workspace(&state, &granted).await {
         Ok(message) => Ok(Json(json!({ "ok": true, "message": message }))),
         Err(AppError::Plugin(e)) => Ok(Json(json!({
             "ok": false,
