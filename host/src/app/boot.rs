@@ -73,8 +73,18 @@ pub(crate) async fn first_admin(store: &Store) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Builds the whole application state and loads the enabled plugins.
-pub(crate) async fn boot(config: Config) -> anyhow::Result<AppState> {
+/// When start-up loads the enabled plugins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Plugins {
+    /// All of them now (`serve`, `plugins list`): a refusal is logged at start.
+    Load,
+    /// Each when a call first needs it (administration commands): a command that touches
+    /// no driver dlopens nothing.
+    OnDemand,
+}
+
+/// Builds the whole application state; loads the enabled plugins as `plugins` says.
+pub(crate) async fn boot(config: Config, plugins: Plugins) -> anyhow::Result<AppState> {
     let store = open_store(&config).await?;
     tracing::info!(backend = ?store.backend(), "store open");
     first_admin(&store).await?;
@@ -107,7 +117,12 @@ pub(crate) async fn boot(config: Config) -> anyhow::Result<AppState> {
     let registry = Arc::new(Registry::new(&config, found, services));
     let toggles = store.plugin_toggles().await?;
     // Each through the plugin-call layer: off the async workers, within the plugin deadline.
-    for id in registry.enabled_ids(&toggles) {
+    let now = if plugins == Plugins::Load {
+        registry.enabled_ids(&toggles)
+    } else {
+        Vec::new()
+    };
+    for id in now {
         let _ = crate::plugins::call::load(&registry, &id, &toggles, config.limits.plugin_timeout)
             .await;
     }

@@ -38,6 +38,10 @@ pub(crate) enum AppError {
         /// The methods the action answers, in the order the `Allow` header lists them.
         allowed: Vec<&'static str>,
     },
+    /// No route has this path (404), for the API and the UI's fallbacks.
+    NoRoute { path: String },
+    /// A route exists at this path, not with this method (405; the router adds `Allow`).
+    WrongMethod { method: String, path: String },
     /// The action's plugin is enabled but failed to load.
     PluginUnavailable { action: String, plugin: String },
     /// No valid credentials: log in or send a token (401).
@@ -102,6 +106,28 @@ impl AppError {
         self.parts().2
     }
 
+    /// The HTTP status of this error: the one mapping, for every HTTP door.
+    pub(crate) fn status(&self) -> StatusCode {
+        self.parts().0
+    }
+
+    /// Logs the error as its kind deserves: host-side failures and misbehaving plugins as
+    /// errors (with the detail an answer leaves out), refusals at debug level. Every door
+    /// calls it once, when it answers.
+    pub(crate) fn log(&self) {
+        let (status, code, message) = self.parts();
+        match self {
+            AppError::Internal(detail) => tracing::error!("internal error: {detail}"),
+            AppError::PluginTimeout { .. } | AppError::PluginBadAnswer(_) => {
+                tracing::error!("{message}")
+            }
+            AppError::Plugin(e) if status.is_server_error() => {
+                tracing::error!(kind = %e.kind, "driver error: {}", e.message)
+            }
+            _ => tracing::debug!(code, "request refused: {message}"),
+        }
+    }
+
     pub(crate) fn parts(&self) -> (StatusCode, &'static str, String) {
         use AppError::*;
         match self {
@@ -157,6 +183,16 @@ impl AppError {
                     "the action '{action}' must be sent with {}",
                     either(allowed)
                 ),
+            ),
+            NoRoute { path } => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("nothing is served at {path}"),
+            ),
+            WrongMethod { method, path } => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("{path} does not answer {method}"),
             ),
             PluginUnavailable { action, plugin } => (
                 StatusCode::SERVICE_UNAVAILABLE,

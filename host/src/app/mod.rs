@@ -4,6 +4,7 @@
 
 pub(crate) mod boot;
 pub(crate) mod error;
+pub(crate) mod extract;
 
 use std::sync::Arc;
 

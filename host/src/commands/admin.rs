@@ -12,30 +12,58 @@ use serde_json::{json, Value};
 use super::cli::{AdminOpts, TokenCommand, UserCommand, WorkspaceCommand};
 use crate::access;
 use crate::admin::{self, plugin_view, workspace_view, Viewer, WorkspaceInput, WorkspaceView};
+use crate::app::boot;
 use crate::app::error::AppError;
 use crate::app::Shared;
 use crate::config::Config;
+use crate::store::Store;
 
-/// Runs `f` with the application state of `opts`, printing its value as JSON or text.
+/// Runs `f` with the application state of `opts` (plugins loaded only when a call needs
+/// one), printing its value as JSON or text.
 fn run<F, Fut>(opts: &AdminOpts, f: F) -> anyhow::Result<ExitCode>
 where
     F: FnOnce(Shared) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<(Value, String)>>,
 {
+    with_runtime(opts, |config| async move {
+        let state: Shared = Arc::new(boot::boot(config, boot::Plugins::OnDemand).await?);
+        let answer = f(state.clone()).await;
+        state.store.close().await;
+        answer
+    })
+}
+
+/// Runs `f` with the store of `opts` alone: users and tokens need no manifest, no
+/// workspace and no plugin.
+fn run_store<F, Fut>(opts: &AdminOpts, f: F) -> anyhow::Result<ExitCode>
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<(Value, String)>>,
+{
+    with_runtime(opts, |config| async move {
+        let store = boot::open_store(&config).await?;
+        boot::first_admin(&store).await?;
+        let answer = f(store.clone()).await;
+        store.close().await;
+        answer
+    })
+}
+
+/// Loads the config of `opts`, runs `f` on a runtime and prints its answer.
+fn with_runtime<F, Fut>(opts: &AdminOpts, f: F) -> anyhow::Result<ExitCode>
+where
+    F: FnOnce(Config) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<(Value, String)>>,
+{
     let config = Config::load(&opts.settings)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let json = opts.json;
-    runtime.block_on(async move {
-        let state: Shared = Arc::new(crate::app::boot::boot(config).await?);
-        let (value, text) = f(state.clone()).await?;
-        if json {
-            println!("{}", serde_json::to_string_pretty(&value)?);
-        } else if !text.is_empty() {
-            println!("{text}");
-        }
-        state.store.close().await;
-        Ok(ExitCode::SUCCESS)
-    })
+    let (value, text) = runtime.block_on(f(config))?;
+    if opts.json {
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else if !text.is_empty() {
+        println!("{text}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Turns an API error into a CLI error with the same message (and field errors listed).
@@ -66,9 +94,8 @@ pub(crate) fn user(cmd: UserCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         UserCommand::Add { name, admin, opts } => {
             let password = read_password()?;
-            run(&opts, |s| async move {
-                let user = s
-                    .store
+            run_store(&opts, |store| async move {
+                let user = store
                     .create_user(&name, &password, admin)
                     .await
                     .map_err(|e| cli_error(e.into()))?;
@@ -82,8 +109,8 @@ pub(crate) fn user(cmd: UserCommand) -> anyhow::Result<ExitCode> {
                 ))
             })
         }
-        UserCommand::List { opts } => run(&opts, |s| async move {
-            let users = s.store.users().await?;
+        UserCommand::List { opts } => run_store(&opts, |store| async move {
+            let users = store.users().await?;
             let text = users
                 .iter()
                 .map(|u| format!("{}{}", u.name, if u.admin { "  (admin)" } else { "" }))
@@ -93,8 +120,8 @@ pub(crate) fn user(cmd: UserCommand) -> anyhow::Result<ExitCode> {
         }),
         UserCommand::Passwd { name, opts } => {
             let password = read_password()?;
-            run(&opts, |s| async move {
-                s.store
+            run_store(&opts, |store| async move {
+                store
                     .set_password(&name, &password)
                     .await
                     .map_err(|e| cli_error(e.into()))?;
@@ -104,8 +131,8 @@ pub(crate) fn user(cmd: UserCommand) -> anyhow::Result<ExitCode> {
                 ))
             })
         }
-        UserCommand::Delete { name, opts } => run(&opts, |s| async move {
-            if !s.store.delete_user(&name).await? {
+        UserCommand::Delete { name, opts } => run_store(&opts, |store| async move {
+            if !store.delete_user(&name).await? {
                 bail!("no user '{name}'");
             }
             Ok((json!({ "deleted": name }), format!("deleted user {name}")))
@@ -115,9 +142,8 @@ pub(crate) fn user(cmd: UserCommand) -> anyhow::Result<ExitCode> {
 
 pub(crate) fn token(cmd: TokenCommand) -> anyhow::Result<ExitCode> {
     let TokenCommand::Create { user, label, opts } = cmd;
-    run(&opts, |s| async move {
-        let new = s
-            .store
+    run_store(&opts, |store| async move {
+        let new = store
             .create_token(&user, &label)
             .await
             .map_err(|e| cli_error(e.into()))?;

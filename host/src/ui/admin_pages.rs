@@ -3,14 +3,14 @@
 //! posts here and is answered with a redirect (303) or the page re-rendered with the errors;
 //! the work itself is done by `crate::admin`, shared with the REST API and the CLI.
 
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::forms::{self, FormData};
-use super::{field, page, render, see_other, Session, UiError, UiResult};
+use super::{field, page, render, see_other, Session, UiError, UiPath, UiQuery, UiResult};
 use crate::access::check_access;
 use crate::admin::{self as ops, WorkspaceInput};
 use crate::app::error::AppError;
@@ -51,7 +51,7 @@ pub(super) async fn toggle_plugin(
     State(state): State<Shared>,
     headers: HeaderMap,
     uri: Uri,
-    Path(id): Path<String>,
+    UiPath(id): UiPath<String>,
     req: Request,
 ) -> UiResult {
     let (_, pairs) = Session::admin_form(&state, &headers, &uri, req).await?;
@@ -70,7 +70,7 @@ pub(super) async fn workspaces(
     State(state): State<Shared>,
     headers: HeaderMap,
     uri: Uri,
-    Query(q): Query<Notice>,
+    UiQuery(q): UiQuery<Notice>,
 ) -> UiResult {
     let s = Session::admin(&state, &headers, &uri).await?;
     let all = state.all_workspaces().await?;
@@ -119,7 +119,7 @@ pub(super) async fn new_workspace(
     State(state): State<Shared>,
     headers: HeaderMap,
     uri: Uri,
-    Query(q): Query<DriverQuery>,
+    UiQuery(q): UiQuery<DriverQuery>,
 ) -> UiResult {
     let s = Session::admin(&state, &headers, &uri).await?;
     let Some(driver) = q.driver else {
@@ -225,7 +225,7 @@ pub(super) async fn create_workspace(
     State(state): State<Shared>,
     headers: HeaderMap,
     uri: Uri,
-    Query(q): Query<DriverQuery>,
+    UiQuery(q): UiQuery<DriverQuery>,
     req: Request,
 ) -> UiResult {
     let (s, pairs) = Session::admin_form(&state, &headers, &uri, req).await?;
@@ -350,8 +350,8 @@ pub(super) async fn edit_workspace(
     State(state): State<Shared>,
     headers: HeaderMap,
     uri: Uri,
-    Path(id): Path<String>,
-    Query(q): Query<EditNotice>,
+    UiPath(id): UiPath<String>,
+    UiQuery(q): UiQuery<EditNotice>,
 ) -> UiResult {
     let s = Session::admin(&state, &headers, &uri).await?;
     let notice = if q.created.is_some() {
@@ -370,7 +370,7 @@ pub(super) async fn update_workspace(
     State(state): State<Shared>,
     headers: HeaderMap,
     uri: Uri,
-    Path(id): Path<String>,
+    UiPath(id): UiPath<String>,
     req: Request,
 ) -> UiResult {
     let (s, pairs) = Session::admin_form(&state, &headers, &uri, req).await?;
@@ -410,7 +410,7 @@ pub(super) async fn verify(
     State(state): State<Shared>,
     headers: HeaderMap,
     uri: Uri,
-    Path(id): Path<String>,
+    UiPath(id): UiPath<String>,
     req: Request,
 ) -> UiResult {
     let (s, _) = Session::admin_form(&state, &headers, &uri, req).await?;
@@ -437,7 +437,7 @@ pub(super) async fn grant(
     State(state): State<Shared>,
     headers: HeaderMap,
     uri: Uri,
-    Path(id): Path<String>,
+    UiPath(id): UiPath<String>,
     req: Request,
 ) -> UiResult {
     let (s, pairs) = Session::admin_form(&state, &headers, &uri, req).await?;
@@ -464,7 +464,7 @@ pub(super) async fn revoke(
     State(state): State<Shared>,
     headers: HeaderMap,
     uri: Uri,
-    Path(id): Path<String>,
+    UiPath(id): UiPath<String>,
     req: Request,
 ) -> UiResult {
     let (s, pairs) = Session::admin_form(&state, &headers, &uri, req).await?;
@@ -494,7 +494,7 @@ pub(super) async fn delete(
     State(state): State<Shared>,
     headers: HeaderMap,
     uri: Uri,
-    Path(id): Path<String>,
+    UiPath(id): UiPath<String>,
     req: Request,
 ) -> UiResult {
     let _ = Session::admin_form(&state, &headers, &uri, req).await?;

@@ -43,6 +43,8 @@ use crate::app::Shared;
 use crate::auth::{Caller, Via};
 use crate::store::User;
 
+crate::app::extract::extractors!(UiError => path UiPath, query UiQuery);
+
 /// The routes of the UI, merged into the host's router.
 pub(crate) fn router() -> Router<Shared> {
     Router::new()
@@ -79,6 +81,17 @@ pub(crate) fn router() -> Router<Shared> {
             post(admin_pages::delete),
         )
         .route("/ui/static/{file}", get(static_file))
+        .method_not_allowed_fallback(|method: Method, uri: Uri| async move {
+            UiError::Api(AppError::WrongMethod {
+                method: method.to_string(),
+                path: uri.path().to_owned(),
+            })
+        })
+}
+
+/// The UI's page for a path under `/ui/` that no route serves.
+pub(crate) fn no_route(path: String) -> UiError {
+    UiError::Api(AppError::NoRoute { path })
 }
 
 /// What a UI handler fails with: a redirect to the login page, or an error page.
@@ -106,9 +119,8 @@ impl IntoResponse for UiError {
         match self {
             UiError::Login(next) => Redirect::to(&login_url(&next)).into_response(),
             UiError::Api(e) => {
-                let message = e.message();
-                // The API's response decides the status (and logs internal details).
-                let status = e.into_response().status();
+                e.log();
+                let (message, status) = (e.message(), e.status());
                 let page = render(
                     "error.html",
                     json!({ "title": "Error", "status": status.as_u16(), "message": message }),

@@ -1,7 +1,7 @@
 //! The user's pages: logging in and out, the list of their workspaces, and the file browser
 //! of one workspace.
 
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Request, State};
 use axum::http::header::RETRY_AFTER;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::IntoResponse;
@@ -10,7 +10,7 @@ use plugin_api::{ErrorKind, PageRequest};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{field, form_pairs, page, render, see_other, Session, UiResult};
+use super::{field, form_pairs, page, render, see_other, Session, UiPath, UiQuery, UiResult};
 use crate::access::{check_access, visible_workspaces};
 use crate::admin::{driver_label, workspace_view, Viewer};
 use crate::app::error::AppError;
@@ -43,7 +43,7 @@ fn safe_next(next: Option<&str>) -> String {
 pub(super) async fn login_page(
     State(state): State<Shared>,
     headers: HeaderMap,
-    Query(q): Query<NextQuery>,
+    UiQuery(q): UiQuery<NextQuery>,
 ) -> UiResult {
     let next = safe_next(q.next.as_deref());
     let caller = Caller::resolve(&state, &headers).await?;
@@ -148,8 +148,8 @@ pub(super) async fn browser(
     State(state): State<Shared>,
     headers: HeaderMap,
     uri: Uri,
-    Path(id): Path<String>,
-    Query(q): Query<DirQuery>,
+    UiPath(id): UiPath<String>,
+    UiQuery(q): UiQuery<DirQuery>,
 ) -> UiResult {
     let s = Session::of(&state, &headers, &uri).await?;
     let granted = check_access(&state, &s.caller, &id, Access::Read).await?;
@@ -206,7 +206,7 @@ pub(super) async fn browser(
         }
         Err(e) => {
             ctx["error"] = e.message().into();
-            status = e.into_response().status();
+            status = e.status();
         }
     }
     let html = render("browser.html", s.page(&ws.label, ctx))?;

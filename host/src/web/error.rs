@@ -10,16 +10,7 @@ use crate::app::error::AppError;
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code, message) = self.parts();
-        match &self {
-            AppError::Internal(detail) => tracing::error!("internal error: {detail}"),
-            AppError::PluginTimeout { .. } | AppError::PluginBadAnswer(_) => {
-                tracing::error!("{message}")
-            }
-            AppError::Plugin(e) if status.is_server_error() => {
-                tracing::error!(kind = %e.kind, "driver error: {}", e.message)
-            }
-            _ => tracing::debug!(code, "request refused: {message}"),
-        }
+        self.log();
         let mut error = serde_json::json!({ "code": code, "message": message });
         match &self {
             AppError::Plugin(e) => {

@@ -45,8 +45,11 @@ pub(crate) fn app(state: Shared) -> Router {
         )
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_for_admins))
+        .method_not_allowed_fallback(wrong_method)
         .nest("/api", api::router())
         .merge(crate::ui::router())
+        // An unknown path answers in the surface of the door it is under.
+        .fallback(no_route)
         .with_state(state)
         // Bodies read whole (API JSON, UI forms); uploads are streamed and bounded apart.
         .layer(axum::extract::DefaultBodyLimit::max(limits.max_body))
@@ -75,6 +78,24 @@ pub(crate) fn app(state: Shared) -> Router {
                 )
                 .layer(PropagateRequestIdLayer::new(x_request_id)),
         )
+}
+
+/// 404 for a path no route serves: the UI's error page under `/ui/`, else the JSON error.
+async fn no_route(uri: axum::http::Uri) -> Response {
+    use axum::response::IntoResponse;
+    let path = uri.path().to_owned();
+    if path.starts_with("/ui/") {
+        return crate::ui::no_route(path).into_response();
+    }
+    AppError::NoRoute { path }.into_response()
+}
+
+/// 405 for a method a route does not answer (axum adds the `Allow` header).
+pub(crate) async fn wrong_method(method: Method, uri: axum::http::Uri) -> AppError {
+    AppError::WrongMethod {
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+    }
 }
 
 /// The router of the optional separate metrics listener (`metrics_listen`): no

@@ -16,6 +16,8 @@ use crate::app::error::AppError;
 use crate::app::Shared;
 use crate::auth::Caller;
 
+crate::app::extract::extractors!(AppError => json AppJson, path AppPath, query AppQuery);
+
 pub(super) fn router() -> Router<Shared> {
     let guarded = Router::new()
         .route("/logout", post(session::logout))
@@ -48,6 +50,12 @@ pub(super) fn router() -> Router<Shared> {
     Router::new()
         .route("/login", post(session::login))
         .merge(guarded)
+        .method_not_allowed_fallback(super::wrong_method)
+        .fallback(|uri: axum::http::Uri| async move {
+            AppError::NoRoute {
+                path: format!("/api{}", uri.path()),
+            }
+        })
 }
 
 /// The caller of an API request, with the CSRF rule applied: every handler that takes it

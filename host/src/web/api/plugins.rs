@@ -1,10 +1,10 @@
 //! Plugins: list, show, enable, disable (administrators only).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::ApiAdmin;
+use super::{ApiAdmin, AppPath};
 use crate::admin::{plugin_record, plugin_view, set_plugin_enabled, PluginView};
 use crate::app::error::AppError;
 use crate::app::Shared;
@@ -26,7 +26,7 @@ pub(super) async fn list(
 pub(super) async fn show(
     State(state): State<Shared>,
     ApiAdmin(_caller): ApiAdmin,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
 ) -> Result<Json<Value>, AppError> {
     let toggles = state.store.plugin_toggles().await?;
     let record = plugin_record(&state, &id)?;
@@ -36,7 +36,7 @@ pub(super) async fn show(
 pub(super) async fn enable(
     State(state): State<Shared>,
     ApiAdmin(_caller): ApiAdmin,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
 ) -> Result<Json<Value>, AppError> {
     toggle(&state, &id, true).await
 }
@@ -44,7 +44,7 @@ pub(super) async fn enable(
 pub(super) async fn disable(
     State(state): State<Shared>,
     ApiAdmin(_caller): ApiAdmin,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
 ) -> Result<Json<Value>, AppError> {
     toggle(&state, &id, false).await
 }

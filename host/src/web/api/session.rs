@@ -8,7 +8,7 @@ use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::ApiCaller;
+use super::{ApiCaller, AppJson};
 use crate::app::error::AppError;
 use crate::app::Shared;
 use crate::auth::{cleared_cookie, log_in, Caller, Via, SESSION_COOKIE};
@@ -25,7 +25,7 @@ pub(super) async fn login(
     State(state): State<Shared>,
     headers: HeaderMap,
     jar: CookieJar,
-    Json(login): Json<Login>,
+    AppJson(login): AppJson<Login>,
 ) -> Result<Response, AppError> {
     let (jar, user, csrf) = log_in(&state, &headers, jar, &login.username, &login.password).await?;
     Ok((jar, Json(json!({ "user": user, "csrf_token": csrf }))).into_response())

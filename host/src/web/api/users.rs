@@ -1,11 +1,11 @@
 //! Users and API tokens.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{ApiAdmin, ApiUser};
+use super::{ApiAdmin, ApiUser, AppJson, AppPath};
 use crate::admin::check_password_strength;
 use crate::app::error::AppError;
 use crate::app::Shared;
@@ -28,7 +28,7 @@ pub(super) async fn list(
 pub(super) async fn show(
     State(state): State<Shared>,
     ApiAdmin(_caller): ApiAdmin,
-    Path(name): Path<String>,
+    AppPath(name): AppPath<String>,
 ) -> Result<Json<Value>, AppError> {
     let user = state
         .store
@@ -46,7 +46,7 @@ pub(super) async fn show(
 pub(super) async fn create(
     State(state): State<Shared>,
     ApiAdmin(caller): ApiAdmin,
-    Json(new): Json<NewUser>,
+    AppJson(new): AppJson<NewUser>,
 ) -> Result<(axum::http::StatusCode, Json<Value>), AppError> {
     check_password_strength(&new.password)?;
     let user = state
@@ -63,7 +63,7 @@ pub(super) async fn create(
 pub(super) async fn remove(
     State(state): State<Shared>,
     ApiAdmin(caller): ApiAdmin,
-    Path(name): Path<String>,
+    AppPath(name): AppPath<String>,
 ) -> Result<Json<Value>, AppError> {
     let me = caller.require_admin()?;
     if me.name == name {
@@ -85,7 +85,7 @@ pub(super) struct NewPassword {
 pub(super) async fn password(
     State(state): State<Shared>,
     ApiUser(caller): ApiUser,
-    Path(name): Path<String>,
+    AppPath(name): AppPath<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, AppError> {
     let me = caller.require_user()?;
@@ -126,7 +126,7 @@ pub(super) async fn tokens(
 pub(super) async fn create_token(
     State(state): State<Shared>,
     ApiUser(caller): ApiUser,
-    Json(body): Json<NewToken>,
+    AppJson(body): AppJson<NewToken>,
 ) -> Result<(axum::http::StatusCode, Json<Value>), AppError> {
     let me = caller.require_user()?;
     let owner = match body.user {
@@ -146,7 +146,7 @@ pub(super) async fn create_token(
 pub(super) async fn delete_token(
     State(state): State<Shared>,
     ApiUser(caller): ApiUser,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
 ) -> Result<Json<Value>, AppError> {
     let me = caller.require_user()?;
     let owned = state

@@ -2,13 +2,13 @@
 //! their access grants. Users see a workspace as `admin::workspace_view` shows it to them:
 //! without its parameters.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{ApiAdmin, ApiCaller, ApiUser};
+use super::{ApiAdmin, ApiCaller, ApiUser, AppJson, AppPath, AppQuery};
 use crate::access::{access, check_access, visible_workspaces};
 use crate::admin::{self, workspace_view, Viewer, WorkspaceInput};
 use crate::app::error::AppError;
@@ -38,8 +38,8 @@ pub(super) struct CreateQuery {
 pub(super) async fn create(
     State(state): State<Shared>,
     ApiAdmin(_caller): ApiAdmin,
-    Query(q): Query<CreateQuery>,
-    Json(input): Json<WorkspaceInput>,
+    AppQuery(q): AppQuery<CreateQuery>,
+    AppJson(input): AppJson<WorkspaceInput>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
     let rec = admin::create_workspace(&state, input, q.dry_run).await?;
     let status = if q.dry_run {
@@ -58,7 +58,7 @@ pub(super) async fn create(
 pub(super) async fn show(
     State(state): State<Shared>,
     ApiCaller(caller): ApiCaller,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
 ) -> Result<Json<Value>, AppError> {
     let granted = access(&state, &caller, &id).await?;
     let user = caller.require_user()?;
@@ -76,8 +76,8 @@ pub(super) async fn show(
 pub(super) async fn update(
     State(state): State<Shared>,
     ApiAdmin(_caller): ApiAdmin,
-    Path(id): Path<String>,
-    Json(input): Json<WorkspaceInput>,
+    AppPath(id): AppPath<String>,
+    AppJson(input): AppJson<WorkspaceInput>,
 ) -> Result<Json<Value>, AppError> {
     admin::update_workspace(&state, &id, input).await?;
     let ws = state
@@ -90,7 +90,7 @@ pub(super) async fn update(
 pub(super) async fn remove(
     State(state): State<Shared>,
     ApiAdmin(_caller): ApiAdmin,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
 ) -> Result<Json<Value>, AppError> {
     admin::delete_workspace(&state, &id).await?;
     Ok(Json(json!({ "deleted": id })))
@@ -100,7 +100,7 @@ pub(super) async fn remove(
 pub(super) async fn verify(
     State(state): State<Shared>,
     ApiAdmin(caller): ApiAdmin,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
 ) -> Result<Json<Value>, AppError> {
     let granted = check_access(&state, &caller, &id, Access::Read).await?;
     match admin::verify_workspace(&state, &granted).await {
@@ -116,7 +116,7 @@ pub(super) async fn verify(
 pub(super) async fn acl(
     State(state): State<Shared>,
     ApiAdmin(_caller): ApiAdmin,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
 ) -> Result<Json<Value>, AppError> {
     let grants: Vec<Value> = state
         .store
@@ -136,8 +136,8 @@ pub(super) struct Grant {
 pub(super) async fn grant(
     State(state): State<Shared>,
     ApiAdmin(_caller): ApiAdmin,
-    Path((id, user)): Path<(String, String)>,
-    Json(body): Json<Grant>,
+    AppPath((id, user)): AppPath<(String, String)>,
+    AppJson(body): AppJson<Grant>,
 ) -> Result<Json<Value>, AppError> {
     let access = admin::grant(&state, &id, &user, &body.access).await?;
     Ok(Json(
@@ -148,7 +148,7 @@ pub(super) async fn grant(
 pub(super) async fn revoke(
     State(state): State<Shared>,
     ApiAdmin(_caller): ApiAdmin,
-    Path((id, user)): Path<(String, String)>,
+    AppPath((id, user)): AppPath<(String, String)>,
 ) -> Result<Json<Value>, AppError> {
     admin::revoke(&state, &id, &user).await?;
     Ok(Json(
