@@ -60,15 +60,6 @@ pub(crate) fn check_password_strength(password: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-/// A workspace id: letters, digits, `-` and `_`, at most 64.
-pub(crate) fn valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 64
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
-
 fn slug(label: &str) -> String {
     let s: String = label
         .to_lowercase()
@@ -115,7 +106,7 @@ pub(crate) async fn create_workspace(
     dry_run: bool,
 ) -> Result<WorkspaceRecord, AppError> {
     let id = input.id.clone().unwrap_or_else(|| slug(&input.label));
-    if !valid_id(&id) {
+    if !crate::config::valid_workspace_id(&id) {
         return Err(AppError::Fields(vec![crate::manifest::FieldError::new(
             "id",
             "use 1 to 64 letters, digits, '-' or '_'",

@@ -129,7 +129,7 @@ impl Config {
         };
         let mut seen = BTreeSet::new();
         workspaces.retain(|ws| {
-            if !crate::admin::valid_id(&ws.id) {
+            if !super::valid_workspace_id(&ws.id) {
                 problem(
                     &origin,
                     "workspaces.id",
