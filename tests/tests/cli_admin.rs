@@ -161,3 +161,33 @@ fn users_tokens_workspaces_and_toggles_from_the_command_line() {
         .unwrap();
     assert_eq!(r.status(), 401, "a deleted user's tokens die with them");
 }
+
+/// Administration commands load no plugin they do not need: users, tokens and the
+/// workspace list open the store (and read manifests) only; verify loads the one driver it
+/// calls.
+#[test]
+fn administration_commands_load_only_the_plugins_they_call() {
+    let h = Host::start(HostSetup::new(
+        fs_config(),
+        vec![manifest("access.fs.toml")],
+    ));
+    for args in [
+        &["user", "list"][..],
+        &["token", "create", "admin", "--label", "x"],
+        &["workspace", "list"],
+        &["workspace", "show", "files"],
+    ] {
+        let (ok, _, err) = wshost(&h, args, "");
+        assert!(ok, "{args:?}: {err}");
+        assert!(
+            !err.contains("plugin loaded"),
+            "{args:?} loaded a plugin:\n{err}"
+        );
+    }
+    let (ok, out, err) = wshost(&h, &["workspace", "verify", "files"], "");
+    assert!(ok && out.starts_with("ok:"), "{out}\n{err}");
+    assert!(
+        err.contains("plugin loaded") && err.contains("access.fs"),
+        "{err}"
+    );
+}

@@ -38,6 +38,9 @@ pub(crate) enum AppError {
         /// The methods the action answers, in the order the `Allow` header lists them.
         allowed: Vec<&'static str>,
     },
+    /// The framework refused a request's body, path or query before a handler ran; its
+    /// status is kept (400, 413, 415, 422).
+    Rejected { status: StatusCode, message: String },
     /// No route has this path (404), for the API and the UI's fallbacks.
     NoRoute { path: String },
     /// A route exists at this path, not with this method (405; the router adds `Allow`).
@@ -183,6 +186,16 @@ impl AppError {
                     "the action '{action}' must be sent with {}",
                     either(allowed)
                 ),
+            ),
+            Rejected { status, message } => (
+                *status,
+                match status.as_u16() {
+                    413 => "too_large",
+                    415 => "unsupported_media_type",
+                    422 => "invalid_body",
+                    _ => "bad_request",
+                },
+                message.clone(),
             ),
             NoRoute { path } => (
                 StatusCode::NOT_FOUND,

@@ -7,26 +7,26 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 
 use super::error::AppError;
 
-impl From<JsonRejection> for AppError {
-    fn from(r: JsonRejection) -> Self {
-        AppError::BadRequest(format!(
-            "the JSON body is not acceptable: {}",
-            r.body_text()
-        ))
-    }
+/// A rejection keeps its status (400, 413, 415, 422); its text says what was wrong.
+macro_rules! rejected {
+    ($rejection:ty, $what:literal) => {
+        impl From<$rejection> for AppError {
+            fn from(r: $rejection) -> Self {
+                AppError::Rejected {
+                    status: r.status(),
+                    message: format!(
+                        concat!("the ", $what, " is not acceptable: {}"),
+                        r.body_text()
+                    ),
+                }
+            }
+        }
+    };
 }
 
-impl From<PathRejection> for AppError {
-    fn from(r: PathRejection) -> Self {
-        AppError::BadRequest(format!("the path is not acceptable: {}", r.body_text()))
-    }
-}
-
-impl From<QueryRejection> for AppError {
-    fn from(r: QueryRejection) -> Self {
-        AppError::BadRequest(format!("the query is not acceptable: {}", r.body_text()))
-    }
-}
+rejected!(JsonRejection, "JSON body");
+rejected!(PathRejection, "path");
+rejected!(QueryRejection, "query");
 
 /// Declares wrappers of axum's `Json`, `Path` and `Query` (each optional) that refuse with
 /// `$error`, which must convert from [`AppError`] and answer as the door answers:

@@ -1,6 +1,7 @@
-//! The command line: `wshost serve`, `wshost plugins list`, `wshost plugins check`.
-//! Flags override the config file, which overrides the built-in defaults; every flag also
-//! reads a `WSHOST_*` environment variable.
+//! The command line as clap parses it: `serve`, `plugins list|check|test|new|enable|disable`,
+//! `user`, `token`, `workspace` and `config check`. The deployment settings every command
+//! shares are `config::Settings`: flags override the config file, which overrides the
+//! built-in defaults, and every flag also reads a `WSHOST_*` environment variable.
 
 use std::path::PathBuf;
 

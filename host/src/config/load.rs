@@ -123,51 +123,14 @@ impl Config {
             );
         }
 
-        let mut workspaces = match file.workspaces {
-            Some(list) => list,
-            None => vec![default_workspace(&data_dir)],
-        };
-        let mut seen = BTreeSet::new();
-        workspaces.retain(|ws| {
-            if !super::valid_workspace_id(&ws.id) {
-                problem(
-                    &origin,
-                    "workspaces.id",
-                    format!(
-                        "workspace id '{}' must be 1 to 64 letters, digits, '-' or '_'",
-                        ws.id
-                    ),
-                );
-                false
-            } else if !seen.insert(ws.id.clone()) {
-                problem(
-                    &origin,
-                    "workspaces.id",
-                    format!("workspace id '{}' is declared twice", ws.id),
-                );
-                false
-            } else {
-                true
-            }
+        let workspaces = declared_workspaces(file.workspaces, &data_dir, &mut |key, message| {
+            problem(&origin, key, message)
         });
-
-        let database = match settings.database.clone().or(file.database) {
-            None => Database::Sqlite(data_dir.join("wshost.db")),
-            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-                Database::Postgres(url)
-            }
-            Some(url) => match url.strip_prefix("sqlite://") {
-                Some(path) => Database::Sqlite(PathBuf::from(path)),
-                None => {
-                    problem(
-                        &origin,
-                        "database",
-                        "expected postgres://… or sqlite://PATH".into(),
-                    );
-                    Database::Sqlite(data_dir.join("wshost.db"))
-                }
-            },
-        };
+        let database = database(settings.database.clone().or(file.database), &data_dir)
+            .unwrap_or_else(|message| {
+                problem(&origin, "database", message);
+                Database::Sqlite(data_dir.join("wshost.db"))
+            });
         let secret_key = match std::env::var("WSHOST_SECRET_KEY").ok().or(file.secret_key) {
             Some(key) => SecretKeySource::Given(key),
             None => SecretKeySource::File(data_dir.join("secret.key")),
@@ -198,6 +161,53 @@ impl Config {
             workspaces,
         };
         Ok((config, problems))
+    }
+}
+
+/// The `[[workspaces]]` of the file (the default `files` workspace when it declares none),
+/// without those whose id is invalid or declared twice, each reported to `problem`.
+fn declared_workspaces(
+    declared: Option<Vec<WorkspaceDecl>>,
+    data_dir: &Path,
+    problem: &mut dyn FnMut(&'static str, String),
+) -> Vec<WorkspaceDecl> {
+    let mut workspaces = declared.unwrap_or_else(|| vec![default_workspace(data_dir)]);
+    let mut seen = BTreeSet::new();
+    workspaces.retain(|ws| {
+        if !super::valid_workspace_id(&ws.id) {
+            problem(
+                "workspaces.id",
+                format!(
+                    "workspace id '{}' must be 1 to 64 letters, digits, '-' or '_'",
+                    ws.id
+                ),
+            );
+            false
+        } else if !seen.insert(ws.id.clone()) {
+            problem(
+                "workspaces.id",
+                format!("workspace id '{}' is declared twice", ws.id),
+            );
+            false
+        } else {
+            true
+        }
+    });
+    workspaces
+}
+
+/// The store a database URL names: PostgreSQL, a SQLite file, or by default
+/// `DATA_DIR/wshost.db`.
+fn database(url: Option<String>, data_dir: &Path) -> Result<Database, String> {
+    match url {
+        None => Ok(Database::Sqlite(data_dir.join("wshost.db"))),
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Ok(Database::Postgres(url))
+        }
+        Some(url) => match url.strip_prefix("sqlite://") {
+            Some(path) => Ok(Database::Sqlite(PathBuf::from(path))),
+            None => Err("expected postgres://… or sqlite://PATH".into()),
+        },
     }
 }
 
