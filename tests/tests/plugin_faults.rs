@@ -477,3 +477,54 @@ fn refused_plugins_are_named_with_their_reason_and_the_others_load() {
         "served by access.faulty, not the impostor: {v}"
     );
 }
+
+/// A plugin whose initialization hangs is loaded off the async threads within the plugin
+/// deadline, at start-up and on first use: the host starts, serves the other plugins at
+/// once, answers the hanging one's actions 503 within the deadline, and uses it once its
+/// initialization ends.
+#[test]
+fn a_plugin_whose_initialization_hangs_holds_up_nothing_else() {
+    let config = format!("{}\n[limits]\nplugin_timeout_secs = 1\n", faulty_config());
+    build(); // not timed: the host's start is
+    let started = Instant::now();
+    let h = Host::start(HostSetup {
+        config,
+        manifests: vec![manifest("access.fs.toml"), manifest("access.faulty.toml")],
+        plugin_files: Vec::new(),
+        env: vec![("FAULTY_INIT_HANG_SECS".into(), "8".into())],
+    });
+    assert!(
+        started.elapsed() < Duration::from_secs(7),
+        "start-up waited for the hanging plugin: {:?}",
+        started.elapsed()
+    );
+    // access.fs loaded beside it.
+    let (s, v) = h.get("get_action=ls&ws=files&dir=/");
+    assert_eq!(s, 200, "{v}");
+    let asked = Instant::now();
+    let (s, v) = h.get("get_action=faulty_panic");
+    assert_eq!((s, code(&v)), (503, "plugin_unavailable"), "{v}");
+    assert!(
+        asked.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        asked.elapsed()
+    );
+    // While it still loads, the host answers everything else.
+    let (s, _) = h.get("get_action=stat&ws=files&file=/");
+    assert_eq!(s, 200);
+    assert!(
+        h.log().contains("did not load within 1 s"),
+        "the timeout is logged"
+    );
+    // Once its initialization ends, it serves.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (s, v) = h.get("get_action=faulty_echo&ws=faulty&x=1");
+        if s == 202 {
+            assert_eq!(v["query"]["x"], "1", "{v}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "never served: {v}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}

@@ -42,6 +42,9 @@ pub(crate) struct Record {
     pub(crate) manifest_path: PathBuf,
     pub(crate) library_path: Option<PathBuf>,
     state: Mutex<LoadState>,
+    /// Held while this plugin loads, so that two requests never load it twice; per plugin,
+    /// so that one whose initialization hangs holds up no other.
+    loading: Mutex<()>,
 }
 
 impl Record {
@@ -77,8 +80,10 @@ pub(crate) struct Registry {
     config_disabled: std::collections::BTreeSet<String>,
     plugin_dirs: Vec<PathBuf>,
     services: ServicesFactory,
-    /// Serializes loads, so two requests never load the same library twice.
-    loading: Mutex<()>,
+    /// Held while a loaded plugin's actions are checked against those of the plugins
+    /// loaded already and its state is published, so two plugins loading at once cannot
+    /// both claim an action.
+    publish: Mutex<()>,
 }
 
 /// The file name of a library stem on this platform (`access_fs` → `libaccess_fs.so`).
@@ -144,6 +149,7 @@ impl Registry {
                 manifest_path: path,
                 library_path: None,
                 state: Mutex::new(LoadState::Refused(err.to_string())),
+                loading: Mutex::default(),
             });
         }
         let mut actions: HashMap<String, Vec<ActionRoute>> = HashMap::new();
@@ -177,6 +183,7 @@ impl Registry {
                 manifest_path: m.source.clone(),
                 manifest: Some(m),
                 state: Mutex::new(state),
+                loading: Mutex::default(),
             });
         }
         // Stable order: by id; for a duplicated id the readable manifest comes first.
@@ -188,7 +195,7 @@ impl Registry {
             config_disabled: config.disabled.clone(),
             plugin_dirs: config.plugin_dirs.clone(),
             services,
-            loading: Mutex::new(()),
+            publish: Mutex::new(()),
         }
     }
 
@@ -245,12 +252,17 @@ impl Registry {
         if let LoadState::Loaded { plugin, .. } = record.state() {
             return Ok(plugin);
         }
-        let _serial = self.loading.lock().expect("registry lock");
+        let _serial = record.loading.lock().expect("registry lock");
         let state = match record.state() {
             LoadState::Idle => {
                 let m = record.manifest.as_ref().expect("record() has a manifest");
                 let started = std::time::Instant::now();
-                let state = match self.load(m, record.library_path.as_deref()) {
+                let loaded = self.load(m, record.library_path.as_deref());
+                let _publish = self.publish.lock().expect("registry lock");
+                let state = match loaded.and_then(|loaded| {
+                    self.action_conflict(m)?;
+                    Ok(loaded)
+                }) {
                     Ok((plugin, version)) => {
                         // dlopen, the ABI layout check and the manifest cross-check.
                         let load_ms = started.elapsed().as_secs_f64() * 1e3;
@@ -288,6 +300,18 @@ impl Registry {
         })?;
         let lib = LoadedLibrary::load(path).map_err(|e| format!("{}: {e}", path.display()))?;
         cross_check(&lib, m).map_err(|e| format!("{}: {e}", path.display()))?;
+        // Refused before its code runs when another plugin already serves one of its
+        // actions; checked again when it is published (see `publish`).
+        self.action_conflict(m)?;
+        let version = lib.info.version.clone();
+        let plugin = lib
+            .init((self.services)(&m.id))
+            .map_err(|e| format!("{}: initialization failed: {e}", path.display()))?;
+        Ok((Arc::new(plugin), version))
+    }
+
+    /// Refuses `m` when one of its actions is served by another plugin loaded already.
+    fn action_conflict(&self, m: &Manifest) -> Result<(), String> {
         for a in &m.actions {
             let owner = self.actions[&a.name].iter().find(|r| {
                 r.plugin != m.id
@@ -303,11 +327,7 @@ impl Registry {
                 ));
             }
         }
-        let version = lib.info.version.clone();
-        let plugin = lib
-            .init((self.services)(&m.id))
-            .map_err(|e| format!("{}: initialization failed: {e}", path.display()))?;
-        Ok((Arc::new(plugin), version))
+        Ok(())
     }
 
     /// The declarations of action `name`, by plugin id order.

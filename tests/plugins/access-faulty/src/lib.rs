@@ -20,7 +20,7 @@
 //! Other paths: `hello.txt` exists; writes, mkdirs, deletes, renames and copies succeed
 //! without storing anything. Actions: `faulty_panic` (plugin-level) panics, `faulty_hang`
 //! (plugin-level) sleeps [`HANG`], `faulty_echo` (on a workspace) answers its workspace and
-//! query as JSON.
+//! query as JSON. With `FAULTY_INIT_HANG_SECS=N` in its environment, `Plugin::new` sleeps N s.
 
 use std::io::Read;
 use std::time::Duration;
@@ -41,6 +41,14 @@ impl Plugin for Faulty {
     const ACTIONS: &'static [&'static str] = &["faulty_panic", "faulty_hang", "faulty_echo"];
 
     fn new(_host: Host) -> Result<Self> {
+        // A plugin whose initialization hangs (a backend it waits for at start): the host
+        // must load it off its async threads, within its deadline, and serve the others.
+        if let Some(secs) = std::env::var("FAULTY_INIT_HANG_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+        {
+            std::thread::sleep(Duration::from_secs(secs));
+        }
         Ok(Faulty)
     }
 
