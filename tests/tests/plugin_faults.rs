@@ -528,3 +528,27 @@ fn a_plugin_whose_initialization_hangs_holds_up_nothing_else() {
         std::thread::sleep(Duration::from_millis(500));
     }
 }
+
+/// The UI's file browser gets the same checked listing as the API: a driver that lists
+/// paths no client could send (`..`, NUL, another folder) shows the browser's error, 502,
+/// and none of those names reach the page.
+#[test]
+fn the_file_browser_renders_only_checked_listings() {
+    let h = Host::start(HostSetup::new(
+        faulty_config(),
+        vec![manifest("access.fs.toml"), manifest("access.faulty.toml")],
+    ));
+    let r = h
+        .client
+        .get(format!("{}/ui/workspaces/faulty?dir=garbage", h.url))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 502);
+    let page = r.text().unwrap();
+    assert!(page.contains("id=\"list-error\""), "{page}");
+    // The bad path is named once, in the message, and listed nowhere.
+    assert_eq!(page.matches("escape").count(), 1, "{page}");
+    assert!(!page.contains('\0'), "{page}");
+    let (s, v) = h.get("get_action=ls&ws=faulty&dir=garbage");
+    assert_eq!((s, code(&v)), (502, "plugin_bad_answer"), "{v}");
+}
