@@ -20,7 +20,7 @@ use plugin_api::foreign::LoadedLibrary;
 use plugin_api::testing::MemoryHost;
 use plugin_api::{CallContext, Driver, WorkspaceConfig};
 
-/// The size of one chunk, as the host reads them (`web/stream.rs`).
+/// The size of one chunk, as the host reads them (`plugins/stream.rs`).
 const CHUNK: usize = 256 * 1024;
 /// The file read chunk by chunk; reopened at its end.
 const FILE_SIZE: usize = 16 * 1024 * 1024;
