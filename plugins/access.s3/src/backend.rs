@@ -110,13 +110,7 @@ impl Driver for S3Driver {
                 PluginError::not_found(error::cannot(Op::Mkdir, path, format!("the folder '{}' does not exist", error::shown(parent))))
             });
         }
-        let key = c.dir_key(path);
-        let headers = c.write_headers();
-        c.send(Op::Mkdir, path, || {
-            c.request(c.bucket().put_object(Some(c.creds()), &key), &headers)
-                .header("content-md5", "1B2M2Y8AsgTpgAmY7PhCfg==")
-                .body(Vec::new())
-        })?;
+        copier::put_marker(c, Op::Mkdir, path, &c.dir_key(path))?;
         Ok(Entry::dir(path))
     }
 

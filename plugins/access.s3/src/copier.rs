@@ -59,7 +59,14 @@ pub(crate) fn copy(client: &Client, op: Op, from: &str, to: &str) -> Result<Entr
         let (keys, next) = client.keys_under(op, from, &source, token.as_deref())?;
         for (key, size) in keys {
             let rest = &key[source.len()..];
-            copy_object(client, op, to, &key, &format!("{target}{rest}"), size)?;
+            let dest = format!("{target}{rest}");
+            if key.ends_with('/') {
+                // A folder marker is written anew: SeaweedFS keeps markers as directories,
+                // which CopyObject does not find.
+                put_marker(client, op, to, &dest)?;
+            } else {
+                copy_object(client, op, to, &key, &dest, size)?;
+            }
         }
         match next {
             Some(t) => token = Some(t),
@@ -67,6 +74,18 @@ pub(crate) fn copy(client: &Client, op: Op, from: &str, to: &str) -> Result<Entr
         }
     }
     Ok(Entry::dir(to))
+}
+
+/// Writes the empty folder marker `key`.
+pub(crate) fn put_marker(client: &Client, op: Op, path: &str, key: &str) -> Result<()> {
+    let headers = client.write_headers();
+    client.send(op, path, || {
+        client
+            .request(client.bucket().put_object(Some(client.creds()), key), &headers)
+            .header("content-md5", "1B2M2Y8AsgTpgAmY7PhCfg==")
+            .body(Vec::new())
+    })?;
+    Ok(())
 }
 
 /// Copies the object `source` (of `size` bytes) to the key `target`.
