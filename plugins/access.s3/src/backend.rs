@@ -61,7 +61,9 @@ pub struct S3Driver {
 
 impl std::fmt::Debug for S3Driver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("S3Driver").field("cfg", &self.client.cfg).finish()
+        f.debug_struct("S3Driver")
+            .field("cfg", &self.client.cfg)
+            .finish()
     }
 }
 
@@ -93,21 +95,38 @@ impl Driver for S3Driver {
         reader::read(&self.client, path, range)
     }
 
-    fn write(&self, _: &CallContext, path: &WsPath, body: ByteSource, options: WriteOptions) -> Result<Entry> {
+    fn write(
+        &self,
+        _: &CallContext,
+        path: &WsPath,
+        body: ByteSource,
+        options: WriteOptions,
+    ) -> Result<Entry> {
         writer::write(&self.client, path, body, options)
     }
 
     fn mkdir(&self, _: &CallContext, path: &WsPath) -> Result<Entry> {
         let c = &self.client;
-        if path.is_empty() || c.head_file(Op::Mkdir, path)?.is_some() || c.dir_exists(Op::Mkdir, path)? {
+        if path.is_empty()
+            || c.head_file(Op::Mkdir, path)?.is_some()
+            || c.dir_exists(Op::Mkdir, path)?
+        {
             return Err(error::exists(Op::Mkdir, path));
         }
         let parent = plugin_api::parent(path);
         if !c.dir_exists(Op::Mkdir, parent)? {
             return Err(if c.head_file(Op::Mkdir, parent)?.is_some() {
-                PluginError::conflict(error::cannot(Op::Mkdir, path, format!("'{}' is a file", error::shown(parent))))
+                PluginError::conflict(error::cannot(
+                    Op::Mkdir,
+                    path,
+                    format!("'{}' is a file", error::shown(parent)),
+                ))
             } else {
-                PluginError::not_found(error::cannot(Op::Mkdir, path, format!("the folder '{}' does not exist", error::shown(parent))))
+                PluginError::not_found(error::cannot(
+                    Op::Mkdir,
+                    path,
+                    format!("the folder '{}' does not exist", error::shown(parent)),
+                ))
             });
         }
         copier::put_marker(c, Op::Mkdir, path, &c.dir_key(path))?;

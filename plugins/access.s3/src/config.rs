@@ -74,8 +74,16 @@ impl S3Config {
         let bad = |name: &str, why: String| {
             PluginError::invalid_input(format!("workspace '{ws}': parameter {name}: {why}"))
         };
-        let region = config.get("REGION").unwrap_or(DEFAULT_REGION).trim().to_owned();
-        if region.is_empty() || !region.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        let region = config
+            .get("REGION")
+            .unwrap_or(DEFAULT_REGION)
+            .trim()
+            .to_owned();
+        if region.is_empty()
+            || !region
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
             return Err(bad(
                 "REGION",
                 format!("expected a region name such as us-east-1, got '{region}'"),
@@ -101,14 +109,26 @@ impl S3Config {
                 format!("expected a bucket name of 3 to 63 lowercase letters, digits, dots and dashes, got '{bucket}'"),
             ));
         }
-        let prefix = config.get("PREFIX").unwrap_or("").trim_matches('/').to_owned();
-        if prefix.split('/').any(|s| s.is_empty() || s == "." || s == "..") && !prefix.is_empty() {
+        let prefix = config
+            .get("PREFIX")
+            .unwrap_or("")
+            .trim_matches('/')
+            .to_owned();
+        if prefix
+            .split('/')
+            .any(|s| s.is_empty() || s == "." || s == "..")
+            && !prefix.is_empty()
+        {
             return Err(bad(
                 "PREFIX",
                 format!("expected a folder of the bucket such as team/files, without empty, '.' or '..' parts, got '{prefix}'"),
             ));
         }
-        let prefix = if prefix.is_empty() { prefix } else { format!("{prefix}/") };
+        let prefix = if prefix.is_empty() {
+            prefix
+        } else {
+            format!("{prefix}/")
+        };
         let part_size = config.get_u64("PART_SIZE", DEFAULT_PART_SIZE)?;
         if !(MIN_PART_SIZE..=MAX_PART_SIZE).contains(&part_size) {
             return Err(bad(
@@ -218,7 +238,11 @@ mod tests {
             (&[("SSE_KMS_KEY_ID", "k")][..], "parameter SSE_KMS_KEY_ID"),
         ] {
             let err = S3Config::from_workspace(&config(params)).unwrap_err();
-            assert!(err.message.contains(expected), "{params:?}: {}", err.message);
+            assert!(
+                err.message.contains(expected),
+                "{params:?}: {}",
+                err.message
+            );
         }
     }
 

@@ -16,11 +16,20 @@ use crate::writer::Multipart;
 const MAX_COPY_OBJECT: u64 = 5 << 30;
 
 /// What `x-amz-copy-source` leaves unencoded: RFC 3986's unreserved characters and `/`.
-const COPY_SOURCE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/');
+const COPY_SOURCE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/');
 
 /// `x-amz-copy-source: /bucket/key`, the key URL-encoded.
 pub(crate) fn copy_source(client: &Client, key: &str) -> String {
-    format!("/{}/{}", client.cfg.bucket, utf8_percent_encode(key, COPY_SOURCE))
+    format!(
+        "/{}/{}",
+        client.cfg.bucket,
+        utf8_percent_encode(key, COPY_SOURCE)
+    )
 }
 
 /// The `ETag` of a CopyObjectResult or CopyPartResult document.
@@ -30,7 +39,9 @@ pub(crate) fn result_etag(text: &str) -> Option<String> {
         #[serde(rename = "ETag")]
         etag: String,
     }
-    quick_xml::de::from_str::<CopyResult>(text).ok().map(|r| r.etag)
+    quick_xml::de::from_str::<CopyResult>(text)
+        .ok()
+        .map(|r| r.etag)
 }
 
 /// Copies `from` to `to`; `op` is `Copy` or `Rename` (for messages).
@@ -47,7 +58,14 @@ pub(crate) fn copy(client: &Client, op: Op, from: &str, to: &str) -> Result<Entr
         )));
     }
     if let Some(file) = client.head_file(op, from)? {
-        copy_object(client, op, to, &client.key(from), &client.key(to), file.size)?;
+        copy_object(
+            client,
+            op,
+            to,
+            &client.key(from),
+            &client.key(to),
+            file.size,
+        )?;
         return Ok(Entry::file(to, file.size));
     }
     if from.is_empty() || !client.dir_exists(op, from)? {
@@ -81,7 +99,10 @@ pub(crate) fn put_marker(client: &Client, op: Op, path: &str, key: &str) -> Resu
     let headers = client.write_headers();
     client.send(op, path, || {
         client
-            .request(client.bucket().put_object(Some(client.creds()), key), &headers)
+            .request(
+                client.bucket().put_object(Some(client.creds()), key),
+                &headers,
+            )
             .header("content-md5", "1B2M2Y8AsgTpgAmY7PhCfg==")
             .body(Vec::new())
     })?;
@@ -89,14 +110,24 @@ pub(crate) fn put_marker(client: &Client, op: Op, path: &str, key: &str) -> Resu
 }
 
 /// Copies the object `source` (of `size` bytes) to the key `target`.
-fn copy_object(client: &Client, op: Op, path: &str, source: &str, target: &str, size: u64) -> Result<()> {
+fn copy_object(
+    client: &Client,
+    op: Op,
+    path: &str,
+    source: &str,
+    target: &str,
+    size: u64,
+) -> Result<()> {
     if size > MAX_COPY_OBJECT {
         return copy_in_parts(client, path, source, target, size);
     }
     let mut headers = client.write_headers();
     headers.push(("x-amz-copy-source", copy_source(client, source)));
     let text = client.text(op, path, || {
-        client.request(client.bucket().put_object(Some(client.creds()), target), &headers)
+        client.request(
+            client.bucket().put_object(Some(client.creds()), target),
+            &headers,
+        )
     })?;
     // S3 may send 200 and then fail the copy in the body.
     if let Some(failure) = S3Failure::in_body(&text) {
@@ -107,7 +138,11 @@ fn copy_object(client: &Client, op: Op, path: &str, source: &str, target: &str, 
 
 /// UploadPartCopy of `size` bytes, in parts of `PART_SIZE` (larger if 10,000 would not do).
 fn copy_in_parts(client: &Client, path: &str, source: &str, target: &str, size: u64) -> Result<()> {
-    let part = client.cfg.part_size.max(size.div_ceil(MAX_PARTS)).min(MAX_PART_SIZE);
+    let part = client
+        .cfg
+        .part_size
+        .max(size.div_ceil(MAX_PARTS))
+        .min(MAX_PART_SIZE);
     let mut upload = Multipart::start(client, path, target)?;
     let mut start = 0;
     while start < size {

@@ -53,7 +53,9 @@ pub(crate) struct Client {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("cfg", &self.cfg).finish_non_exhaustive()
+        f.debug_struct("Client")
+            .field("cfg", &self.cfg)
+            .finish_non_exhaustive()
     }
 }
 
@@ -79,8 +81,18 @@ impl Client {
             .timeout(Duration::from_secs(120))
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| PluginError::internal(format!("cannot build the HTTP client: {}", error::chain(&e))))?;
-        Ok(Client { cfg, bucket, creds, http })
+            .map_err(|e| {
+                PluginError::internal(format!(
+                    "cannot build the HTTP client: {}",
+                    error::chain(&e)
+                ))
+            })?;
+        Ok(Client {
+            cfg,
+            bucket,
+            creds,
+            http,
+        })
     }
 
     pub(crate) fn bucket(&self) -> &Bucket {
@@ -150,7 +162,10 @@ impl Client {
 
     /// Sends the request `build` makes, again on a transient failure; a success (2xx) or
     /// the last failure.
-    pub(crate) fn try_send(&self, build: impl Fn() -> RequestBuilder) -> std::result::Result<Response, Failure> {
+    pub(crate) fn try_send(
+        &self,
+        build: impl Fn() -> RequestBuilder,
+    ) -> std::result::Result<Response, Failure> {
         let mut attempt = 1;
         loop {
             let failure = match build().send() {
@@ -159,7 +174,9 @@ impl Client {
                 Err(e) => Failure::Transport(e),
             };
             let wait = match &failure {
-                Failure::S3(f) if f.is_transient() => f.retry_after.unwrap_or_else(|| backoff(attempt)),
+                Failure::S3(f) if f.is_transient() => {
+                    f.retry_after.unwrap_or_else(|| backoff(attempt))
+                }
                 Failure::Transport(e) if !e.is_builder() => backoff(attempt),
                 _ => return Err(failure),
             };
@@ -172,7 +189,12 @@ impl Client {
     }
 
     /// [`Client::try_send`], its failure mapped for `op` on `path`.
-    pub(crate) fn send(&self, op: Op, path: &str, build: impl Fn() -> RequestBuilder) -> Result<Response> {
+    pub(crate) fn send(
+        &self,
+        op: Op,
+        path: &str,
+        build: impl Fn() -> RequestBuilder,
+    ) -> Result<Response> {
         self.try_send(build).map_err(|f| self.fail(f, op, path))
     }
 
@@ -190,7 +212,8 @@ impl Client {
             return Ok(None);
         }
         let key = self.key(path);
-        match self.try_send(|| self.request(self.bucket.head_object(Some(&self.creds), &key), &[])) {
+        match self.try_send(|| self.request(self.bucket.head_object(Some(&self.creds), &key), &[]))
+        {
             Ok(resp) => Ok(Some(entry_of(path, &resp, None))),
             Err(f) if f.is_not_found() => Ok(None),
             Err(f) => Err(self.fail(f, op, path)),
@@ -215,9 +238,15 @@ impl Client {
     }
 
     /// The text of a successful answer.
-    pub(crate) fn text(&self, op: Op, path: &str, build: impl Fn() -> RequestBuilder) -> Result<String> {
+    pub(crate) fn text(
+        &self,
+        op: Op,
+        path: &str,
+        build: impl Fn() -> RequestBuilder,
+    ) -> Result<String> {
         let resp = self.send(op, path, build)?;
-        resp.text().map_err(|e| error::transport(&self.cfg, op, path, e))
+        resp.text()
+            .map_err(|e| error::transport(&self.cfg, op, path, e))
     }
 }
 
@@ -246,7 +275,11 @@ fn backoff(attempt: u32) -> Duration {
 
 /// An answer S3 should never give.
 pub(crate) fn bad_xml(op: Op, path: &str, what: &str, err: impl std::fmt::Display) -> PluginError {
-    PluginError::internal(error::cannot(op, path, format!("S3's {what} answer is not the XML expected: {err}")))
+    PluginError::internal(error::cannot(
+        op,
+        path,
+        format!("S3's {what} answer is not the XML expected: {err}"),
+    ))
 }
 
 /// The entry of the file at `path` from a HEAD or GET answer; `size` when the answer's
@@ -274,6 +307,9 @@ pub(crate) fn entry_of(path: &str, resp: &Response, size: Option<u64>) -> Entry 
     entry
 }
 
+/// Keys with their sizes, and the continuation token of the next page.
+pub(crate) type KeyPage = (Vec<(String, u64)>, Option<String>);
+
 impl Client {
     /// One page (up to 1,000) of the keys under `prefix`, at any depth, with their sizes,
     /// from `token`; and the token of the next page.
@@ -283,7 +319,7 @@ impl Client {
         path: &str,
         prefix: &str,
         token: Option<&str>,
-    ) -> Result<(Vec<(String, u64)>, Option<String>)> {
+    ) -> Result<KeyPage> {
         let text = self.text(op, path, || {
             let mut list = self.bucket.list_objects_v2(Some(&self.creds));
             list.query_mut().remove("encoding-type");
@@ -296,11 +332,7 @@ impl Client {
         })?;
         let page = rusty_s3::actions::ListObjectsV2::parse_response(&text)
             .map_err(|e| bad_xml(op, path, "ListObjectsV2", e))?;
-        let keys = page
-            .contents
-            .into_iter()
-            .map(|o| (o.key, o.size))
-            .collect();
+        let keys = page.contents.into_iter().map(|o| (o.key, o.size)).collect();
         Ok((keys, page.next_continuation_token.filter(|t| !t.is_empty())))
     }
 }

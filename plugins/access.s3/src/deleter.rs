@@ -18,7 +18,10 @@ pub(crate) fn delete(client: &Client, path: &str) -> Result<()> {
     if client.head_file(Op::Delete, path)?.is_some() {
         let key = client.key(path);
         client.send(Op::Delete, path, || {
-            client.request(client.bucket().delete_object(Some(client.creds()), &key), &[])
+            client.request(
+                client.bucket().delete_object(Some(client.creds()), &key),
+                &[],
+            )
         })?;
         return Ok(());
     }
@@ -43,18 +46,26 @@ pub(crate) fn delete(client: &Client, path: &str) -> Result<()> {
 pub(crate) fn delete_batch(client: &Client, path: &str, keys: Vec<String>) -> Result<()> {
     let objects: Vec<ObjectIdentifier> = keys.into_iter().map(ObjectIdentifier::new).collect();
     let text = client.text(Op::Delete, path, || {
-        let mut action = client.bucket().delete_objects(Some(client.creds()), objects.iter());
+        let mut action = client
+            .bucket()
+            .delete_objects(Some(client.creds()), objects.iter());
         action.set_quiet(true);
         let url_request = client.request(action.clone(), &[]);
         let (body, md5) = action.body_with_md5();
         url_request.header("content-md5", md5).body(body)
     })?;
-    let answer = DeleteObjectsResponse::parse(&text).map_err(|e| bad_xml(Op::Delete, path, "DeleteObjects", e))?;
+    let answer = DeleteObjectsResponse::parse(&text)
+        .map_err(|e| bad_xml(Op::Delete, path, "DeleteObjects", e))?;
     if let Some(failed) = answer.errors.first() {
         let f = crate::error::S3Failure {
             status: 200,
             code: failed.code.clone(),
-            message: format!("{} ({} of {} keys not deleted)", failed.message, answer.errors.len(), objects.len()),
+            message: format!(
+                "{} ({} of {} keys not deleted)",
+                failed.message,
+                answer.errors.len(),
+                objects.len()
+            ),
             region: None,
             retry_after: None,
         };

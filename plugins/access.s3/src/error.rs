@@ -125,7 +125,11 @@ impl S3Failure {
         matches!(self.status, 500 | 502 | 503 | 504)
             || matches!(
                 self.code.as_str(),
-                "SlowDown" | "InternalError" | "ServiceUnavailable" | "RequestTimeout" | "BadDigest"
+                "SlowDown"
+                    | "InternalError"
+                    | "ServiceUnavailable"
+                    | "RequestTimeout"
+                    | "BadDigest"
             )
     }
 
@@ -136,7 +140,10 @@ impl S3Failure {
         } else if self.message.is_empty() {
             format!("S3 answered {} {}", self.status, self.code)
         } else {
-            format!("S3 answered {} {}: {}", self.status, self.code, self.message)
+            format!(
+                "S3 answered {} {}: {}",
+                self.status, self.code, self.message
+            )
         };
         let place = cfg.place();
         let (kind, why) = match (self.code.as_str(), self.status) {
@@ -222,7 +229,11 @@ pub(crate) fn transport(cfg: &S3Config, op: Op, path: &str, err: reqwest::Error)
         cannot(
             op,
             path,
-            format!("{what} to {} (parameter ENDPOINT): {}", cfg.place(), chain(&err)),
+            format!(
+                "{what} to {} (parameter ENDPOINT): {}",
+                cfg.place(),
+                chain(&err)
+            ),
         ),
     )
 }
@@ -276,13 +287,38 @@ mod tests {
     fn codes_map_to_kinds() {
         for (status, code, kind, part) in [
             (404, "NoSuchKey", ErrorKind::NotFound, "no such file"),
-            (404, "NoSuchBucket", ErrorKind::InvalidInput, "parameter BUCKET"),
-            (403, "AccessDenied", ErrorKind::PermissionDenied, "AKIDEXAMPLE"),
-            (403, "InvalidAccessKeyId", ErrorKind::PermissionDenied, "ACCESS_KEY_ID"),
-            (403, "SignatureDoesNotMatch", ErrorKind::PermissionDenied, "SECRET_ACCESS_KEY"),
+            (
+                404,
+                "NoSuchBucket",
+                ErrorKind::InvalidInput,
+                "parameter BUCKET",
+            ),
+            (
+                403,
+                "AccessDenied",
+                ErrorKind::PermissionDenied,
+                "AKIDEXAMPLE",
+            ),
+            (
+                403,
+                "InvalidAccessKeyId",
+                ErrorKind::PermissionDenied,
+                "ACCESS_KEY_ID",
+            ),
+            (
+                403,
+                "SignatureDoesNotMatch",
+                ErrorKind::PermissionDenied,
+                "SECRET_ACCESS_KEY",
+            ),
             (416, "InvalidRange", ErrorKind::InvalidRange, "past the end"),
             (503, "SlowDown", ErrorKind::Unavailable, "slow down"),
-            (500, "InternalError", ErrorKind::Unavailable, "several tries"),
+            (
+                500,
+                "InternalError",
+                ErrorKind::Unavailable,
+                "several tries",
+            ),
             (400, "Weird", ErrorKind::Internal, "Weird"),
         ] {
             let (k, m) = kind_of(status, &doc(code), None);
@@ -314,6 +350,8 @@ mod tests {
     #[test]
     fn an_error_inside_a_200_is_found() {
         assert!(S3Failure::in_body(&doc("InternalError")).is_some());
-        assert!(S3Failure::in_body("<CopyObjectResult><ETag>x</ETag></CopyObjectResult>").is_none());
+        assert!(
+            S3Failure::in_body("<CopyObjectResult><ETag>x</ETag></CopyObjectResult>").is_none()
+        );
     }
 }

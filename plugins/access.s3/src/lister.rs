@@ -32,12 +32,14 @@ pub(crate) fn list(client: &Client, path: &str, page: PageRequest) -> Result<Lis
         }
         client.request(list, &[])
     })?;
-    let answer: ListObjectsV2Response =
-        ListObjectsV2::parse_response(&text).map_err(|e| bad_xml(Op::List, path, "ListObjectsV2", e))?;
+    let answer: ListObjectsV2Response = ListObjectsV2::parse_response(&text)
+        .map_err(|e| bad_xml(Op::List, path, "ListObjectsV2", e))?;
     if page.cursor.is_none() && answer.contents.is_empty() && answer.common_prefixes.is_empty() {
         // Nothing under the prefix: a file, or nothing at all.
         return Err(match client.head_file(Op::List, path)? {
-            Some(_) => PluginError::conflict(error::cannot(Op::List, path, "it is a file, not a folder")),
+            Some(_) => {
+                PluginError::conflict(error::cannot(Op::List, path, "it is a file, not a folder"))
+            }
             None if path.is_empty() => return Ok(ListPage::default()),
             None => error::missing(Op::List, path),
         });

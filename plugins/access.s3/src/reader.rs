@@ -12,7 +12,11 @@ use crate::error::{self, Op};
 
 pub(crate) fn read(client: &Client, path: &str, range: Option<ByteRange>) -> Result<ReadResult> {
     if path.is_empty() {
-        return Err(PluginError::conflict(error::cannot(Op::Read, path, "it is a folder")));
+        return Err(PluginError::conflict(error::cannot(
+            Op::Read,
+            path,
+            "it is a folder",
+        )));
     }
     let key = client.key(path);
     // A zero-length range asks for one byte: S3 has no empty range, and the answer still
@@ -46,16 +50,36 @@ pub(crate) fn read(client: &Client, path: &str, range: Option<ByteRange>) -> Res
     let (entry, range) = match (range, served) {
         (Some(asked), true) => {
             let (start, end, total) = content_range(&resp).ok_or_else(|| {
-                PluginError::internal(error::cannot(Op::Read, path, "S3 answered 206 without a Content-Range"))
+                PluginError::internal(error::cannot(
+                    Op::Read,
+                    path,
+                    "S3 answered 206 without a Content-Range",
+                ))
             })?;
-            let len = if asked.len == Some(0) { 0 } else { end + 1 - start };
-            (entry_of(path, &resp, Some(total)), Some(ByteRange { start, len: Some(len) }))
+            let len = if asked.len == Some(0) {
+                0
+            } else {
+                end + 1 - start
+            };
+            (
+                entry_of(path, &resp, Some(total)),
+                Some(ByteRange {
+                    start,
+                    len: Some(len),
+                }),
+            )
         }
         // The whole object (a server that ignores Range, or a range covering it all).
         (Some(asked), false) if asked.start == 0 => {
             let entry = entry_of(path, &resp, None);
             let len = asked.len.map_or(entry.size, |l| l.min(entry.size));
-            (entry, Some(ByteRange { start: 0, len: Some(len) }))
+            (
+                entry,
+                Some(ByteRange {
+                    start: 0,
+                    len: Some(len),
+                }),
+            )
         }
         (Some(_), false) => {
             return Err(PluginError::internal(error::cannot(
@@ -70,7 +94,13 @@ pub(crate) fn read(client: &Client, path: &str, range: Option<ByteRange>) -> Res
     Ok(ReadResult {
         entry,
         range,
-        content: Box::new(Body { resp, path: path.to_owned() }.take(limit)),
+        content: Box::new(
+            Body {
+                resp,
+                path: path.to_owned(),
+            }
+            .take(limit),
+        ),
     })
 }
 

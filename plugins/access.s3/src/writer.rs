@@ -21,7 +21,12 @@ use crate::config::{Sse, MAX_PARTS};
 use crate::core::Client;
 use crate::error::{self, Op, S3Failure};
 
-pub(crate) fn write(client: &Client, path: &str, mut body: ByteSource, options: WriteOptions) -> Result<Entry> {
+pub(crate) fn write(
+    client: &Client,
+    path: &str,
+    mut body: ByteSource,
+    options: WriteOptions,
+) -> Result<Entry> {
     check_target(client, path, options)?;
     let key = client.key(path);
     let part_size = client.cfg.part_size as usize;
@@ -40,7 +45,11 @@ pub(crate) fn write(client: &Client, path: &str, mut body: ByteSource, options: 
 /// Refuses a write onto a folder, onto a file without overwrite, or into a missing folder.
 fn check_target(client: &Client, path: &str, options: WriteOptions) -> Result<()> {
     if path.is_empty() || client.dir_exists(Op::Write, path)? {
-        return Err(PluginError::conflict(error::cannot(Op::Write, path, "a folder of that name exists")));
+        return Err(PluginError::conflict(error::cannot(
+            Op::Write,
+            path,
+            "a folder of that name exists",
+        )));
     }
     if !options.overwrite && client.head_file(Op::Write, path)?.is_some() {
         return Err(error::exists(Op::Write, path));
@@ -48,9 +57,17 @@ fn check_target(client: &Client, path: &str, options: WriteOptions) -> Result<()
     let parent = plugin_api::parent(path);
     if !client.dir_exists(Op::Write, parent)? {
         return Err(if client.head_file(Op::Write, parent)?.is_some() {
-            PluginError::conflict(error::cannot(Op::Write, path, format!("'{}' is a file, not a folder", error::shown(parent))))
+            PluginError::conflict(error::cannot(
+                Op::Write,
+                path,
+                format!("'{}' is a file, not a folder", error::shown(parent)),
+            ))
         } else {
-            PluginError::not_found(error::cannot(Op::Write, path, format!("the folder '{}' does not exist", error::shown(parent))))
+            PluginError::not_found(error::cannot(
+                Op::Write,
+                path,
+                format!("the folder '{}' does not exist", error::shown(parent)),
+            ))
         });
     }
     Ok(())
@@ -63,7 +80,12 @@ fn fill(body: &mut ByteSource, buf: &mut Vec<u8>, size: usize, path: &str) -> Re
         .by_ref()
         .take(size as u64)
         .read_to_end(buf)
-        .map_err(|e| PluginError::from_io_error(&format!("write '{}': read the upload", error::shown(path)), e))?;
+        .map_err(|e| {
+            PluginError::from_io_error(
+                &format!("write '{}': read the upload", error::shown(path)),
+                e,
+            )
+        })?;
     Ok(read)
 }
 
@@ -104,7 +126,10 @@ fn put_object(client: &Client, path: &str, key: &str, bytes: Bytes) -> Result<()
     let headers = client.write_headers();
     let resp = client.send(Op::Write, path, || {
         client
-            .request(client.bucket().put_object(Some(client.creds()), key), &headers)
+            .request(
+                client.bucket().put_object(Some(client.creds()), key),
+                &headers,
+            )
             .header("content-md5", &content_md5)
             .body(bytes.clone())
     })?;
@@ -126,7 +151,12 @@ impl<'c> Multipart<'c> {
     pub(crate) fn start(client: &'c Client, path: &'c str, key: &'c str) -> Result<Multipart<'c>> {
         let headers = client.write_headers();
         let text = client.text(Op::Write, path, || {
-            client.request(client.bucket().create_multipart_upload(Some(client.creds()), key), &headers)
+            client.request(
+                client
+                    .bucket()
+                    .create_multipart_upload(Some(client.creds()), key),
+                &headers,
+            )
         })?;
         let created = CreateMultipartUpload::parse_response(&text)
             .map_err(|e| crate::core::bad_xml(Op::Write, path, "CreateMultipartUpload", e))?;
@@ -141,7 +171,12 @@ impl<'c> Multipart<'c> {
     }
 
     /// Sends `buf` (already full) and the rest of `body`, part by part; the object's size.
-    fn run(mut self, body: &mut ByteSource, mut buf: Vec<u8>, options: WriteOptions) -> Result<u64> {
+    fn run(
+        mut self,
+        body: &mut ByteSource,
+        mut buf: Vec<u8>,
+        options: WriteOptions,
+    ) -> Result<u64> {
         let part_size = self.client.cfg.part_size as usize;
         let mut size = 0u64;
         loop {
@@ -176,7 +211,12 @@ impl<'c> Multipart<'c> {
         let (content_md5, hex) = digests(&bytes);
         let resp = client.send(Op::Write, self.path, || {
             client
-                .request(client.bucket().upload_part(Some(client.creds()), key, number as u16, id), &[])
+                .request(
+                    client
+                        .bucket()
+                        .upload_part(Some(client.creds()), key, number as u16, id),
+                    &[],
+                )
                 .header("content-md5", &content_md5)
                 .body(bytes.clone())
         })?;
@@ -191,17 +231,26 @@ impl<'c> Multipart<'c> {
         let number = self.etags.len() as u16 + 1;
         let (client, key, id) = (self.client, self.key, self.upload_id.as_str());
         let headers = [
-            ("x-amz-copy-source", crate::copier::copy_source(client, source_key)),
+            (
+                "x-amz-copy-source",
+                crate::copier::copy_source(client, source_key),
+            ),
             ("x-amz-copy-source-range", format!("bytes={start}-{end}")),
         ];
         let text = client.text(Op::Copy, self.path, || {
-            client.request(client.bucket().upload_part(Some(client.creds()), key, number, id), &headers)
+            client.request(
+                client
+                    .bucket()
+                    .upload_part(Some(client.creds()), key, number, id),
+                &headers,
+            )
         })?;
         if let Some(failure) = S3Failure::in_body(&text) {
             return Err(failure.to_plugin(&client.cfg, Op::Copy, self.path));
         }
-        let etag = crate::copier::result_etag(&text)
-            .ok_or_else(|| crate::core::bad_xml(Op::Copy, self.path, "UploadPartCopy", "no ETag"))?;
+        let etag = crate::copier::result_etag(&text).ok_or_else(|| {
+            crate::core::bad_xml(Op::Copy, self.path, "UploadPartCopy", "no ETag")
+        })?;
         self.etags.push(format!("\"{}\"", etag.trim_matches('"')));
         Ok(())
     }
@@ -210,7 +259,12 @@ impl<'c> Multipart<'c> {
         let (client, key, id) = (self.client, self.key, self.upload_id.as_str());
         let body = client
             .bucket()
-            .complete_multipart_upload(Some(client.creds()), key, id, self.etags.iter().map(String::as_str))
+            .complete_multipart_upload(
+                Some(client.creds()),
+                key,
+                id,
+                self.etags.iter().map(String::as_str),
+            )
             .body();
         let text = client.text(Op::Write, self.path, || {
             let action = client.bucket().complete_multipart_upload(
@@ -225,8 +279,9 @@ impl<'c> Multipart<'c> {
         if let Some(failure) = S3Failure::in_body(&text) {
             return Err(failure.to_plugin(&client.cfg, Op::Write, self.path));
         }
-        crate::copier::result_etag(&text)
-            .ok_or_else(|| crate::core::bad_xml(Op::Write, self.path, "CompleteMultipartUpload", "no ETag"))?;
+        crate::copier::result_etag(&text).ok_or_else(|| {
+            crate::core::bad_xml(Op::Write, self.path, "CompleteMultipartUpload", "no ETag")
+        })?;
         self.done = true;
         Ok(())
     }
@@ -241,7 +296,12 @@ impl Drop for Multipart<'_> {
         }
         let (client, key, id) = (self.client, self.key, self.upload_id.as_str());
         let _ = client.try_send(|| {
-            client.request(client.bucket().abort_multipart_upload(Some(client.creds()), key, id), &[])
+            client.request(
+                client
+                    .bucket()
+                    .abort_multipart_upload(Some(client.creds()), key, id),
+                &[],
+            )
         });
     }
 }
