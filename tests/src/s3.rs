@@ -57,6 +57,7 @@ pub struct Weed {
     pub secret_key: String,
     /// Data, config and log.
     pub dir: tempfile::TempDir,
+    ports: Vec<u16>,
     child: Option<Child>,
 }
 
@@ -111,6 +112,7 @@ impl Weed {
             access_key,
             secret_key,
             dir,
+            ports,
             child: Some(child),
         };
         server.wait_ready();
@@ -223,6 +225,14 @@ impl Drop for Weed {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+        }
+        // weed's local sockets (/tmp/seaweedfs-filer-PORT.sock, …) outlive a killed server.
+        let ends: Vec<String> = self.ports.iter().map(|p| format!("-{p}.sock")).collect();
+        for entry in std::fs::read_dir("/tmp").into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with("seaweedfs-") && ends.iter().any(|e| name.ends_with(e)) {
+                let _ = std::fs::remove_file(entry.path());
+            }
         }
     }
 }
