@@ -15,7 +15,8 @@ use plugin_api::Result;
 
 use crate::error::{self, Op};
 use crate::path::RelPath;
-use crate::writer::{is_temp_name, occupied, open_parent, pump, Failure, Target};
+use crate::core::{occupied, open_parent};
+use crate::staging::{is_temp_name, pump, Failure, Target};
 
 /// Copies `from` to the new path `to`.
 pub(crate) fn copy(root: &Dir, from: RelPath<'_>, to: RelPath<'_>) -> Result<()> {
