@@ -197,7 +197,9 @@ impl Driver for DropboxDriver {
 
     fn verify(&self, ctx: &CallContext) -> Result<String> {
         let what = "verify the Dropbox connection";
-        let account = self.ws.rpc(ctx, "users/get_current_account", Value::Null, what)?;
+        let account = self
+            .ws
+            .rpc(ctx, "users/get_current_account", Value::Null, what)?;
         let name = account["name"]["display_name"]
             .as_str()
             .unwrap_or("(no name)");
@@ -220,14 +222,20 @@ impl Driver for DropboxDriver {
                 let user = self.ws.owner(ctx)?;
                 let had = match oauth::load(&self.ws.core().host, self.ws.cfg(), user)? {
                     Some(tokens) => {
-                        oauth::revoke(&self.ws.core().host, &self.ws.core().http, self.ws.cfg(), &tokens);
+                        oauth::revoke(
+                            &self.ws.core().host,
+                            &self.ws.core().http,
+                            self.ws.cfg(),
+                            &tokens,
+                        );
                         oauth::forget(&self.ws.core().host, self.ws.cfg(), user)?;
                         true
                     }
                     None => false,
                 };
                 Ok(ActionResponse::json(
-                    json!({ "disconnected": had, "workspace": self.ws.cfg().workspace }).to_string(),
+                    json!({ "disconnected": had, "workspace": self.ws.cfg().workspace })
+                        .to_string(),
                 ))
             }
             other => Err(PluginError::unsupported(&format!("action {other}"))),

@@ -22,19 +22,14 @@ pub(crate) fn read(
     }
     let arg = json!({ "path": ws.cfg().dropbox_path(path) });
     let attempt = ws.call(ctx, &mut |token| {
-        ws
-            .core()
-            .download(ws.cfg(), token, &arg, range, &what)
+        ws.core().download(ws.cfg(), token, &arg, range, &what)
     });
     let (resp, meta) = match attempt {
         // A zero-byte file has no byte 0: serve it whole, as every driver does.
-        Err(e) if e.kind == ErrorKind::InvalidRange && range.is_some_and(|r| r.start == 0) => {
-            ws.call(ctx, &mut |token| {
-                ws
-                    .core()
-                    .download(ws.cfg(), token, &arg, None, &what)
-            })?
-        }
+        Err(e) if e.kind == ErrorKind::InvalidRange && range.is_some_and(|r| r.start == 0) => ws
+            .call(ctx, &mut |token| {
+                ws.core().download(ws.cfg(), token, &arg, None, &what)
+            })?,
         other => other?,
     };
     let entry = meta.entry(path.to_owned());

@@ -14,9 +14,7 @@ use std::io::Read;
 use std::sync::mpsc;
 
 use bytes::Bytes;
-use plugin_api::{
-    CallContext, Entry, ErrorKind, PluginError, Result, WriteOptions, WsPath,
-};
+use plugin_api::{CallContext, Entry, ErrorKind, PluginError, Result, WriteOptions, WsPath};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 

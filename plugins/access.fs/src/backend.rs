@@ -12,10 +12,10 @@ use plugin_api::{
 };
 
 use crate::config::FsConfig;
+use crate::core::{occupied, open_parent};
 use crate::entry::describe;
 use crate::error::{self, Op};
 use crate::path::RelPath;
-use crate::core::{occupied, open_parent};
 use crate::staging::create_temp;
 use crate::{copier, lister, mount, reader, writer};
 
