@@ -4,6 +4,7 @@
 
 pub mod fake_dropbox;
 pub mod sshd;
+pub mod tidy;
 
 use std::io::Read;
 use std::net::TcpListener;
