@@ -12,7 +12,7 @@ use abi_stable::std_types::{RBox, RResult, RSlice, RStr, RString, RVec};
 
 use crate::error::{PluginError, Result};
 use crate::ffi::*;
-use crate::guard::{guard, guard_infallible};
+use crate::guard::{guard, guard_infallible, Guarded};
 use crate::host::{Host, HostServices, KvScope, LogLevel};
 use crate::plugin::{Driver, Plugin};
 use crate::stream::{export, export_response, import, import_request};
@@ -59,31 +59,6 @@ extern "C" fn init<P: Plugin>(host: FfiHostBox) -> RResult<FfiPluginBox, FfiErro
 
 extern "C" fn no_extension(name: RStr<'_>, _: RSlice<'_, u8>) -> RResult<RVec<u8>, FfiError> {
     RResult::RErr(PluginError::unsupported(&format!("extension {name}")).into())
-}
-
-/// An author's object behind the boundary. Its destructor runs under the guard too: a panic
-/// in `Drop` would otherwise abort the host when it releases the object.
-pub(crate) struct Guarded<T>(Option<T>);
-
-impl<T> Guarded<T> {
-    pub(crate) fn new(inner: T) -> Self {
-        Guarded(Some(inner))
-    }
-
-    pub(crate) fn get(&self) -> &T {
-        self.0.as_ref().expect("only taken by Drop")
-    }
-
-    pub(crate) fn get_mut(&mut self) -> &mut T {
-        self.0.as_mut().expect("only taken by Drop")
-    }
-}
-
-impl<T> Drop for Guarded<T> {
-    fn drop(&mut self) {
-        let inner = self.0.take();
-        guard_infallible("drop", (), move || drop(inner));
-    }
 }
 
 impl<P: Plugin> FfiPlugin for Guarded<P> {

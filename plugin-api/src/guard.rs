@@ -3,6 +3,8 @@
 //! A panic unwinding into an abi_stable boundary aborts the whole process, so one bad plugin
 //! would kill the host. [`guard`] catches the panic on the side where it happened and turns it
 //! into an [`ErrorKind::Panicked`] error that crosses the boundary like any other error.
+//! [`Guarded`] holds an object lent across the boundary (a plugin, a driver, a stream) so
+//! that its destructor runs under the guard as well.
 
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -35,6 +37,31 @@ pub(crate) fn guard_infallible<T>(what: &str, fallback: T, body: impl FnOnce() -
         eprintln!("{}", panicked(what, payload.as_ref()));
         fallback
     })
+}
+
+/// An author's object behind the boundary. Its destructor runs under the guard too: a panic
+/// in `Drop` would otherwise abort the host when it releases the object.
+pub(crate) struct Guarded<T>(Option<T>);
+
+impl<T> Guarded<T> {
+    pub(crate) fn new(inner: T) -> Self {
+        Guarded(Some(inner))
+    }
+
+    pub(crate) fn get(&self) -> &T {
+        self.0.as_ref().expect("only taken by Drop")
+    }
+
+    pub(crate) fn get_mut(&mut self) -> &mut T {
+        self.0.as_mut().expect("only taken by Drop")
+    }
+}
+
+impl<T> Drop for Guarded<T> {
+    fn drop(&mut self) {
+        let inner = self.0.take();
+        guard_infallible("drop", (), move || drop(inner));
+    }
 }
 
 fn panicked(what: &str, payload: &(dyn Any + Send)) -> PluginError {

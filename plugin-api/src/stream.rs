@@ -10,11 +10,10 @@ use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::std_types::{RBox, RResult, RSlice, RSliceMut, RStr, RString, RVec, Tuple2};
 
 use crate::error::PluginError;
-use crate::export::Guarded;
 use crate::ffi::{
     unpairs, FfiActionRequest, FfiActionResponse, FfiError, FfiStream, FfiStreamBox, FfiStream_TO,
 };
-use crate::guard::guard;
+use crate::guard::{guard, Guarded};
 use crate::types::{ActionRequest, ActionResponse, ByteSource};
 
 impl FfiStream for Guarded<ByteSource> {

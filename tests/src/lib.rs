@@ -5,6 +5,7 @@
 pub mod fake_dropbox;
 pub mod s3;
 pub mod sshd;
+pub mod tidy;
 
 use std::io::Read;
 use std::net::TcpListener;

@@ -1,6 +1,6 @@
 //! [`DropboxPlugin`] and [`DropboxDriver`]: the `Plugin` and `Driver` implementations of
-//! `access.dropbox`, and the token handling every call goes through ([`DropboxDriver::call`]).
-//! The small operations (stat, mkdir, delete, rename, copy, verify) live here.
+//! `access.dropbox`. The small operations (mkdir, delete, rename, copy, verify) live here; the
+//! token handling every call goes through is `core`'s ([`Workspace::call`]).
 
 use std::sync::Arc;
 
@@ -11,11 +11,11 @@ use plugin_api::{
 };
 use serde_json::{json, Value};
 
-use crate::config::{DropboxConfig, TokenScope};
+use crate::config::DropboxConfig;
 use crate::connection::Connection;
-use crate::core::{Core, Metadata};
-use crate::error::{shown, ApiError};
-use crate::oauth::{self, GrantError};
+use crate::core::{Core, Metadata, Workspace};
+use crate::error::shown;
+use crate::oauth;
 use crate::{lister, reader, writer};
 
 /// The `access.dropbox` plugin: opens a [`DropboxDriver`] per workspace and serves the OAuth2
@@ -41,8 +41,7 @@ impl Plugin for DropboxPlugin {
     fn open(&self, config: WorkspaceConfig) -> Result<DropboxDriver> {
         let cfg = DropboxConfig::from_workspace(&config, &self.core.host.public_url())?;
         Ok(DropboxDriver {
-            core: self.core.clone(),
-            cfg,
+            ws: Workspace::new(self.core.clone(), cfg),
         })
     }
 
@@ -67,150 +66,18 @@ impl Plugin for DropboxPlugin {
 /// - `mkdir` of a folder whose parent is missing answers `NotFound` (Dropbox itself would
 ///   create the parents).
 pub struct DropboxDriver {
-    core: Arc<Core>,
-    cfg: DropboxConfig,
+    ws: Workspace,
 }
 
 impl std::fmt::Debug for DropboxDriver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DropboxDriver")
-            .field("cfg", &self.cfg)
+            .field("cfg", self.ws.cfg())
             .finish_non_exhaustive()
     }
 }
 
 impl DropboxDriver {
-    pub(crate) fn cfg(&self) -> &DropboxConfig {
-        &self.cfg
-    }
-
-    pub(crate) fn core(&self) -> &Core {
-        &self.core
-    }
-
-    /// Whose tokens this call uses.
-    fn owner<'a>(&self, ctx: &'a CallContext) -> Result<&'a str> {
-        if self.cfg.refresh_token.is_some() {
-            return Ok("");
-        }
-        match (self.cfg.token_scope, ctx.user.as_deref()) {
-            (_, Some(user)) => Ok(user),
-            (TokenScope::Workspace, None) => Ok(""),
-            (TokenScope::User, None) => Err(PluginError::new(
-                ErrorKind::PermissionDenied,
-                "this Dropbox workspace needs a logged-in user",
-            )),
-        }
-    }
-
-    /// The error that sends `user` to Dropbox's page — if they may connect this workspace
-    /// (`connection`'s rule); else why not, without starting an authorization.
-    fn authorization_required(&self, ctx: &CallContext, user: &str, why: &str) -> PluginError {
-        if let Err(e) = Connection::of(&self.cfg).may_connect(ctx, &self.cfg.workspace) {
-            return PluginError::new(e.kind, format!("{why}: {}", e.message));
-        }
-        match oauth::authorize_url(&self.core.host, &self.cfg, user, self.cfg.state_ttl) {
-            Ok(url) => PluginError::authorization_required(
-                format!(
-                    "{why}: connect your Dropbox account to workspace '{}'",
-                    self.cfg.workspace
-                ),
-                url,
-            ),
-            Err(e) => e,
-        }
-    }
-
-    fn refreshed(
-        &self,
-        ctx: &CallContext,
-        user: &str,
-        tokens: &oauth::Tokens,
-    ) -> Result<oauth::Tokens> {
-        match oauth::refresh(&self.core.http, &self.cfg, tokens) {
-            Ok(fresh) => {
-                oauth::store(&self.core.host, &self.cfg, user, &fresh)?;
-                Ok(fresh)
-            }
-            Err(GrantError::InvalidGrant) => {
-                oauth::forget(&self.core.host, &self.cfg, user)?;
-                Err(self.authorization_required(
-                    ctx,
-                    user,
-                    "Dropbox no longer accepts this connection",
-                ))
-            }
-            Err(GrantError::Other(e)) => Err(e),
-        }
-    }
-
-    /// Runs `f` with the caller's access token: refreshes it when it is about to expire, and
-    /// once more when Dropbox says `expired_access_token`; answers `authorization_required`
-    /// when there is no usable grant.
-    pub(crate) fn call<T>(
-        &self,
-        ctx: &CallContext,
-        f: &mut dyn FnMut(&str) -> Result<T, ApiError>,
-    ) -> Result<T> {
-        let user = self.owner(ctx)?;
-        let mut tokens = match (
-            oauth::load(&self.core.host, &self.cfg, user)?,
-            &self.cfg.refresh_token,
-        ) {
-            (Some(t), _) => t,
-            // A configured refresh token: get a first access token with it.
-            (None, Some(refresh)) => oauth::Tokens {
-                access_token: String::new(),
-                refresh_token: Some(refresh.clone()),
-                expires_at: Some(0),
-                account_id: None,
-            },
-            (None, None) => {
-                return Err(self.authorization_required(ctx, user, "not connected to Dropbox"))
-            }
-        };
-        if tokens.expires_soon() {
-            tokens = self.refreshed(ctx, user, &tokens)?;
-        }
-        let mut refreshed = false;
-        loop {
-            match f(&tokens.access_token) {
-                Ok(v) => return Ok(v),
-                Err(ApiError::Failed(e)) => return Err(e),
-                Err(ApiError::IncorrectOffset(n)) => {
-                    return Err(PluginError::internal(format!(
-                        "the Dropbox upload session is at byte {n}, not where this upload is"
-                    )))
-                }
-                Err(ApiError::Expired) if !refreshed => {
-                    refreshed = true;
-                    tokens = self.refreshed(ctx, user, &tokens)?;
-                }
-                Err(ApiError::Expired | ApiError::Unauthorized(_)) => {
-                    oauth::forget(&self.core.host, &self.cfg, user)?;
-                    return Err(self.authorization_required(
-                        ctx,
-                        user,
-                        "Dropbox refused the stored access",
-                    ));
-                }
-            }
-        }
-    }
-
-    /// An RPC call with the caller's token.
-    pub(crate) fn rpc(
-        &self,
-        ctx: &CallContext,
-        route: &str,
-        arg: Value,
-        what: &str,
-    ) -> Result<Value> {
-        self.call(ctx, &mut |token| {
-            self.core.rpc(&self.cfg, token, route, &arg, what)
-        })
-    }
-
     fn metadata_of(answer: &Value, what: &str) -> Result<Metadata> {
         Metadata::parse(answer.get("metadata").unwrap_or(answer), what)
     }
@@ -230,12 +97,12 @@ impl DropboxDriver {
             )));
         }
         let arg = json!({
-            "from_path": self.cfg.dropbox_path(from),
-            "to_path": self.cfg.dropbox_path(to),
+            "from_path": self.ws.cfg().dropbox_path(from),
+            "to_path": self.ws.cfg().dropbox_path(to),
             "autorename": false,
             "allow_ownership_transfer": false,
         });
-        let answer = self.rpc(ctx, route, arg, &what)?;
+        let answer = self.ws.rpc(ctx, route, arg, &what)?;
         Ok(Self::metadata_of(&answer, &what)?.entry(to.to_owned()))
     }
 }
@@ -246,23 +113,11 @@ impl Driver for DropboxDriver {
     }
 
     fn stat(&self, ctx: &CallContext, path: &WsPath) -> Result<Entry> {
-        let what = format!("stat '{}'", shown(path));
-        if self.cfg.dropbox_path(path).is_empty() {
-            // Dropbox has no metadata for its root; checking the token keeps the answer honest.
-            self.call(ctx, &mut |_| Ok(()))?;
-            return Ok(Entry::dir(""));
-        }
-        let arg = json!({ "path": self.cfg.dropbox_path(path) });
-        let answer = self.rpc(ctx, "files/get_metadata", arg, &what)?;
-        let meta = Metadata::parse(&answer, &what)?;
-        if meta.is("deleted") {
-            return Err(PluginError::not_found(format!("cannot {what}: not found")));
-        }
-        Ok(meta.entry(path.to_owned()))
+        self.ws.stat(ctx, path)
     }
 
     fn list(&self, ctx: &CallContext, path: &WsPath, page: PageRequest) -> Result<ListPage> {
-        lister::list(self, ctx, path, page)
+        lister::list(&self.ws, ctx, path, page)
     }
 
     fn read(
@@ -271,7 +126,7 @@ impl Driver for DropboxDriver {
         path: &WsPath,
         range: Option<ByteRange>,
     ) -> Result<ReadResult> {
-        reader::read(self, ctx, path, range)
+        reader::read(&self.ws, ctx, path, range)
     }
 
     fn write(
@@ -281,7 +136,7 @@ impl Driver for DropboxDriver {
         body: ByteSource,
         options: WriteOptions,
     ) -> Result<Entry> {
-        writer::write(self, ctx, path, body, options)
+        writer::write(&self.ws, ctx, path, body, options)
     }
 
     fn mkdir(&self, ctx: &CallContext, path: &WsPath) -> Result<Entry> {
@@ -310,9 +165,9 @@ impl Driver for DropboxDriver {
                 Err(e) => return Err(e),
             }
         }
-        let arg = json!({ "path": self.cfg.dropbox_path(path), "autorename": false });
+        let arg = json!({ "path": self.ws.cfg().dropbox_path(path), "autorename": false });
         // The answer is a FolderMetadata struct: no union tag says it is a folder.
-        self.rpc(ctx, "files/create_folder_v2", arg, &what)?;
+        self.ws.rpc(ctx, "files/create_folder_v2", arg, &what)?;
         Ok(Entry::dir(path))
     }
 
@@ -323,10 +178,10 @@ impl Driver for DropboxDriver {
                 "cannot {what}: the workspace root cannot be deleted"
             )));
         }
-        self.rpc(
+        self.ws.rpc(
             ctx,
             "files/delete_v2",
-            json!({ "path": self.cfg.dropbox_path(path) }),
+            json!({ "path": self.ws.cfg().dropbox_path(path) }),
             &what,
         )?;
         Ok(())
@@ -342,15 +197,17 @@ impl Driver for DropboxDriver {
 
     fn verify(&self, ctx: &CallContext) -> Result<String> {
         let what = "verify the Dropbox connection";
-        let account = self.rpc(ctx, "users/get_current_account", Value::Null, what)?;
+        let account = self
+            .ws
+            .rpc(ctx, "users/get_current_account", Value::Null, what)?;
         let name = account["name"]["display_name"]
             .as_str()
             .unwrap_or("(no name)");
         let email = account["email"].as_str().unwrap_or("(no email)");
-        let folder = if self.cfg.root.is_empty() {
+        let folder = if self.ws.cfg().root.is_empty() {
             "the whole account".to_owned()
         } else {
-            format!("folder {}", self.cfg.root)
+            format!("folder {}", self.ws.cfg().root)
         };
         Ok(format!(
             "connected to the Dropbox account of {name} <{email}>, showing {folder}"
@@ -361,18 +218,24 @@ impl Driver for DropboxDriver {
         match req.name.as_str() {
             "dropbox_oauth_disconnect" => {
                 // A shared connection or a service account is not the caller's to revoke.
-                Connection::of(&self.cfg).may_disconnect(ctx, &self.cfg.workspace)?;
-                let user = self.owner(ctx)?;
-                let had = match oauth::load(&self.core.host, &self.cfg, user)? {
+                Connection::of(self.ws.cfg()).may_disconnect(ctx, &self.ws.cfg().workspace)?;
+                let user = self.ws.owner(ctx)?;
+                let had = match oauth::load(&self.ws.core().host, self.ws.cfg(), user)? {
                     Some(tokens) => {
-                        oauth::revoke(&self.core.host, &self.core.http, &self.cfg, &tokens);
-                        oauth::forget(&self.core.host, &self.cfg, user)?;
+                        oauth::revoke(
+                            &self.ws.core().host,
+                            &self.ws.core().http,
+                            self.ws.cfg(),
+                            &tokens,
+                        );
+                        oauth::forget(&self.ws.core().host, self.ws.cfg(), user)?;
                         true
                     }
                     None => false,
                 };
                 Ok(ActionResponse::json(
-                    json!({ "disconnected": had, "workspace": self.cfg.workspace }).to_string(),
+                    json!({ "disconnected": had, "workspace": self.ws.cfg().workspace })
+                        .to_string(),
                 ))
             }
             other => Err(PluginError::unsupported(&format!("action {other}"))),

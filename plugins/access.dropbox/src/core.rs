@@ -5,16 +5,21 @@
 //! absent); a 5xx or a broken connection waits 250 ms, 500 ms, 1 s. At most [`ATTEMPTS`]
 //! requests are sent, each retry is logged, and the last failure is answered.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use plugin_api::{ByteRange, Entry, ErrorKind, Host, LogLevel, Result};
+use plugin_api::{
+    ByteRange, CallContext, Entry, ErrorKind, Host, LogLevel, PluginError, Result, WsPath,
+};
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{json, Value};
 
-use crate::config::DropboxConfig;
-use crate::error::{self, ApiError};
+use crate::config::{DropboxConfig, TokenScope};
+use crate::connection::Connection;
+use crate::error::{self, shown, ApiError};
+use crate::oauth::{self, GrantError};
 
 /// The most requests sent for one call.
 pub(crate) const ATTEMPTS: u32 = 4;
@@ -235,6 +240,168 @@ impl Core {
                 serde_json::from_str::<Metadata>(v).map_err(|e| error::bad_answer(what, e))
             })?;
         Ok((resp, meta))
+    }
+}
+
+/// One workspace's side of the core: the client the plugin shares, the workspace's
+/// configuration, and the token handling every call goes through ([`Workspace::call`]). The
+/// operation modules (`backend`, `lister`, `reader`, `writer`) reach Dropbox through it.
+pub(crate) struct Workspace {
+    core: Arc<Core>,
+    cfg: DropboxConfig,
+}
+
+impl Workspace {
+    pub(crate) fn new(core: Arc<Core>, cfg: DropboxConfig) -> Self {
+        Workspace { core, cfg }
+    }
+
+    pub(crate) fn cfg(&self) -> &DropboxConfig {
+        &self.cfg
+    }
+
+    pub(crate) fn core(&self) -> &Core {
+        &self.core
+    }
+
+    /// Whose tokens this call uses.
+    pub(crate) fn owner<'a>(&self, ctx: &'a CallContext) -> Result<&'a str> {
+        if self.cfg.refresh_token.is_some() {
+            return Ok("");
+        }
+        match (self.cfg.token_scope, ctx.user.as_deref()) {
+            (_, Some(user)) => Ok(user),
+            (TokenScope::Workspace, None) => Ok(""),
+            (TokenScope::User, None) => Err(PluginError::new(
+                ErrorKind::PermissionDenied,
+                "this Dropbox workspace needs a logged-in user",
+            )),
+        }
+    }
+
+    /// The error that sends `user` to Dropbox's page — if they may connect this workspace
+    /// (`connection`'s rule); else why not, without starting an authorization.
+    fn authorization_required(&self, ctx: &CallContext, user: &str, why: &str) -> PluginError {
+        if let Err(e) = Connection::of(&self.cfg).may_connect(ctx, &self.cfg.workspace) {
+            return PluginError::new(e.kind, format!("{why}: {}", e.message));
+        }
+        match oauth::authorize_url(&self.core.host, &self.cfg, user, self.cfg.state_ttl) {
+            Ok(url) => PluginError::authorization_required(
+                format!(
+                    "{why}: connect your Dropbox account to workspace '{}'",
+                    self.cfg.workspace
+                ),
+                url,
+            ),
+            Err(e) => e,
+        }
+    }
+
+    fn refreshed(
+        &self,
+        ctx: &CallContext,
+        user: &str,
+        tokens: &oauth::Tokens,
+    ) -> Result<oauth::Tokens> {
+        match oauth::refresh(&self.core.http, &self.cfg, tokens) {
+            Ok(fresh) => {
+                oauth::store(&self.core.host, &self.cfg, user, &fresh)?;
+                Ok(fresh)
+            }
+            Err(GrantError::InvalidGrant) => {
+                oauth::forget(&self.core.host, &self.cfg, user)?;
+                Err(self.authorization_required(
+                    ctx,
+                    user,
+                    "Dropbox no longer accepts this connection",
+                ))
+            }
+            Err(GrantError::Other(e)) => Err(e),
+        }
+    }
+
+    /// Runs `f` with the caller's access token: refreshes it when it is about to expire, and
+    /// once more when Dropbox says `expired_access_token`; answers `authorization_required`
+    /// when there is no usable grant.
+    pub(crate) fn call<T>(
+        &self,
+        ctx: &CallContext,
+        f: &mut dyn FnMut(&str) -> Result<T, ApiError>,
+    ) -> Result<T> {
+        let user = self.owner(ctx)?;
+        let mut tokens = match (
+            oauth::load(&self.core.host, &self.cfg, user)?,
+            &self.cfg.refresh_token,
+        ) {
+            (Some(t), _) => t,
+            // A configured refresh token: get a first access token with it.
+            (None, Some(refresh)) => oauth::Tokens {
+                access_token: String::new(),
+                refresh_token: Some(refresh.clone()),
+                expires_at: Some(0),
+                account_id: None,
+            },
+            (None, None) => {
+                return Err(self.authorization_required(ctx, user, "not connected to Dropbox"))
+            }
+        };
+        if tokens.expires_soon() {
+            tokens = self.refreshed(ctx, user, &tokens)?;
+        }
+        let mut refreshed = false;
+        loop {
+            match f(&tokens.access_token) {
+                Ok(v) => return Ok(v),
+                Err(ApiError::Failed(e)) => return Err(e),
+                Err(ApiError::IncorrectOffset(n)) => {
+                    return Err(PluginError::internal(format!(
+                        "the Dropbox upload session is at byte {n}, not where this upload is"
+                    )))
+                }
+                Err(ApiError::Expired) if !refreshed => {
+                    refreshed = true;
+                    tokens = self.refreshed(ctx, user, &tokens)?;
+                }
+                Err(ApiError::Expired | ApiError::Unauthorized(_)) => {
+                    oauth::forget(&self.core.host, &self.cfg, user)?;
+                    return Err(self.authorization_required(
+                        ctx,
+                        user,
+                        "Dropbox refused the stored access",
+                    ));
+                }
+            }
+        }
+    }
+
+    /// An RPC call with the caller's token.
+    pub(crate) fn rpc(
+        &self,
+        ctx: &CallContext,
+        route: &str,
+        arg: Value,
+        what: &str,
+    ) -> Result<Value> {
+        self.call(ctx, &mut |token| {
+            self.core.rpc(&self.cfg, token, route, &arg, what)
+        })
+    }
+
+    /// The entry at `path` (`files/get_metadata`; the root has none, so its token is checked).
+    pub(crate) fn stat(&self, ctx: &CallContext, path: &WsPath) -> Result<Entry> {
+        let what = format!("stat '{}'", shown(path));
+        if self.cfg.dropbox_path(path).is_empty() {
+            // Dropbox has no metadata for its root; checking the token keeps the answer honest.
+            self.call(ctx, &mut |_| Ok(()))?;
+            return Ok(Entry::dir(""));
+        }
+        let arg = json!({ "path": self.cfg.dropbox_path(path) });
+        let answer = self.rpc(ctx, "files/get_metadata", arg, &what)?;
+        let meta = Metadata::parse(&answer, &what)?;
+        if meta.is("deleted") {
+            return Err(PluginError::not_found(format!("cannot {what}: not found")));
+        }
+        Ok(meta.entry(path.to_owned()))
     }
 }
 

@@ -11,12 +11,18 @@
 //! - `oauth`: authorize URLs, the callback, code exchange, refresh, revoke, token storage;
 //! - `connection`: who may connect and disconnect a workspace (per-user, shared, service
 //!   account), from the caller's rights the host passes in the call context;
-//! - `core`: the HTTP client, the RPC/upload/download request styles and bounded retries;
+//! - `core`: the HTTP client, the RPC/upload/download request styles and bounded retries,
+//!   and a workspace's side of it (`Workspace`: its configuration, the token handling every
+//!   call goes through, `stat`);
 //! - `error`: the one place where Dropbox errors become plugin errors;
 //! - `backend`: [`DropboxPlugin`] and [`DropboxDriver`], the `Plugin` and `Driver` impls;
 //! - `lister`: paginated listings over `list_folder` and its cursor;
 //! - `reader`: streamed, ranged downloads;
 //! - `writer`: single uploads and upload sessions, with `content_hash` checked.
+//!
+//! The operation modules (`backend`, `lister`, `reader`, `writer`) reach Dropbox through
+//! `core` only, never through each other (a test in `tests/tests/tidy_plugins.rs` keeps the
+//! module graph free of circles).
 //!
 //! Architecture invariant: no token or secret ever appears in a log line, an error message or
 //! a `Debug` output; only `oauth` reads or writes the stored tokens.

@@ -6,8 +6,7 @@ use plugin_api::{join, CallContext, ListPage, PageRequest, PluginError, Result, 
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::backend::DropboxDriver;
-use crate::core::Metadata;
+use crate::core::{Metadata, Workspace};
 use crate::error::{bad_answer, shown};
 
 /// The page size when the host asks for 0 entries.
@@ -24,7 +23,7 @@ struct Answer {
 
 /// One page of `dir`.
 pub(crate) fn list(
-    driver: &DropboxDriver,
+    ws: &Workspace,
     ctx: &CallContext,
     dir: &WsPath,
     page: PageRequest,
@@ -38,14 +37,14 @@ pub(crate) fn list(
                 n => n.min(MAX_LIMIT),
             };
             let arg = json!({
-                "path": driver.cfg().dropbox_path(dir),
+                "path": ws.cfg().dropbox_path(dir),
                 "recursive": false,
                 "include_deleted": false,
                 "limit": limit,
             });
-            driver.rpc(ctx, "files/list_folder", arg, &what)?
+            ws.rpc(ctx, "files/list_folder", arg, &what)?
         }
-        Some(cursor) => driver.rpc(
+        Some(cursor) => ws.rpc(
             ctx,
             "files/list_folder/continue",
             json!({ "cursor": cursor }),

@@ -4,12 +4,12 @@
 use plugin_api::{ByteRange, CallContext, ErrorKind, PluginError, ReadResult, Result, WsPath};
 use serde_json::json;
 
-use crate::backend::DropboxDriver;
+use crate::core::Workspace;
 use crate::error::shown;
 
 /// Opens `path` for reading.
 pub(crate) fn read(
-    driver: &DropboxDriver,
+    ws: &Workspace,
     ctx: &CallContext,
     path: &WsPath,
     range: Option<ByteRange>,
@@ -20,21 +20,16 @@ pub(crate) fn read(
             "cannot {what}: it is a folder"
         )));
     }
-    let arg = json!({ "path": driver.cfg().dropbox_path(path) });
-    let attempt = driver.call(ctx, &mut |token| {
-        driver
-            .core()
-            .download(driver.cfg(), token, &arg, range, &what)
+    let arg = json!({ "path": ws.cfg().dropbox_path(path) });
+    let attempt = ws.call(ctx, &mut |token| {
+        ws.core().download(ws.cfg(), token, &arg, range, &what)
     });
     let (resp, meta) = match attempt {
         // A zero-byte file has no byte 0: serve it whole, as every driver does.
-        Err(e) if e.kind == ErrorKind::InvalidRange && range.is_some_and(|r| r.start == 0) => {
-            driver.call(ctx, &mut |token| {
-                driver
-                    .core()
-                    .download(driver.cfg(), token, &arg, None, &what)
-            })?
-        }
+        Err(e) if e.kind == ErrorKind::InvalidRange && range.is_some_and(|r| r.start == 0) => ws
+            .call(ctx, &mut |token| {
+                ws.core().download(ws.cfg(), token, &arg, None, &what)
+            })?,
         other => other?,
     };
     let entry = meta.entry(path.to_owned());

@@ -14,14 +14,11 @@ use std::io::Read;
 use std::sync::mpsc;
 
 use bytes::Bytes;
-use plugin_api::{
-    CallContext, Driver, Entry, ErrorKind, PluginError, Result, WriteOptions, WsPath,
-};
+use plugin_api::{CallContext, Entry, ErrorKind, PluginError, Result, WriteOptions, WsPath};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::backend::DropboxDriver;
-use crate::core::Metadata;
+use crate::core::{Metadata, Workspace};
 use crate::error::{bad_answer, shown, ApiError};
 
 /// Dropbox's content_hash block size.
@@ -138,7 +135,7 @@ fn read_ahead(
 
 /// Writes `path` from `body`.
 pub(crate) fn write(
-    driver: &DropboxDriver,
+    ws: &Workspace,
     ctx: &CallContext,
     path: &WsPath,
     mut body: plugin_api::ByteSource,
@@ -151,7 +148,7 @@ pub(crate) fn write(
         )));
     }
     if !options.overwrite {
-        match driver.stat(ctx, path) {
+        match ws.stat(ctx, path) {
             Ok(_) => {
                 return Err(PluginError::already_exists(format!(
                     "cannot {what}: it already exists"
@@ -161,7 +158,7 @@ pub(crate) fn write(
             Err(e) => return Err(e),
         }
     }
-    let cfg = driver.cfg();
+    let cfg = ws.cfg();
     let commit = json!({
         "path": cfg.dropbox_path(path),
         "mode": if options.overwrite { "overwrite" } else { "add" },
@@ -176,8 +173,8 @@ pub(crate) fn write(
     let mut total = first.len() as u64;
 
     let upload = |route: &str, arg: Value, bytes: &Bytes| -> Result<Value> {
-        driver.call(ctx, &mut |token| {
-            driver.core().upload(cfg, token, route, &arg, bytes, &what)
+        ws.call(ctx, &mut |token| {
+            ws.core().upload(cfg, token, route, &arg, bytes, &what)
         })
     };
 
@@ -228,7 +225,7 @@ pub(crate) fn write(
                     // the offset just past this chunk: the bytes are there, carry on.
                     let after = total;
                     let route = "files/upload_session/append_v2";
-                    driver.call(ctx, &mut |token| match driver
+                    ws.call(ctx, &mut |token| match ws
                         .core()
                         .upload(cfg, token, route, &arg, &buf, what)
                     {

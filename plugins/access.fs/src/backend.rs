@@ -12,10 +12,11 @@ use plugin_api::{
 };
 
 use crate::config::FsConfig;
+use crate::core::{occupied, open_parent};
 use crate::entry::describe;
 use crate::error::{self, Op};
 use crate::path::RelPath;
-use crate::writer::{create_temp, occupied, open_parent};
+use crate::staging::create_temp;
 use crate::{copier, lister, mount, reader, writer};
 
 /// The `access.fs` plugin: opens an [`FsDriver`] per workspace. It has no actions.

@@ -13,9 +13,10 @@ use std::path::{Component, PathBuf};
 use cap_std::fs::{Dir, OpenOptions};
 use plugin_api::Result;
 
+use crate::core::{occupied, open_parent};
 use crate::error::{self, Op};
 use crate::path::RelPath;
-use crate::writer::{is_temp_name, occupied, open_parent, pump, Failure, Target};
+use crate::staging::{is_temp_name, pump, Failure, Target};
 
 /// Copies `from` to the new path `to`.
 pub(crate) fn copy(root: &Dir, from: RelPath<'_>, to: RelPath<'_>) -> Result<()> {

@@ -7,7 +7,7 @@
 //! returned (one `fstatat` on the open folder), a symlink through `describe`.
 //!
 //! Reading a folder also sweeps it: the temporary files of uploads that a killed host left
-//! behind (older than [`STALE_AFTER`](crate::writer::STALE_AFTER)) are removed on the way,
+//! behind (older than [`STALE_AFTER`](crate::staging::STALE_AFTER)) are removed on the way,
 //! which costs nothing more than the read itself and never touches a running upload.
 
 use cap_std::fs::{Dir, DirEntry};
@@ -16,7 +16,7 @@ use plugin_api::{Entry, ListPage, PageRequest, Result};
 use crate::entry::{describe, from_metadata};
 use crate::error::{self, Op};
 use crate::path::RelPath;
-use crate::writer::{is_temp_name, remove_if_stale};
+use crate::staging::{is_temp_name, remove_if_stale};
 
 /// The page size when the host asks for 0 entries.
 const DEFAULT_LIMIT: usize = 1000;

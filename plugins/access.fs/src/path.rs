@@ -12,7 +12,7 @@ use std::path::Path;
 use plugin_api::Result;
 
 use crate::error;
-use crate::writer::is_temp_name;
+use crate::staging::is_temp_name;
 
 /// A workspace path that passed [`RelPath::parse`]: relative, `/`-separated, the root is "".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,11 +13,11 @@ use std::path::Path;
 use plugin_api::{join, Entry, Result};
 use ssh2::{OpenFlags, OpenType};
 
-use crate::core::Conn;
+use crate::core::{Conn, NEW_FILE_MODE};
 use crate::entry::from_stat;
 use crate::error::{self, Op};
 use crate::remote::{is_temp_name, Found, Named};
-use crate::writer::{publish, pump, temp_name, Failure, NEW_FILE_MODE};
+use crate::writer::{publish, pump, temp_name, Failure};
 
 /// Copies `from` to `to`, which must not exist.
 pub(crate) fn copy(conn: &mut Conn, from: &str, to: &str) -> Result<Entry> {

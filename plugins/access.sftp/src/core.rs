@@ -24,6 +24,8 @@ use crate::hostkey::Fingerprint;
 /// Seconds between two keepalive messages on an idle connection: well under the idle cut-off
 /// of common NAT boxes and of `ClientAliveInterval`-style server settings.
 pub(crate) const KEEPALIVE_SECS: u32 = 15;
+/// Mode of new files, before the server's umask (uploads, copies, `copy-data`).
+pub(crate) const NEW_FILE_MODE: i32 = 0o644;
 
 /// One logged-in SSH connection with its SFTP session.
 pub(crate) struct Conn {
@@ -148,7 +150,7 @@ impl Conn {
         let Some(ext) = self.ext().filter(|e| e.has_copy_data()) else {
             return Ok(false);
         };
-        let answer = ext.copy_file(from, to, crate::writer::NEW_FILE_MODE as u32);
+        let answer = ext.copy_file(from, to, NEW_FILE_MODE as u32);
         self.ext_outcome(Op::Copy, path, "copy-data", answer)
     }
 

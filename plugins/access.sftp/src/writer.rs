@@ -24,7 +24,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use plugin_api::{ByteSource, Entry, Result, WriteOptions};
 use ssh2::{OpenFlags, OpenType};
 
-use crate::core::Conn;
+use crate::core::{Conn, NEW_FILE_MODE};
 use crate::entry::from_stat;
 use crate::error::{self, Op};
 use crate::remote::{Named, TEMP_PREFIX};
@@ -37,8 +37,6 @@ pub(crate) const STALE_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 /// The copy buffer: libssh2 sends a write of this size as pipelined 30 KB pieces, so it is
 /// also how much is in flight; bounded, so many uploads at once stay cheap.
 pub(crate) const BUFFER_SIZE: usize = 1024 * 1024;
-/// Mode of new files, before the server's umask.
-pub(crate) const NEW_FILE_MODE: i32 = 0o644;
 
 /// Writes `body` to `path` (see the module docs).
 pub(crate) fn write(

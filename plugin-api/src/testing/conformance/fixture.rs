@@ -9,7 +9,7 @@ use crate::error::{ErrorKind, PluginError, Result};
 use crate::plugin::Driver;
 use crate::types::{join, parent, ByteRange, Entry, PageRequest, WriteOptions};
 
-use super::Options;
+use super::options::Options;
 
 /// The most pages a listing may take before the suite calls it endless.
 const MAX_PAGES: u32 = 10_000;

@@ -32,6 +32,7 @@
 mod fixture;
 mod listing;
 mod moving;
+mod options;
 mod reading;
 mod report;
 mod writing;
@@ -42,51 +43,11 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::plugin::Driver;
-use crate::types::{join, CallContext, Capabilities};
+use crate::types::{join, Capabilities};
 
 use fixture::{Check, Fixture};
+pub use options::Options;
 pub use report::{CaseResult, Report, Status};
-
-/// How to run the suite.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// The folder under which the scratch folder is created (`""`: the workspace root).
-    pub base: String,
-    /// The page size of listings: small, so that paging is exercised.
-    pub page_limit: u32,
-    /// The size in bytes of the large streamed write.
-    pub large_size: u64,
-    /// Run only the cases whose name starts with one of these (empty: every case).
-    pub only: Vec<String>,
-    /// Cases the backend is known not to support (a documented limitation, such as Dropbox
-    /// refusing emoji in names): reported as skipped with the reason, not run.
-    pub skip: Vec<String>,
-    /// The context passed to every call.
-    pub context: CallContext,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            base: String::new(),
-            page_limit: 7,
-            large_size: 8 * 1024 * 1024,
-            only: Vec::new(),
-            skip: Vec::new(),
-            context: CallContext {
-                user: Some("conformance".into()),
-                request_id: "conformance".into(),
-                ..CallContext::default()
-            },
-        }
-    }
-}
-
-impl Options {
-    fn selects(&self, name: &str) -> bool {
-        self.only.is_empty() || self.only.iter().any(|p| name.starts_with(p.as_str()))
-    }
-}
 
 /// Where a case works.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
