@@ -13,6 +13,8 @@ const CRATES: &[&str] = &[
     "plugins/access.fs",
     "plugins/access.dropbox",
     "plugins/access.sftp",
+    "plugins/access.s3",
+    "host",
 ];
 
 #[test]
