@@ -409,6 +409,11 @@ capabilities! {
     /// held to the plugin deadline, so the host goes back to the pool for a while after one
     /// that was slow. A local-disk driver sets it; a driver that talks to a server must not.
     QUICK = 10, "quick";
+    /// `rename` (and move) is a copy then a delete, not one atomic step: a failure midway
+    /// can leave both names, a reader may see both for a moment, and renaming a folder
+    /// copies everything under it. Object stores (S3) set it beside `RENAME`; a client that
+    /// needs an atomic rename checks it.
+    RENAME_COPIES = 11, "rename_copies";
 }
 
 impl Capabilities {

@@ -69,9 +69,8 @@ impl std::fmt::Debug for S3Driver {
 
 impl Driver for S3Driver {
     fn capabilities(&self) -> Capabilities {
-        // RENAME is a copy then a delete (see the type's doc): the ABI has no bit for "atomic",
-        // so the manifest's description and docs/drivers/s3.md say it.
-        Capabilities::ALL
+        // S3 has no rename: it is a copy then a delete (see the type's doc), declared.
+        Capabilities::ALL | Capabilities::RENAME_COPIES
     }
 
     fn stat(&self, _: &CallContext, path: &WsPath) -> Result<Entry> {
