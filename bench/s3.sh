@@ -49,7 +49,7 @@ for _ in $(seq 8); do P+=("$(free_port)"); done
   -master.port="${P[0]}" -master.port.grpc="${P[1]}" -volume.port="${P[2]}" -volume.port.grpc="${P[3]}" \
   -filer.port="${P[4]}" -filer.port.grpc="${P[5]}" -s3.port="${P[6]}" -s3.port.grpc="${P[7]}" \
   -s3.port.iceberg=0 -s3.port.lance=0 -s3.autoCreateBucket=false -s3.config="$WORK/s3.json" \
-  -master.volumeSizeLimitMB=1024 >"$WORK/weed.log" 2>&1 &
+  -master.volumeSizeLimitMB=1024 -volume.max=0 >"$WORK/weed.log" 2>&1 &
 PIDS+=($!)
 export S3_ENDPOINT="http://127.0.0.1:${P[6]}"
 for _ in $(seq 300); do
@@ -134,18 +134,28 @@ for run in $(seq "$RUNS"); do
   curl -fsS -o "$WORK/check.bin" "${AUTH[@]}" "$WS=download&file=/up-wshost.bin"
   cmp -s "$WORK/big.bin" "$WORK/check.bin" || { echo "bench: the wshost upload differs" >&2; exit 1; }
   rm -f "$WORK/check.bin"
+  # Every upload a new object next round (rclone would skip one of the same size and time).
+  "${RCLONE[@]}" delete "s:$S3_BUCKET" --include 'up-*.bin'
 
+  # The pages (S3 gives at most 1,000 keys a page) in one process, as the clients list.
   t=$(now)
-  cursor=""
-  n=0
-  while :; do
-    page=$(curl -fsS "${AUTH[@]}" "$WS=ls&dir=/many&limit=10000${cursor:+&cursor=$cursor}")
-    read -r count cursor < <(python3 -c 'import json, sys, urllib.parse as u; v = json.loads(sys.stdin.read()); c = v.get("next_cursor"); print(len(v["entries"]), u.quote(c) if c else "")' <<<"$page")
-    n=$((n + count))
-    [[ -n $cursor ]] || break
-  done
+  n=$(python3 - "$WS=ls&dir=/many&limit=10000" "$TOKEN" <<'EOF'
+import json, sys, urllib.parse, urllib.request
+url, token, cursor, n = sys.argv[1], sys.argv[2], None, 0
+while True:
+    page_url = url + (f"&cursor={urllib.parse.quote(cursor)}" if cursor else "")
+    request = urllib.request.Request(page_url, headers={"Authorization": f"Bearer {token}"})
+    page = json.load(urllib.request.urlopen(request))
+    n += len(page["entries"])
+    cursor = page.get("next_cursor")
+    if not cursor:
+        break
+print(n)
+EOF
+)
+  s=$(since "$t")
   [[ $n -eq $KEYS ]] || { echo "bench: wshost listed $n entries, not $KEYS" >&2; exit 1; }
-  echo "list $KEYS	wshost	$(since "$t") s"
+  echo "list $KEYS	wshost	$s s"
   t=$(now); "${RCLONE[@]}" lsf "s:$S3_BUCKET/many" >/dev/null; s=$(since "$t")
   echo "list $KEYS	rclone-s3	$s s"
   t=$(now); "${BOTO[@]}" keys many/ >/dev/null; s=$(since "$t")
