@@ -14,6 +14,8 @@
 #   SKIP_DROPBOX=1    skip the Dropbox driver part
 #   SKIP_SFTP=1       skip access.sftp against sftp and rclone (bench/sftp.sh, needs
 #                     tests/setup.sh's sshd and account)
+#   SKIP_S3=1         skip access.s3 against rclone and boto3 on SeaweedFS (bench/s3.sh,
+#                     needs tests/setup.sh's venv with weed and boto3)
 #   KEEP=1            keep the temporary folder (logs, configs, raw figures)
 #   BENCH_SOURCE=DIR  the tree the release binaries were built from (for the report)
 # Writes bench/results/<UTC date and time>.md and prints it.
@@ -444,6 +446,18 @@ if [[ -z "${SKIP_SFTP:-}" ]]; then
     echo
     echo '```'
     "$REPO/bench/sftp.sh" "$RUNS" || echo "bench/sftp.sh failed (see its message above)"
+    echo '```'
+  } >>"$OUT"
+fi
+# ---- access.s3 against rclone and boto3 on one SeaweedFS (its own script) ------------------
+if [[ -z "${SKIP_S3:-}" ]]; then
+  log "access.s3 side by side with rclone and boto3 (bench/s3.sh $RUNS)"
+  {
+    echo
+    echo "## access.s3 (bench/s3.sh $RUNS)"
+    echo
+    echo '```'
+    "$REPO/bench/s3.sh" "$RUNS" || echo "bench/s3.sh failed (see its message above)"
     echo '```'
   } >>"$OUT"
 fi
