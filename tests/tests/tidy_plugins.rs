@@ -14,7 +14,6 @@ const CRATES: &[&str] = &[
     "plugins/access.dropbox",
     "plugins/access.sftp",
     "plugins/access.s3",
-    "host",
 ];
 
 #[test]

@@ -3,9 +3,7 @@
 //! UploadPartCopy ranges. A folder is every key under its prefix, copied one by one (S3 has
 //! no folder copy), its marker included.
 
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use plugin_api::{Entry, PluginError, Result};
-use serde::Deserialize;
 
 use crate::config::{MAX_PARTS, MAX_PART_SIZE};
 use crate::core::Client;
@@ -14,35 +12,6 @@ use crate::writer::Multipart;
 
 /// The largest object one CopyObject copies.
 const MAX_COPY_OBJECT: u64 = 5 << 30;
-
-/// What `x-amz-copy-source` leaves unencoded: RFC 3986's unreserved characters and `/`.
-const COPY_SOURCE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~')
-    .remove(b'/');
-
-/// `x-amz-copy-source: /bucket/key`, the key URL-encoded.
-pub(crate) fn copy_source(client: &Client, key: &str) -> String {
-    format!(
-        "/{}/{}",
-        client.cfg.bucket,
-        utf8_percent_encode(key, COPY_SOURCE)
-    )
-}
-
-/// The `ETag` of a CopyObjectResult or CopyPartResult document.
-pub(crate) fn result_etag(text: &str) -> Option<String> {
-    #[derive(Deserialize)]
-    struct CopyResult {
-        #[serde(rename = "ETag")]
-        etag: String,
-    }
-    quick_xml::de::from_str::<CopyResult>(text)
-        .ok()
-        .map(|r| r.etag)
-}
 
 /// Copies `from` to `to`; `op` is `Copy` or `Rename` (for messages).
 pub(crate) fn copy(client: &Client, op: Op, from: &str, to: &str) -> Result<Entry> {
@@ -122,7 +91,7 @@ fn copy_object(
         return copy_in_parts(client, path, source, target, size);
     }
     let mut headers = client.write_headers();
-    headers.push(("x-amz-copy-source", copy_source(client, source)));
+    headers.push(("x-amz-copy-source", client.copy_source(source)));
     let text = client.text(op, path, || {
         client.request(
             client.bucket().put_object(Some(client.creds()), target),
@@ -151,15 +120,4 @@ fn copy_in_parts(client: &Client, path: &str, source: &str, target: &str, size: 
         start = end + 1;
     }
     upload.complete()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn copy_result_etags_parse() {
-        let doc = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CopyPartResult><LastModified>2026-12-02T16:41:32.000Z</LastModified><ETag>\"abc\"</ETag></CopyPartResult>";
-        assert_eq!(result_etag(doc).as_deref(), Some("\"abc\""));
-    }
 }

@@ -14,6 +14,8 @@ use plugin_api::{Entry, PluginError, Result};
 use reqwest::blocking::{Client as Http, RequestBuilder, Response};
 use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
 
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
 use crate::config::{S3Config, Sse};
 use crate::error::{self, Op, S3Failure};
 
@@ -43,6 +45,14 @@ impl Failure {
     }
 }
 
+/// What `x-amz-copy-source` leaves unencoded: RFC 3986's unreserved characters and `/`.
+const COPY_SOURCE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/');
+
 /// One workspace's connection to its bucket.
 pub(crate) struct Client {
     pub(crate) cfg: S3Config,
@@ -60,6 +70,16 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
+    /// `x-amz-copy-source: /bucket/key` for `key`, URL-encoded: the source of CopyObject and
+    /// UploadPartCopy (copier's, and the writer's when it copies a part).
+    pub(crate) fn copy_source(&self, key: &str) -> String {
+        format!(
+            "/{}/{}",
+            self.cfg.bucket,
+            utf8_percent_encode(key, COPY_SOURCE)
+        )
+    }
+
     pub(crate) fn new(cfg: S3Config) -> Result<Client> {
         let style = if cfg.path_style {
             UrlStyle::Path
@@ -334,5 +354,28 @@ impl Client {
             .map_err(|e| bad_xml(op, path, "ListObjectsV2", e))?;
         let keys = page.contents.into_iter().map(|o| (o.key, o.size)).collect();
         Ok((keys, page.next_continuation_token.filter(|t| !t.is_empty())))
+    }
+}
+
+/// The `ETag` of a CopyObjectResult or CopyPartResult document.
+pub(crate) fn copy_result_etag(text: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct CopyResult {
+        #[serde(rename = "ETag")]
+        etag: String,
+    }
+    quick_xml::de::from_str::<CopyResult>(text)
+        .ok()
+        .map(|r| r.etag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_result_etags_parse() {
+        let doc = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CopyPartResult><LastModified>2026-12-02T16:41:32.000Z</LastModified><ETag>\"abc\"</ETag></CopyPartResult>";
+        assert_eq!(copy_result_etag(doc).as_deref(), Some("\"abc\""));
     }
 }

@@ -231,10 +231,7 @@ impl<'c> Multipart<'c> {
         let number = self.etags.len() as u16 + 1;
         let (client, key, id) = (self.client, self.key, self.upload_id.as_str());
         let headers = [
-            (
-                "x-amz-copy-source",
-                crate::copier::copy_source(client, source_key),
-            ),
+            ("x-amz-copy-source", client.copy_source(source_key)),
             ("x-amz-copy-source-range", format!("bytes={start}-{end}")),
         ];
         let text = client.text(Op::Copy, self.path, || {
@@ -248,7 +245,7 @@ impl<'c> Multipart<'c> {
         if let Some(failure) = S3Failure::in_body(&text) {
             return Err(failure.to_plugin(&client.cfg, Op::Copy, self.path));
         }
-        let etag = crate::copier::result_etag(&text).ok_or_else(|| {
+        let etag = crate::core::copy_result_etag(&text).ok_or_else(|| {
             crate::core::bad_xml(Op::Copy, self.path, "UploadPartCopy", "no ETag")
         })?;
         self.etags.push(format!("\"{}\"", etag.trim_matches('"')));
@@ -279,7 +276,7 @@ impl<'c> Multipart<'c> {
         if let Some(failure) = S3Failure::in_body(&text) {
             return Err(failure.to_plugin(&client.cfg, Op::Write, self.path));
         }
-        crate::copier::result_etag(&text).ok_or_else(|| {
+        crate::core::copy_result_etag(&text).ok_or_else(|| {
             crate::core::bad_xml(Op::Write, self.path, "CompleteMultipartUpload", "no ETag")
         })?;
         self.done = true;
