@@ -136,6 +136,25 @@ impl HostSetup {
     }
 }
 
+/// `wshost plugins test` of plugin `id` (its library as [`build`] made it, its manifest from
+/// the repository's `manifests/`) with `params`: whether every case passed, and the output.
+pub fn plugins_test(id: &str, params: &[(String, String)]) -> (bool, String) {
+    let library = build().join(format!("lib{}.so", id.replace('.', "_")));
+    let mut command = Command::new(wshost_exe());
+    command
+        .args(["plugins", "test"])
+        .arg(library)
+        .arg("--manifest")
+        .arg(root().join("manifests").join(format!("{id}.toml")));
+    for (k, v) in params {
+        command.arg("--param").arg(format!("{k}={v}"));
+    }
+    let out = command.output().unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
 /// The text of a manifest from the repository (`manifests/` or `tests/manifests/`).
 pub fn manifest(file: &str) -> (String, String) {
     let path = [
@@ -257,6 +276,45 @@ impl Host {
             .send()
             .unwrap();
         assert_eq!(r.status(), 200, "grant: {}", r.text().unwrap_or_default());
+    }
+
+    /// Creates workspace `id` on `driver` through the API: `params`, with `extra` overriding
+    /// or adding to them. Asserts 201.
+    pub fn create_workspace(
+        &self,
+        driver: &str,
+        id: &str,
+        params: Vec<(String, String)>,
+        extra: &[(&str, &str)],
+    ) {
+        let mut all = serde_json::Map::new();
+        for (k, v) in params {
+            all.insert(k, json!(v));
+        }
+        for (k, v) in extra {
+            all.insert(k.to_string(), json!(v));
+        }
+        let (s, v) = json_of(
+            self.client
+                .post(self.api("workspaces"))
+                .json(&json!({ "id": id, "label": id, "driver": driver, "params": all }))
+                .send()
+                .unwrap(),
+        );
+        assert_eq!(s, 201, "create workspace {id}: {v}");
+    }
+
+    /// The driver's verify of workspace `id` through the API (200 whether or not the driver
+    /// is satisfied; the answer says which).
+    pub fn verify(&self, id: &str) -> Value {
+        let (s, v) = json_of(
+            self.client
+                .post(self.api(&format!("workspaces/{id}/verify")))
+                .send()
+                .unwrap(),
+        );
+        assert_eq!(s, 200, "{v}");
+        v
     }
 
     /// `{url}/api/{path}`.

@@ -245,6 +245,21 @@ async fn no_script_errors(b: &Browser, page: &str) -> Flow {
     )
 }
 
+/// Uploads `file` with the file browser's upload form, waits for its row and answers the CSS
+/// selector of its download link.
+async fn upload_in_page(b: &Browser, file: &std::path::Path) -> Flow<String> {
+    wait_css(b, "#upload-input")
+        .await?
+        .send_keys(&file.display().to_string())
+        .await
+        .map_err(fail("choose the file"))?;
+    click(b, "#upload-button").await?;
+    let name = file.file_name().unwrap().to_string_lossy();
+    let link = format!("tr.entry[data-name='{name}'] a.file");
+    wait_css(b, &link).await?;
+    Ok(link)
+}
+
 /// The bytes the link at `css` serves, fetched by the page itself (its session, its origin).
 async fn download_in_page(b: &Browser, css: &str) -> Flow<Vec<u8>> {
     let downloaded = b
@@ -382,15 +397,8 @@ fn admin_creates_a_workspace_and_a_user_manages_files() {
             click(b, "a[data-ws='projects']").await?;
             wait_url(b, "/ui/workspaces/projects").await?;
             wait_css(b, "#empty").await?;
-            wait_css(b, "#upload-input")
-                .await?
-                .send_keys(&upload.display().to_string())
-                .await
-                .map_err(fail("choose the file"))?;
-            click(b, "#upload-button").await?;
-            let link = "tr.entry[data-name='report.bin'] a.file";
-            wait_css(b, link).await?;
-            let got = download_in_page(b, link).await?;
+            let link = upload_in_page(b, &upload).await?;
+            let got = download_in_page(b, &link).await?;
             ensure(
                 got == bytes,
                 format!("downloaded {} bytes, uploaded {}", got.len(), bytes.len()),
@@ -1041,19 +1049,12 @@ fn admin_creates_an_sftp_workspace_from_its_form() {
                 .await
                 .map_err(fail("goto the workspace"))?;
             wait_css(b, "#empty").await?;
-            wait_css(b, "#upload-input")
-                .await?
-                .send_keys(&upload.display().to_string())
-                .await
-                .map_err(fail("choose the file"))?;
-            click(b, "#upload-button").await?;
-            let link = "tr.entry[data-name='notes.bin'] a.file";
-            wait_css(b, link).await?;
+            let link = upload_in_page(b, &upload).await?;
             ensure(
                 std::fs::read(&on_server).ok() == Some(bytes.clone()),
                 "the file is on the server",
             )?;
-            let got = download_in_page(b, link).await?;
+            let got = download_in_page(b, &link).await?;
             ensure(
                 got == bytes,
                 format!("downloaded {} bytes, uploaded {}", got.len(), bytes.len()),
@@ -1144,19 +1145,12 @@ fn admin_creates_an_s3_workspace_from_its_form() {
                 .await
                 .map_err(fail("goto the workspace"))?;
             wait_css(b, "#empty").await?;
-            wait_css(b, "#upload-input")
-                .await?
-                .send_keys(&upload.display().to_string())
-                .await
-                .map_err(fail("choose the file"))?;
-            click(b, "#upload-button").await?;
-            let link = "tr.entry[data-name='notes.bin'] a.file";
-            wait_css(b, link).await?;
+            let link = upload_in_page(b, &upload).await?;
             ensure(
                 server.get("notes.bin") == bytes,
                 "boto3 reads the file from the server",
             )?;
-            let got = download_in_page(b, link).await?;
+            let got = download_in_page(b, &link).await?;
             ensure(
                 got == bytes,
                 format!("downloaded {} bytes, uploaded {}", got.len(), bytes.len()),

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use wshost_tests::s3::{Fault, FaultProxy, Weed, BUCKET};
 use wshost_tests::*;
 
+const DRIVER: &str = "access.s3";
 const WS: &str = "bucket";
 
 /// A host with access.s3 enabled and an access.fs workspace `files` beside it.
@@ -22,65 +23,10 @@ fn host() -> Host {
     ))
 }
 
-/// Creates workspace `id` on access.s3 with `params`, `extra` overriding or adding.
-fn create(h: &Host, id: &str, params: Vec<(String, String)>, extra: &[(&str, &str)]) {
-    let mut all = serde_json::Map::new();
-    for (k, v) in params {
-        all.insert(k, json!(v));
-    }
-    for (k, v) in extra {
-        all.insert(k.to_string(), json!(v));
-    }
-    let (s, v) = json_of(
-        h.client
-            .post(h.api("workspaces"))
-            .json(&json!({ "id": id, "label": "S3", "driver": "access.s3", "params": all }))
-            .send()
-            .unwrap(),
-    );
-    assert_eq!(s, 201, "create workspace {id}: {v}");
-}
-
-fn verify(h: &Host, id: &str) -> Value {
-    let (s, v) = json_of(
-        h.client
-            .post(h.api(&format!("workspaces/{id}/verify")))
-            .send()
-            .unwrap(),
-    );
-    assert_eq!(s, 200, "{v}");
-    v
-}
-
-/// `wshost plugins test` of libaccess_s3.so with `params`: success and the output.
-fn plugins_test(params: &[(String, String)]) -> (bool, String) {
-    let mut args = vec![
-        "plugins".to_owned(),
-        "test".into(),
-        build().join("libaccess_s3.so").display().to_string(),
-        "--manifest".into(),
-        root()
-            .join("manifests/access.s3.toml")
-            .display()
-            .to_string(),
-    ];
-    for (k, v) in params {
-        args.push("--param".into());
-        args.push(format!("{k}={v}"));
-    }
-    let out = std::process::Command::new(wshost_exe())
-        .args(&args)
-        .output()
-        .unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.success(), text)
-}
-
 #[test]
 fn the_conformance_suite_passes() {
     let weed = Weed::start();
-    let (ok, out) = plugins_test(&weed.params());
+    let (ok, out) = plugins_test(DRIVER, &weed.params());
     assert!(ok, "{out}\nweed:\n{}", weed.log());
     assert!(out.contains("conformance of access.s3"), "{out}");
     assert!(out.contains("40 passed, 0 failed, 0 skipped"), "{out}");
@@ -99,8 +45,8 @@ fn the_conformance_suite_passes() {
 fn the_whole_flow_through_the_host() {
     let weed = Weed::start();
     let h = host();
-    create(&h, WS, weed.params(), &[]);
-    let v = verify(&h, WS);
+    h.create_workspace(DRIVER, WS, weed.params(), &[]);
+    let v = h.verify(WS);
     assert_eq!(v["ok"], json!(true), "{v}");
     let message = v["message"].as_str().unwrap();
     for part in [
@@ -193,7 +139,7 @@ fn the_whole_flow_through_the_host() {
 fn objects_boto3_wrote_list_and_download_and_what_wshost_wrote_boto3_reads() {
     let weed = Weed::start();
     let h = host();
-    create(&h, WS, weed.params(), &[("PREFIX", "team")]);
+    h.create_workspace(DRIVER, WS, weed.params(), &[("PREFIX", "team")]);
     let objects: Vec<(&str, Vec<u8>)> = vec![
         ("team/ünïcødé 名前.txt", b"unicode".to_vec()),
         ("team/with spaces.txt", b"spaces".to_vec()),
@@ -301,7 +247,7 @@ fn cut_upload(h: &Host, name: &str, announced: usize, cut: usize) {
 fn a_cut_upload_leaves_no_object_and_no_multipart_upload() {
     let weed = Weed::start();
     let h = host();
-    create(&h, WS, weed.params(), &[]);
+    h.create_workspace(DRIVER, WS, weed.params(), &[]);
     weed.put("target.bin", b"the previous version");
     // Within one part (a single PUT never sent), and past two parts (a multipart upload
     // begun, then aborted).
@@ -330,7 +276,7 @@ fn a_cut_upload_leaves_no_object_and_no_multipart_upload() {
 
 /// The error code and message of verify and of a listing of the workspace `id`.
 fn failures(h: &Host, id: &str) -> ((String, String), (u16, String, String)) {
-    let v = verify(h, id);
+    let v = h.verify(id);
     assert_eq!(v["ok"], json!(false), "{v}");
     let verified = (
         code(&v).to_owned(),
@@ -349,28 +295,28 @@ fn failures(h: &Host, id: &str) -> ((String, String), (u16, String, String)) {
 fn wrong_keys_a_missing_bucket_and_a_wrong_region_are_named() {
     let weed = Weed::start();
     let h = host();
-    create(
-        &h,
+    h.create_workspace(
+        DRIVER,
         "badsecret",
         weed.params(),
         &[("SECRET_ACCESS_KEY", "not-the-secret")],
     );
-    create(
-        &h,
+    h.create_workspace(
+        DRIVER,
         "badkey",
         weed.params(),
         &[("ACCESS_KEY_ID", "AKIANOSUCHKEY")],
     );
-    create(
-        &h,
+    h.create_workspace(
+        DRIVER,
         "nobucket",
         weed.params(),
         &[("BUCKET", "no-such-bucket")],
     );
     let proxy = FaultProxy::start(&weed.endpoint, Fault::Region("eu-west-3".into()));
-    create(&h, "region", weed.params_at(&proxy.endpoint), &[]);
-    create(
-        &h,
+    h.create_workspace(DRIVER, "region", weed.params_at(&proxy.endpoint), &[]);
+    h.create_workspace(
+        DRIVER,
         "rightregion",
         weed.params_at(&proxy.endpoint),
         &[("REGION", "eu-west-3")],
@@ -409,7 +355,7 @@ fn wrong_keys_a_missing_bucket_and_a_wrong_region_are_named() {
         assert!(!vmessage.contains(&weed.secret_key) && !lmessage.contains(&weed.secret_key));
         assert!(!vmessage.contains("X-Amz-Signature") && !lmessage.contains("X-Amz-Signature"));
     }
-    let v = verify(&h, "rightregion");
+    let v = h.verify("rightregion");
     assert_eq!(
         v["ok"],
         json!(true),
@@ -423,7 +369,7 @@ fn a_server_that_answers_503_is_retried_and_one_that_is_down_is_unavailable() {
     weed.put("kept.txt", b"kept");
     let h = host();
     let slow = FaultProxy::start(&weed.endpoint, Fault::SlowDown(2));
-    create(&h, "slow", weed.params_at(&slow.endpoint), &[]);
+    h.create_workspace(DRIVER, "slow", weed.params_at(&slow.endpoint), &[]);
     let (s, v) = h.get("get_action=ls&ws=slow&dir=/");
     assert_eq!(
         (s, listed_names(&v)),
@@ -438,7 +384,12 @@ fn a_server_that_answers_503_is_retried_and_one_that_is_down_is_unavailable() {
     );
 
     let overloaded = FaultProxy::start(&weed.endpoint, Fault::SlowDown(1000));
-    create(&h, "overloaded", weed.params_at(&overloaded.endpoint), &[]);
+    h.create_workspace(
+        DRIVER,
+        "overloaded",
+        weed.params_at(&overloaded.endpoint),
+        &[],
+    );
     let (s, v) = h.get("get_action=ls&ws=overloaded&dir=/");
     assert_eq!((s, code(&v)), (503, "unavailable"), "{v}");
     assert!(
@@ -450,7 +401,7 @@ fn a_server_that_answers_503_is_retried_and_one_that_is_down_is_unavailable() {
     );
 
     let down = format!("http://127.0.0.1:{}", free_port());
-    create(&h, "down", weed.params_at(&down), &[]);
+    h.create_workspace(DRIVER, "down", weed.params_at(&down), &[]);
     let ((vcode, vmessage), (s, lcode, lmessage)) = failures(&h, "down");
     assert_eq!(vcode, "unavailable", "{vmessage}");
     assert!(vmessage.contains("cannot connect"), "{vmessage}");

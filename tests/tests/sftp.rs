@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use wshost_tests::sshd::{Login, SlowLink, Sshd, ACCOUNT};
 use wshost_tests::*;
 
+const DRIVER: &str = "access.sftp";
 const WS: &str = "sftp";
 
 /// A host with access.sftp enabled and an access.fs workspace `files` beside it.
@@ -22,64 +23,9 @@ fn host() -> Host {
     ))
 }
 
-/// Creates workspace `id` on access.sftp with `params`, `extra` overriding or adding.
-fn create(h: &Host, id: &str, params: Vec<(String, String)>, extra: &[(&str, &str)]) {
-    let mut all = serde_json::Map::new();
-    for (k, v) in params {
-        all.insert(k, json!(v));
-    }
-    for (k, v) in extra {
-        all.insert(k.to_string(), json!(v));
-    }
-    let (s, v) = json_of(
-        h.client
-            .post(h.api("workspaces"))
-            .json(&json!({ "id": id, "label": "SFTP", "driver": "access.sftp", "params": all }))
-            .send()
-            .unwrap(),
-    );
-    assert_eq!(s, 201, "create workspace {id}: {v}");
-}
-
-fn verify(h: &Host, id: &str) -> Value {
-    let (s, v) = json_of(
-        h.client
-            .post(h.api(&format!("workspaces/{id}/verify")))
-            .send()
-            .unwrap(),
-    );
-    assert_eq!(s, 200, "{v}");
-    v
-}
-
-/// `wshost plugins test` of libaccess_sftp.so with `params`: success and the output.
-fn plugins_test(params: &[(String, String)]) -> (bool, String) {
-    let mut args = vec![
-        "plugins".to_owned(),
-        "test".into(),
-        build().join("libaccess_sftp.so").display().to_string(),
-        "--manifest".into(),
-        root()
-            .join("manifests/access.sftp.toml")
-            .display()
-            .to_string(),
-    ];
-    for (k, v) in params {
-        args.push("--param".into());
-        args.push(format!("{k}={v}"));
-    }
-    let out = std::process::Command::new(wshost_exe())
-        .args(&args)
-        .output()
-        .unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.success(), text)
-}
-
 fn conformance(login: Login) {
     let sshd = Sshd::start();
-    let (ok, out) = plugins_test(&sshd.params(login));
+    let (ok, out) = plugins_test(DRIVER, &sshd.params(login));
     assert!(ok, "{out}\nsshd:\n{}", sshd.log());
     assert!(out.contains("conformance of access.sftp"), "{out}");
     assert!(out.contains("40 passed, 0 failed, 0 skipped"), "{out}");
@@ -110,8 +56,8 @@ fn the_conformance_suite_passes_by_key() {
 fn the_whole_flow_through_the_host() {
     let sshd = Sshd::start();
     let h = host();
-    create(&h, WS, sshd.params(Login::Key), &[]);
-    let v = verify(&h, WS);
+    h.create_workspace(DRIVER, WS, sshd.params(Login::Key), &[]);
+    let v = h.verify(WS);
     assert_eq!(v["ok"], json!(true), "{v}");
     let message = v["message"].as_str().unwrap();
     for part in [
@@ -201,8 +147,13 @@ fn a_wrong_host_key_is_refused_before_login_showing_the_offered_fingerprint() {
     let h = host();
     // A real fingerprint, of another key: what an impostor's server would offer.
     let other = "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU";
-    create(&h, WS, sshd.params(Login::Password), &[("HOST_KEY", other)]);
-    let v = verify(&h, WS);
+    h.create_workspace(
+        DRIVER,
+        WS,
+        sshd.params(Login::Password),
+        &[("HOST_KEY", other)],
+    );
+    let v = h.verify(WS);
     assert_eq!(
         (&v["ok"], code(&v)),
         (&json!(false), "permission_denied"),
@@ -244,13 +195,13 @@ fn a_wrong_host_key_is_refused_before_login_showing_the_offered_fingerprint() {
 fn a_wrong_password_or_key_is_refused_naming_the_method() {
     let sshd = Sshd::start();
     let h = host();
-    create(
-        &h,
+    h.create_workspace(
+        DRIVER,
         WS,
         sshd.params(Login::Password),
         &[("PASSWORD", "not-the-password")],
     );
-    let v = verify(&h, WS);
+    let v = h.verify(WS);
     assert_eq!(
         (&v["ok"], code(&v)),
         (&json!(false), "permission_denied"),
@@ -274,15 +225,15 @@ fn a_wrong_password_or_key_is_refused_naming_the_method() {
     let unknown = sshd.unauthorized_key();
     let mut params = sshd.params(Login::Key);
     params.retain(|(k, _)| k != "PRIVATE_KEY");
-    create(&h, "sftp2", params, &[("PRIVATE_KEY", &unknown)]);
-    let v = verify(&h, "sftp2");
+    h.create_workspace(DRIVER, "sftp2", params, &[("PRIVATE_KEY", &unknown)]);
+    let v = h.verify("sftp2");
     let message = v["error"]["message"].as_str().unwrap_or_default();
     assert!(
         message.contains("by private key: the server refused the private key"),
         "{v}"
     );
-    create(
-        &h,
+    h.create_workspace(
+        DRIVER,
         "sftp3",
         vec![
             ("HOST".into(), "127.0.0.1".into()),
@@ -300,8 +251,8 @@ fn a_wrong_password_or_key_is_refused_naming_the_method() {
 fn a_server_that_goes_away_mid_download_fails_it_and_the_host_serves_on() {
     let mut sshd = Sshd::start();
     let h = host();
-    create(
-        &h,
+    h.create_workspace(
+        DRIVER,
         WS,
         sshd.params(Login::Password),
         &[("TIMEOUT_SECS", "5")],
@@ -408,7 +359,7 @@ fn no_path_leads_outside_root() {
     let before = snapshot(&outside);
 
     let h = host();
-    create(&h, WS, sshd.params(Login::Password), &[]);
+    h.create_workspace(DRIVER, WS, sshd.params(Login::Password), &[]);
     let up = |q: &str| format!("get_action=upload&ws={WS}&{q}");
     let attempts: Vec<(&str, &str, String)> = vec![
         (
@@ -631,7 +582,7 @@ fn on_disk(dir: &Path) -> Vec<String> {
 fn an_interrupted_upload_leaves_the_previous_version_and_no_partial_file() {
     let sshd = Sshd::start();
     let h = host();
-    create(&h, WS, sshd.params(Login::Password), &[]);
+    h.create_workspace(DRIVER, WS, sshd.params(Login::Password), &[]);
     sshd.put("target.bin", b"the previous version");
     for (name, cut) in [
         ("target.bin", 3 << 20),
@@ -693,8 +644,8 @@ fn an_interrupted_upload_leaves_the_previous_version_and_no_partial_file() {
 fn concurrent_uploads_to_one_workspace_share_its_pool() {
     let sshd = Sshd::start();
     let h = host();
-    create(
-        &h,
+    h.create_workspace(
+        DRIVER,
         WS,
         sshd.params(Login::Password),
         &[("CONNECTIONS", "2")],
@@ -745,13 +696,13 @@ fn a_slow_server_does_not_hold_up_another_workspace() {
     let sshd = Sshd::start();
     let slow = SlowLink::start(sshd.port, Duration::from_millis(400));
     let h = host();
-    create(
-        &h,
+    h.create_workspace(
+        DRIVER,
         "slow",
         sshd.params(Login::Password),
         &[("PORT", &slow.port.to_string())],
     );
-    create(&h, "quick", sshd.params(Login::Password), &[]);
+    h.create_workspace(DRIVER, "quick", sshd.params(Login::Password), &[]);
     sshd.put("a.txt", b"a");
     let started = Instant::now();
     std::thread::scope(|scope| {
@@ -798,8 +749,8 @@ fn a_server_that_never_answers_is_unavailable_after_the_timeout() {
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = silent.local_addr().unwrap().port();
     let h = host();
-    create(
-        &h,
+    h.create_workspace(
+        DRIVER,
         WS,
         sshd.params(Login::Password),
         &[("PORT", &port.to_string()), ("TIMEOUT_SECS", "2")],
@@ -826,7 +777,7 @@ fn a_server_that_never_answers_is_unavailable_after_the_timeout() {
 fn a_listing_hides_temporary_uploads_and_sweeps_the_stale_ones() {
     let sshd = Sshd::start();
     let h = host();
-    create(&h, WS, sshd.params(Login::Password), &[]);
+    h.create_workspace(DRIVER, WS, sshd.params(Login::Password), &[]);
     sshd.put("kept.txt", b"kept");
     let stale = sshd.put(
         ".wshost-upload-00000000000000aa.part",
@@ -869,8 +820,8 @@ fn copies_are_made_by_the_server() {
     let sshd = Sshd::start();
     let link = SlowLink::start(sshd.port, Duration::ZERO);
     let h = host();
-    create(
-        &h,
+    h.create_workspace(
+        DRIVER,
         WS,
         sshd.params(Login::Password),
         &[("PORT", &link.port.to_string())],
