@@ -20,7 +20,7 @@ use plugin_api::{
 use crate::app::error::AppError;
 use crate::app::{AppState, Shared};
 use crate::plugins::answers::{self, Listing};
-use crate::plugins::read::{Content, Download};
+use crate::plugins::read::Download;
 use crate::plugins::registry::{Registry, Unavailable};
 use crate::plugins::stream::{BodyFailure, BodyWatch};
 use crate::plugins::workspaces::Workspace;
@@ -79,9 +79,7 @@ impl DriverTarget {
             ))));
         }
         let entry = answers::entry(entry)?;
-        if let Content::Mismatch(why) = content {
-            return Err(AppError::PluginBadAnswer(why));
-        }
+        let content = content.map_err(AppError::PluginBadAnswer)?;
         Ok(Download {
             entry,
             content,

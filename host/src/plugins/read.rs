@@ -64,8 +64,9 @@ pub(crate) fn parse_range(header: &str, size: u64) -> RangeAsk {
     )
 }
 
-/// A read as a driver answered it, before its checks.
-pub(crate) type Answer = Result<(Entry, Content, Option<(u64, u64, u64)>), u64>;
+/// A read as a driver answered it, before its checks: the entry, the content (or why its
+/// length disagreed with the entry's) and the span; `Err(size)` when no range is satisfiable.
+pub(crate) type Answer = Result<(Entry, Result<Content, String>, Option<(u64, u64, u64)>), u64>;
 
 /// Reads `file` for a client that sent `range` (a Range header's value, if any): the whole
 /// file, or the one span the header asks (`Err(size)` when no range is satisfiable). Runs
@@ -128,25 +129,23 @@ pub(crate) enum Content {
     Stream(ByteSource),
     /// A body of at most [`WHOLE_MAX`] bytes, read in the driver call that opened it.
     Whole(Bytes),
-    /// The driver's stream disagreed with the length it announced (a 502, before any byte).
-    Mismatch(String),
 }
 
 impl Content {
-    /// Reads a small body whole, in the driver call.
+    /// Reads a small body whole, in the driver call; `Err(why)` when the driver's stream
+    /// disagreed with the length it announced (a 502, before any byte is sent).
     pub(crate) fn of(
         mut source: ByteSource,
         entry: &Entry,
         part: Option<(u64, u64, u64)>,
         file: &str,
-    ) -> plugin_api::Result<Content> {
+    ) -> plugin_api::Result<Result<Content, String>> {
         let length = length(entry, part);
         if entry.is_dir || length > WHOLE_MAX {
-            return Ok(Content::Stream(source));
+            return Ok(Ok(Content::Stream(source)));
         }
         match read_whole(&mut source, length) {
-            Ok(Ok(bytes)) => Ok(Content::Whole(bytes)),
-            Ok(Err(why)) => Ok(Content::Mismatch(why)),
+            Ok(whole) => Ok(whole.map(Content::Whole)),
             Err(e) => Err(PluginError::from_io_error(&format!("reading '{file}'"), e)),
         }
     }

@@ -305,7 +305,6 @@ fn download(state: &Shared, read: Download) -> Result<Response, AppError> {
             state.config.limits.plugin_timeout,
             Some(Transfer::start(Direction::Download, &driver)),
         ),
-        Content::Mismatch(why) => return Err(AppError::PluginBadAnswer(why)),
     };
     builder
         .body(body)
