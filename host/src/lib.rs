@@ -13,6 +13,7 @@ mod app;
 mod auth;
 mod commands;
 mod config;
+mod dav;
 pub mod internals;
 mod manifest;
 mod paths;

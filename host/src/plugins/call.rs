@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use plugin_api::foreign::{ForeignDriver, ForeignPlugin};
 use plugin_api::{
-    ActionRequest, ActionResponse, ByteSource, CallContext, Driver, Entry, ErrorKind, PageRequest,
-    PluginError, WriteOptions,
+    ActionRequest, ActionResponse, ByteSource, CallContext, Capabilities, Driver, Entry, ErrorKind,
+    PageRequest, PluginError, WriteOptions,
 };
 
 use crate::app::error::AppError;
@@ -144,6 +144,12 @@ impl DriverTarget {
             })
             .await?;
         answers::entry(entry)
+    }
+
+    /// What the driver implements (on the quick lane, where the driver has one).
+    pub(crate) async fn capabilities(&self, state: &Shared) -> Result<Capabilities, AppError> {
+        self.run(state, Lane::Quick, None, |d, _| Ok(d.capabilities()))
+            .await
     }
 
     /// The driver's verify: its sentence, or its error.

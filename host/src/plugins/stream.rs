@@ -76,32 +76,14 @@ pub(crate) fn body_reader(
     max: u64,
     transfer: Option<Transfer>,
 ) -> (ByteSource, Arc<BodyWatch>) {
-    let watch = Arc::new(BodyWatch {
-        started: Instant::now(),
-        last_read_ms: AtomicU64::new(0),
-        reading: AtomicBool::new(false),
-        failure: OnceLock::new(),
-    });
-    let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(DEPTH);
-    let pump_watch = watch.clone();
+    let (mut sender, reader, watch) = body_channel(max, transfer);
     tokio::spawn(async move {
         let mut frames = body.into_data_stream();
-        let mut received = 0u64;
         while let Some(frame) = frames.next().await {
-            let item = match frame {
+            match frame {
                 Ok(bytes) => {
-                    received += bytes.len() as u64;
-                    if let Some(t) = &transfer {
-                        t.bytes(bytes.len());
-                    }
-                    if received > max {
-                        let _ = pump_watch.failure.set(BodyFailure::OverLimit);
-                        Err(io::Error::new(
-                            io::ErrorKind::InvalidData,
-                            format!("request body over the limit of {max} bytes"),
-                        ))
-                    } else {
-                        Ok(bytes)
+                    if !sender.send(bytes).await {
+                        return;
                     }
                 }
                 Err(e) => {
@@ -109,35 +91,107 @@ pub(crate) fn body_reader(
                     let root: &(dyn std::error::Error + 'static) = &e;
                     let timed_out = std::iter::successors(Some(root), |e| e.source())
                         .any(|e| e.is::<tower_http::timeout::TimeoutError>());
-                    let _ = pump_watch.failure.set(if timed_out {
+                    let failure = if timed_out {
                         BodyFailure::Stalled
                     } else {
                         BodyFailure::ClientGone
-                    });
-                    Err(io::Error::new(
-                        io::ErrorKind::ConnectionAborted,
-                        format!("request body: {e}"),
-                    ))
+                    };
+                    sender.fail(failure, format!("request body: {e}")).await;
+                    return;
                 }
-            };
-            let failed = item.is_err();
-            if tx.send(item).await.is_err() || failed {
-                break;
             }
         }
+        sender.finish();
     });
+    (reader, watch)
+}
+
+/// A request body fed chunk by chunk from async code (a door that receives the body in
+/// pieces, as the WebDAV door does) and read by a plugin as a blocking reader: the sender,
+/// the reader and the watch of the reader. The reader ends only when the sender says the
+/// body is complete ([`BodySender::finish`]); a sender dropped before that makes the reader
+/// fail, so a body cut short is never taken for a whole one.
+pub(crate) fn body_channel(
+    max: u64,
+    transfer: Option<Transfer>,
+) -> (BodySender, ByteSource, Arc<BodyWatch>) {
+    let watch = Arc::new(BodyWatch {
+        started: Instant::now(),
+        last_read_ms: AtomicU64::new(0),
+        reading: AtomicBool::new(false),
+        failure: OnceLock::new(),
+    });
+    let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(DEPTH);
+    let complete = Arc::new(AtomicBool::new(false));
+    let sender = BodySender {
+        tx,
+        watch: watch.clone(),
+        complete: complete.clone(),
+        received: 0,
+        max,
+        transfer,
+    };
     let reader = ChannelReader {
         rx,
         current: Bytes::new(),
         watch: watch.clone(),
+        complete,
     };
-    (Box::new(reader), watch)
+    (sender, Box::new(reader), watch)
+}
+
+/// The async end of [`body_channel`].
+pub(crate) struct BodySender {
+    tx: mpsc::Sender<io::Result<Bytes>>,
+    watch: Arc<BodyWatch>,
+    /// Set by `finish`: the reader may end when the channel closes.
+    complete: Arc<AtomicBool>,
+    received: u64,
+    max: u64,
+    transfer: Option<Transfer>,
+}
+
+impl BodySender {
+    /// Passes the next chunk on, waiting while the reader is behind; false when the reader
+    /// is gone, or the body went over its limit (then the reader fails).
+    pub(crate) async fn send(&mut self, bytes: Bytes) -> bool {
+        self.received += bytes.len() as u64;
+        if let Some(t) = &self.transfer {
+            t.bytes(bytes.len());
+        }
+        if self.received > self.max {
+            let max = self.max;
+            self.fail(
+                BodyFailure::OverLimit,
+                format!("request body over the limit of {max} bytes"),
+            )
+            .await;
+            return false;
+        }
+        self.tx.send(Ok(bytes)).await.is_ok()
+    }
+
+    /// The body failed before its end: the reader fails with `why`, and the watch says why.
+    pub(crate) async fn fail(&self, failure: BodyFailure, why: String) {
+        let _ = self.watch.failure.set(failure);
+        let kind = match failure {
+            BodyFailure::OverLimit => io::ErrorKind::InvalidData,
+            BodyFailure::Stalled | BodyFailure::ClientGone => io::ErrorKind::ConnectionAborted,
+        };
+        let _ = self.tx.send(Err(io::Error::new(kind, why))).await;
+    }
+
+    /// The body is complete: the reader ends after the chunks sent.
+    pub(crate) fn finish(self) {
+        self.complete.store(true, Ordering::Release);
+    }
 }
 
 struct ChannelReader {
     rx: mpsc::Receiver<io::Result<Bytes>>,
     current: Bytes,
     watch: Arc<BodyWatch>,
+    complete: Arc<AtomicBool>,
 }
 
 impl Read for ChannelReader {
@@ -160,7 +214,15 @@ impl ChannelReader {
             match self.rx.blocking_recv() {
                 Some(Ok(bytes)) => self.current = bytes,
                 Some(Err(e)) => return Err(e),
-                None => return Ok(()),
+                // The sender is gone: the end of the body only if it said so.
+                None if self.complete.load(Ordering::Acquire) => return Ok(()),
+                None => {
+                    let _ = self.watch.failure.set(BodyFailure::ClientGone);
+                    return Err(io::Error::new(
+                        io::ErrorKind::ConnectionAborted,
+                        "the request body ended before it was complete",
+                    ));
+                }
             }
         }
         Ok(())

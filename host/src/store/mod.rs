@@ -14,6 +14,7 @@
 
 mod acl;
 mod crypto;
+mod dav;
 mod error;
 mod kv;
 mod passwords;
@@ -40,6 +41,7 @@ use sqlx::{AnyPool, Connection as _};
 pub(crate) use {
     acl::Access,
     crypto::{random_token, SecretKey},
+    dav::DeadProp,
     error::StoreError,
     sessions::{NewSession, Session},
     tokens::{NewToken, TokenInfo},

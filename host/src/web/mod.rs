@@ -48,6 +48,7 @@ pub(crate) fn app(state: Shared) -> Router {
         .method_not_allowed_fallback(wrong_method)
         .nest("/api", api::router())
         .merge(crate::ui::router())
+        .merge(crate::dav::router())
         // An unknown path answers in the surface of the door it is under.
         .fallback(no_route)
         .with_state(state)

@@ -1,0 +1,347 @@
+//! The WebDAV door: `/dav/` (and `/shares/`, Pydio's WebDAV base) serves every workspace the
+//! caller sees, `/dav/{workspace}/{path}` its tree, to Finder, Windows Explorer, davfs2,
+//! gvfs, rclone and the like.
+//!
+//! The protocol (PROPFIND, LOCK, If headers, multistatus answers, ...) is dav-server's; this
+//! door gives it, per request, a filesystem over the workspace's driver (`fs`, `file`) that
+//! calls it through the plugin-call layer (deadlines, answer checks), locks and dead
+//! properties in the store (`locks`; shared by every instance on one database), and turns
+//! failures into honest answers (`answer`).
+//!
+//! Order of a request: who is calling (Basic with an app password, or Bearer; never a
+//! cookie, since nothing here checks CSRF), where it goes (the path as dav-server will
+//! read it, and a Destination's), may they (read for PROPFIND, GET, HEAD; read-write for
+//! everything else), can the driver (its capabilities), and only then dav-server.
+
+mod answer;
+mod file;
+mod fs;
+mod quirks;
+
+use std::sync::{Arc, OnceLock};
+
+use axum::extract::{Request, State};
+use axum::response::Response;
+use axum::routing::any;
+use axum::Router;
+use dav_server::davpath::DavPath;
+use dav_server::ls::DavLockSystem;
+use dav_server::DavHandler;
+use http::{header, HeaderValue, Method, StatusCode};
+use plugin_api::Capabilities;
+
+use crate::access::{check_access, visible_workspaces};
+use crate::app::error::AppError;
+use crate::app::Shared;
+use crate::auth::Caller;
+use crate::paths;
+use crate::store::{Access, Store};
+use crate::telemetry;
+use answer::{error_answer, Failure};
+use fs::{DriverFs, Target};
+
+/// The URL prefixes the door answers under.
+const PREFIXES: [&str; 2] = ["/dav", "/shares"];
+
+/// Bytes dav-server asks of a file per read: the size of the host's stream chunks.
+const READ_CHUNK: usize = crate::plugins::stream::CHUNK;
+
+/// The door's routes, merged into the host's router.
+pub(crate) fn router() -> Router<Shared> {
+    let mut router = Router::new();
+    for prefix in PREFIXES {
+        router = router
+            .route(prefix, any(serve))
+            .route(&format!("{prefix}/"), any(serve))
+            .route(&format!("{prefix}/{{*path}}"), any(serve));
+    }
+    router
+}
+
+/// Where a request path (below the prefix, decoded) points.
+pub(super) enum Located {
+    /// The door's root: the workspaces.
+    Root,
+    /// Workspace id, and the path in it as drivers take it (normalized, "" for its root).
+    In(String, String),
+}
+
+/// Splits a decoded path below the prefix (`/ws/a/b`) into workspace and normalized path.
+pub(super) fn locate(path: &[u8]) -> Result<Located, AppError> {
+    let path = std::str::from_utf8(path)
+        .map_err(|_| AppError::BadRequest("the path is not UTF-8".into()))?;
+    let path = path.trim_matches('/');
+    if path.is_empty() {
+        return Ok(Located::Root);
+    }
+    let (ws, rest) = path.split_once('/').unwrap_or((path, ""));
+    let rel = paths::normalize(rest).map_err(|err| AppError::BadPath { name: "path", err })?;
+    Ok(Located::In(ws.to_owned(), rel))
+}
+
+async fn serve(State(state): State<Shared>, req: Request) -> Response {
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let work = Store::request_scope(serve_inner(state, req));
+    let (response, plugin) = telemetry::track(request_id, work).await;
+    telemetry::request(
+        &format!("dav_{}", method.as_str().to_ascii_lowercase()),
+        plugin.as_deref(),
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
+}
+
+async fn serve_inner(state: Shared, req: Request) -> Response {
+    let public_url = state.config.public_url.clone();
+    match route(&state, req).await {
+        Ok(response) => response,
+        Err((e, ws)) => {
+            let unauthenticated = matches!(
+                e,
+                AppError::Unauthenticated | AppError::InvalidCredentials(_)
+            );
+            let mut response = error_answer(e, &public_url, ws.as_deref());
+            if unauthenticated {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"wshost\", charset=\"UTF-8\""),
+                );
+            }
+            response
+        }
+    }
+}
+
+/// A refusal, with the workspace it concerns (to name its page in the answer).
+type Refusal = (AppError, Option<String>);
+
+async fn route(state: &Shared, req: Request) -> Result<Response, Refusal> {
+    let prefix = PREFIXES
+        .into_iter()
+        .find(|p| req.uri().path() == *p || req.uri().path().starts_with(&format!("{p}/")))
+        .expect("routed under a prefix");
+    let method = req.method().clone();
+    if method == Method::PATCH {
+        // dav-server would take it as SabreDAV's partial update, which drivers (whole-file
+        // writers) cannot do.
+        return Err((
+            AppError::WrongMethod {
+                method: "PATCH".into(),
+                path: req.uri().path().to_owned(),
+            },
+            None,
+        ));
+    }
+    let place = dav_path(req.uri().path(), prefix)
+        .and_then(|p| locate(p.as_bytes()))
+        .map_err(|e| (e, None))?;
+    // TEMP-BASIC: until resolve_client lands
+    let mut hdrs = req.headers().clone();
+    if let Some(b) = hdrs
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+    {
+        use base64::Engine;
+        let d = base64::engine::general_purpose::STANDARD
+            .decode(b)
+            .unwrap_or_default();
+        let d = String::from_utf8(d).unwrap_or_default();
+        let tok = d
+            .split_once(':')
+            .map(|x| x.1.to_owned())
+            .unwrap_or_default();
+        hdrs.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&format!("Bearer {tok}")).unwrap(),
+        );
+    }
+    let caller = Caller::resolve(state, &hdrs).await.map_err(|e| (e, None))?;
+    if caller.user.is_none() && method != Method::OPTIONS {
+        return Err((AppError::Unauthenticated, None));
+    }
+    let mut fs = DriverFs {
+        state: state.clone(),
+        target: None,
+        workspaces: Arc::default(),
+        failure: Failure::default(),
+        max_entries: 100_000,
+        refuse_apple_files: false,
+    };
+    let workspace = match place {
+        Located::Root => {
+            if !matches!(method, Method::OPTIONS | Method::GET | Method::HEAD)
+                && method.as_str() != "PROPFIND"
+            {
+                return Err((
+                    AppError::Forbidden(
+                        "the WebDAV root holds the workspaces; change files inside one".into(),
+                    ),
+                    None,
+                ));
+            }
+            if caller.user.is_some() {
+                let visible = visible_workspaces(state, &caller)
+                    .await
+                    .map_err(|e| (e, None))?;
+                fs.workspaces = Arc::new(visible.into_iter().map(|(ws, _)| ws.id).collect());
+            }
+            None
+        }
+        Located::In(ws, _) => {
+            let refuse = |e| (e, Some(ws.clone()));
+            // An anonymous OPTIONS (Windows sends one first) learns what the server speaks,
+            // not what the workspace holds.
+            if caller.user.is_some() {
+                let need = needs(&method);
+                let granted = check_access(state, &caller, &ws, need)
+                    .await
+                    .map_err(refuse)?;
+                let driver = granted.driver();
+                let caps = if need == Access::ReadWrite {
+                    let caps = driver.capabilities(state).await.map_err(refuse)?;
+                    capable(&method, caps, &ws).map_err(refuse)?;
+                    caps
+                } else {
+                    Capabilities::READ_ONLY
+                };
+                if matches!(method.as_str(), "COPY" | "MOVE") {
+                    destination(&req, prefix, &ws).map_err(refuse)?;
+                }
+                fs.target = Some(Arc::new(Target {
+                    ws: ws.clone(),
+                    driver,
+                    caps,
+                }));
+            }
+            Some(ws)
+        }
+    };
+    let failure = fs.failure.clone();
+    let mut config = DavHandler::builder()
+        .strip_prefix(prefix)
+        .filesystem(Box::new(fs))
+        .locksystem(locks())
+        .read_buf_size(READ_CHUNK)
+        .autoindex(false);
+    if let Some(user) = caller.name() {
+        config = config.principal(user);
+    }
+    let mut response = config.build_handler().handle(req).await;
+    if method == Method::OPTIONS {
+        // Classes 1, 2 and 3 (RFC 4918), without the SabreDAV partial update dav-server
+        // lists, which PATCH refuses above.
+        response
+            .headers_mut()
+            .insert("dav", HeaderValue::from_static("1, 2, 3"));
+    }
+    Ok(answer::answer(
+        response,
+        &failure,
+        &state.config.public_url,
+        workspace.as_deref(),
+    ))
+}
+
+/// The lock system: one for the process until the store keeps them.
+fn locks() -> Box<dyn DavLockSystem> {
+    static LOCKS: OnceLock<Box<dyn DavLockSystem>> = OnceLock::new();
+    LOCKS
+        .get_or_init(|| dav_server::memls::MemLs::new() as Box<dyn DavLockSystem>)
+        .clone()
+}
+
+/// The decoded path below `prefix`, as dav-server will read it (`..` resolved, segments
+/// decoded; a decoded `/` or NUL refused).
+fn dav_path(raw: &str, prefix: &str) -> Result<DavPath, AppError> {
+    let mut path = DavPath::new(raw)
+        .map_err(|e| AppError::BadRequest(format!("the request path is refused: {e:?}")))?;
+    path.set_prefix(prefix)
+        .map_err(|_| AppError::BadRequest(format!("the path climbs out of {prefix}/")))?;
+    Ok(path)
+}
+
+/// The access a method needs: reading for what only looks, read-write for anything else.
+fn needs(method: &Method) -> Access {
+    match method.as_str() {
+        "GET" | "HEAD" | "PROPFIND" | "OPTIONS" => Access::Read,
+        _ => Access::ReadWrite,
+    }
+}
+
+/// Refuses what the workspace's driver cannot do: a driver without `mkdir` answers MKCOL with
+/// 405 (RFC 4918 9.3.1), one without `write` any change with 403.
+fn capable(method: &Method, caps: Capabilities, ws: &str) -> Result<(), AppError> {
+    if !caps.contains(Capabilities::WRITE) {
+        return Err(AppError::Forbidden(format!(
+            "workspace '{ws}' is read-only: its driver does not write"
+        )));
+    }
+    if method.as_str() == "MKCOL" && !caps.contains(Capabilities::MKDIR) {
+        return Err(AppError::WrongMethod {
+            method: "MKCOL".into(),
+            path: format!("workspace '{ws}' (its driver makes no folders)"),
+        });
+    }
+    Ok(())
+}
+
+/// Checks a COPY or MOVE's Destination: a client path like any other (decoded, `..`
+/// resolved, normalized), on this server and in the same workspace. A destination elsewhere
+/// is refused with 502 Bad Gateway, as RFC 4918 (9.8.5, 9.9.4) allows: copying across
+/// workspaces would need two drivers and two grants in one request.
+fn destination(req: &Request, prefix: &str, ws: &str) -> Result<(), AppError> {
+    let value = req
+        .headers()
+        .get("destination")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| AppError::BadRequest("COPY and MOVE need a Destination header".into()))?;
+    let path = if value.starts_with('/') {
+        value.to_owned()
+    } else {
+        let url = url::Url::parse(value)
+            .map_err(|_| AppError::BadRequest(format!("the Destination '{value}' is not a URL")))?;
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok());
+        let authority = match url.port() {
+            Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+            None => url.host_str().unwrap_or_default().to_owned(),
+        };
+        if host.is_some_and(|h| !h.eq_ignore_ascii_case(&authority)) {
+            return Err(elsewhere(format!(
+                "the Destination is on another server ({authority})"
+            )));
+        }
+        url.path().to_owned()
+    };
+    match dav_path(&path, prefix).and_then(|p| locate(p.as_bytes())) {
+        Ok(Located::In(dest, _)) if dest == ws => Ok(()),
+        Ok(Located::In(dest, _)) => Err(elsewhere(format!(
+            "the Destination is in another workspace ('{dest}'); copy or move within '{ws}'"
+        ))),
+        Ok(Located::Root) => Err(AppError::Forbidden(
+            "the Destination is the WebDAV root, which holds only workspaces".into(),
+        )),
+        Err(AppError::BadRequest(_)) => Err(elsewhere(format!(
+            "the Destination is outside {prefix}/ on this server"
+        ))),
+        Err(e) => Err(e),
+    }
+}
+
+fn elsewhere(message: String) -> AppError {
+    AppError::Rejected {
+        status: StatusCode::BAD_GATEWAY,
+        message,
+    }
+}
