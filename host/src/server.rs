@@ -1,15 +1,18 @@
 //! The HTTP/1 accept loop. axum::serve is the usual choice, but it exposes neither a header
 //! read timeout (so a slow-loris client could hold connections open forever) nor socket
-//! options; this is the same hyper server with those set, and graceful shutdown.
+//! options; this is the same hyper server with those set, and graceful shutdown. Each request
+//! carries its connection's peer address as `ConnectInfo<SocketAddr>`.
 
 use std::future::Future;
 use std::time::Duration;
 
+use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tower::ServiceExt as _;
 
 use crate::config::Limits;
 
@@ -49,7 +52,16 @@ pub(crate) async fn serve(
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!("TCP_NODELAY on a connection from {peer}: {e}");
         }
-        let service = TowerToHyperService::new(app.clone());
+        // The peer's address, for the rules that depend on it (`auth::resolve_client`
+        // accepts Basic over plain http only from this machine); read as axum's
+        // `ConnectInfo<SocketAddr>`, which `into_make_service_with_connect_info` would set.
+        let with_peer =
+            app.clone()
+                .map_request(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(ConnectInfo(peer));
+                    req
+                });
+        let service = TowerToHyperService::new(with_peer);
         let connection = http.serve_connection(TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {

@@ -51,6 +51,11 @@ pub(crate) enum AppError {
     Unauthenticated,
     /// Credentials were sent but are not valid (401).
     InvalidCredentials(&'static str),
+    /// HTTP Basic credentials sent in clear over the network: refused (403) unless the
+    /// transport is secure (`public_url` https, a loopback peer) or `[dav]
+    /// allow_basic_over_http` allows it. 403, not 401: a 401 would make clients ask for the
+    /// password again and send it in clear once more.
+    BasicOverHttp,
     /// Logged in, but not allowed (403).
     Forbidden(String),
     /// A cookie-authenticated request that changes state came without the CSRF token (403).
@@ -218,6 +223,15 @@ impl AppError {
                 "log in, or send an API token as 'Authorization: Bearer TOKEN'".into(),
             ),
             InvalidCredentials(why) => (StatusCode::UNAUTHORIZED, "invalid_credentials", (*why).into()),
+            BasicOverHttp => (
+                StatusCode::FORBIDDEN,
+                "basic_over_http",
+                "HTTP Basic credentials are accepted only over https or from this machine, since \
+                 the password crosses the network in clear with every request: use the host's \
+                 https address (or a Bearer token); the operator may allow it with \
+                 `allow_basic_over_http = true` in the [dav] section of host.toml"
+                    .into(),
+            ),
             Forbidden(why) => (StatusCode::FORBIDDEN, "forbidden", why.clone()),
             CsrfRejected => (
                 StatusCode::FORBIDDEN,

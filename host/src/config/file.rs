@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::dav::FileDav;
 use super::limits::FileLimits;
 use super::{ConfigError, WorkspaceDecl};
 
@@ -25,6 +26,8 @@ pub(super) struct FileConfig {
     pub(super) shutdown_deadline_secs: Option<u64>,
     #[serde(default)]
     pub(super) limits: FileLimits,
+    #[serde(default)]
+    pub(super) dav: FileDav,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use super::dav::dav;
 use super::file::{read_file, FileConfig};
 use super::limits::limits;
 use super::{Config, ConfigError, Database, SecretKeySource, Settings, WorkspaceDecl};
@@ -143,9 +144,11 @@ impl Config {
         let limits = limits(file.limits, &mut |key, message| {
             problem(&origin, key, message)
         });
+        let dav = dav(file.dav, &mut |key, message| problem(&origin, key, message));
 
         let config = Config {
             limits,
+            dav,
             database,
             secret_key,
             session_ttl,
@@ -295,5 +298,25 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("both"), "{err}");
+        let err = load("[dav]\napple_files = \"no\"\n", Settings::default()).unwrap_err();
+        assert!(
+            err.to_string().contains("host.toml: key `dav.apple_files`"),
+            "{err}"
+        );
+        let err = load("[dav]\nrealms = \"x\"\n", Settings::default()).unwrap_err();
+        assert!(err.to_string().contains("unknown field `realms`"), "{err}");
+    }
+
+    #[test]
+    fn the_dav_section_is_read() {
+        let cfg = load("", Settings::default()).unwrap();
+        assert_eq!(cfg.dav, super::super::Dav::default());
+        let cfg = load(
+            "[dav]\nallow_basic_over_http = true\nmax_propfind_entries = 7\n",
+            Settings::default(),
+        )
+        .unwrap();
+        assert!(cfg.dav.allow_basic_over_http);
+        assert_eq!(cfg.dav.max_propfind_entries, 7);
     }
 }

@@ -3,8 +3,10 @@
 //!
 //! Layout: `mod` (the resolved configuration and its errors), `settings` (flags and
 //! `WSHOST_*` variables), `file` (the shapes of `host.toml` as written), `limits` (`[limits]`
-//! and its defaults), `load` (flags over the file over the defaults).
+//! and its defaults), `dav` (`[dav]`, the WebDAV door's settings), `load` (flags over the file
+//! over the defaults).
 
+mod dav;
 mod file;
 mod limits;
 mod load;
@@ -16,6 +18,10 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+// `AppleFiles` for the WebDAV door, which lands next (its merge removes this allow).
+#[allow(unused_imports)]
+pub(crate) use dav::AppleFiles;
+pub(crate) use dav::Dav;
 pub(crate) use limits::Limits;
 pub(crate) use settings::Settings;
 
@@ -45,6 +51,8 @@ pub(crate) struct Config {
     pub(crate) shutdown_deadline: std::time::Duration,
     /// What one client may ask of the host.
     pub(crate) limits: Limits,
+    /// The WebDAV door (`[dav]`).
+    pub(crate) dav: Dav,
 }
 
 /// The store's location.

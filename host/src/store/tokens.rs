@@ -150,12 +150,29 @@ impl Store {
         Ok(tokens)
     }
 
-    /// Revokes the token with public id `id`; `false` if there was none.
-    pub(crate) async fn delete_token(&self, id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM tokens WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+    /// Revokes the token with public id `id`, if it belongs to `owner` (any user's for
+    /// `None`); `false` if there was no such token. One statement, so that the token checked
+    /// is the token deleted.
+    pub(crate) async fn delete_token(
+        &self,
+        id: &str,
+        owner: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let done = match owner {
+            Some(owner) => {
+                sqlx::query("DELETE FROM tokens WHERE id = $1 AND user_name = $2")
+                    .bind(id)
+                    .bind(owner)
+                    .execute(&self.pool)
+                    .await?
+            }
+            None => {
+                sqlx::query("DELETE FROM tokens WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?
+            }
+        };
         Ok(done.rows_affected() > 0)
     }
 }

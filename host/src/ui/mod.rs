@@ -21,10 +21,12 @@
 //! `/ui/login?next=PATH`.
 //!
 //! Layout: `mod` (router, rendering, sessions, errors), `pages` (login, logout, the user's
-//! workspaces, the file browser), `admin_pages` (plugins and workspace administration), `forms`
-//! (the workspace form generated from a manifest).
+//! workspaces, the file browser), `app_passwords` (each user's app passwords for WebDAV
+//! clients), `admin_pages` (plugins and workspace administration), `forms` (the workspace
+//! form generated from a manifest).
 
 mod admin_pages;
+mod app_passwords;
 mod forms;
 mod pages;
 
@@ -53,6 +55,11 @@ pub(crate) fn router() -> Router<Shared> {
         .route("/ui/login", get(pages::login_page).post(pages::login))
         .route("/ui/logout", get(pages::logout_page).post(pages::logout))
         .route("/ui/workspaces/{id}", get(pages::browser))
+        .route(
+            "/ui/app-passwords",
+            get(app_passwords::list).post(app_passwords::create),
+        )
+        .route("/ui/app-passwords/{id}/revoke", post(app_passwords::revoke))
         .route("/ui/admin/plugins", get(admin_pages::plugins))
         .route(
             "/ui/admin/plugins/{id}/toggle",
@@ -191,9 +198,29 @@ impl Session {
         req: Request,
     ) -> Result<(Session, Vec<(String, String)>), UiError> {
         let s = Session::admin(state, headers, uri).await?;
+        s.checked_form(headers, req).await
+    }
+
+    /// Like [`Session::admin_form`], for any logged-in user.
+    pub(crate) async fn form(
+        state: &Shared,
+        headers: &HeaderMap,
+        uri: &Uri,
+        req: Request,
+    ) -> Result<(Session, Vec<(String, String)>), UiError> {
+        let s = Session::of(state, headers, uri).await?;
+        s.checked_form(headers, req).await
+    }
+
+    /// The fields of a form post, once its CSRF token is checked.
+    async fn checked_form(
+        self,
+        headers: &HeaderMap,
+        req: Request,
+    ) -> Result<(Session, Vec<(String, String)>), UiError> {
         let pairs = form_pairs(req).await?;
-        s.check_form(headers, field(&pairs, "csrf"))?;
-        Ok((s, pairs))
+        self.check_form(headers, field(&pairs, "csrf"))?;
+        Ok((self, pairs))
     }
 
     /// Refuses a form post without the session's CSRF token.
@@ -227,13 +254,17 @@ fn env() -> &'static Environment<'static> {
     })
 }
 
-const TEMPLATES: [(&str, &str); 9] = [
+const TEMPLATES: [(&str, &str); 10] = [
     ("base.html", include_str!("../../templates/base.html")),
     ("error.html", include_str!("../../templates/error.html")),
     ("login.html", include_str!("../../templates/login.html")),
     ("logout.html", include_str!("../../templates/logout.html")),
     ("home.html", include_str!("../../templates/home.html")),
     ("browser.html", include_str!("../../templates/browser.html")),
+    (
+        "app_passwords.html",
+        include_str!("../../templates/app_passwords.html"),
+    ),
     ("plugins.html", include_str!("../../templates/plugins.html")),
     (
         "workspaces.html",
@@ -352,6 +383,45 @@ mod tests {
             "{html}"
         );
         assert!(!html.contains("upload-input"), "{html}");
+    }
+
+    #[test]
+    fn a_new_app_password_is_shown_with_what_to_paste_and_never_in_the_list() {
+        let ctx = |created: Value| {
+            json!({
+                "title": "App passwords", "csrf": "c", "user": { "name": "ann", "admin": false },
+                "label": "", "created": created,
+                "tokens": [{ "id": "t1", "label": "laptop", "created": "2026-01-02 03:04:05 UTC",
+                             "last_used": null }],
+            })
+        };
+        let html = render(
+            "app_passwords.html",
+            ctx(
+                json!({ "label": "laptop", "url": "https://files.example.com/dav/",
+                        "user": "ann", "password": "wsh_secret" }),
+            ),
+        )
+        .unwrap()
+        .0;
+        assert!(
+            html.contains("<code id=\"new-password\">wsh_secret</code>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("https:&#x2f;&#x2f;files.example.com&#x2f;dav&#x2f;"),
+            "{html}"
+        );
+        assert!(html.contains("will not be shown again"), "{html}");
+        assert_eq!(html.matches("wsh_secret").count(), 1, "{html}");
+        let html = render("app_passwords.html", ctx(Value::Null)).unwrap().0;
+        assert!(!html.contains("new-password"), "{html}");
+        assert!(
+            html.contains("action=\"/ui/app-passwords/t1/revoke\""),
+            "{html}"
+        );
+        assert!(html.contains("<td>never</td>"), "{html}");
+        assert!(html.contains("<a href=\"/ui/app-passwords\">App passwords</a>"));
     }
 
     #[test]

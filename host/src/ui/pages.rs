@@ -228,7 +228,7 @@ fn crumbs(dir: &str) -> Vec<Value> {
 }
 
 /// `2026-01-02 03:04:05 UTC`.
-fn shown_time(t: std::time::SystemTime) -> String {
+pub(super) fn shown_time(t: std::time::SystemTime) -> String {
     let iso = humantime::format_rfc3339_seconds(t).to_string();
     iso.replacen('T', " ", 1).replace('Z', " UTC")
 }

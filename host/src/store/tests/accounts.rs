@@ -240,8 +240,14 @@ pub(super) async fn tokens(db: &TestDb) {
         Err(StoreError::NotFound(_))
     ));
 
-    assert!(db.delete_token(&first.id).await.unwrap());
-    assert!(!db.delete_token(&first.id).await.unwrap());
+    assert!(
+        !db.delete_token(&first.id, Some("abe")).await.unwrap(),
+        "not abe's token"
+    );
+    assert!(db.token_user(&first.token).await.unwrap().is_some());
+    assert!(db.delete_token(&first.id, Some("tia")).await.unwrap());
+    assert!(!db.delete_token(&first.id, None).await.unwrap());
+    assert!(db.delete_token(&other.id, None).await.unwrap(), "anyone's");
     assert!(db.token_user(&first.token).await.unwrap().is_none());
     assert!(db.token_user(&second.token).await.unwrap().is_some());
 }

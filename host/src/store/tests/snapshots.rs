@@ -62,7 +62,7 @@ pub(super) async fn every_change_holds_on_the_next_request(db: &TestDb) {
     assert_eq!(request(db, &token.token, "w").await.3, Some(2));
     other.revoke("w", "una").await.unwrap();
     assert_eq!(request(db, &token.token, "w").await.1, None);
-    other.delete_token(&token.id).await.unwrap();
+    other.delete_token(&token.id, None).await.unwrap();
     assert_eq!(request(db, &token.token, "w").await.0, None);
 
     // Sessions: ended on the other instance, gone on the next request.
