@@ -11,8 +11,6 @@ mod basic;
 mod origin;
 mod throttle;
 
-// For the WebDAV door (host/src/dav/), which lands next; its merge removes this allow.
-#[allow(unused_imports)]
 pub(crate) use basic::{basic_challenge, resolve_client};
 pub(crate) use throttle::LoginThrottle;
 

@@ -127,7 +127,6 @@ fn basic_allowed(public_url: &str, allow_over_http: bool, peer: Option<SocketAdd
 /// `basic_over_http` for Basic over an insecure transport (checked before the credentials
 /// are looked at, and not counted as a failure); 429 `too_many_attempts` while the user name
 /// is paused by the failed-login throttle (checked before the token is looked up).
-#[allow(dead_code)] // Called by the WebDAV door, which lands next; its merge removes this.
 pub(crate) async fn resolve_client(state: &Shared, parts: &Parts) -> Result<Caller, AppError> {
     let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
         return Ok(Caller::anonymous());
@@ -180,7 +179,6 @@ async fn basic_caller(state: &Shared, user: &str, password: &str) -> Result<Call
 /// `Basic realm="REALM", charset="UTF-8"` (RFC 7617). The realm is a quoted string: `"` and
 /// `\` are escaped, and characters a header cannot carry reliably (controls, non-ASCII) are
 /// left out (`[dav] realm` admits none of them anyway).
-#[allow(dead_code)] // Called by the WebDAV door, which lands next; its merge removes this.
 pub(crate) fn basic_challenge(realm: &str) -> HeaderValue {
     let mut quoted = String::with_capacity(realm.len() + 8);
     for c in realm.chars() {

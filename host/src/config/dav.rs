@@ -30,7 +30,7 @@ impl Default for Dav {
             allow_basic_over_http: false,
             realm: "wshost".into(),
             apple_files: AppleFiles::Allow,
-            max_propfind_entries: 10_000,
+            max_propfind_entries: 100_000,
         }
     }
 }
@@ -140,7 +140,7 @@ mod tests {
         assert!(!dav.allow_basic_over_http);
         assert_eq!(dav.realm, "wshost");
         assert_eq!(dav.apple_files, AppleFiles::Allow);
-        assert_eq!(dav.max_propfind_entries, 10_000);
+        assert_eq!(dav.max_propfind_entries, 100_000);
     }
 
     #[test]

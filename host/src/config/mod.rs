@@ -18,8 +18,6 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-// `AppleFiles` for the WebDAV door, which lands next (its merge removes this allow).
-#[allow(unused_imports)]
 pub(crate) use dav::AppleFiles;
 pub(crate) use dav::Dav;
 pub(crate) use limits::Limits;

@@ -33,7 +33,8 @@ use plugin_api::Capabilities;
 use crate::access::{check_access, visible_workspaces};
 use crate::app::error::AppError;
 use crate::app::Shared;
-use crate::auth::Caller;
+use crate::auth::{basic_challenge, resolve_client};
+use crate::config::AppleFiles;
 use crate::paths;
 use crate::store::{Access, Store};
 use crate::telemetry;
@@ -101,6 +102,10 @@ async fn serve(State(state): State<Shared>, req: Request) -> Response {
 
 async fn serve_inner(state: Shared, req: Request) -> Response {
     let public_url = state.config.public_url.clone();
+    if !state.config.dav.enabled {
+        let path = req.uri().path().to_owned();
+        return error_answer(AppError::NoRoute { path }, &public_url, None);
+    }
     match route(&state, req).await {
         Ok(response) => response,
         Err((e, ws)) => {
@@ -112,7 +117,7 @@ async fn serve_inner(state: Shared, req: Request) -> Response {
             if unauthenticated {
                 response.headers_mut().insert(
                     header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Basic realm=\"wshost\", charset=\"UTF-8\""),
+                    basic_challenge(&state.config.dav.realm),
                 );
             }
             response
@@ -143,28 +148,9 @@ async fn route(state: &Shared, req: Request) -> Result<Response, Refusal> {
     let place = dav_path(req.uri().path(), prefix)
         .and_then(|p| locate(p.as_bytes()))
         .map_err(|e| (e, None))?;
-    // TEMP-BASIC: until resolve_client lands
-    let mut hdrs = req.headers().clone();
-    if let Some(b) = hdrs
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "))
-    {
-        use base64::Engine;
-        let d = base64::engine::general_purpose::STANDARD
-            .decode(b)
-            .unwrap_or_default();
-        let d = String::from_utf8(d).unwrap_or_default();
-        let tok = d
-            .split_once(':')
-            .map(|x| x.1.to_owned())
-            .unwrap_or_default();
-        hdrs.insert(
-            header::AUTHORIZATION,
-            HeaderValue::from_str(&format!("Bearer {tok}")).unwrap(),
-        );
-    }
-    let caller = Caller::resolve(state, &hdrs).await.map_err(|e| (e, None))?;
+    let (parts, body) = req.into_parts();
+    let caller = resolve_client(state, &parts).await.map_err(|e| (e, None))?;
+    let req = Request::from_parts(parts, body);
     if caller.user.is_none() && method != Method::OPTIONS {
         return Err((AppError::Unauthenticated, None));
     }
@@ -173,8 +159,8 @@ async fn route(state: &Shared, req: Request) -> Result<Response, Refusal> {
         target: None,
         workspaces: Arc::default(),
         failure: Failure::default(),
-        max_entries: 100_000,
-        refuse_apple_files: false,
+        max_entries: state.config.dav.max_propfind_entries as usize,
+        refuse_apple_files: state.config.dav.apple_files == AppleFiles::Refuse,
     };
     let workspace = match place {
         Located::Root => {
