@@ -14,6 +14,8 @@
 #   SKIP_DROPBOX=1    skip the Dropbox driver part
 #   SKIP_SFTP=1       skip access.sftp against sftp and rclone (bench/sftp.sh, needs
 #                     tests/setup.sh's sshd and account)
+#   SKIP_WEBDAV=1     skip the WebDAV door against Apache mod_dav and rclone serve webdav
+#                     (bench/webdav.sh; installs apache2)
 #   SKIP_S3=1         skip access.s3 against rclone and boto3 on SeaweedFS (bench/s3.sh,
 #                     needs tests/setup.sh's venv with weed and boto3)
 #   KEEP=1            keep the temporary folder (logs, configs, raw figures)
@@ -459,6 +461,16 @@ if [[ -z "${SKIP_S3:-}" ]]; then
     echo '```'
     "$REPO/bench/s3.sh" "$RUNS" || echo "bench/s3.sh failed (see its message above)"
     echo '```'
+  } >>"$OUT"
+fi
+# ---- the WebDAV door against Apache mod_dav and rclone serve webdav (its own script) --------
+if [[ -z "${SKIP_WEBDAV:-}" ]]; then
+  log "the WebDAV door side by side with Apache mod_dav and rclone serve webdav (bench/webdav.sh $RUNS)"
+  {
+    echo
+    echo "## WebDAV (bench/webdav.sh $RUNS)"
+    echo
+    "$REPO/bench/webdav.sh" "$RUNS" || echo "bench/webdav.sh failed (see its message above)"
   } >>"$OUT"
 fi
 cat "$OUT"
