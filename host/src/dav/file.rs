@@ -241,6 +241,7 @@ impl WriteFile {
         let write = self.write.take().ok_or(FsError::GeneralFailure)?;
         match write.await {
             Ok(Ok(entry)) => {
+                self.fs.changed();
                 self.done = Some(entry);
                 Ok(())
             }

@@ -3,7 +3,8 @@
 //! by its driver through the plugin-call layer with the access checked for this request.
 //! Dead properties live in the store, keyed by workspace and driver path.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use dav_server::davpath::DavPath;
@@ -48,6 +49,9 @@ pub(super) struct DriverFs {
     pub(super) max_entries: usize,
     /// Refuse macOS `._*` and `.DS_Store` files (`[dav] apple_files`).
     pub(super) refuse_apple_files: bool,
+    /// Entries stat'ed during this request, by path: dav-server asks the same path several
+    /// times (PUT: the target, then the file it opened); emptied by every change.
+    pub(super) seen: Arc<Mutex<HashMap<String, Entry>>>,
 }
 
 impl DriverFs {
@@ -71,10 +75,24 @@ impl DriverFs {
     }
 
     pub(super) async fn stat(&self, t: &Target, path: &str) -> FsResult<Entry> {
-        t.driver
+        if let Some(entry) = self.seen.lock().expect("stat cache").get(path) {
+            return Ok(entry.clone());
+        }
+        let entry = t
+            .driver
             .stat(&self.state, path.to_owned())
             .await
-            .map_err(|e| self.failed(e))
+            .map_err(|e| self.failed(e))?;
+        self.seen
+            .lock()
+            .expect("stat cache")
+            .insert(path.to_owned(), entry.clone());
+        Ok(entry)
+    }
+
+    /// Forgets what was stat'ed: something changed.
+    pub(super) fn changed(&self) {
+        self.seen.lock().expect("stat cache").clear();
     }
 
     /// The driver's entry at `path`, or `None` when there is none.
@@ -134,6 +152,7 @@ impl DriverFs {
                 limit,
             }));
         }
+        self.changed();
         Ok(Box::new(WriteFile::start(self.clone(), rel, options.size)))
     }
 
@@ -212,6 +231,7 @@ impl DriverFs {
     async fn mkdir(&self, path: &DavPath) -> FsResult<()> {
         let (t, rel) = self.place(path)?;
         self.needs(t, Capabilities::MKDIR, "make folders")?;
+        self.changed();
         if rel.is_empty() {
             return Err(FsError::Exists);
         }
@@ -225,6 +245,7 @@ impl DriverFs {
     async fn remove(&self, path: &DavPath) -> FsResult<()> {
         let (t, rel) = self.place(path)?;
         self.needs(t, Capabilities::DELETE, "delete")?;
+        self.changed();
         if rel.is_empty() {
             return Err(FsError::Forbidden);
         }
@@ -240,6 +261,7 @@ impl DriverFs {
         let (t, src) = self.place(from)?;
         let (_, dst) = self.place(to)?;
         self.needs(t, Capabilities::RENAME, "move or rename")?;
+        self.changed();
         if src.is_empty() || dst.is_empty() {
             return Err(FsError::Forbidden);
         }
@@ -263,6 +285,7 @@ impl DriverFs {
         if self.existing(t, &dst).await?.is_some() {
             self.remove(to).await?;
         }
+        self.changed();
         t.driver
             .copy(&self.state, src.clone(), dst.clone())
             .await

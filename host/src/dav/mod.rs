@@ -161,6 +161,7 @@ async fn route(state: &Shared, req: Request) -> Result<Response, Refusal> {
         failure: Failure::default(),
         max_entries: state.config.dav.max_propfind_entries as usize,
         refuse_apple_files: state.config.dav.apple_files == AppleFiles::Refuse,
+        seen: Arc::default(),
     };
     let workspace = match place {
         Located::Root => {
