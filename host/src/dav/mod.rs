@@ -92,7 +92,7 @@ async fn serve(State(state): State<Shared>, req: Request) -> Response {
     let work = Store::request_scope(serve_inner(state, req));
     let (response, plugin) = telemetry::track(request_id, work).await;
     telemetry::request(
-        &format!("dav_{}", method.as_str().to_ascii_lowercase()),
+        metric_action(&method),
         plugin.as_deref(),
         response.status().as_u16(),
         started.elapsed(),
@@ -125,6 +125,26 @@ async fn serve_inner(state: Shared, req: Request) -> Response {
     }
 }
 
+/// The metrics label of a WebDAV method: known ones by name, any other as one label, so a
+/// client cannot grow the metrics by inventing methods.
+fn metric_action(method: &Method) -> &'static str {
+    match method.as_str() {
+        "OPTIONS" => "dav_options",
+        "PROPFIND" => "dav_propfind",
+        "PROPPATCH" => "dav_proppatch",
+        "GET" => "dav_get",
+        "HEAD" => "dav_head",
+        "PUT" => "dav_put",
+        "MKCOL" => "dav_mkcol",
+        "DELETE" => "dav_delete",
+        "COPY" => "dav_copy",
+        "MOVE" => "dav_move",
+        "LOCK" => "dav_lock",
+        "UNLOCK" => "dav_unlock",
+        _ => "dav_other",
+    }
+}
+
 /// A refusal, with the workspace it concerns (to name its page in the answer).
 type Refusal = (AppError, Option<String>);
 
@@ -144,6 +164,9 @@ async fn route(state: &Shared, req: Request) -> Result<Response, Refusal> {
             },
             None,
         ));
+    }
+    if method.as_str() == "PROPFIND" && infinite(&req) {
+        return Ok(infinity_refused());
     }
     let place = dav_path(req.uri().path(), prefix)
         .and_then(|p| locate(p.as_bytes()))
@@ -201,7 +224,7 @@ async fn route(state: &Shared, req: Request) -> Result<Response, Refusal> {
                     Capabilities::READ_ONLY
                 };
                 if matches!(method.as_str(), "COPY" | "MOVE") {
-                    destination(&req, prefix, &ws).map_err(refuse)?;
+                    destination(&req, prefix, &ws, &state.config.public_url).map_err(refuse)?;
                 }
                 fs.target = Some(Arc::new(Target {
                     ws: ws.clone(),
@@ -236,6 +259,29 @@ async fn route(state: &Shared, req: Request) -> Result<Response, Refusal> {
         &state.config.public_url,
         workspace.as_deref(),
     ))
+}
+
+/// Whether a request asks `Depth: infinity` (a whole tree in one answer).
+fn infinite(req: &Request) -> bool {
+    req.headers()
+        .get("depth")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|d| d.trim().eq_ignore_ascii_case("infinity"))
+}
+
+/// RFC 4918 9.1: a server may refuse PROPFIND of a whole tree with 403 and the
+/// `propfind-finite-depth` precondition. dav-server does, except for a request with litmus's
+/// `X-Litmus` header, which any client could send: the door refuses it first.
+fn infinity_refused() -> Response {
+    let body = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n\
+                <D:error xmlns:D=\"DAV:\"><D:propfind-finite-depth/></D:error>\n";
+    let mut response = Response::new(axum::body::Body::from(body));
+    *response.status_mut() = StatusCode::FORBIDDEN;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml; charset=utf-8"),
+    );
+    response
 }
 
 /// The lock system: one for the process until the store keeps them.
@@ -285,7 +331,7 @@ fn capable(method: &Method, caps: Capabilities, ws: &str) -> Result<(), AppError
 /// resolved, normalized), on this server and in the same workspace. A destination elsewhere
 /// is refused with 502 Bad Gateway, as RFC 4918 (9.8.5, 9.9.4) allows: copying across
 /// workspaces would need two drivers and two grants in one request.
-fn destination(req: &Request, prefix: &str, ws: &str) -> Result<(), AppError> {
+fn destination(req: &Request, prefix: &str, ws: &str, public_url: &str) -> Result<(), AppError> {
     let value = req
         .headers()
         .get("destination")
@@ -296,17 +342,18 @@ fn destination(req: &Request, prefix: &str, ws: &str) -> Result<(), AppError> {
     } else {
         let url = url::Url::parse(value)
             .map_err(|_| AppError::BadRequest(format!("the Destination '{value}' is not a URL")))?;
+        // This server is the Host the client spoke to, or the public URL's (a proxy may pass
+        // on another Host).
+        let there = authority(&url);
         let host = req
             .headers()
             .get(header::HOST)
             .and_then(|h| h.to_str().ok());
-        let authority = match url.port() {
-            Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
-            None => url.host_str().unwrap_or_default().to_owned(),
-        };
-        if host.is_some_and(|h| !h.eq_ignore_ascii_case(&authority)) {
+        let public = url::Url::parse(public_url).ok().map(|u| authority(&u));
+        let here = |a: &str| a.eq_ignore_ascii_case(&there);
+        if !host.is_some_and(here) && !public.as_deref().is_some_and(here) {
             return Err(elsewhere(format!(
-                "the Destination is on another server ({authority})"
+                "the Destination is on another server ({there})"
             )));
         }
         url.path().to_owned()
@@ -323,6 +370,15 @@ fn destination(req: &Request, prefix: &str, ws: &str) -> Result<(), AppError> {
             "the Destination is outside {prefix}/ on this server"
         ))),
         Err(e) => Err(e),
+    }
+}
+
+/// `host[:port]` of a URL, the port left out when it is the scheme's default.
+fn authority(url: &url::Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
     }
 }
 
