@@ -24,9 +24,6 @@ use crate::app::Shared;
 use crate::plugins::call::DriverTarget;
 use crate::store::DeadProp;
 
-/// Entries asked of the driver per page of a listing.
-const PAGE: u32 = 1000;
-
 /// The workspace a request may touch: its id, its driver as the caller may call it, and what
 /// the driver implements.
 pub(super) struct Target {
@@ -171,36 +168,36 @@ impl DriverFs {
         };
         // Pages are asked one after the other as dav-server writes the answer, so a large
         // folder is never held whole; past `max_entries` the listing fails (507).
-        let first = PageRequest {
-            cursor: None,
-            limit: PAGE,
-        };
         let fs = self.clone();
         let target = self
             .target
             .clone()
             .expect("placed in the request's workspace");
-        let pages = stream::unfold((Some(first), 0usize), move |(next, seen)| {
+        // The state: the cursor of the next page (`Some(None)` for the first), and how many
+        // entries were answered.
+        let pages = stream::unfold((Some(None), 0usize), move |(next, seen)| {
             let (fs, target, dir) = (fs.clone(), target.clone(), dir.clone());
             async move {
-                let page = next?;
-                if seen >= fs.max_entries {
-                    let why = AppError::TooLarge {
+                let cursor: Option<String> = next?;
+                let left = fs.max_entries.saturating_sub(seen);
+                if left == 0 {
+                    let _ = fs.failed(AppError::TooLarge {
                         what: "folder listing (entries)",
                         limit: fs.max_entries as u64,
-                    };
-                    let _ = fs.failed(why);
+                    });
                     let failed: Vec<FsResult<Box<dyn DavDirEntry>>> =
                         vec![Err(FsError::InsufficientStorage)];
                     return Some((failed, (None, seen)));
                 }
+                // Pages as large as the API's largest: fewer driver calls per listing.
+                let largest = fs.state.config.limits.max_page;
+                let page = PageRequest {
+                    cursor,
+                    limit: largest.min(u32::try_from(left).unwrap_or(largest)),
+                };
                 match target.driver.list(&fs.state, dir, page).await {
                     Ok(listing) => {
                         let seen = seen + listing.entries.len();
-                        let next = listing.next_cursor.map(|cursor| PageRequest {
-                            cursor: Some(cursor),
-                            limit: PAGE,
-                        });
                         let entries = listing
                             .entries
                             .into_iter()
@@ -211,7 +208,7 @@ impl DriverFs {
                                 }) as Box<dyn DavDirEntry>)
                             })
                             .collect();
-                        Some((entries, (next, seen)))
+                        Some((entries, (listing.next_cursor.map(Some), seen)))
                     }
                     Err(e) => Some((vec![Err(fs.failed(e))], (None, seen))),
                 }
