@@ -261,6 +261,9 @@ fn authorization_matrix() {
         ("POST", "/ui/admin/workspaces/nothing/grant", Need::Admin),
         ("POST", "/ui/admin/workspaces/nothing/revoke", Need::Admin),
         ("POST", "/ui/admin/workspaces/nothing/delete", Need::Admin),
+        ("GET", "/ui/app-passwords", Need::User),
+        ("POST", "/ui/app-passwords", Need::User),
+        ("POST", "/ui/app-passwords/no-such-token/revoke", Need::User),
     ];
 
     let (mut cells, mut failures) = (0, Vec::new());
