@@ -5,7 +5,8 @@
 //! compared), renames, moves into a new folder and deletes a file; a read-only user sees no
 //! write controls; the admin disables the driver and the new-workspace page stops offering
 //! it. No page may log a script error. A second flow connects a Dropbox workspace through
-//! the "Connect Dropbox" button and the fake Dropbox's approval page.
+//! the "Connect Dropbox" button and the fake Dropbox's approval page; another makes, sees
+//! once and revokes an app password.
 //!
 //! On failure the page's screenshot and HTML are saved under
 //! `target/browser-artifacts/<test>.png|.html`.
@@ -809,6 +810,95 @@ fn other_sites_cannot_frame_the_admin_pages() {
             )
         })
     });
+}
+
+/// The bearer of `token`'s user name by `/api/me` from the page (without its cookie), or
+/// the status of the refusal.
+async fn token_owner(b: &Browser, token: &str) -> Flow<String> {
+    let answer = b
+        .execute(
+            "return fetch('/api/me', { credentials: 'omit',                headers: { Authorization: 'Bearer ' + arguments[0] } })               .then(r => r.ok ? r.json().then(j => j.user.name) : 'HTTP ' + r.status);",
+            vec![json!(token)],
+        )
+        .await
+        .map_err(fail("GET /api/me with the token"))?;
+    Ok(answer.as_str().unwrap_or_default().to_owned())
+}
+
+/// A user makes an app password for a device from the nav's page, sees the WebDAV URL, their
+/// user name and the password once, finds it listed without the password after coming back,
+/// and revokes it (after a confirmation), which logs the device out.
+#[test]
+fn a_user_makes_an_app_password_sees_it_once_and_revokes_it() {
+    let h = Host::start(HostSetup::new(
+        fs_config(),
+        vec![manifest("access.fs.toml")],
+    ));
+    h.add_user("dora", false);
+    let url = h.url.clone();
+    with_browser(
+        "a_user_makes_an_app_password_sees_it_once_and_revokes_it",
+        |b| {
+            Box::pin(async move {
+                login(b, &url, "dora", "dora-password").await?;
+                click(b, "nav a[href='/ui/app-passwords']").await?;
+                wait_url(b, "/ui/app-passwords").await?;
+                wait_css(b, "#no-app-passwords").await?;
+                fill(b, "#label", "laptop").await?;
+                click(b, "#create-app-password button[type=submit]").await?;
+
+                let password = text(b, "#new-password").await?;
+                ensure(
+                    password.starts_with("wsh_") && password.len() > 20,
+                    format!("an app password is shown: {password:?}"),
+                )?;
+                let dav_url = text(b, "#new-url").await?;
+                ensure(
+                    dav_url == format!("{url}/dav/"),
+                    format!("the WebDAV URL is shown: {dav_url:?}"),
+                )?;
+                let user = text(b, "#new-user").await?;
+                ensure(user == "dora", format!("the user name is shown: {user:?}"))?;
+                let notice = text(b, "#new-app-password").await?;
+                ensure(
+                    notice.contains("will not be shown again"),
+                    format!("the page says it is shown once: {notice:?}"),
+                )?;
+                let owner = token_owner(b, &password).await?;
+                ensure(owner == "dora", format!("the password is dora's: {owner}"))?;
+                no_script_errors(b, "the new app password").await?;
+
+                // Back on the page: listed by name, the password gone for good.
+                b.goto(&format!("{url}/ui/app-passwords"))
+                    .await
+                    .map_err(fail("goto the page again"))?;
+                let label = text(b, "#app-passwords tr[data-token] th").await?;
+                ensure(label == "laptop", format!("listed as {label:?}"))?;
+                let used = text(b, "#app-passwords tr[data-token] td:nth-of-type(2)").await?;
+                ensure(used != "never", format!("last used is shown: {used:?}"))?;
+                let html = b.source().await.map_err(fail("page source"))?;
+                ensure(
+                    !html.contains(&password) && !html.contains("new-password"),
+                    "the password is not shown again",
+                )?;
+
+                click(b, "#app-passwords tr[data-token] button.danger").await?;
+                b.accept_alert()
+                    .await
+                    .map_err(fail("confirm the revocation"))?;
+                wait_url(b, "revoked=1").await?;
+                wait_css(b, "#no-app-passwords").await?;
+                let notice = text(b, "#notice").await?;
+                ensure(notice.contains("revoked"), format!("notice: {notice:?}"))?;
+                let owner = token_owner(b, &password).await?;
+                ensure(
+                    owner == "HTTP 401",
+                    format!("a revoked password is refused: {owner}"),
+                )?;
+                no_script_errors(b, "the revoked app password").await
+            })
+        },
+    );
 }
 
 /// The routes of the UI as its router declares them (`host/src/ui/mod.rs`), with the
