@@ -4,7 +4,7 @@
 //! The layers are those of docs/ARCHITECTURE.md:
 //!
 //! ```text
-//! doors      web  ui  commands  (internals: what fuzz targets and benchmarks drive)
+//! doors      web  ui  dav  commands  (internals: what fuzz targets and benchmarks drive)
 //! admin      typed administration operations
 //! access     who may do what; Granted, the proof a driver call needs
 //! plugins    the one plugin-call layer
@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 /// The layer of each top-level module of `host/src`; higher numbers sit higher.
 fn layer(module: &str) -> Option<u8> {
     Some(match module {
-        "web" | "ui" | "commands" | "internals" | "lib" | "main" => 4,
+        "web" | "ui" | "dav" | "commands" | "internals" | "lib" | "main" => 4,
         "admin" => 3,
         "access" => 2,
         "plugins" => 1,
