@@ -2,7 +2,7 @@
 //! `main.rs` is only that call). Everything else is private to the crate, except
 //! [`internals`], the few pure functions that fuzz targets and benchmarks drive directly.
 //!
-//! The modules are layers (docs/ARCHITECTURE.md): the doors (`web`, `ui`, `commands`) on
+//! The modules are layers (docs/ARCHITECTURE.md): the doors (`web`, `ui`, `dav`, `commands`) on
 //! top, then `admin`, `access`, `plugins`, and the base (`app`, `auth`, `store`, `manifest`,
 //! `config`, `paths`, `telemetry`, `server`). A module imports only from layers below it;
 //! `host/tests/layers.rs` checks it.

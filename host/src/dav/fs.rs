@@ -22,7 +22,7 @@ use super::{locate, Located};
 use crate::app::error::AppError;
 use crate::app::Shared;
 use crate::plugins::call::DriverTarget;
-use crate::store::DeadProp;
+use crate::store::{DeadProp, PropChange, PropsAt, StoreError};
 
 /// The workspace a request may touch: its id, its driver as the caller may call it, and what
 /// the driver implements.
@@ -49,6 +49,11 @@ pub(super) struct DriverFs {
     /// Entries stat'ed during this request, by path: dav-server asks the same path several
     /// times (PUT: the target, then the file it opened); emptied by every change.
     pub(super) seen: Arc<Mutex<HashMap<String, Entry>>>,
+    /// Whether the workspace holds dead properties (see `any_props`).
+    pub(super) any_props: Arc<tokio::sync::OnceCell<bool>>,
+    /// The request is a PROPPATCH, which dav-server lets store dead properties only where
+    /// the filesystem says it keeps them.
+    pub(super) patching: bool,
 }
 
 impl DriverFs {
@@ -266,7 +271,7 @@ impl DriverFs {
             .rename(&self.state, src.clone(), dst.clone())
             .await
             .map_err(|e| self.failed(e))?;
-        self.props_follow(self.state.store.dav_props_moved(&t.ws, &src, &dst))
+        self.props_follow(self.state.store.dav_props_moved(at(t, &src), at(t, &dst)))
             .await
     }
 
@@ -287,7 +292,7 @@ impl DriverFs {
             .copy(&self.state, src.clone(), dst.clone())
             .await
             .map_err(|e| self.failed(e))?;
-        self.props_follow(self.state.store.dav_props_copied(&t.ws, &src, &dst))
+        self.props_follow(self.state.store.dav_props_copied(at(t, &src), at(t, &dst)))
             .await
     }
 
@@ -297,6 +302,22 @@ impl DriverFs {
         done: impl std::future::Future<Output = Result<(), crate::store::StoreError>>,
     ) -> FsResult<()> {
         done.await.map_err(|e| self.failed(e.into()))
+    }
+
+    /// Whether the request's workspace holds dead properties at all, asked once per request:
+    /// dav-server asks before each resource of a listing, and most workspaces hold none.
+    /// A store failure answers "yes", so that the resource's own read reports it.
+    async fn any_props(&self) -> bool {
+        let Some(t) = &self.target else {
+            return false;
+        };
+        if self.patching {
+            return true;
+        }
+        *self
+            .any_props
+            .get_or_init(|| async { self.state.store.dav_any_props(&t.ws).await.unwrap_or(true) })
+            .await
     }
 
     async fn props(&self, path: &DavPath) -> FsResult<Vec<DeadProp>> {
@@ -319,33 +340,30 @@ impl DriverFs {
         patch: Vec<(bool, DavProp)>,
     ) -> FsResult<Vec<(StatusCode, DavProp)>> {
         let (t, rel) = self.place(path)?;
-        let mut set = Vec::new();
-        let mut remove = Vec::new();
-        for (is_set, p) in &patch {
-            if *is_set {
-                set.push(DeadProp {
-                    namespace: p.namespace.clone(),
-                    prefix: p.prefix.clone(),
-                    name: p.name.clone(),
-                    xml: p.xml.clone(),
-                });
-            } else {
-                remove.push((p.namespace.clone(), p.name.clone()));
-            }
-        }
-        let status = match self
-            .state
-            .store
-            .dav_patch_props(&t.ws, &rel, set, remove)
-            .await
-        {
+        let changes = patch
+            .iter()
+            .map(|(set, p)| {
+                if *set {
+                    PropChange::Set(DeadProp {
+                        namespace: p.namespace.clone(),
+                        prefix: p.prefix.clone(),
+                        name: p.name.clone(),
+                        xml: p.xml.clone(),
+                    })
+                } else {
+                    PropChange::Remove(p.namespace.clone(), p.name.clone())
+                }
+            })
+            .collect();
+        let status = match self.state.store.dav_patch_props(&t.ws, &rel, changes).await {
             Ok(()) => StatusCode::OK,
-            Err(e) => {
-                let e = AppError::from(e);
-                tracing::info!("PROPPATCH refused: {}", e.message());
-                // Too many or too large properties: the storage allowed for them is full.
+            // Too many or too large properties: the room allowed for them is full (RFC 4918
+            // 9.2.1), and nothing of the patch was applied.
+            Err(e @ (StoreError::PropTooLarge { .. } | StoreError::TooManyProps { .. })) => {
+                tracing::info!("PROPPATCH refused: {e}");
                 StatusCode::INSUFFICIENT_STORAGE
             }
+            Err(e) => return Err(self.failed(e.into())),
         };
         Ok(patch.into_iter().map(|(_, p)| (status, p)).collect())
     }
@@ -401,7 +419,7 @@ impl DavFileSystem for DriverFs {
         &'a self,
         _path: &'a DavPath,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + 'a>> {
-        Box::pin(std::future::ready(true))
+        Box::pin(self.any_props())
     }
 
     fn patch_props<'a>(
@@ -434,6 +452,13 @@ impl DavFileSystem for DriverFs {
                 .ok_or(FsError::NotFound)
         }
         .boxed()
+    }
+}
+
+fn at<'a>(t: &'a Target, path: &'a str) -> PropsAt<'a> {
+    PropsAt {
+        workspace: &t.ws,
+        path,
     }
 }
 

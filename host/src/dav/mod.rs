@@ -16,6 +16,7 @@
 mod answer;
 mod file;
 mod fs;
+mod locks;
 mod quirks;
 
 use std::sync::{Arc, OnceLock};
@@ -25,7 +26,6 @@ use axum::response::Response;
 use axum::routing::any;
 use axum::Router;
 use dav_server::davpath::DavPath;
-use dav_server::ls::DavLockSystem;
 use dav_server::DavHandler;
 use http::{header, HeaderValue, Method, StatusCode};
 use plugin_api::Capabilities;
@@ -40,6 +40,7 @@ use crate::store::{Access, Store};
 use crate::telemetry;
 use answer::{error_answer, Failure};
 use fs::{DriverFs, Target};
+use locks::StoreLocks;
 
 /// The URL prefixes the door answers under.
 const PREFIXES: [&str; 2] = ["/dav", "/shares"];
@@ -185,6 +186,8 @@ async fn route(state: &Shared, req: Request) -> Result<Response, Refusal> {
         max_entries: state.config.dav.max_propfind_entries as usize,
         refuse_apple_files: state.config.dav.apple_files == AppleFiles::Refuse,
         seen: Arc::default(),
+        any_props: Arc::default(),
+        patching: method.as_str() == "PROPPATCH",
     };
     let workspace = match place {
         Located::Root => {
@@ -239,7 +242,7 @@ async fn route(state: &Shared, req: Request) -> Result<Response, Refusal> {
     let mut config = DavHandler::builder()
         .strip_prefix(prefix)
         .filesystem(Box::new(fs))
-        .locksystem(locks())
+        .locksystem(Box::new(lock_system(state)))
         .read_buf_size(READ_CHUNK)
         .autoindex(false);
     if let Some(user) = caller.name() {
@@ -284,11 +287,12 @@ fn infinity_refused() -> Response {
     response
 }
 
-/// The lock system: one for the process until the store keeps them.
-fn locks() -> Box<dyn DavLockSystem> {
-    static LOCKS: OnceLock<Box<dyn DavLockSystem>> = OnceLock::new();
+/// The lock system, one per process (it remembers when it last swept expired locks); the
+/// locks themselves are in the store, shared by every instance.
+fn lock_system(state: &Shared) -> StoreLocks {
+    static LOCKS: OnceLock<StoreLocks> = OnceLock::new();
     LOCKS
-        .get_or_init(|| dav_server::memls::MemLs::new() as Box<dyn DavLockSystem>)
+        .get_or_init(|| StoreLocks::new(state.store.clone()))
         .clone()
 }
 

@@ -48,6 +48,35 @@ pub(crate) enum StoreError {
     /// A stored row holds something this version cannot read.
     #[error("corrupt data in the store: {0}")]
     Corrupt(String),
+    /// A WebDAV dead property (its XML, or its name or namespace) is larger than the store
+    /// keeps; the WebDAV door answers 507 Insufficient Storage.
+    #[error("the property '{name}' is {size} bytes: at most {max} are kept")]
+    PropTooLarge {
+        /// The property's local name (cut to 64 characters).
+        name: String,
+        /// Its size in bytes.
+        size: usize,
+        /// The most the store keeps.
+        max: usize,
+    },
+    /// A resource would hold more WebDAV dead properties than the store keeps.
+    #[error("{path} would have {count} properties: at most {max} are kept")]
+    TooManyProps {
+        /// The resource, as `workspace:/path`.
+        path: String,
+        /// How many it would have.
+        count: usize,
+        /// The most the store keeps.
+        max: usize,
+    },
+    /// The owner XML of a WebDAV lock is larger than the store keeps.
+    #[error("the lock owner is {size} bytes: at most {max} are kept")]
+    LockOwnerTooLarge {
+        /// Its size in bytes.
+        size: usize,
+        /// The most the store keeps.
+        max: usize,
+    },
     /// A file could not be read or written; names the file.
     #[error("{}: {source}", .path.display())]
     Io {

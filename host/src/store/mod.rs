@@ -14,7 +14,8 @@
 
 mod acl;
 mod crypto;
-mod dav;
+mod dav_locks;
+mod dav_props;
 mod error;
 mod kv;
 mod passwords;
@@ -26,7 +27,7 @@ mod users;
 mod workspaces;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -41,7 +42,10 @@ use sqlx::{AnyPool, Connection as _};
 pub(crate) use {
     acl::Access,
     crypto::{random_token, SecretKey},
-    dav::DeadProp,
+    dav_locks::{NewLock, StoredLock, MAX_LOCK_OWNER},
+    dav_props::{
+        DeadProp, PropChange, PropsAt, MAX_PROPS_PER_RESOURCE, MAX_PROP_NAME, MAX_PROP_XML,
+    },
     error::StoreError,
     sessions::{NewSession, Session},
     tokens::{NewToken, TokenInfo},
@@ -202,9 +206,9 @@ impl Store {
         self.pool.close().await;
     }
 
-    /// Deletes expired sessions and key-value entries; returns how many rows went. Reads
-    /// already ignore expired rows: this only reclaims space (run at open, and whenever the
-    /// caller likes).
+    /// Deletes expired sessions, key-value entries and WebDAV locks; returns how many rows
+    /// went. Reads already ignore expired rows: this only reclaims space (run at open, and
+    /// whenever the caller likes).
     pub(crate) async fn purge_expired(&self) -> Result<u64, StoreError> {
         let now = now();
         let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
@@ -215,7 +219,8 @@ impl Store {
             .bind(now)
             .execute(&self.pool)
             .await?;
-        Ok(sessions.rows_affected() + kv.rows_affected())
+        let locks = self.sweep_dav_locks().await?;
+        Ok(sessions.rows_affected() + kv.rows_affected() + locks)
     }
 }
 

@@ -96,7 +96,7 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(StoreError::AlreadyExists(format!("workspace '{}'", ws.id)));
         }
-        for table in ["acl", "kv"] {
+        for table in ["acl", "kv", "dav_props"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE workspace = $1"))
                 .bind(&ws.id)
                 .execute(&mut *tx)
@@ -159,9 +159,9 @@ impl Store {
         Ok(all)
     }
 
-    /// Deletes a workspace with its grants and its plugins' key-value data; `false` if
-    /// there was no such workspace (then nothing is deleted: a config-declared workspace of
-    /// that id keeps its grants).
+    /// Deletes a workspace with its grants, its plugins' key-value data and its WebDAV dead
+    /// properties; `false` if there was no such workspace (then nothing is deleted: a
+    /// config-declared workspace of that id keeps its grants).
     pub(crate) async fn delete_workspace(&self, id: &str) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query("DELETE FROM workspaces WHERE id = $1")
@@ -171,7 +171,7 @@ impl Store {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        for table in ["acl", "kv"] {
+        for table in ["acl", "kv", "dav_props"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE workspace = $1"))
                 .bind(id)
                 .execute(&mut *tx)

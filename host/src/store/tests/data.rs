@@ -104,6 +104,15 @@ pub(super) async fn workspace_delete_cascades(db: &TestDb) {
                 .await
                 .unwrap();
         }
+        let prop = crate::store::DeadProp {
+            namespace: Some("urn:x".into()),
+            prefix: None,
+            name: "p".into(),
+            xml: None,
+        };
+        db.dav_patch_props(id, "a", vec![crate::store::PropChange::Set(prop)])
+            .await
+            .unwrap();
     }
     // A config-declared workspace: grants but no row.
     db.grant("from-config", "wes", Access::ReadWrite)
@@ -114,7 +123,7 @@ pub(super) async fn workspace_delete_cascades(db: &TestDb) {
     assert!(!db.delete_workspace("doomed").await.unwrap());
     assert!(db.workspace("doomed").await.unwrap().is_none());
     assert_eq!(db.access("doomed", "wes").await.unwrap(), None);
-    for table in ["acl", "kv"] {
+    for table in ["acl", "kv", "dav_props"] {
         let sql = format!("SELECT COUNT(*) FROM {table} WHERE workspace = $1");
         assert_eq!(count(db, &sql, "doomed").await, 0, "rows left in {table}");
     }
@@ -123,6 +132,7 @@ pub(super) async fn workspace_delete_cascades(db: &TestDb) {
         2
     );
     assert_eq!(db.access("kept", "wes").await.unwrap(), Some(Access::Read));
+    assert!(db.dav_has_props("kept", "a").await.unwrap());
 
     // Deleting an id that has no row leaves its grants alone.
     assert!(!db.delete_workspace("from-config").await.unwrap());

@@ -7,6 +7,7 @@
 
 mod accounts;
 mod data;
+mod dav;
 mod lifecycle;
 mod snapshots;
 
@@ -20,7 +21,7 @@ use super::{SecretKey, Store};
 const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432";
 
 /// A store on a database of its own, and what it takes to reopen it.
-pub(super) struct TestDb {
+pub(crate) struct TestDb {
     store: Store,
     url: String,
     key: SecretKey,
@@ -37,7 +38,7 @@ impl Deref for TestDb {
 }
 
 impl TestDb {
-    async fn sqlite() -> TestDb {
+    pub(crate) async fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().expect("temporary folder");
         // A path that needs escaping in a URL, in a folder that does not exist yet.
         let path = dir.path().join("data dir/wshost #1%.db");
@@ -61,7 +62,7 @@ impl TestDb {
     }
 
     /// A store on a new database; panics, saying why, when PostgreSQL is not reachable.
-    async fn postgres() -> TestDb {
+    pub(crate) async fn postgres() -> TestDb {
         sqlx::any::install_default_drivers();
         let server = std::env::var("WSHOST_TEST_POSTGRES")
             .unwrap_or_else(|_| DEFAULT_PG.to_owned())
@@ -102,12 +103,12 @@ impl TestDb {
     }
 
     /// Opens the same database again, with `key`.
-    pub(super) async fn reopen(&self, key: &SecretKey) -> Result<Store, super::StoreError> {
+    pub(crate) async fn reopen(&self, key: &SecretKey) -> Result<Store, super::StoreError> {
         Store::open(&self.url, key.clone()).await
     }
 
     /// The key the store was created with.
-    pub(super) fn key(&self) -> &SecretKey {
+    pub(crate) fn key(&self) -> &SecretKey {
         &self.key
     }
 
@@ -200,10 +201,11 @@ macro_rules! store_suite {
     };
 }
 
-type SuiteFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;
+pub(crate) type SuiteFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;
 
 /// Runs one suite function on `db`, then cleans up whether it passed or panicked.
-async fn run(db: TestDb, test: for<'a> fn(&'a TestDb) -> SuiteFuture<'a>) {
+pub(crate) async fn run(db: TestDb, test: for<'a> fn(&'a TestDb) -> SuiteFuture<'a>) {
     use futures_util::FutureExt as _;
     let outcome = std::panic::AssertUnwindSafe(test(&db)).catch_unwind().await;
     db.cleanup().await;
@@ -218,6 +220,12 @@ store_suite! {
     accounts::delete_user_cascades,
     accounts::sessions,
     accounts::tokens,
+    dav::props_set_get_remove,
+    dav::props_patch_is_all_or_nothing,
+    dav::props_follow_move_copy_delete,
+    dav::props_across_workspaces,
+    dav::props_refuse_bad_paths,
+    dav::locks_rows,
     data::workspaces,
     data::workspace_delete_cascades,
     data::secrets_are_bound_to_their_row,
