@@ -250,6 +250,30 @@ fn a_second_signal_stops_at_once() {
     );
 }
 
+/// `[dav]` values `config check` refuses are each named by key, with the file.
+#[test]
+fn dav_settings_are_checked_with_their_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("host.toml");
+    std::fs::write(
+        &config,
+        "[dav]\nrealm = \"\"\napple_files = \"sometimes\"\nmax_propfind_entries = 0\n",
+    )
+    .unwrap();
+    let out = Command::new(wshost_exe())
+        .args(["config", "check", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    for key in ["dav.realm", "dav.apple_files", "dav.max_propfind_entries"] {
+        let line = format!("{}: key `{key}`", config.display());
+        assert!(text.contains(&line), "{line} in:\n{text}");
+    }
+    assert!(text.contains("expected \"allow\" or \"refuse\""), "{text}");
+}
+
 #[test]
 fn config_check_reports_every_problem_with_its_key() {
     let dir = tempfile::tempdir().unwrap();
