@@ -4,9 +4,6 @@
 use serde::Deserialize;
 
 /// The resolved `[dav]` section of host.toml.
-// Until the WebDAV door (host/src/dav/) reads them, only `allow_basic_over_http` is read
-// outside tests; the door's merge removes this allow.
-#[allow(dead_code)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Dav {
     /// Whether `/dav/` (and its alias `/shares/`) is served at all.

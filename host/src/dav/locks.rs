@@ -89,7 +89,7 @@ impl Asker<'_> {
     };
 
     fn holds(&self, lock: &StoredLock) -> bool {
-        self.tokens.iter().any(|t| *t == lock.token)
+        self.tokens.contains(&lock.token)
             && (self.ignore_principal || self.principal == lock.principal.as_deref())
     }
 }
@@ -277,9 +277,10 @@ impl DavLockSystem for StoreLocks {
                 .store
                 .dav_lock_if(new, |covering, within| {
                     let asker = Asker::NOBODY;
-                    conflict_on_path(covering, &key, &asker, shared).map_err(Clone::clone)?;
+                    let refused = |l: &StoredLock| Box::new(l.clone());
+                    conflict_on_path(covering, &key, &asker, shared).map_err(refused)?;
                     if deep {
-                        conflict_below(within, &asker, shared).map_err(Clone::clone)?;
+                        conflict_below(within, &asker, shared).map_err(refused)?;
                     }
                     Ok(())
                 })

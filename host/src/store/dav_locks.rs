@@ -272,7 +272,7 @@ impl Store {
     pub(crate) async fn dav_lock_if(
         &self,
         lock: NewLock,
-        conflict: impl FnOnce(&[StoredLock], &[StoredLock]) -> Result<(), StoredLock>,
+        conflict: impl FnOnce(&[StoredLock], &[StoredLock]) -> Result<(), Box<StoredLock>>,
     ) -> Result<Result<StoredLock, StoredLock>, StoreError> {
         check_key(&lock.path)?;
         if let Some(size) = lock.owner.as_ref().map(Vec::len) {
@@ -295,7 +295,7 @@ impl Store {
         let on_path = covering(&mut tx, &lock.path, now).await?;
         let under = within(&mut tx, &lock.path, now).await?;
         if let Err(found) = conflict(&on_path, &under) {
-            return Ok(Err(found));
+            return Ok(Err(*found));
         }
         let stored = StoredLock {
             token: lock.token,

@@ -122,6 +122,9 @@ fn shorten(name: &str) -> String {
     }
 }
 
+/// A row of `dav_props`: namespace (`''` for none), prefix, name, XML.
+type PropRow = (String, Option<String>, String, Option<Vec<u8>>);
+
 /// Which end of a MOVE or COPY: a workspace and a driver path in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct PropsAt<'a> {
@@ -139,7 +142,7 @@ impl Store {
         path: &str,
     ) -> Result<Vec<DeadProp>, StoreError> {
         check_path(path)?;
-        let rows: Vec<(String, Option<String>, String, Option<Vec<u8>>)> = sqlx::query_as(
+        let rows: Vec<PropRow> = sqlx::query_as(
             "SELECT namespace, prefix, name, xml FROM dav_props WHERE workspace = $1 AND path = $2",
         )
         .bind(workspace)

@@ -207,7 +207,7 @@ async fn exclusive_and_shared_conflicts(db: &TestDb) {
             Some("bob"),
             false,
             false,
-            &[s2.token.clone()]
+            std::slice::from_ref(&s2.token)
         )
         .await
         .is_ok());
@@ -241,7 +241,7 @@ async fn deep_locks(db: &TestDb) {
             Some("alice"),
             false,
             false,
-            &[dir.token.clone()]
+            std::slice::from_ref(&dir.token)
         )
         .await
         .is_ok());
@@ -272,7 +272,7 @@ async fn deep_locks(db: &TestDb) {
             Some("alice"),
             false,
             true,
-            &[flat.token.clone()],
+            std::slice::from_ref(&flat.token),
         )
         .await
         .unwrap_err();

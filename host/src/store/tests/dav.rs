@@ -419,7 +419,7 @@ pub(super) async fn locks_rows(db: &TestDb) {
         .dav_lock_if(new_lock("t-new", "/ws/a"), |on_path, under| {
             assert_eq!(on_path.len(), 3, "root, /ws, /ws/a");
             assert_eq!(under.len(), 2, "/ws/a, /ws/a/b");
-            Err(under[1].clone())
+            Err(Box::new(under[1].clone()))
         })
         .await
         .unwrap()
