@@ -153,24 +153,19 @@ fn granted(requested: Option<Duration>) -> Duration {
         .clamp(MIN_TIMEOUT, MAX_TIMEOUT)
 }
 
-/// `owner` as XML without a declaration; `None` if it cannot be written. dav-server hands
+/// `owner` as XML without a declaration. dav-server hands
 /// over elements that carry their prefix and namespace (`D:owner`, `DAV:`) but not the
 /// declaration that binds one to the other, so the declarations of every prefix in the tree
 /// are put on its root first: the stored text then parses on its own.
-fn owner_xml(owner: &Element) -> Option<Vec<u8>> {
+fn owner_xml(owner: &Element) -> Result<Vec<u8>, xmltree::Error> {
     let mut owner = owner.clone();
     let mut declared = owner.namespaces.take().unwrap_or_else(Namespace::empty);
     declare_prefixes(&owner, &mut declared);
     owner.namespaces = Some(declared);
     let mut out = Vec::new();
     let config = EmitterConfig::new().write_document_declaration(false);
-    match owner.write_with_config(&mut out, config) {
-        Ok(()) => Some(out),
-        Err(e) => {
-            tracing::warn!(error = %e, "a WebDAV lock owner could not be written as XML");
-            None
-        }
-    }
+    owner.write_with_config(&mut out, config)?;
+    Ok(out)
 }
 
 /// Adds to `declared` the prefix of `element` and of every element under it.
@@ -217,10 +212,9 @@ fn to_dav(lock: StoredLock, at: &DavPath) -> DavLock {
     }
 }
 
-/// What a request meets when the store failed: a conflicting exclusive lock on its path, so
-/// dav-server refuses it.
-fn refusal(path: &DavPath, e: &StoreError) -> DavLock {
-    failed(path, e);
+/// What a request meets when the store could not be asked: a conflicting exclusive lock on
+/// its path, so dav-server refuses it.
+fn refusal(path: &DavPath) -> DavLock {
     DavLock {
         token: UNAVAILABLE_TOKEN.to_owned(),
         path: Box::new(path.clone()),
@@ -256,22 +250,24 @@ impl DavLockSystem for StoreLocks {
     ) -> LsFuture<'_, Result<DavLock, DavLock>> {
         let path = path.clone();
         let (key, href) = key_of(&path);
-        let owner = owner.map(owner_xml);
+        let owner = match owner.map(owner_xml).transpose() {
+            Ok(owner) => owner,
+            Err(e) => {
+                tracing::warn!(error = %e, "a WebDAV lock owner could not be written as XML: refusing the lock");
+                return Box::pin(std::future::ready(Err(refusal(&path))));
+            }
+        };
         let new = NewLock {
             token: uuid::Uuid::new_v4().urn().to_string(),
             path: key.clone(),
             href,
             principal: principal.map(str::to_owned),
-            owner: owner.clone().flatten(),
+            owner,
             shared,
             deep,
             timeout: granted(timeout),
         };
         Box::pin(async move {
-            if owner.is_some_and(|xml| xml.is_none()) {
-                let e = StoreError::Invalid("the lock owner could not be written as XML".into());
-                return Err(refusal(&path, &e));
-            }
             self.sweep_now_and_then().await;
             let taken = self
                 .store
@@ -288,7 +284,10 @@ impl DavLockSystem for StoreLocks {
             match taken {
                 Ok(Ok(lock)) => Ok(to_dav(lock, &path)),
                 Ok(Err(conflict)) => Err(to_dav(conflict, &path)),
-                Err(e) => Err(refusal(&path, &e)),
+                Err(e) => {
+                    failed(&path, &e);
+                    Err(refusal(&path))
+                }
             }
         })
     }
@@ -353,7 +352,10 @@ impl DavLockSystem for StoreLocks {
             };
             let covering = match self.store.dav_locks_covering(&key).await {
                 Ok(locks) => locks,
-                Err(e) => return Err(refusal(&path, &e)),
+                Err(e) => {
+                    failed(&path, &e);
+                    return Err(refusal(&path));
+                }
             };
             if let Err(lock) = conflict_on_path(&covering, &key, &asker, false) {
                 return Err(to_dav(lock.clone(), &path));
@@ -361,7 +363,10 @@ impl DavLockSystem for StoreLocks {
             if deep {
                 let within = match self.store.dav_locks_within(&key).await {
                     Ok(locks) => locks,
-                    Err(e) => return Err(refusal(&path, &e)),
+                    Err(e) => {
+                        failed(&path, &e);
+                        return Err(refusal(&path));
+                    }
                 };
                 if let Err(lock) = conflict_below(&within, &asker, false) {
                     return Err(to_dav(lock.clone(), &path));

@@ -4,6 +4,9 @@
 //!
 //! When PostgreSQL is unreachable its tests fail, naming the server and `tests/setup.sh`, which
 //! starts it: a test never reports ok without having run.
+//!
+//! `TestDb` and `run` serve the WebDAV lock system's tests too (`dav::locks`), which need the
+//! store's databases but may not speak SQL.
 
 mod accounts;
 mod data;
