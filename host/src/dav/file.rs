@@ -17,7 +17,7 @@ use tracing::Instrument;
 
 use super::fs::{DavMeta, DriverFs};
 use crate::app::error::AppError;
-use crate::plugins::read::Content;
+use crate::plugins::read::{Content, Download};
 use crate::plugins::stream::{body_channel, response_body, BodySender};
 use crate::telemetry::{self, Direction, Transfer};
 
@@ -47,15 +47,26 @@ impl std::fmt::Debug for ReadFile {
 }
 
 impl ReadFile {
-    pub(super) fn new(fs: DriverFs, path: String, entry: Entry) -> ReadFile {
-        ReadFile {
+    /// A file to read, with the whole read already made when a GET asked its entry (see
+    /// `DriverFs::meta`).
+    pub(super) fn new(
+        fs: DriverFs,
+        path: String,
+        entry: Entry,
+        made: Option<Download>,
+    ) -> ReadFile {
+        let mut file = ReadFile {
             fs,
             path,
             entry,
             pos: 0,
             open: None,
             left: Bytes::new(),
+        };
+        if let Some(read) = made {
+            file.stream(read);
         }
+        file
     }
 
     /// Starts the driver's read at `pos`: the whole file, or from `pos` to its end.
@@ -67,6 +78,12 @@ impl ReadFile {
             .read(&self.fs.state, self.path.clone(), range)
             .await
             .map_err(|e| self.fs.failed(e))?;
+        self.stream(read);
+        Ok(())
+    }
+
+    /// Reads from `read`'s content from now on.
+    fn stream(&mut self, read: Download) {
         let length = read.length();
         let plugin = telemetry::serving_plugin().unwrap_or_default();
         let chunks: Chunks = match read.content {
@@ -85,7 +102,6 @@ impl ReadFile {
             .boxed(),
         };
         self.open = Some(Mutex::new(chunks));
-        Ok(())
     }
 
     async fn read(&mut self, count: usize) -> FsResult<Bytes> {

@@ -14,7 +14,7 @@ use dav_server::fs::{
 };
 use futures_util::{stream, FutureExt, StreamExt};
 use http::StatusCode;
-use plugin_api::{file_name, parent, Capabilities, Entry, PageRequest};
+use plugin_api::{file_name, parent, Capabilities, Entry, ErrorKind, PageRequest};
 
 use super::answer::Failure;
 use super::file::{ReadFile, WriteFile};
@@ -22,6 +22,7 @@ use super::{locate, Located};
 use crate::app::error::AppError;
 use crate::app::Shared;
 use crate::plugins::call::DriverTarget;
+use crate::plugins::read::Download;
 use crate::store::{DeadProp, PropChange, PropsAt, StoreError};
 
 /// The workspace a request may touch: its id, its driver as the caller may call it, and what
@@ -51,6 +52,10 @@ pub(super) struct DriverFs {
     pub(super) seen: Arc<Mutex<HashMap<String, Entry>>>,
     /// Whether the workspace holds dead properties (see `any_props`).
     pub(super) any_props: Arc<tokio::sync::OnceCell<bool>>,
+    /// The request is a GET of a whole file: asking an entry reads it (see `read_ahead`).
+    pub(super) reads: bool,
+    /// The read `read_ahead` made, for `open` to take: the path and the read.
+    pub(super) read_made: Arc<Mutex<Option<(String, Download)>>>,
     /// The request is a PROPPATCH, which dav-server lets store dead properties only where
     /// the filesystem says it keeps them.
     pub(super) patching: bool,
@@ -127,7 +132,9 @@ impl DriverFs {
             if entry.is_dir {
                 return Err(FsError::Forbidden);
             }
-            return Ok(Box::new(ReadFile::new(self.clone(), rel, entry)));
+            let made = self.read_made.lock().expect("read made").take();
+            let made = made.filter(|(path, _)| *path == rel).map(|(_, read)| read);
+            return Ok(Box::new(ReadFile::new(self.clone(), rel, entry, made)));
         }
         self.needs(t, Capabilities::WRITE, "write files")?;
         if self.refuse_apple_files && super::quirks::is_apple_file(&rel) {
@@ -227,7 +234,35 @@ impl DriverFs {
             return Ok(Box::new(DavMeta::folder()));
         }
         let (t, rel) = self.place(path)?;
+        if self.reads && !rel.is_empty() {
+            if let Some(entry) = self.read_ahead(t, &rel).await? {
+                return Ok(Box::new(DavMeta::of(&entry)));
+            }
+        }
         Ok(Box::new(DavMeta::of(&self.stat(t, &rel).await?)))
+    }
+
+    /// A GET asks a file's entry, then opens it and reads: the driver's read answers both, in
+    /// one call instead of a stat and a read (a small file read whole in it). The read is
+    /// kept for `open`; `None` when `path` is a folder (a stat answers then).
+    async fn read_ahead(&self, t: &Target, path: &str) -> FsResult<Option<Entry>> {
+        if let Some(entry) = self.seen.lock().expect("stat cache").get(path) {
+            return Ok(Some(entry.clone()));
+        }
+        match t.driver.read(&self.state, path.to_owned(), None).await {
+            Ok(read) => {
+                let entry = read.entry.clone();
+                self.seen
+                    .lock()
+                    .expect("stat cache")
+                    .insert(path.to_owned(), entry.clone());
+                *self.read_made.lock().expect("read made") = Some((path.to_owned(), read));
+                Ok(Some(entry))
+            }
+            // A folder: the read layer refuses it as a conflict.
+            Err(AppError::Plugin(e)) if e.kind == ErrorKind::Conflict => Ok(None),
+            Err(e) => Err(self.failed(e)),
+        }
     }
 
     async fn mkdir(&self, path: &DavPath) -> FsResult<()> {

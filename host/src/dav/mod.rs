@@ -188,6 +188,9 @@ async fn route(state: &Shared, req: Request) -> Result<Response, Refusal> {
         seen: Arc::default(),
         any_props: Arc::default(),
         patching: method.as_str() == "PROPPATCH",
+        // A ranged GET reads from where dav-server seeks: nothing to read ahead.
+        reads: method == Method::GET && !req.headers().contains_key(header::RANGE),
+        read_made: Arc::default(),
     };
     let workspace = match place {
         Located::Root => {
