@@ -9,8 +9,9 @@
 //! deep ones on its ancestors, not a depth-0 lock of a parent (RFC 4918 6.1: that lock does
 //! not cover the child); and a store failure refuses (423 or 412, logged), never grants.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use dav_server::davpath::DavPath;
@@ -43,6 +44,17 @@ pub(crate) struct StoreLocks {
     store: Store,
     /// When this instance last swept, in unix milliseconds.
     last_sweep: Arc<AtomicI64>,
+    /// What one request's lock discoveries read, by folder (see `discover`); only in the
+    /// lock system of one request ([`StoreLocks::for_request`]).
+    folders: Option<Arc<Mutex<HashMap<String, Arc<FolderLocks>>>>>,
+}
+
+/// The locks that can cover the members of one folder: those covering the folder itself,
+/// and those on or under it.
+#[derive(Debug)]
+struct FolderLocks {
+    covering: Vec<StoredLock>,
+    within: Vec<StoredLock>,
 }
 
 impl StoreLocks {
@@ -51,7 +63,47 @@ impl StoreLocks {
             store,
             // The store swept when it opened.
             last_sweep: Arc::new(AtomicI64::new(now_ms())),
+            folders: None,
         }
+    }
+
+    /// The lock system for one request: the same store and sweep clock, and its own memory
+    /// of what it discovered.
+    pub(crate) fn for_request(&self) -> StoreLocks {
+        StoreLocks {
+            folders: Some(Arc::default()),
+            ..self.clone()
+        }
+    }
+
+    /// Forgets what was discovered: the locks changed.
+    fn forget(&self) {
+        if let Some(folders) = &self.folders {
+            folders.lock().expect("lock memory").clear();
+        }
+    }
+
+    /// The locks that can cover the members of folder `key`, read once per request: a
+    /// PROPFIND of 10,000 entries discovers each entry's locks, which would otherwise be
+    /// 10,000 queries.
+    async fn folder(&self, key: &str) -> Result<Arc<FolderLocks>, StoreError> {
+        let remembered = self.folders.as_ref();
+        if let Some(found) =
+            remembered.and_then(|f| f.lock().expect("lock memory").get(key).cloned())
+        {
+            return Ok(found);
+        }
+        let found = Arc::new(FolderLocks {
+            covering: self.store.dav_locks_covering(key).await?,
+            within: self.store.dav_locks_within(key).await?,
+        });
+        if let Some(folders) = remembered {
+            folders
+                .lock()
+                .expect("lock memory")
+                .insert(key.to_owned(), found.clone());
+        }
+        Ok(found)
     }
 
     /// Sweeps the expired locks if this instance has not for a minute. A failure is only
@@ -248,6 +300,7 @@ impl DavLockSystem for StoreLocks {
         shared: bool,
         deep: bool,
     ) -> LsFuture<'_, Result<DavLock, DavLock>> {
+        self.forget();
         let path = path.clone();
         let (key, href) = key_of(&path);
         let owner = match owner.map(owner_xml).transpose() {
@@ -293,6 +346,7 @@ impl DavLockSystem for StoreLocks {
     }
 
     fn unlock(&'_ self, path: &DavPath, token: &str) -> LsFuture<'_, Result<(), ()>> {
+        self.forget();
         let path = path.clone();
         let token = token.to_owned();
         Box::pin(async move {
@@ -313,6 +367,7 @@ impl DavLockSystem for StoreLocks {
         token: &str,
         timeout: Option<Duration>,
     ) -> LsFuture<'_, Result<DavLock, ()>> {
+        self.forget();
         let path = path.clone();
         let token = token.to_owned();
         Box::pin(async move {
@@ -380,10 +435,16 @@ impl DavLockSystem for StoreLocks {
         let path = path.clone();
         Box::pin(async move {
             let key = key_of(&path).0;
-            match self.store.dav_locks_covering(&key).await {
+            // The locks covering `key`: deep ones on its ancestors (which cover its folder,
+            // or are the folder's), and any on `key` itself.
+            let folder = key.rsplit_once('/').map_or("", |(folder, _)| folder);
+            match self.folder(folder).await {
                 Ok(locks) => locks
-                    .into_iter()
-                    .filter(|lock| lock.deep || lock.path == key)
+                    .covering
+                    .iter()
+                    .filter(|lock| lock.deep && lock.path != key)
+                    .chain(locks.within.iter().filter(|lock| lock.path == key))
+                    .cloned()
                     .map(|lock| to_dav(lock, &path))
                     .collect(),
                 Err(e) => {
@@ -397,6 +458,7 @@ impl DavLockSystem for StoreLocks {
     }
 
     fn delete(&'_ self, path: &DavPath) -> LsFuture<'_, Result<(), ()>> {
+        self.forget();
         let path = path.clone();
         Box::pin(async move {
             match self.store.dav_delete_locks(&key_of(&path).0).await {

@@ -290,13 +290,13 @@ fn infinity_refused() -> Response {
     response
 }
 
-/// The lock system, one per process (it remembers when it last swept expired locks); the
-/// locks themselves are in the store, shared by every instance.
+/// The lock system, one per process (it remembers when it last swept expired locks) with a
+/// memory per request; the locks themselves are in the store, shared by every instance.
 fn lock_system(state: &Shared) -> StoreLocks {
     static LOCKS: OnceLock<StoreLocks> = OnceLock::new();
     LOCKS
         .get_or_init(|| StoreLocks::new(state.store.clone()))
-        .clone()
+        .for_request()
 }
 
 /// The decoded path below `prefix`, as dav-server will read it (`..` resolved, segments

@@ -452,6 +452,41 @@ async fn two_instances_share_locks(db: &TestDb) {
     other.close().await;
 }
 
+/// A request's lock system reads a folder's locks once and discovers each member's from
+/// them: the same locks as asked one by one, and a LOCK in the request is seen at once.
+async fn discovery_per_request_matches(db: &TestDb) {
+    let ls = StoreLocks::new((**db).clone());
+    take(&ls, "/ws/", "alice", true, true).await;
+    take(&ls, "/ws/d/", "alice", true, false).await;
+    take(&ls, "/ws/d/a", "bob", true, false).await;
+    take(&ls, "/ws/d/sub/", "bob", true, true).await;
+    take(&ls, "/ws/d/sub/x", "bob", true, false).await;
+    let tokens = |locks: Vec<DavLock>| {
+        let mut t: Vec<String> = locks.into_iter().map(|l| l.token).collect();
+        t.sort();
+        t
+    };
+    let request = ls.for_request();
+    for path in [
+        "/ws/d/",
+        "/ws/d/a",
+        "/ws/d/b",
+        "/ws/d/sub/",
+        "/ws/d/sub/x",
+        "/ws/e",
+    ] {
+        assert_eq!(
+            tokens(request.discover(&p(path)).await),
+            tokens(ls.discover(&p(path)).await),
+            "{path}"
+        );
+    }
+    // The deep lock on /ws covers /ws/d/b; one taken now on it is seen by the same request.
+    assert_eq!(request.discover(&p("/ws/d/b")).await.len(), 1);
+    take(&request, "/ws/d/b", "carol", true, false).await;
+    assert_eq!(request.discover(&p("/ws/d/b")).await.len(), 2);
+}
+
 /// Runs `n` exclusive LOCKs at once, alternating between two stores on the database, each on
 /// the path `paths[i % paths.len()]` (deep or not); the paths granted, sorted.
 async fn race(db: &TestDb, n: usize, paths: &'static [(&'static str, bool)]) -> Vec<&'static str> {
@@ -590,6 +625,7 @@ on_both_backends! {
     expired_locks_are_ignored_and_swept,
     owner_round_trips,
     two_instances_share_locks,
+    discovery_per_request_matches,
     racing_exclusive_locks_one_wins,
     a_failing_store_refuses,
 }
