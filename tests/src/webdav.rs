@@ -40,9 +40,11 @@ pub struct Dav {
 /// An answer, read to the end of its body.
 #[derive(Debug)]
 pub struct Answer {
+    /// The status code.
     pub status: u16,
-    /// Names lower-cased.
+    /// The headers, names lower-cased.
     pub headers: Vec<(String, String)>,
+    /// The body, chunked framing removed.
     pub body: Vec<u8>,
     /// False when the body ended before its length (Content-Length or the last chunk).
     pub complete: bool,

@@ -926,7 +926,7 @@ fn webdav_requests_stay_in_their_workspace() {
             method,
             path,
             &[],
-            if *method == "PUT" { b"pwned" } else { b"" },
+            if *method == "PUT" { &b"pwned"[..] } else { b"" },
         );
         let what = format!("{method} {path} -> {}", a.status);
         assert!(!contains(&a.body, SECRET), "ESCAPE: {what} read a secret");
