@@ -777,12 +777,12 @@ fn dav_path(input: &Input) -> String {
     }
 }
 
+/// A WebDAV request: method, path, headers.
+type DavRequest = (&'static str, String, Vec<(&'static str, String)>);
+
 /// Every method that takes a path, with the hostile path `p` as the request path or as the
 /// Destination (path and absolute URL forms): (method, path, headers).
-fn dav_requests(
-    p: &str,
-    authority: &str,
-) -> Vec<(&'static str, String, Vec<(&'static str, String)>)> {
+fn dav_requests(p: &str, authority: &str) -> Vec<DavRequest> {
     vec![
         ("PROPFIND", p.to_owned(), vec![("Depth", "1".into())]),
         ("GET", p.to_owned(), vec![]),
