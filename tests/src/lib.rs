@@ -6,6 +6,7 @@ pub mod fake_dropbox;
 pub mod s3;
 pub mod sshd;
 pub mod tidy;
+pub mod webdav;
 
 use std::io::Read;
 use std::net::TcpListener;

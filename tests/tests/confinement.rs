@@ -764,3 +764,256 @@ fn url_encode(s: &str) -> String {
         })
         .collect()
 }
+
+// ---- The WebDAV door: request paths and Destination headers ----
+
+/// A hostile value as a WebDAV request path below `/dav/files/`: a text percent-encoded
+/// segment by segment (the host decodes it back to exactly that text, `/` kept as the
+/// separator), a wire form as it is.
+fn dav_path(input: &Input) -> String {
+    match input {
+        Input::Text(t) => format!("/dav/files/{}", webdav::encode_path(t)),
+        Input::Wire(w) => format!("/dav/files/{w}"),
+    }
+}
+
+/// A WebDAV request: method, path, headers.
+type DavRequest = (&'static str, String, Vec<(&'static str, String)>);
+
+/// Every method that takes a path, with the hostile path `p` as the request path or as the
+/// Destination (path and absolute URL forms): (method, path, headers).
+fn dav_requests(p: &str, authority: &str) -> Vec<DavRequest> {
+    vec![
+        ("PROPFIND", p.to_owned(), vec![("Depth", "1".into())]),
+        ("GET", p.to_owned(), vec![]),
+        ("PUT", p.to_owned(), vec![]),
+        ("DELETE", p.to_owned(), vec![]),
+        ("MKCOL", p.to_owned(), vec![]),
+        ("PROPPATCH", p.to_owned(), vec![]),
+        (
+            "MOVE",
+            p.to_owned(),
+            vec![("Destination", "/dav/files/sub/moved".into())],
+        ),
+        (
+            "COPY",
+            "/dav/files/inside.txt".into(),
+            vec![("Destination", p.to_owned())],
+        ),
+        (
+            "MOVE",
+            "/dav/files/inside.txt".into(),
+            vec![("Destination", format!("http://{authority}{p}"))],
+        ),
+    ]
+}
+
+#[test]
+fn hostile_webdav_paths_and_destinations_never_escape() {
+    let s = setup();
+    let h = &s.host;
+    let dav = webdav::Dav::basic(h, "admin", &webdav::app_password(h, &h.client));
+    let inputs = hostile_inputs(&s.outside);
+    let (mut requests, mut accepted, mut server_errors) = (0, 0, Vec::new());
+    for input in &inputs {
+        let p = dav_path(input);
+        for (method, path, headers) in dav_requests(&p, dav.authority()) {
+            restore_fixtures(&s);
+            let headers: Vec<(&str, &str)> =
+                headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+            let body: &[u8] = match method {
+                "PUT" => b"pwned",
+                "PROPPATCH" => webdav::PROPPATCH_SET.as_bytes(),
+                _ => b"",
+            };
+            let a = dav.send(method, &path, &headers, body);
+            requests += 1;
+            let what = format!("{input:?}: {method} {path} {headers:?} -> {}", a.status);
+            assert!(!contains(&a.body, SECRET), "ESCAPE: {what} read the secret");
+            assert_outside_untouched(&s, &what);
+            if (200..300).contains(&a.status) {
+                accepted += 1;
+            }
+            // 502 is the door's answer to a Destination it will not follow.
+            let refused_destination =
+                a.status == 502 && !headers.is_empty() && method != "PROPFIND";
+            if a.status >= 500 && !refused_destination {
+                server_errors.push(format!("{what} {}", a.text().trim()));
+            }
+        }
+    }
+    for (path, content) in tree(&s.root) {
+        assert!(
+            !content.contains(SECRET_TEXT),
+            "ESCAPE: {path} holds the secret"
+        );
+    }
+    assert!(
+        server_errors.is_empty(),
+        "hostile WebDAV paths must be refused as client errors:\n{}",
+        server_errors.join("\n")
+    );
+    println!(
+        "hostile WebDAV paths: {} cases × {} requests = {requests} requests, 0 escapes \
+         ({accepted} accepted as harmless names inside ROOT, 0 server errors)",
+        inputs.len(),
+        dav_requests("/dav/files/x", "h").len()
+    );
+}
+
+/// A user with read-write on `files` only: no request path or Destination reaches the
+/// workspace `other` (whose folder holds a canary), the outside, another server, or the
+/// WebDAV root; each is refused with its own status and nothing changes anywhere.
+#[test]
+fn webdav_requests_stay_in_their_workspace() {
+    let mut s = setup();
+    let other = s.outside.join("other-ws");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("canary.txt"), SECRET).unwrap();
+    s.outside_before = tree(&s.outside);
+    let h = &s.host;
+    h.create_workspace(
+        "access.fs",
+        "other",
+        vec![("ROOT".into(), other.display().to_string())],
+        &[],
+    );
+    let writer = h.add_user("writer", false);
+    h.grant("files", "writer", "rw");
+    let dav = webdav::Dav::basic(h, "writer", &webdav::app_password(h, &writer));
+    let authority = dav.authority().to_owned();
+    let long_segment = "a".repeat(300);
+    let long_path = format!("{}/x", vec!["a".repeat(200); 25].join("/"));
+
+    // Request paths: (method, path, status).
+    let paths: Vec<(&str, String, u16)> = vec![
+        ("GET", "/dav/files/../other/canary.txt".into(), 403),
+        ("GET", "/dav/files/%2e%2e/other/canary.txt".into(), 403),
+        (
+            "GET",
+            "/dav/files/%2E%2E/%2E%2E/outside/secret.txt".into(),
+            400,
+        ),
+        ("PROPFIND", "/dav/files/../other/".into(), 403),
+        ("PUT", "/dav/files/../other/new.txt".into(), 403),
+        ("DELETE", "/dav/files/%2e%2e/other/canary.txt".into(), 403),
+        ("GET", "/dav/../dav/other/canary.txt".into(), 403),
+        ("GET", "/dav/files/..%2Fother%2Fcanary.txt".into(), 400),
+        (
+            "GET",
+            "/dav/files/%2F..%2F..%2Foutside%2Fsecret.txt".into(),
+            400,
+        ),
+        ("GET", "/dav/files/inside.txt%00".into(), 400),
+        ("PUT", "/dav/files/a%00b".into(), 400),
+        ("GET", "/dav/files/..\\..\\outside\\secret.txt".into(), 400),
+        ("PUT", "/dav/files/sub\\x".into(), 400),
+        ("PUT", format!("/dav/files/{long_segment}"), 400),
+        ("PUT", format!("/dav/files/{long_path}"), 400),
+        ("GET", "/dav/../../outside/secret.txt".into(), 400),
+        // Out of /dav/ and back in under another name: not a WebDAV path at all.
+        ("GET", "/dav/../davfiles/inside.txt".into(), 400),
+        ("PUT", "/dav/../davfiles/new.txt".into(), 400),
+        ("GET", "/shares/../dav/files/inside.txt".into(), 400),
+        // The GET asks the driver's read, which refuses to follow the link (access.fs shows
+        // it as a zero-byte file in listings).
+        ("GET", "/dav/files/link-file".into(), 403),
+        ("GET", "/dav/files/link-dir/secret.txt".into(), 403),
+        ("PUT", "/dav/files/link-dir/new.txt".into(), 403),
+    ];
+    let mut failures = Vec::new();
+    for (method, path, want) in &paths {
+        restore_fixtures(&s);
+        let a = dav.send(
+            method,
+            path,
+            &[],
+            if *method == "PUT" { &b"pwned"[..] } else { b"" },
+        );
+        let what = format!("{method} {path} -> {}", a.status);
+        assert!(!contains(&a.body, SECRET), "ESCAPE: {what} read a secret");
+        assert_outside_untouched(&s, &what);
+        if a.status != *want {
+            failures.push(format!("{what}, want {want}: {}", a.text().trim()));
+        }
+    }
+
+    // Destinations of a COPY and a MOVE of inside.txt: (Destination, status).
+    let destinations: Vec<(String, u16)> = vec![
+        ("/dav/files/%2e%2e/%2e%2e/outside/x".into(), 502),
+        ("/dav/files/../../outside/x".into(), 502),
+        ("/dav/files/../other/x".into(), 502),
+        ("/dav/files/%2e%2e/other/x".into(), 502),
+        ("/dav/other/x".into(), 502),
+        (format!("http://{authority}/dav/other/x"), 502),
+        (format!("http://{authority}/dav/files/%2e%2e/other/x"), 502),
+        ("http://evil.example/dav/files/x".into(), 502),
+        (format!("http://127.0.0.1:{}/dav/files/x", free_port()), 502),
+        ("/dav/".into(), 403),
+        ("/dav".into(), 403),
+        (format!("http://{authority}/dav/"), 403),
+        ("/etc/passwd".into(), 502),
+        ("/shares/other/x".into(), 502),
+        ("/dav/../davfiles/x".into(), 502),
+        ("/dav/../davother/x".into(), 502),
+        ("/ui/workspaces/files".into(), 502),
+    ];
+    for method in ["COPY", "MOVE"] {
+        for (destination, want) in &destinations {
+            restore_fixtures(&s);
+            let before = tree(&s.root);
+            let a = dav.send(
+                method,
+                "/dav/files/inside.txt",
+                &[("Destination", destination.as_str())],
+                b"",
+            );
+            let what = format!("{method} to {destination} -> {}", a.status);
+            assert_outside_untouched(&s, &what);
+            if tree(&s.root) != before {
+                failures.push(format!("{what}: refused, yet the workspace changed"));
+            }
+            if a.status != *want {
+                failures.push(format!("{what}, want {want}: {}", a.text().trim()));
+            }
+        }
+    }
+    // A request without a Host header (HTTP/1.0) cannot prove a Destination on another
+    // server is this one.
+    restore_fixtures(&s);
+    let auth = dav.authorization().expect("credentials");
+    let a = dav.send_raw(
+        &format!(
+            "COPY /dav/files/inside.txt HTTP/1.0\r\nAuthorization: {}\r\nDestination: http://evil.example/dav/files/x\r\n\r\n",
+            auth
+        ),
+        b"",
+    );
+    if a.status != 502 || s.root.join("x").exists() {
+        failures.push(format!(
+            "COPY without Host to another server -> {}: {}",
+            a.status,
+            a.text().trim()
+        ));
+    }
+    // The same server named in full is fine.
+    let a = dav.send(
+        "COPY",
+        "/dav/files/inside.txt",
+        &[(
+            "Destination",
+            format!("http://{authority}/dav/files/copied.txt").as_str(),
+        )],
+        b"",
+    );
+    assert_eq!(a.status, 201, "a Destination on this server: {}", a.text());
+    assert_eq!(std::fs::read(s.root.join("copied.txt")).unwrap(), b"inside");
+    assert_outside_untouched(&s, "the WebDAV confinement cases");
+    println!(
+        "WebDAV confinement: {} request paths, {} Destinations × 2 methods, {} failures",
+        paths.len(),
+        destinations.len(),
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -98,3 +98,89 @@ fn a_restart_on_postgresql_keeps_everything() {
     );
     assert_eq!((s, code(&v)), (403, "forbidden"), "{v}");
 }
+
+/// WebDAV locks are kept in the shared database: an exclusive lock taken through one host
+/// holds on the other (a PUT without its token is 423 Locked, with it succeeds), is released
+/// there, and the other host can then lock the file itself.
+#[test]
+fn a_webdav_lock_taken_on_one_host_holds_on_the_other() {
+    use wshost_tests::webdav::*;
+    let db = PgDatabase::create();
+    let shared = tempfile::tempdir().unwrap();
+    let a = pg_host(&db, shared.path());
+    let b = pg_host(&db, shared.path());
+    let doc = shared.path().join("doc.txt");
+    std::fs::write(&doc, b"v1").unwrap();
+    let writer = a.add_user("writer", false);
+    a.grant("files", "writer", "rw");
+    let token = app_password(&a, &writer);
+    let (on_a, on_b) = (
+        Dav::basic(&a, "writer", &token),
+        Dav::basic(&b, "writer", &token),
+    );
+    let lock = |dav: &Dav| {
+        dav.send(
+            "LOCK",
+            "/dav/files/doc.txt",
+            &[
+                ("Timeout", "Second-600"),
+                ("Content-Type", "application/xml"),
+            ],
+            LOCK_EXCLUSIVE.as_bytes(),
+        )
+    };
+
+    let locked = lock(&on_a);
+    assert_eq!(locked.status, 200, "LOCK through A: {}", locked.text());
+    let held = locked.lock_token();
+
+    let r = on_b.send("PUT", "/dav/files/doc.txt", &[], b"v2 without the token");
+    assert_eq!(
+        r.status,
+        423,
+        "PUT through B without the token: {}",
+        r.text()
+    );
+    assert_eq!(std::fs::read(&doc).unwrap(), b"v1");
+    let r = lock(&on_b);
+    assert_eq!(
+        r.status,
+        423,
+        "a second exclusive LOCK through B: {}",
+        r.text()
+    );
+
+    let condition = format!("(<{held}>)");
+    let r = on_b.send(
+        "PUT",
+        "/dav/files/doc.txt",
+        &[("If", condition.as_str())],
+        b"v2",
+    );
+    assert!(
+        (200..300).contains(&r.status),
+        "PUT through B with the token: {} {}",
+        r.status,
+        r.text()
+    );
+    assert_eq!(std::fs::read(&doc).unwrap(), b"v2");
+
+    let r = on_b.send(
+        "UNLOCK",
+        "/dav/files/doc.txt",
+        &[("Lock-Token", format!("<{held}>").as_str())],
+        b"",
+    );
+    assert_eq!(r.status, 204, "UNLOCK through B: {}", r.text());
+    let relocked = lock(&on_b);
+    assert_eq!(
+        relocked.status,
+        200,
+        "LOCK through B after the UNLOCK: {}",
+        relocked.text()
+    );
+    // And B's lock holds on A.
+    let r = on_a.send("PUT", "/dav/files/doc.txt", &[], b"v3");
+    assert_eq!(r.status, 423, "PUT through A under B's lock: {}", r.text());
+    assert_eq!(std::fs::read(&doc).unwrap(), b"v2");
+}

@@ -304,8 +304,14 @@ fn lock_system(state: &Shared) -> StoreLocks {
 fn dav_path(raw: &str, prefix: &str) -> Result<DavPath, AppError> {
     let mut path = DavPath::new(raw)
         .map_err(|e| AppError::BadRequest(format!("the request path is refused: {e:?}")))?;
-    path.set_prefix(prefix)
-        .map_err(|_| AppError::BadRequest(format!("the path climbs out of {prefix}/")))?;
+    let climbed = || AppError::BadRequest(format!("the path climbs out of {prefix}/"));
+    path.set_prefix(prefix).map_err(|_| climbed())?;
+    // dav-server's prefix is a byte prefix: `/dav/../davfiles/x` resolves to `/davfiles/x`,
+    // which `/dav` prefixes, and would be read as workspace `files`. Below the prefix, a
+    // path starts with `/`.
+    if !path.as_bytes().starts_with(b"/") {
+        return Err(climbed());
+    }
     Ok(path)
 }
 

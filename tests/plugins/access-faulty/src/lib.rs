@@ -13,9 +13,14 @@
 //! - `stream-panic`, `stream-hang`, `stream-error`, `stream-garbage` (read only): a stream
 //!   that sends one chunk, then panics, stalls for [`HANG`] twice, fails, or goes on a
 //!   megabyte past the size announced; with a `big-` prefix the same, announcing [`BIG`]
-//!   bytes (the host reads small bodies whole before answering, and streams large ones).
+//!   bytes (the host reads small bodies whole before answering, and streams large ones);
+//! - `write-<fault>` (write only): `write` acts out `<fault>` while `stat` finds nothing
+//!   there, so a door that looks before it writes (WebDAV's PUT) reaches the write.
 //!
-//! With the workspace parameter `QUICK = true` the driver declares `Capabilities::QUICK`.
+//! With the workspace parameter `QUICK = true` the driver declares `Capabilities::QUICK`;
+//! with `READ_ONLY = true` it declares only `Capabilities::READ_ONLY` (no write, mkdir,
+//! delete, rename or copy), and with `NO_MKDIR = true` everything but `Capabilities::MKDIR`:
+//! the doors must refuse what is not declared before calling the driver.
 //!
 //! Other paths: `hello.txt` exists; writes, mkdirs, deletes, renames and copies succeed
 //! without storing anything. Actions: `faulty_panic` (plugin-level) panics, `faulty_hang`
@@ -53,9 +58,21 @@ impl Plugin for Faulty {
     }
 
     fn open(&self, config: WorkspaceConfig) -> Result<FaultyDriver> {
-        Ok(FaultyDriver {
-            quick: config.get_bool("QUICK", false)?,
-        })
+        let mut caps = if config.get_bool("READ_ONLY", false)? {
+            Capabilities::READ_ONLY
+        } else if config.get_bool("NO_MKDIR", false)? {
+            Capabilities::READ_ONLY
+                | Capabilities::WRITE
+                | Capabilities::DELETE
+                | Capabilities::RENAME
+                | Capabilities::COPY
+        } else {
+            Capabilities::ALL
+        };
+        if config.get_bool("QUICK", false)? {
+            caps = caps | Capabilities::QUICK;
+        }
+        Ok(FaultyDriver { caps })
     }
 
     fn action(&self, _: &CallContext, req: ActionRequest) -> Result<ActionResponse> {
@@ -72,9 +89,9 @@ impl Plugin for Faulty {
 
 /// The driver.
 pub struct FaultyDriver {
-    /// Declares [`Capabilities::QUICK`] (workspace parameter `QUICK`), so that its faults
-    /// happen on the host's async threads.
-    quick: bool,
+    /// What it declares: [`Capabilities::QUICK`] with `QUICK` (its faults then happen on the
+    /// host's async threads), fewer with `READ_ONLY` or `NO_MKDIR`.
+    caps: Capabilities,
 }
 
 const CONTENT: &[u8] = b"hello from a faulty plugin\n";
@@ -107,11 +124,7 @@ fn garbage_entry() -> Entry {
 
 impl Driver for FaultyDriver {
     fn capabilities(&self) -> Capabilities {
-        if self.quick {
-            Capabilities::ALL | Capabilities::QUICK
-        } else {
-            Capabilities::ALL
-        }
+        self.caps
     }
 
     fn action(&self, ctx: &CallContext, req: ActionRequest) -> Result<ActionResponse> {
@@ -193,7 +206,7 @@ impl Driver for FaultyDriver {
         mut body: ByteSource,
         _: WriteOptions,
     ) -> Result<Entry> {
-        fault("write", path)?;
+        fault("write", path.strip_prefix("write-").unwrap_or(path))?;
         let size = std::io::copy(&mut body, &mut std::io::sink())
             .map_err(|e| PluginError::new(ErrorKind::Unavailable, format!("body: {e}")))?;
         if path == "garbage" {
