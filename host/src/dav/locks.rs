@@ -46,7 +46,8 @@ pub(crate) struct StoreLocks {
     last_sweep: Arc<AtomicI64>,
     /// What one request's lock discoveries read, by folder (see `discover`); only in the
     /// lock system of one request ([`StoreLocks::for_request`]).
-    folders: Option<Arc<Mutex<HashMap<String, Arc<FolderLocks>>>>>,
+    /// A folder asked once maps to `None`, read to its locks.
+    folders: Option<Arc<Mutex<HashMap<String, Option<Arc<FolderLocks>>>>>>,
 }
 
 /// The locks that can cover the members of one folder: those covering the folder itself,
@@ -83,27 +84,48 @@ impl StoreLocks {
         }
     }
 
-    /// The locks that can cover the members of folder `key`, read once per request: a
-    /// PROPFIND of 10,000 entries discovers each entry's locks, which would otherwise be
-    /// 10,000 queries.
-    async fn folder(&self, key: &str) -> Result<Arc<FolderLocks>, StoreError> {
-        let remembered = self.folders.as_ref();
-        if let Some(found) =
-            remembered.and_then(|f| f.lock().expect("lock memory").get(key).cloned())
-        {
-            return Ok(found);
-        }
-        let found = Arc::new(FolderLocks {
-            covering: self.store.dav_locks_covering(key).await?,
-            within: self.store.dav_locks_within(key).await?,
+    /// The locks covering `key`: any on it, and the deep ones on its ancestors. The second
+    /// member of one folder a request asks about makes it read the folder's locks once
+    /// (those covering the folder, and those on or under it), and answers the rest of the
+    /// folder from them: a PROPFIND of 10,000 entries discovers each entry's locks, which
+    /// would otherwise be 10,000 queries; a request about one resource makes one query.
+    async fn covering(&self, key: &str) -> Result<Vec<StoredLock>, StoreError> {
+        let folder = key.rsplit_once('/').map_or("", |(folder, _)| folder);
+        let asked = self.folders.as_ref().map(|folders| {
+            let mut folders = folders.lock().expect("lock memory");
+            let seen = folders.get(folder).cloned();
+            folders.entry(folder.to_owned()).or_insert(None);
+            seen
         });
-        if let Some(folders) = remembered {
-            folders
-                .lock()
-                .expect("lock memory")
-                .insert(key.to_owned(), found.clone());
-        }
-        Ok(found)
+        let locks = match asked {
+            Some(Some(Some(locks))) => locks,
+            Some(Some(None)) => {
+                let locks = Arc::new(FolderLocks {
+                    covering: self.store.dav_locks_covering(folder).await?,
+                    within: self.store.dav_locks_within(folder).await?,
+                });
+                if let Some(folders) = &self.folders {
+                    folders
+                        .lock()
+                        .expect("lock memory")
+                        .insert(folder.to_owned(), Some(locks.clone()));
+                }
+                locks
+            }
+            // Not remembered: this resource's own.
+            _ => {
+                let mut locks = self.store.dav_locks_covering(key).await?;
+                locks.retain(|lock| lock.deep || lock.path == key);
+                return Ok(locks);
+            }
+        };
+        Ok(locks
+            .covering
+            .iter()
+            .filter(|lock| lock.deep && lock.path != key)
+            .chain(locks.within.iter().filter(|lock| lock.path == key))
+            .cloned()
+            .collect())
     }
 
     /// Sweeps the expired locks if this instance has not for a minute. A failure is only
@@ -435,18 +457,8 @@ impl DavLockSystem for StoreLocks {
         let path = path.clone();
         Box::pin(async move {
             let key = key_of(&path).0;
-            // The locks covering `key`: deep ones on its ancestors (which cover its folder,
-            // or are the folder's), and any on `key` itself.
-            let folder = key.rsplit_once('/').map_or("", |(folder, _)| folder);
-            match self.folder(folder).await {
-                Ok(locks) => locks
-                    .covering
-                    .iter()
-                    .filter(|lock| lock.deep && lock.path != key)
-                    .chain(locks.within.iter().filter(|lock| lock.path == key))
-                    .cloned()
-                    .map(|lock| to_dav(lock, &path))
-                    .collect(),
+            match self.covering(&key).await {
+                Ok(locks) => locks.into_iter().map(|lock| to_dav(lock, &path)).collect(),
                 Err(e) => {
                     // PROPFIND cannot be refused from here: it shows no lock, and a write
                     // still meets `check`, which refuses.
