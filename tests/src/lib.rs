@@ -2,6 +2,7 @@
 //! libraries once, starts hosts in temporary folders on free ports, and talks to them over
 //! HTTP. The libraries are loaded by the `wshost` process, never linked into the tests.
 
+pub mod dav;
 pub mod fake_dropbox;
 pub mod s3;
 pub mod sshd;

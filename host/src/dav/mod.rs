@@ -174,7 +174,8 @@ async fn route(state: &Shared, req: Request) -> Result<Response, Refusal> {
         .map_err(|e| (e, None))?;
     let (parts, body) = req.into_parts();
     let caller = resolve_client(state, &parts).await.map_err(|e| (e, None))?;
-    let req = Request::from_parts(parts, body);
+    let mut req = Request::from_parts(parts, body);
+    quirks::default_depth(&method, req.headers_mut());
     if caller.user.is_none() && method != Method::OPTIONS {
         return Err((AppError::Unauthenticated, None));
     }
