@@ -47,8 +47,11 @@ pub(crate) struct StoreLocks {
     /// What one request's lock discoveries read, by folder (see `discover`); only in the
     /// lock system of one request ([`StoreLocks::for_request`]).
     /// A folder asked once maps to `None`, read to its locks.
-    folders: Option<Arc<Mutex<HashMap<String, Option<Arc<FolderLocks>>>>>>,
+    folders: Option<Remembered>,
 }
+
+/// Folders asked in one request: `None` once asked, their locks once read.
+type Remembered = Arc<Mutex<HashMap<String, Option<Arc<FolderLocks>>>>>;
 
 /// The locks that can cover the members of one folder: those covering the folder itself,
 /// and those on or under it.
