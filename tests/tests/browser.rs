@@ -351,14 +351,32 @@ fn admin_creates_a_workspace_and_a_user_manages_files() {
                 value(b, "#f-ROOT").await? == "relative/folder",
                 "the typed ROOT is kept",
             )?;
+            // A folder that does not exist: the driver's check refuses it before it is saved.
             fill(b, "#f-ROOT", &root.display().to_string()).await?;
+            ensure(
+                wait_css(b, "#verify_first")
+                    .await?
+                    .is_selected()
+                    .await
+                    .map_err(fail("verify box"))?,
+                "Verify before saving starts ticked",
+            )?;
+            click(b, "#save").await?;
+            wait_text(b, ".general-error", |t| {
+                t.contains("was not saved") && t.contains("check failed")
+            })
+            .await?;
+            ensure(
+                value(b, "#f-ROOT").await? == root.display().to_string(),
+                "the typed ROOT is kept after the check failed",
+            )?;
             click(b, "details summary").await?;
             click(b, "#f-CREATE").await?;
             click(b, "#save").await?;
-            wait_url(b, "/ui/admin/workspaces/projects?created=1").await?;
+            wait_url(b, "/ui/admin/workspaces/projects?created=checked").await?;
             ensure(
-                text(b, "#notice").await?.contains("created"),
-                "a created notice",
+                text(b, "#notice").await?.contains("checked by its driver"),
+                "a created notice that says it was checked",
             )?;
 
             // Verify runs the driver; grant read-write to alice.
@@ -1125,7 +1143,7 @@ fn admin_creates_an_sftp_workspace_from_its_form() {
             // A write-only field comes back empty after a refused submission.
             fill(b, "#f-PASSWORD", &password).await?;
             click(b, "#save").await?;
-            wait_url(b, "/ui/admin/workspaces/server?created=1").await?;
+            wait_url(b, "/ui/admin/workspaces/server?created=checked").await?;
 
             click(b, "#verify").await?;
             let verify = wait_text(b, "#verify-result", |t| !t.is_empty()).await?;
@@ -1221,7 +1239,7 @@ fn admin_creates_an_s3_workspace_from_its_form() {
             // A write-only field comes back empty after a refused submission.
             fill(b, "#f-SECRET_ACCESS_KEY", &secret).await?;
             click(b, "#save").await?;
-            wait_url(b, "/ui/admin/workspaces/bucket?created=1").await?;
+            wait_url(b, "/ui/admin/workspaces/bucket?created=checked").await?;
 
             click(b, "#verify").await?;
             let verify = wait_text(b, "#verify-result", |t| !t.is_empty()).await?;

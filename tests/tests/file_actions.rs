@@ -467,6 +467,41 @@ fn range_sets_are_clamped_and_coalesced() {
     }
 }
 
+/// A zero-byte file has no byte a range could select: whatever the Range header, the answer
+/// is its whole, empty content (200, `Content-Length: 0`, no `Content-Range`), which RFC 9110
+/// allows (a server may ignore Range), never a 502 blaming the driver.
+#[test]
+fn a_zero_byte_file_answers_every_range_form_with_its_empty_content() {
+    let h = host();
+    let (status, _) = h.post_bytes("get_action=upload&ws=files&name=empty.txt", Vec::new());
+    assert_eq!(status, 201);
+    for range in [
+        None,
+        Some("bytes=0-"),
+        Some("bytes=0-0"),
+        Some("bytes=0-10"),
+        Some("bytes=-1"),
+        Some("bytes=-10"),
+        Some("bytes=5-"),
+        Some("bytes=0-0,2-3"),
+        Some("bytes=-0"),
+        Some("pages=1"),
+    ] {
+        let mut req = h
+            .client
+            .get(h.action_url("get_action=download&ws=files&file=empty.txt"));
+        if let Some(range) = range {
+            req = req.header("range", range);
+        }
+        let r = req.send().unwrap();
+        let shown = range.unwrap_or("no Range header");
+        assert_eq!(r.status(), 200, "{shown}: {:?}", r.headers());
+        assert_eq!(r.headers()["content-length"], "0", "{shown}");
+        assert!(r.headers().get("content-range").is_none(), "{shown}");
+        assert!(r.bytes().unwrap().is_empty(), "{shown}");
+    }
+}
+
 /// A file whose name no client path can carry (a backslash, a control character: legal on
 /// disk) does not hide its folder: `ls` lists the rest and says how many it left out.
 #[test]

@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use plugin_api::{ErrorKind, WorkspaceConfig};
 use serde::Deserialize;
 
 use crate::access::Granted;
@@ -15,6 +16,7 @@ use crate::app::{AppState, Shared};
 use crate::manifest::{Manifest, ParamType};
 use crate::plugins::call;
 use crate::plugins::registry::Record;
+use crate::plugins::workspaces::{Source, Workspace};
 use crate::store::{Access, WorkspaceRecord};
 
 mod views;
@@ -99,12 +101,32 @@ pub(crate) async fn enabled_manifest<'s>(
     Ok(m)
 }
 
-/// Creates a workspace in the store (or only validates it, with `dry_run`).
+/// How [`create_workspace`] treats a new workspace.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Creation {
+    /// Validate (and verify, if asked) only: nothing is saved.
+    pub(crate) dry_run: bool,
+    /// Ask the driver to check the new workspace before it is saved, and refuse it when the
+    /// check fails: a wrong path or archive is reported at once, not on the first request.
+    pub(crate) verify: bool,
+}
+
+/// A workspace created (or validated) and what its driver answered to the check.
+pub(crate) struct Created {
+    pub(crate) record: WorkspaceRecord,
+    /// The driver's sentence, when it was verified.
+    pub(crate) verified: Option<String>,
+}
+
+/// Creates a workspace in the store: validated against its driver's manifest, then (unless
+/// `verify` is off) checked by its driver, opened for that one call. A driver that needs
+/// each user to authorize first (OAuth) cannot check anything yet: the workspace is saved,
+/// and its answer says so.
 pub(crate) async fn create_workspace(
-    state: &AppState,
+    state: &Shared,
     input: WorkspaceInput,
-    dry_run: bool,
-) -> Result<WorkspaceRecord, AppError> {
+    how: Creation,
+) -> Result<Created, AppError> {
     let id = input.id.clone().unwrap_or_else(|| slug(&input.label));
     if !crate::config::valid_workspace_id(&id) {
         return Err(AppError::Fields(vec![crate::manifest::FieldError::new(
@@ -122,6 +144,12 @@ pub(crate) async fn create_workspace(
             "workspace '{id}' is declared in the config file"
         )));
     }
+    // Before the driver is asked anything: an id in use is the first thing to hear.
+    if state.store.workspace(&id).await?.is_some() {
+        return Err(AppError::Conflict(format!(
+            "workspace '{id}' already exists; choose another id, or edit that one"
+        )));
+    }
     let m = enabled_manifest(state, &input.driver).await?;
     let params = m
         .validate(&input.params, &state.config.public_url)
@@ -137,11 +165,48 @@ pub(crate) async fn create_workspace(
         created_at: 0,
         updated_at: 0,
     };
-    if !dry_run {
+    let verified = if how.verify {
+        Some(verify_new(state, &record).await?)
+    } else {
+        None
+    };
+    if !how.dry_run {
         state.store.insert_workspace(&record).await?;
         tracing::info!(workspace = %record.id, driver = %record.driver, "workspace created");
     }
-    Ok(record)
+    Ok(Created { record, verified })
+}
+
+/// The driver's check of a workspace not saved yet: its sentence, or the refusal.
+async fn verify_new(state: &Shared, record: &WorkspaceRecord) -> Result<String, AppError> {
+    let ws = Workspace {
+        id: record.id.clone(),
+        label: record.label.clone(),
+        description: record.description.clone(),
+        driver: record.driver.clone(),
+        source: Source::Store,
+        version: 0,
+        setup: Ok(WorkspaceConfig {
+            id: record.id.clone(),
+            params: record.params.clone(),
+        }),
+    };
+    let target = crate::access::operator(&record.id).driver();
+    match target.verify_unsaved(state, ws).await {
+        Ok(sentence) => Ok(sentence),
+        Err(AppError::Plugin(e)) if e.kind == ErrorKind::AuthorizationRequired => Ok(format!(
+            "not checked yet: each user authorizes the driver on first use ({})",
+            e.message
+        )),
+        Err(AppError::Plugin(e)) if e.kind == ErrorKind::Unsupported => {
+            Ok("not checked: the driver has no check".into())
+        }
+        Err(AppError::Plugin(error)) => Err(AppError::VerificationFailed {
+            workspace: record.id.clone(),
+            error,
+        }),
+        Err(other) => Err(other),
+    }
 }
 
 /// Replaces a workspace's label, description and params. A password param left empty keeps

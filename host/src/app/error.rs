@@ -74,6 +74,11 @@ pub(crate) enum AppError {
     BadRequest(String),
     /// Submitted workspace parameters failed the manifest's validation (422), per field.
     Fields(Vec<FieldError>),
+    /// A new workspace's driver check failed, so it was not saved (422).
+    VerificationFailed {
+        workspace: String,
+        error: PluginError,
+    },
     /// The driver answered an error.
     Plugin(PluginError),
     /// No range a Range header asks lies inside the file of `size` bytes (416).
@@ -261,6 +266,16 @@ impl AppError {
                 "invalid_params",
                 format!("{} parameter(s) are invalid", errors.len()),
             ),
+            VerificationFailed { workspace, error } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "verification_failed",
+                format!(
+                    "workspace '{workspace}' was not saved: its driver's check failed ({}: {}); \
+                     correct the parameters, or save it without the check (API: verify=false, \
+                     CLI: --no-verify, form: untick \"Verify before saving\")",
+                    error.kind, error.message
+                ),
+            ),
             Plugin(e) => (status_of(e.kind), e.kind.as_str(), e.message.clone()),
             RangeNotSatisfiable { size } => (
                 StatusCode::RANGE_NOT_SATISFIABLE,
@@ -323,7 +338,7 @@ pub(crate) fn status_of(kind: ErrorKind) -> StatusCode {
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::AlreadyExists(what) => AppError::Conflict(what),
+            StoreError::AlreadyExists(what) => AppError::Conflict(format!("{what} already exists")),
             StoreError::NotFound(what) => AppError::NotFound(what),
             StoreError::Invalid(what) => AppError::BadRequest(what),
             StoreError::Busy(wait) => AppError::Busy(wait),

@@ -11,7 +11,9 @@ use serde_json::{json, Value};
 
 use super::cli::{AdminOpts, TokenCommand, UserCommand, WorkspaceCommand};
 use crate::access;
-use crate::admin::{self, plugin_view, workspace_view, Viewer, WorkspaceInput, WorkspaceView};
+use crate::admin::{
+    self, plugin_view, workspace_view, Creation, Viewer, WorkspaceInput, WorkspaceView,
+};
 use crate::app::boot;
 use crate::app::error::AppError;
 use crate::app::Shared;
@@ -193,6 +195,7 @@ pub(crate) fn workspace(cmd: WorkspaceCommand) -> anyhow::Result<ExitCode> {
             description,
             params,
             dry_run,
+            no_verify,
             opts,
         } => {
             let params = parse_params(&params)?;
@@ -204,15 +207,24 @@ pub(crate) fn workspace(cmd: WorkspaceCommand) -> anyhow::Result<ExitCode> {
                     driver,
                     params,
                 };
-                let rec = admin::create_workspace(&s, input, dry_run)
+                let how = Creation {
+                    dry_run,
+                    verify: !no_verify,
+                };
+                let created = admin::create_workspace(&s, input, how)
                     .await
                     .map_err(cli_error)?;
-                let text = if dry_run {
-                    format!("valid: workspace {} would be created (dry run)", rec.id)
+                let id = &created.record.id;
+                let mut text = if dry_run {
+                    format!("valid: workspace {id} would be created (dry run)")
                 } else {
-                    format!("created workspace {}", rec.id)
+                    format!("created workspace {id}")
                 };
-                Ok((json!({ "id": rec.id, "dry_run": dry_run }), text))
+                if let Some(sentence) = &created.verified {
+                    text.push_str(&format!("\nverified: {sentence}"));
+                }
+                let v = json!({ "id": id, "dry_run": dry_run, "verified": created.verified });
+                Ok((v, text))
             })
         }
         WorkspaceCommand::List { opts } => run(&opts, |s| async move {

@@ -119,9 +119,13 @@ pub(crate) enum WorkspaceCommand {
         /// A parameter, `NAME=VALUE`; repeatable.
         #[arg(long = "param", value_name = "NAME=VALUE")]
         params: Vec<String>,
-        /// Validate only; create nothing.
+        /// Validate (and verify) only; create nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Save the workspace without asking its driver to check it first (by default a
+        /// failed check refuses it).
+        #[arg(long)]
+        no_verify: bool,
         #[command(flatten)]
         opts: AdminOpts,
     },
@@ -153,6 +157,7 @@ pub(crate) enum WorkspaceCommand {
         id: String,
         user: String,
         /// `r` or `rw`.
+        #[arg(value_name = "r|rw")]
         access: String,
         #[command(flatten)]
         opts: AdminOpts,
@@ -226,6 +231,77 @@ mod tests {
             assert!(args[0].ends_with("/wshost"), "{line}");
             if let Err(e) = Cli::try_parse_from(&args) {
                 panic!("{line}: {e}");
+            }
+        }
+    }
+
+    /// README's command summary names every command with its required arguments, so that
+    /// it cannot fall behind the CLI. A summary line is `wshost GROUP LEAF ARGS | LEAF ARGS`
+    /// (lines that start with spaces continue the line above).
+    #[test]
+    fn the_readme_summary_shows_every_command_and_its_required_arguments() {
+        use clap::CommandFactory;
+        let readme = include_str!("../../../README.md");
+        let block = readme
+            .split("## Commands")
+            .nth(1)
+            .and_then(|s| s.split("```").nth(1))
+            .expect("README.md has a ## Commands block");
+        let mut lines: Vec<String> = Vec::new();
+        for line in block.lines().filter(|l| !l.trim().is_empty()) {
+            match lines.last_mut() {
+                Some(last) if line.starts_with(' ') => {
+                    last.push(' ');
+                    last.push_str(line.trim());
+                }
+                _ => lines.push(line.to_owned()),
+            }
+        }
+        // Every summarized command as (group, segment), e.g. ("user", "passwd NAME").
+        let mut segments: Vec<(String, String)> = Vec::new();
+        for line in &lines {
+            let rest = line
+                .strip_prefix("wshost ")
+                .expect("a summary line starts with wshost");
+            let (group, leaves) = rest.split_once(' ').unwrap_or((rest, ""));
+            for leaf in leaves.split(" | ") {
+                segments.push((group.to_owned(), leaf.trim().to_owned()));
+            }
+        }
+        let cli = Cli::command();
+        for group in cli.get_subcommands().filter(|c| c.get_name() != "help") {
+            let leaves: Vec<(&clap::Command, String)> = if group.has_subcommands() {
+                group
+                    .get_subcommands()
+                    .map(|leaf| (leaf, leaf.get_name().to_owned()))
+                    .collect()
+            } else {
+                vec![(group, String::new())]
+            };
+            for (leaf, name) in leaves {
+                let shown = format!("wshost {} {name}", group.get_name());
+                let segment = segments
+                    .iter()
+                    .find(|(g, seg)| {
+                        g == group.get_name()
+                            && (name.is_empty() || seg.split(' ').next() == Some(name.as_str()))
+                    })
+                    .map(|(_, seg)| seg)
+                    .unwrap_or_else(|| panic!("README's command summary lacks `{shown}`"));
+                let words: Vec<&str> = segment.split(' ').collect();
+                for arg in leaf.get_arguments().filter(|a| a.is_required_set()) {
+                    let want = match arg.get_long() {
+                        Some(long) => format!("--{long}"),
+                        None => arg.get_value_names().and_then(|v| v.first()).map_or_else(
+                            || arg.get_id().as_str().to_uppercase(),
+                            |v| v.to_string(),
+                        ),
+                    };
+                    assert!(
+                        words.contains(&want.as_str()),
+                        "README's command summary shows `{shown}` without its required `{want}`: {segment}"
+                    );
+                }
             }
         }
     }

@@ -308,6 +308,35 @@ impl DriverTarget {
     }
 }
 
+impl DriverTarget {
+    /// The driver's verify on workspace `ws`, which is not saved yet (an administrator
+    /// creating it): the driver is opened from `ws`'s configuration for this one call and
+    /// dropped after it, never cached, so nothing of an unsaved workspace outlives the call.
+    pub(crate) async fn verify_unsaved(
+        &self,
+        state: &Shared,
+        ws: Workspace,
+    ) -> Result<String, AppError> {
+        let toggles = state.store.plugin_toggles().await?;
+        driver_ready(state, &ws, &toggles)?;
+        let driver_id = ws.driver.clone();
+        let (state, ctx) = (state.clone(), self.ctx.clone());
+        let limit = state.config.limits.plugin_timeout;
+        let span = tracing::Span::current();
+        let task = tokio::task::spawn_blocking(move || {
+            let _span = span.enter();
+            let plugin = state
+                .registry
+                .plugin(&ws.driver, &toggles)
+                .map_err(|u| unavailable(&ws, u))?;
+            let config = ws.config().expect("checked by driver_ready");
+            let driver = plugin.open(config)?;
+            driver_answered(&state, &ws, driver.verify(&ctx))
+        });
+        await_plugin(task, &driver_id, limit, None).await
+    }
+}
+
 /// A driver's answer, its error counted; a driver that panicked is forgotten, since it may
 /// be in a broken state (it is reopened on next use).
 fn driver_answered<T>(

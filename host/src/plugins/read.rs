@@ -26,6 +26,12 @@ pub(crate) enum RangeAsk {
 /// first, is invalid and ignored (200).
 pub(crate) fn parse_range(header: &str, size: u64) -> RangeAsk {
     use http_range_header::{EndPosition, StartPosition};
+    // A zero-byte file has no byte a range could select, and a 206 could not say which
+    // span it sent: the whole, empty file is the answer to any Range (RFC 9110 lets a server
+    // ignore the header), which resuming clients take as complete.
+    if size == 0 {
+        return RangeAsk::Whole;
+    }
     let Ok(parsed) = http_range_header::parse_range_header(header) else {
         return RangeAsk::Whole;
     };
@@ -174,7 +180,8 @@ mod tests {
         // A range past the end is dropped when another one is satisfiable.
         assert_eq!(part("bytes=200-300,1-2", 10), Some((1, Some(2), 1, 2)));
         assert_eq!(parse_range("bytes=100-", 100), RangeAsk::Unsatisfiable);
-        assert_eq!(parse_range("bytes=-1", 0), RangeAsk::Unsatisfiable);
+        assert_eq!(parse_range("bytes=-1", 0), RangeAsk::Whole);
+        assert_eq!(parse_range("bytes=0-", 0), RangeAsk::Whole);
         assert_eq!(parse_range("bytes=0-1,5-6", 100), RangeAsk::Whole);
         assert_eq!(parse_range("bytes=5-3", 100), RangeAsk::Whole);
         assert_eq!(parse_range("pages=1", 100), RangeAsk::Whole);

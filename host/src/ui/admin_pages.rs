@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use super::forms::{self, FormData};
 use super::{field, page, render, see_other, Session, UiError, UiPath, UiQuery, UiResult};
 use crate::access::check_access;
-use crate::admin::{self as ops, WorkspaceInput};
+use crate::admin::{self as ops, Creation, WorkspaceInput};
 use crate::app::error::AppError;
 use crate::app::Shared;
 use crate::manifest::Manifest;
@@ -138,7 +138,7 @@ pub(super) async fn new_workspace(
         &state,
         m,
         &data,
-        json!({ "id": "", "label": "", "description": "" }),
+        json!({ "id": "", "label": "", "description": "", "verify_first": true }),
     );
     page(
         "workspace.html",
@@ -232,7 +232,12 @@ pub(super) async fn create_workspace(
     let driver = q.driver.unwrap_or_default();
     let m = ops::enabled_manifest(&state, &driver).await?;
     let input = input_of(m, &pairs);
-    let ws = json!({ "id": input.id, "label": input.label, "description": input.description });
+    // An unticked checkbox is not sent at all.
+    let verify = field(&pairs, "verify_first").is_some();
+    let ws = json!({
+        "id": input.id, "label": input.label, "description": input.description,
+        "verify_first": verify,
+    });
     let params = input.params.clone();
     let again = WorkspaceInput {
         params,
@@ -241,8 +246,22 @@ pub(super) async fn create_workspace(
         description: input.description.clone(),
         driver: input.driver.clone(),
     };
-    match ops::create_workspace(&state, input, false).await {
-        Ok(rec) => see_other(&format!("/ui/admin/workspaces/{}?created=1", rec.id)),
+    let how = Creation {
+        dry_run: false,
+        verify,
+    };
+    match ops::create_workspace(&state, input, how).await {
+        Ok(created) => {
+            let checked = if created.verified.is_some() {
+                "checked"
+            } else {
+                "1"
+            };
+            see_other(&format!(
+                "/ui/admin/workspaces/{}?created={checked}",
+                created.record.id
+            ))
+        }
         Err(err) => {
             let mut data = FormData::default();
             let status = refused(m, &again, err, &mut data);
@@ -354,8 +373,13 @@ pub(super) async fn edit_workspace(
     UiQuery(q): UiQuery<EditNotice>,
 ) -> UiResult {
     let s = Session::admin(&state, &headers, &uri).await?;
-    let notice = if q.created.is_some() {
-        Some(format!("Workspace '{id}' created."))
+    let notice = if let Some(created) = q.created {
+        Some(match created.as_str() {
+            "checked" => format!(
+                "Workspace '{id}' created and checked by its driver (Verify below shows its answer)."
+            ),
+            _ => format!("Workspace '{id}' created without a check; Verify below runs it."),
+        })
     } else {
         q.saved.map(|_| "Changes saved.".to_owned())
     };

@@ -11,7 +11,7 @@ use plugin_api::{
 };
 use serde_json::{json, Value};
 
-use crate::config::DropboxConfig;
+use crate::config::{DropboxConfig, TokenScope};
 use crate::connection::Connection;
 use crate::core::{Core, Metadata, Workspace};
 use crate::error::shown;
@@ -197,6 +197,16 @@ impl Driver for DropboxDriver {
 
     fn verify(&self, ctx: &CallContext) -> Result<String> {
         let what = "verify the Dropbox connection";
+        let cfg = self.ws.cfg();
+        if ctx.user.is_none() && cfg.refresh_token.is_none() && cfg.token_scope == TokenScope::User
+        {
+            // The console (or a workspace being created) has no account of its own here.
+            return Ok(
+                "each user connects their own Dropbox account on first use; \
+                       nothing to check until then (sign in and verify to check yours)"
+                    .into(),
+            );
+        }
         let account = self
             .ws
             .rpc(ctx, "users/get_current_account", Value::Null, what)?;

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::{ApiAdmin, ApiCaller, ApiUser, AppJson, AppPath, AppQuery};
 use crate::access::{access, check_access, visible_workspaces};
-use crate::admin::{self, workspace_view, Viewer, WorkspaceInput};
+use crate::admin::{self, workspace_view, Creation, Viewer, WorkspaceInput};
 use crate::app::error::AppError;
 use crate::app::Shared;
 use crate::store::Access;
@@ -33,6 +33,13 @@ pub(super) async fn list(
 pub(super) struct CreateQuery {
     #[serde(default)]
     dry_run: bool,
+    /// Off (`verify=false`) saves a workspace whose driver check fails.
+    #[serde(default = "checked")]
+    verify: bool,
+}
+
+fn checked() -> bool {
+    true
 }
 
 pub(super) async fn create(
@@ -41,17 +48,23 @@ pub(super) async fn create(
     AppQuery(q): AppQuery<CreateQuery>,
     AppJson(input): AppJson<WorkspaceInput>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
-    let rec = admin::create_workspace(&state, input, q.dry_run).await?;
-    let status = if q.dry_run {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
+    let how = Creation {
+        dry_run: q.dry_run,
+        verify: q.verify,
     };
-    let ws = state.workspace(&rec.id).await?.filter(|_| !q.dry_run);
-    let body = match ws {
-        Some(ws) => json!(workspace_view(&state, &ws, Viewer::Admin)),
-        None => json!({ "id": rec.id, "dry_run": true, "valid": true }),
+    let created = admin::create_workspace(&state, input, how).await?;
+    let id = &created.record.id;
+    let (status, mut body) = match state.workspace(id).await?.filter(|_| !q.dry_run) {
+        Some(ws) => (
+            StatusCode::CREATED,
+            json!(workspace_view(&state, &ws, Viewer::Admin)),
+        ),
+        None => (
+            StatusCode::OK,
+            json!({ "id": id, "dry_run": true, "valid": true }),
+        ),
     };
+    body["verified"] = json!(created.verified);
     Ok((status, Json(body)))
 }
 
