@@ -198,14 +198,23 @@ impl Driver for DropboxDriver {
     fn verify(&self, ctx: &CallContext) -> Result<String> {
         let what = "verify the Dropbox connection";
         let cfg = self.ws.cfg();
-        if ctx.user.is_none() && cfg.refresh_token.is_none() && cfg.token_scope == TokenScope::User
-        {
-            // The console (or a workspace being created) has no account of its own here.
-            return Ok(
-                "each user connects their own Dropbox account on first use; \
-                       nothing to check until then (sign in and verify to check yours)"
-                    .into(),
-            );
+        // The console (or a workspace being created) has no account of its own here, and
+        // must not start an authorization nobody will finish.
+        if ctx.user.is_none() && cfg.refresh_token.is_none() {
+            if cfg.token_scope == TokenScope::User {
+                return Ok(
+                    "each user connects their own Dropbox account on first use; \
+                           nothing to check until then (sign in and verify to check yours)"
+                        .into(),
+                );
+            }
+            if oauth::load(&self.ws.core().host, cfg, "")?.is_none() {
+                return Ok(
+                    "not connected yet: an administrator connects it from the file \
+                           browser; nothing to check until then"
+                        .into(),
+                );
+            }
         }
         let account = self
             .ws
