@@ -191,8 +191,8 @@ async fn verify_new(state: &Shared, record: &WorkspaceRecord) -> Result<String, 
             params: record.params.clone(),
         }),
     };
-    let target = crate::access::operator(&record.id).driver();
-    match target.verify_unsaved(state, ws).await {
+    let target = crate::access::operator(&record.id).driver().unsaved(ws);
+    match target.verify(state).await {
         Ok(sentence) => Ok(sentence),
         Err(AppError::Plugin(e)) if e.kind == ErrorKind::AuthorizationRequired => Ok(format!(
             "not checked yet: each user authorizes the driver on first use ({})",

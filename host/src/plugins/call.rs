@@ -31,6 +31,9 @@ use crate::telemetry;
 pub(crate) struct DriverTarget {
     ws_id: String,
     ctx: CallContext,
+    /// A workspace not saved yet (an administrator creating it), whose driver is opened for
+    /// each call and never cached, so nothing of it outlives the call.
+    unsaved: Option<Workspace>,
 }
 
 impl DriverTarget {
@@ -242,6 +245,15 @@ impl DriverTarget {
         DriverTarget {
             ws_id: ws_id.to_owned(),
             ctx,
+            unsaved: None,
+        }
+    }
+
+    /// The same target on `ws`, a workspace not saved yet, instead of the stored one.
+    pub(crate) fn unsaved(self, ws: Workspace) -> DriverTarget {
+        DriverTarget {
+            unsaved: Some(ws),
+            ..self
         }
     }
 
@@ -259,17 +271,21 @@ impl DriverTarget {
         F: FnOnce(&ForeignDriver, &CallContext) -> plugin_api::Result<T> + Send + 'static,
     {
         let ws_id = self.ws_id.as_str();
-        let ws = state
-            .workspace(ws_id)
-            .await?
-            .ok_or_else(|| AppError::UnknownWorkspace(ws_id.to_owned()))?;
+        let ws = match &self.unsaved {
+            Some(ws) => ws.clone(),
+            None => state
+                .workspace(ws_id)
+                .await?
+                .ok_or_else(|| AppError::UnknownWorkspace(ws_id.to_owned()))?,
+        };
         telemetry::served_by(&ws.driver);
         let toggles = state.store.plugin_toggles().await?;
         driver_ready(state, &ws, &toggles)?;
         let ctx = self.ctx.clone();
         // Only a driver already open has a quick lane: the first call of a workspace (which
         // opens its driver, maybe loading its plugin) takes the pool.
-        if let Some(call) = (lane == Lane::Quick)
+        let unsaved = self.unsaved.is_some();
+        if let Some(call) = (lane == Lane::Quick && !unsaved)
             .then(|| state.workspaces.quick_call(&ws))
             .flatten()
         {
@@ -290,7 +306,11 @@ impl DriverTarget {
                 .plugin(&ws.driver, &toggles)
                 .map_err(|u| unavailable(&ws, u))?;
             let config = ws.config().expect("checked by driver_ready");
-            let driver = state.workspaces.driver(&ws, config, &plugin)?;
+            let driver = if unsaved {
+                Arc::new(plugin.open(config)?)
+            } else {
+                state.workspaces.driver(&ws, config, &plugin)?
+            };
             driver_answered(&state, &ws, op(&driver, &ctx))
         });
         let result = await_plugin(task, &driver_id, limits.plugin_timeout, body).await;
@@ -305,35 +325,6 @@ impl DriverTarget {
             (Err(_), Some(BodyFailure::ClientGone)) => Err(AppError::ClientGone),
             (result, _) => result,
         }
-    }
-}
-
-impl DriverTarget {
-    /// The driver's verify on workspace `ws`, which is not saved yet (an administrator
-    /// creating it): the driver is opened from `ws`'s configuration for this one call and
-    /// dropped after it, never cached, so nothing of an unsaved workspace outlives the call.
-    pub(crate) async fn verify_unsaved(
-        &self,
-        state: &Shared,
-        ws: Workspace,
-    ) -> Result<String, AppError> {
-        let toggles = state.store.plugin_toggles().await?;
-        driver_ready(state, &ws, &toggles)?;
-        let driver_id = ws.driver.clone();
-        let (state, ctx) = (state.clone(), self.ctx.clone());
-        let limit = state.config.limits.plugin_timeout;
-        let span = tracing::Span::current();
-        let task = tokio::task::spawn_blocking(move || {
-            let _span = span.enter();
-            let plugin = state
-                .registry
-                .plugin(&ws.driver, &toggles)
-                .map_err(|u| unavailable(&ws, u))?;
-            let config = ws.config().expect("checked by driver_ready");
-            let driver = plugin.open(config)?;
-            driver_answered(&state, &ws, driver.verify(&ctx))
-        });
-        await_plugin(task, &driver_id, limit, None).await
     }
 }
 
