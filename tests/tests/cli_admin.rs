@@ -187,6 +187,10 @@ fn administration_commands_load_only_the_plugins_they_call() {
     let (ok, out, err) = wshost(&h, &["workspace", "verify", "files"], "");
     assert!(ok && out.starts_with("ok:"), "{out}\n{err}");
     assert!(
+        out.contains("\ncapabilities: stat, list, read, read_range, write, mkdir, delete, rename, copy, verify"),
+        "verify shows what the driver declares:\n{out}"
+    );
+    assert!(
         err.contains("plugin loaded") && err.contains("access.fs"),
         "{err}"
     );

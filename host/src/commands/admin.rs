@@ -252,12 +252,16 @@ pub(crate) fn workspace(cmd: WorkspaceCommand) -> anyhow::Result<ExitCode> {
             Ok((v, text))
         }),
         WorkspaceCommand::Verify { id, opts } => run(&opts, |s| async move {
-            let message = admin::verify_workspace(&s, &access::operator(&id))
+            let target = access::operator(&id);
+            let message = admin::verify_workspace(&s, &target)
                 .await
                 .map_err(cli_error)?;
+            // What the driver declares it can do, now that it is open: a read-only driver
+            // shows no write, mkdir, delete, rename or copy.
+            let caps = target.driver().capabilities(&s).await.map_err(cli_error)?;
             Ok((
-                json!({ "ok": true, "message": message }),
-                format!("ok: {message}"),
+                json!({ "ok": true, "message": message, "capabilities": caps.names() }),
+                format!("ok: {message}\ncapabilities: {}", caps.names().join(", ")),
             ))
         }),
         WorkspaceCommand::Delete { id, opts } => run(&opts, |s| async move {

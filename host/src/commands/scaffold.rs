@@ -37,14 +37,20 @@ pub(crate) struct NewArgs {
     /// The folder to create [default: ./CRATE, e.g. ./access-my-store].
     #[arg(long, value_name = "PATH")]
     dir: Option<PathBuf>,
-    /// Depend on the plugin-api crate in this folder (wshost's `plugin-api/`) [default: this
-    /// wshost's own source tree when it still exists].
-    #[arg(long, value_name = "PATH", conflicts_with = "api_version")]
+    /// Depend on the plugin-api crate in this folder (the `plugin-api/` of a wshost checkout)
+    /// instead of the registry.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["api_version", "api_git"])]
     api_path: Option<PathBuf>,
     /// Depend on this version of `wshost-plugin-api` from the registry [default: this host's
-    /// plugin-api version, when no source tree is found].
-    #[arg(long, value_name = "VER")]
+    /// plugin-api version].
+    #[arg(long, value_name = "VER", conflicts_with = "api_git")]
     api_version: Option<String>,
+    /// Depend on plugin-api from this git repository (with --api-tag) instead of the registry.
+    #[arg(long, value_name = "URL", requires = "api_tag")]
+    api_git: Option<String>,
+    /// The tag of --api-git to build against (`v1.0.2`).
+    #[arg(long, value_name = "TAG", requires = "api_git")]
+    api_tag: Option<String>,
 }
 
 /// The names one plugin id gives rise to.
@@ -126,6 +132,7 @@ fn quoted(text: &str) -> String {
 enum Api {
     Path(PathBuf),
     Version(String),
+    Git { url: String, tag: String },
 }
 
 impl Api {
@@ -142,18 +149,16 @@ impl Api {
             }
             return Ok(Api::Path(path));
         }
-        if let Some(version) = &args.api_version {
-            return Ok(Api::Version(version.clone()));
+        if let (Some(url), Some(tag)) = (&args.api_git, &args.api_tag) {
+            return Ok(Api::Git {
+                url: url.clone(),
+                tag: tag.clone(),
+            });
         }
-        // The plugin-api this very binary was built from, if its source tree is still there.
-        let own = option_env!("CARGO_MANIFEST_DIR")
-            .map(|host| Path::new(host).join("../plugin-api"))
-            .and_then(|p| p.canonicalize().ok())
-            .filter(|p| is_plugin_api(p));
-        Ok(match own {
-            Some(path) => Api::Path(path),
-            None => Api::Version(host_api_version().to_owned()),
-        })
+        // The registry by default: a path would tie the crate to the machine the binary was
+        // built on, and its author's checkout may not even exist.
+        let version = args.api_version.as_deref().unwrap_or(host_api_version());
+        Ok(Api::Version(version.to_owned()))
     }
 
     /// The dependency's source, as the inside of a TOML inline table.
@@ -161,6 +166,7 @@ impl Api {
         match self {
             Api::Path(path) => format!("path = {}", quoted(&path.to_string_lossy())),
             Api::Version(version) => format!("version = {}", quoted(version)),
+            Api::Git { url, tag } => format!("git = {}, tag = {}", quoted(url), quoted(tag)),
         }
     }
 }
@@ -250,7 +256,11 @@ pub(crate) fn run(args: &NewArgs) -> anyhow::Result<ExitCode> {
     }
     let from = match &api {
         Api::Path(path) => format!("plugin-api from {}", path.display()),
-        Api::Version(version) => format!("wshost-plugin-api {version} from the registry"),
+        Api::Version(version) => format!(
+            "wshost-plugin-api {version} from the registry; if your registry does not have \
+             it, write the crate again with --api-git URL --api-tag TAG or --api-path PATH"
+        ),
+        Api::Git { url, tag } => format!("plugin-api from {url} at tag {tag}"),
     };
     println!(
         "created {} in {} (plugin {}, {from})\n\nnext:\n  cd {}\n  cargo test     \
@@ -367,7 +377,43 @@ mod tests {
     }
 
     #[test]
-    fn the_dependency_is_by_path_or_by_version() {
+    fn the_template_s_guide_sections_exist() {
+        let guide = include_str!("../../../docs/plugin-guide.md");
+        let headings: Vec<&str> = (guide.lines())
+            .filter_map(|l| l.strip_prefix("## ").or_else(|| l.strip_prefix("### ")))
+            .collect();
+        let mut pointers = 0;
+        for text in [
+            TEMPLATE_LIB,
+            TEMPLATE_TEST,
+            TEMPLATE_MANIFEST,
+            TEMPLATE_README,
+        ] {
+            for (_, rest) in text
+                .match_indices("the \"")
+                .map(|(i, _)| text.split_at(i + 5))
+            {
+                let Some((name, after)) = rest.split_once('"') else {
+                    continue;
+                };
+                if after.trim_start().starts_with("section") {
+                    pointers += 1;
+                    assert!(
+                        headings.contains(&name),
+                        "the template points to a guide section \"{name}\" that does not exist; \
+                         the guide's sections: {headings:?}"
+                    );
+                }
+            }
+        }
+        assert!(
+            pointers >= 1,
+            "no pointer into the guide found: is the pattern still right?"
+        );
+    }
+
+    #[test]
+    fn the_dependency_is_by_path_by_version_or_by_git_tag() {
         let names = Names::of("access.x").unwrap();
         let by_path = cargo_toml(&names, &Api::Path("/src/wshost/plugin-api".into()));
         assert!(by_path.contains(
@@ -375,12 +421,70 @@ mod tests {
         ));
         let by_version = cargo_toml(&names, &Api::Version("1.0.2".into()));
         assert!(by_version.contains(r#"version = "1.0.2", features = ["testing"] }"#));
-        for text in [by_path, by_version] {
+        let by_git = cargo_toml(
+            &names,
+            &Api::Git {
+                url: "https://example.com/wshost.git".into(),
+                tag: "v1.0.2".into(),
+            },
+        );
+        assert!(by_git.contains(
+            r#"git = "https://example.com/wshost.git", tag = "v1.0.2", features = ["testing"] }"#
+        ));
+        for text in [by_path, by_version, by_git] {
             let parsed: toml::Value = toml::from_str(&text).unwrap();
             assert!(
                 parsed.get("workspace").is_some(),
                 "an empty [workspace] of its own"
             );
         }
+    }
+
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        new: NewArgs,
+    }
+
+    fn choose(args: &[&str]) -> Result<Api, String> {
+        let cli = Cli::try_parse_from(["new", "access.x"].iter().chain(args))
+            .map_err(|e| e.kind().to_string())?;
+        Api::choose(&cli.new).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_registry_is_the_default_never_a_path_of_the_build_machine() {
+        assert_eq!(choose(&[]), Ok(Api::Version(host_api_version().into())));
+        assert_eq!(
+            choose(&["--api-version", "1.1"]),
+            Ok(Api::Version("1.1".into()))
+        );
+        let tagged = choose(&["--api-git", "https://g/w.git", "--api-tag", "v1.0.2"]);
+        assert_eq!(
+            tagged,
+            Ok(Api::Git {
+                url: "https://g/w.git".into(),
+                tag: "v1.0.2".into()
+            })
+        );
+        let here = env!("CARGO_MANIFEST_DIR").to_owned() + "/../plugin-api";
+        assert!(matches!(choose(&["--api-path", &here]), Ok(Api::Path(_))));
+    }
+
+    #[test]
+    fn the_forms_exclude_each_other_and_a_git_url_needs_its_tag() {
+        for args in [
+            &["--api-path", ".", "--api-version", "1"][..],
+            &["--api-path", ".", "--api-git", "u", "--api-tag", "t"],
+            &["--api-version", "1", "--api-git", "u", "--api-tag", "t"],
+            &["--api-git", "u"],
+            &["--api-tag", "t"],
+        ] {
+            assert!(choose(args).is_err(), "{args:?} was accepted");
+        }
+        let err = choose(&["--api-path", "/nonexistent"]).unwrap_err();
+        assert!(err.contains("no wshost-plugin-api crate there"), "{err}");
     }
 }
