@@ -205,17 +205,27 @@ fn plugins_built_against_an_incompatible_plugin_api_are_refused_with_what_the_ho
 }
 
 #[test]
-fn plugins_new_depends_on_this_checkout_and_refuses_to_overwrite() {
+fn plugins_new_depends_on_the_registry_by_default_and_refuses_to_overwrite() {
     let dir = tempfile::tempdir().unwrap();
     let krate = dir.path().join("mine");
     let krate = krate.to_str().unwrap();
     let (ok, out) = wshost(&["plugins", "new", "access.mine", "--dir", krate]);
     assert!(ok, "{out}");
     let cargo_toml = std::fs::read_to_string(dir.path().join("mine/Cargo.toml")).unwrap();
-    let api = root().join("plugin-api").canonicalize().unwrap();
+    // The version of the plugin-api this host was built with, as its Cargo.toml says.
+    let api_toml = std::fs::read_to_string(root().join("plugin-api/Cargo.toml")).unwrap();
+    let version = (api_toml.lines())
+        .find_map(|l| l.strip_prefix("version = "))
+        .expect("plugin-api/Cargo.toml has a version");
+    let wanted =
+        format!(r#"plugin-api = {{ package = "wshost-plugin-api", version = {version} }}"#);
     assert!(
-        cargo_toml.contains(&format!("path = \"{}\"", api.display())),
-        "by default the crate depends on this checkout's plugin-api:\n{cargo_toml}"
+        cargo_toml.contains(&wanted) && !cargo_toml.contains("path ="),
+        "by default the crate depends on the registry, never on a path of this machine:\n{cargo_toml}"
+    );
+    assert!(
+        out.contains("--api-git URL --api-tag TAG or --api-path PATH"),
+        "the output says what to do when the registry lacks the crate:\n{out}"
     );
     for file in [
         "src/lib.rs",
@@ -241,6 +251,10 @@ fn plugins_new_depends_on_this_checkout_and_refuses_to_overwrite() {
         (
             &["access.x", "--api-path", "/tmp", "--api-version", "1.0.0"],
             "cannot be used with",
+        ),
+        (
+            &["access.x", "--api-git", "https://example.com/w.git"],
+            "--api-tag <TAG>",
         ),
     ];
     for (args, fragment) in cases {
