@@ -439,12 +439,12 @@ impl Capabilities {
     }
 
     /// The raw bits, as they cross the ABI (unknown bits are kept, never an error).
-    pub fn bits(self) -> u64 {
+    pub const fn bits(self) -> u64 {
         self.0
     }
 
     /// Capabilities from raw bits.
-    pub fn from_bits(bits: u64) -> Self {
+    pub const fn from_bits(bits: u64) -> Self {
         Capabilities(bits)
     }
 

@@ -205,6 +205,12 @@ pub(crate) enum PluginsCommand {
     },
     /// Run the conformance suite on one library's driver, with in-memory host services.
     Test(super::plugin_test::TestArgs),
+    /// Write the conformance suite's fixture tree into a new or empty folder, to put into a
+    /// backend for `plugins test --seeded`.
+    Fixture {
+        /// The folder to write it into (created if missing; refused if not empty).
+        dir: PathBuf,
+    },
     /// Write a new plugin crate, ready to build, outside this workspace.
     New(super::scaffold::NewArgs),
 }

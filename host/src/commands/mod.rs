@@ -41,6 +41,7 @@ pub fn run() -> ExitCode {
             settings,
         }) => plugins::plugins_check(&library, manifest.as_deref(), &settings),
         Command::Plugins(PluginsCommand::Test(args)) => plugin_test::run(&args),
+        Command::Plugins(PluginsCommand::Fixture { dir }) => plugin_test::fixture(&dir),
         Command::Plugins(PluginsCommand::New(args)) => scaffold::run(&args),
         Command::Plugins(PluginsCommand::Enable { id, opts }) => {
             admin::toggle_plugin(id, true, opts)

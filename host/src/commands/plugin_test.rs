@@ -1,18 +1,19 @@
 //! `wshost plugins test`: loads one plugin library the way the host does, checks it against
 //! its manifest, opens a workspace from `--param` values validated by that manifest, and runs
-//! plugin-api's conformance suite on the driver, printing one line per case.
+//! plugin-api's conformance suite on the driver, printing one line per case. `wshost plugins
+//! fixture` writes the suite's fixture tree, which `--seeded` reads.
 //!
 //! The plugin gets in-memory host services (`plugin_api::testing::MemoryHost`), so nothing of
 //! a deployment — config, database, other plugins — is needed or touched; only the storage
 //! behind the driver is, inside the suite's own scratch folder.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context};
 
-use plugin_api::testing::conformance::{self, Options};
+use plugin_api::testing::conformance::{self, seed, Options};
 use plugin_api::testing::MemoryHost;
 use plugin_api::WorkspaceConfig;
 
@@ -28,7 +29,11 @@ Example:
 
 Prints one line per case, PASS|FAIL|SKIP NAME — WHY, then a summary; exits with 1 if a case
 failed. Cases the driver's capabilities exclude are skipped. The suite works inside a folder
-conformance-RANDOM that it creates under --base and deletes at the end.")]
+conformance-RANDOM that it creates under --base and deletes at the end.
+
+A read-only driver cannot create what the read cases read: write the fixture tree with
+`wshost plugins fixture DIR`, put DIR's contents into the backend, and add --seeded (the tree
+at the workspace root) or --seeded=PATH (the tree in the workspace folder PATH).")]
 pub(crate) struct TestArgs {
     /// Path of the plugin library (`libaccess_fs.so`).
     library: PathBuf,
@@ -47,6 +52,10 @@ pub(crate) struct TestArgs {
     /// Skip the case named NAME, a documented limitation of the backend; repeatable.
     #[arg(long = "skip", value_name = "NAME")]
     skip: Vec<String>,
+    /// Read cases read the fixture tree (`wshost plugins fixture`) in the workspace folder
+    /// PATH (`--seeded`: the root) instead of creating their input.
+    #[arg(long, value_name = "PATH", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    seeded: Option<String>,
     /// Size of the large streamed write, in bytes [default: 8 MiB].
     #[arg(long, value_name = "BYTES")]
     large_size: Option<u64>,
@@ -97,6 +106,10 @@ pub(crate) fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
         info.api_version,
         library::host_api_version()
     );
+    if let Some(tree) = &options.seed {
+        let at = if tree.is_empty() { "the root" } else { tree };
+        println!("seeded: the read cases read the fixture tree at {at}");
+    }
     let report = conformance::run(&driver, &options);
     println!("{report}");
     for (level, line) in host.logs() {
@@ -107,6 +120,23 @@ pub(crate) fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `wshost plugins fixture DIR`: writes the tree and says what to do with it.
+pub(crate) fn fixture(dir: &Path) -> anyhow::Result<ExitCode> {
+    seed::write_to(dir).context("cannot write the fixture tree")?;
+    let tree = seed::tree();
+    let folders = tree.iter().filter(|e| e.is_dir()).count();
+    let bytes: u64 = tree.iter().filter_map(|e| e.size).sum();
+    println!(
+        "wrote the conformance fixture to {}: {} files ({bytes} bytes) in {folders} folders.\n\
+         Put the folder's contents into your backend (zip it, upload it, mount it), then run\n  \
+         wshost plugins test LIBRARY --manifest FILE --param … --seeded[=PATH]\n\
+         where PATH is the workspace folder holding them (default: the root).",
+        dir.display(),
+        tree.len() - folders,
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `NAME=VALUE` flags as a map; a name given twice is refused rather than silently replaced.
@@ -144,8 +174,15 @@ fn options(args: &TestArgs) -> anyhow::Result<Options> {
             );
         }
     }
+    let seed = (args.seeded.as_deref())
+        .map(|tree| {
+            paths::normalize(tree)
+                .with_context(|| format!("--seeded={tree} is not a workspace path"))
+        })
+        .transpose()?;
     Ok(Options {
         base,
+        seed,
         only: args.cases.clone(),
         skip: args.skip.clone(),
         large_size: args.large_size.unwrap_or(defaults.large_size),

@@ -57,7 +57,16 @@ pub(super) fn pages(f: &Fixture) -> Check {
             expected.push((name, Some((i % 5) as u64)));
         }
     }
-    let first = f.list_all("", limit)?;
+    check_children(f, "", &expected)
+}
+
+/// The folder `rel` lists exactly `expected` (name, and size for a file or `None` for a
+/// folder) across small pages, twice in the same order, and in that order with another page
+/// size.
+pub(super) fn check_children(f: &Fixture, rel: &str, expected: &[(String, Option<u64>)]) -> Check {
+    let limit = f.options.page_limit.max(1);
+    let count = expected.len();
+    let first = f.list_all(rel, limit)?;
     let listed = names(&first);
     let gaps: Vec<&str> = (expected.iter())
         .map(|(n, _)| n.as_str())
@@ -70,7 +79,7 @@ pub(super) fn pages(f: &Fixture) -> Check {
         .filter(|n| !expected.iter().any(|(e, _)| e == n))
         .collect();
     ensure(extra.is_empty(), || {
-        format!("the listing shows {extra:?}, which were never created")
+        format!("the listing shows {extra:?}, which should not be there")
     })?;
     for entry in &first {
         let (_, size) = expected.iter().find(|(n, _)| n == entry.name()).unwrap();
@@ -89,12 +98,12 @@ pub(super) fn pages(f: &Fixture) -> Check {
     }
     same_order(
         &first,
-        &f.list_all("", limit)?,
+        &f.list_all(rel, limit)?,
         "two listings with the same page size",
     )?;
     same_order(
         &first,
-        &f.list_all("", limit + 3)?,
+        &f.list_all(rel, limit + 3)?,
         "listings with different page sizes",
     )
 }

@@ -10,6 +10,12 @@
 //! touching anything else. Cases that create nothing (stat of the base folder, a missing
 //! path) also run against read-only drivers.
 //!
+//! A read-only driver cannot create the input of a read case, so every read case also has a
+//! seeded form that reads a canonical tree instead ([`seed`]): write it with
+//! [`seed::write_to`] (or `wshost plugins fixture DIR`), put it into the backend, and run with
+//! [`Options::seeded`] (or `wshost plugins test … --seeded`). Write cases still run where the
+//! capabilities allow, in their scratch folders.
+//!
 //! ```
 //! # use plugin_api::*;
 //! # struct Empty;
@@ -35,6 +41,8 @@ mod moving;
 mod options;
 mod reading;
 mod report;
+pub mod seed;
+mod seeded;
 mod writing;
 
 use std::collections::hash_map::RandomState;
@@ -47,6 +55,7 @@ use crate::types::{join, Capabilities};
 
 use fixture::{Check, Fixture};
 pub use options::Options;
+use report::SEEDABLE;
 pub use report::{CaseResult, Report, Status};
 
 /// Where a case works.
@@ -67,7 +76,17 @@ pub struct Case {
     needs: Capabilities,
     place: Place,
     run: fn(&Fixture) -> Check,
+    /// The same check on the fixture tree, for a case that creates its input.
+    seeded: Option<fn(&Fixture) -> Check>,
 }
+
+/// What a seeded case may need: it reads, and creates nothing.
+const READING: Capabilities = Capabilities::from_bits(
+    Capabilities::STAT.bits()
+        | Capabilities::LIST.bits()
+        | Capabilities::READ.bits()
+        | Capabilities::READ_RANGE.bits(),
+);
 
 impl Case {
     /// The capabilities the driver must declare for the case to run.
@@ -75,6 +94,21 @@ impl Case {
         match self.place {
             Place::Scratch => self.needs | Capabilities::MKDIR,
             Place::Base => self.needs,
+        }
+    }
+
+    /// The capabilities the case's seeded form needs, if it has one (it reads the fixture
+    /// tree instead of creating its input).
+    pub fn needs_seeded(&self) -> Option<Capabilities> {
+        let reading = Capabilities::from_bits(self.needs.bits() & READING.bits());
+        self.seeded.map(|_| reading)
+    }
+
+    /// This case, with a seeded form.
+    fn or_seeded(self, seeded: fn(&Fixture) -> Check) -> Case {
+        Case {
+            seeded: Some(seeded),
+            ..self
         }
     }
 }
@@ -98,6 +132,7 @@ pub fn cases() -> Vec<Case> {
         needs,
         place,
         run,
+        seeded: None,
     };
     let (scratch, base) = (Place::Scratch, Place::Base);
     let w = C::WRITE;
@@ -106,30 +141,30 @@ pub fn cases() -> Vec<Case> {
     vec![
         // listing
         case("list.base", "the base folder lists page by page, each entry once, in a stable order", C::LIST, base, listing::base),
-        case("list.empty_folder", "an empty folder lists no entries and no next page", C::LIST, scratch, listing::empty_folder),
-        case("list.pages", "many entries across small pages: no duplicates, no gaps, stable order, right kinds and sizes", C::LIST | w, scratch, listing::pages),
-        case("list.nested", "a nested folder lists its own children with their full paths", C::LIST | w, scratch, listing::nested),
+        case("list.empty_folder", "an empty folder lists no entries and no next page", C::LIST, scratch, listing::empty_folder).or_seeded(seeded::list_empty_folder),
+        case("list.pages", "many entries across small pages: no duplicates, no gaps, stable order, right kinds and sizes", C::LIST | w, scratch, listing::pages).or_seeded(seeded::list_pages),
+        case("list.nested", "a nested folder lists its own children with their full paths", C::LIST | w, scratch, listing::nested).or_seeded(seeded::list_nested),
         case("list.missing", "listing a missing folder answers not_found", C::LIST, base, listing::missing),
-        case("list.file", "listing a file answers conflict", C::LIST | w, scratch, listing::file),
+        case("list.file", "listing a file answers conflict", C::LIST | w, scratch, listing::file).or_seeded(seeded::list_file),
         // stat
         case("stat.base", "the base folder is a folder", C::STAT, base, reading::stat_base),
-        case("stat.file", "a file has its path, kind and size", C::STAT | w, scratch, reading::stat_file),
-        case("stat.folder", "a folder has its path and kind", C::STAT, scratch, reading::stat_folder),
+        case("stat.file", "a file has its path, kind and size", C::STAT | w, scratch, reading::stat_file).or_seeded(seeded::stat_file),
+        case("stat.folder", "a folder has its path and kind", C::STAT, scratch, reading::stat_folder).or_seeded(seeded::stat_folder),
         case("stat.missing", "a missing path, and a path under a missing folder, answer not_found", C::STAT, base, reading::stat_missing),
         // reads
-        case("read.whole", "a whole file reads back byte for byte", wr, scratch, reading::whole),
-        case("read.ranges", "ranges read exactly their bytes, cut at the end of the file", wr | C::READ_RANGE, scratch, reading::ranges),
-        case("read.past_end", "a range starting at or past the end answers invalid_range", wr | C::READ_RANGE, scratch, reading::past_end),
-        case("read.zero_length", "a zero-byte file reads as empty", wr, scratch, reading::zero_length),
+        case("read.whole", "a whole file reads back byte for byte", wr, scratch, reading::whole).or_seeded(seeded::read_whole),
+        case("read.ranges", "ranges read exactly their bytes, cut at the end of the file", wr | C::READ_RANGE, scratch, reading::ranges).or_seeded(seeded::read_ranges),
+        case("read.past_end", "a range starting at or past the end answers invalid_range", wr | C::READ_RANGE, scratch, reading::past_end).or_seeded(seeded::read_past_end),
+        case("read.zero_length", "a zero-byte file reads as empty", wr, scratch, reading::zero_length).or_seeded(seeded::read_zero_length),
         case("read.missing", "reading a missing file answers not_found", C::READ, base, reading::missing),
-        case("read.folder", "reading a folder answers conflict", C::READ, scratch, reading::folder),
+        case("read.folder", "reading a folder answers conflict", C::READ, scratch, reading::folder).or_seeded(seeded::read_folder),
         // writes
         case("write.new", "a new file is created with its content and size", wrs, scratch, writing::new),
         case("write.overwrite", "overwrite replaces the content of an existing file", wr, scratch, writing::overwrite),
         case("write.no_overwrite", "without overwrite, an existing file answers already_exists and stays intact", wr, scratch, writing::no_overwrite),
         case("write.zero_bytes", "an empty body makes a zero-byte file", wrs, scratch, writing::zero_bytes),
         case("write.large_streamed", "a large body streamed from a generator is stored byte for byte", wr, scratch, writing::large_streamed),
-        case("write.names", "names with spaces, unicode and punctuation round-trip through write, stat, read and list", wrs | C::LIST, scratch, writing::names),
+        case("write.names", "names with spaces, unicode and punctuation round-trip through write, stat, read and list", wrs | C::LIST, scratch, writing::names).or_seeded(seeded::names),
         case("write.names_astral", "names with characters outside the Basic Multilingual Plane (emoji) round-trip", wrs | C::LIST, scratch, writing::names_astral),
         // mkdir
         case("mkdir.new", "a new folder is created", C::STAT, scratch, writing::mkdir_new),
@@ -161,8 +196,16 @@ pub fn run(driver: &dyn Driver, options: &Options) -> Report {
     let token = random_token();
     let scratch = join(&options.base, &format!("conformance-{token}"));
     let mut report = Report::new(capabilities, scratch.clone());
+    let fixture = |dir: String| Fixture {
+        driver,
+        options,
+        dir,
+        token: token.clone(),
+    };
     // Created on first use, so that a read-only driver is never asked to create anything.
     let mut scratch_ready: Option<Check> = None;
+    // Looked for before the first seeded case, so that a missing tree fails with one reason.
+    let mut seed_ready: Option<Check> = None;
     for case in cases().into_iter().filter(|c| options.selects(c.name)) {
         if options.skip.iter().any(|s| s == case.name) {
             report.push(
@@ -172,36 +215,60 @@ pub fn run(driver: &dyn Driver, options: &Options) -> Report {
             );
             continue;
         }
-        let lacking = Capabilities::from_bits(case.needs().bits() & !capabilities.bits());
+        // The seeded form runs when a tree is given and the case has one.
+        let seeded = options.seed.as_ref().zip(case.seeded);
+        let needs = match (seeded, case.needs_seeded()) {
+            (Some(_), Some(reading)) => reading,
+            _ => case.needs(),
+        };
+        let lacking = Capabilities::from_bits(needs.bits() & !capabilities.bits());
         if lacking != Capabilities::NONE {
-            let why = format!("needs capability {}", lacking.names().join(", "));
+            let mut why = format!("needs capability {}", lacking.names().join(", "));
+            if seeded.is_none()
+                && case
+                    .needs_seeded()
+                    .is_some_and(|n| capabilities.contains(n))
+            {
+                why.push_str(SEEDABLE);
+            }
             report.push(case.name, Status::Skip, why);
             continue;
         }
-        let dir = match case.place {
-            Place::Base => options.base.clone(),
-            Place::Scratch => {
-                let ready = scratch_ready
-                    .get_or_insert_with(|| make_folder(driver, options, &scratch))
-                    .clone();
-                let dir = join(&scratch, case.name);
-                match ready.and_then(|()| make_folder(driver, options, &dir)) {
-                    Ok(()) => dir,
-                    Err(why) => {
-                        report.push(case.name, Status::Fail, why);
-                        continue;
+        let (dir, run) = match seeded {
+            Some((tree, run)) => {
+                let ready = seed_ready.get_or_insert_with(|| {
+                    if capabilities.contains(Capabilities::STAT) {
+                        seeded::ready(&fixture(tree.clone()))
+                    } else {
+                        Ok(())
+                    }
+                });
+                if let Err(why) = ready {
+                    report.push(case.name, Status::Fail, why.clone());
+                    continue;
+                }
+                (tree.clone(), run)
+            }
+            None => match case.place {
+                Place::Base => (options.base.clone(), case.run),
+                Place::Scratch => {
+                    let ready = scratch_ready
+                        .get_or_insert_with(|| make_folder(driver, options, &scratch))
+                        .clone();
+                    let dir = join(&scratch, case.name);
+                    match ready.and_then(|()| make_folder(driver, options, &dir)) {
+                        Ok(()) => (dir, case.run),
+                        Err(why) => {
+                            report.push(case.name, Status::Fail, why);
+                            continue;
+                        }
                     }
                 }
-            }
+            },
         };
-        let fixture = Fixture {
-            driver,
-            options,
-            dir,
-            token: token.clone(),
-        };
+        let fixture = fixture(dir);
         // A plain (not exported) driver may panic; the suite reports it like any failure.
-        let outcome = catch_unwind(AssertUnwindSafe(|| (case.run)(&fixture)))
+        let outcome = catch_unwind(AssertUnwindSafe(|| run(&fixture)))
             .unwrap_or_else(|panic| Err(format!("panicked: {}", panic_text(panic.as_ref()))));
         match outcome {
             Ok(()) => report.push(case.name, Status::Pass, String::new()),

@@ -16,6 +16,10 @@ pub struct Options {
     /// Cases the backend is known not to support (a documented limitation, such as Dropbox
     /// refusing emoji in names): reported as skipped with the reason, not run.
     pub skip: Vec<String>,
+    /// The folder of the workspace that holds the fixture tree ([`seed`](super::seed)), or
+    /// `None`. When set, each case that would create its input reads it from the tree
+    /// instead, so a read-only driver runs every read case ([`Options::seeded`]).
+    pub seed: Option<String>,
     /// The context passed to every call.
     pub context: CallContext,
 }
@@ -28,6 +32,7 @@ impl Default for Options {
             large_size: 8 * 1024 * 1024,
             only: Vec::new(),
             skip: Vec::new(),
+            seed: None,
             context: CallContext {
                 user: Some("conformance".into()),
                 request_id: "conformance".into(),
@@ -38,6 +43,15 @@ impl Default for Options {
 }
 
 impl Options {
+    /// The default options, with the fixture tree in the workspace folder `folder` (`""`: the
+    /// root).
+    pub fn seeded(folder: &str) -> Self {
+        Options {
+            seed: Some(folder.to_owned()),
+            ..Options::default()
+        }
+    }
+
     pub(super) fn selects(&self, name: &str) -> bool {
         self.only.is_empty() || self.only.iter().any(|p| name.starts_with(p.as_str()))
     }

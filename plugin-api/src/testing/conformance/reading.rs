@@ -43,13 +43,28 @@ pub(super) fn stat_missing(f: &Fixture) -> Check {
 pub(super) fn whole(f: &Fixture) -> Check {
     let content = pattern(100_000);
     f.put("whole.bin", &content)?;
-    let (served, got) = ok("read of a whole file", f.read("whole.bin", None))?;
-    same("the range served for a whole read", served.range, None)?;
-    same("the entry size of a read", served.entry.size, 100_000)?;
+    check_whole(f, "whole.bin", &content)
+}
+
+/// `rel` reads back whole as `content`, and says so.
+pub(super) fn check_whole(f: &Fixture, rel: &str, content: &[u8]) -> Check {
+    let (served, got) = ok(&format!("read of {rel}"), f.read(rel, None))?;
+    same(
+        &format!("the range served for a whole read of {rel}"),
+        served.range,
+        None,
+    )?;
+    let size = content.len() as u64;
+    same(
+        &format!("the entry size of a read of {rel}"),
+        served.entry.size,
+        size,
+    )?;
     ensure(got == content, || {
-        let at = got.iter().zip(&content).position(|(a, b)| a != b);
+        let at = got.iter().zip(content).position(|(a, b)| a != b);
         format!(
-            "a whole read returned {} bytes, expected 100000 (first difference at {at:?})",
+            "a whole read of {rel} returned {} bytes, expected {size} (first difference at \
+             {at:?})",
             got.len()
         )
     })
@@ -59,27 +74,30 @@ pub(super) fn whole(f: &Fixture) -> Check {
 pub(super) fn ranges(f: &Fixture) -> Check {
     let content = pattern(1000);
     f.put("range.bin", &content)?;
+    check_ranges(f, "range.bin", &content)
+}
+
+/// The ranges of [`ranges`] on `rel`, a 1000-byte file holding `content`.
+pub(super) fn check_ranges(f: &Fixture, rel: &str, content: &[u8]) -> Check {
+    let size = content.len() as u64;
     let cases: [(u64, Option<u64>); 8] = [
         (0, Some(10)),
         (10, Some(10)),
         (0, Some(1)),
-        (999, Some(1)),
-        (990, Some(10)),
-        (995, Some(10)),
-        (500, None),
+        (size - 1, Some(1)),
+        (size - 10, Some(10)),
+        (size - 5, Some(10)),
+        (size / 2, None),
         (0, None),
     ];
     for (start, len) in cases {
-        let end = len.map_or(1000, |l| (start + l).min(1000));
+        let end = len.map_or(size, |l| (start + l).min(size));
         let shown = match len {
             Some(l) => format!("{start}..{}", start + l),
             None => format!("{start}.."),
         };
         let range = ByteRange { start, len };
-        let (served, got) = ok(
-            &format!("read of range {shown}"),
-            f.read("range.bin", Some(range)),
-        )?;
+        let (served, got) = ok(&format!("read of range {shown}"), f.read(rel, Some(range)))?;
         let want = &content[start as usize..end as usize];
         ensure(got.len() == want.len(), || {
             format!(
@@ -107,11 +125,16 @@ pub(super) fn ranges(f: &Fixture) -> Check {
 
 pub(super) fn past_end(f: &Fixture) -> Check {
     f.put("short.bin", &pattern(100))?;
-    for (start, len) in [(100, Some(1)), (100, None), (5000, Some(10))] {
+    check_past_end(f, "short.bin", 100)
+}
+
+/// Ranges of `rel`, a `size`-byte file, that start at or past its end.
+pub(super) fn check_past_end(f: &Fixture, rel: &str, size: u64) -> Check {
+    for (start, len) in [(size, Some(1)), (size, None), (size + 4900, Some(10))] {
         let range = ByteRange { start, len };
         fails_with(
-            &format!("read of range {start}.. of a 100-byte file"),
-            f.read("short.bin", Some(range)),
+            &format!("read of range {start}.. of a {size}-byte file"),
+            f.read(rel, Some(range)),
             ErrorKind::InvalidRange,
         )?;
     }
@@ -120,7 +143,12 @@ pub(super) fn past_end(f: &Fixture) -> Check {
 
 pub(super) fn zero_length(f: &Fixture) -> Check {
     f.put("empty.txt", b"")?;
-    let (served, got) = ok("read of a zero-byte file", f.read("empty.txt", None))?;
+    check_zero_length(f, "empty.txt")
+}
+
+/// `rel`, a zero-byte file, reads as empty.
+pub(super) fn check_zero_length(f: &Fixture, rel: &str) -> Check {
+    let (served, got) = ok("read of a zero-byte file", f.read(rel, None))?;
     same("the bytes read from a zero-byte file", got.len(), 0)?;
     same("the entry size of a zero-byte file", served.entry.size, 0)
 }

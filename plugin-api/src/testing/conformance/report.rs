@@ -5,6 +5,9 @@ use std::fmt;
 
 use crate::types::Capabilities;
 
+/// Ends the reason of a skipped case that a seeded run would run.
+pub(super) const SEEDABLE: &str = "; --seeded reads its input from the fixture tree instead";
+
 /// How one case ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -118,10 +121,47 @@ impl fmt::Display for Report {
             self.count(Status::Fail),
             self.count(Status::Skip),
         )?;
+        self.fmt_skips(f)?;
         match &self.cleanup {
             Some(Err(why)) => write!(f, "\nwarning: {why}"),
             _ => Ok(()),
         }
+    }
+}
+
+impl Report {
+    /// The skipped cases grouped by reason, and how many of them a seeded run would run.
+    fn fmt_skips(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let skipped: Vec<&str> = (self.results.iter())
+            .filter(|r| r.status == Status::Skip)
+            .map(|r| r.why.as_str())
+            .collect();
+        if skipped.is_empty() {
+            return Ok(());
+        }
+        let mut reasons: Vec<(&str, usize)> = Vec::new();
+        for why in &skipped {
+            let why = why.strip_suffix(SEEDABLE).unwrap_or(why);
+            match reasons.iter_mut().find(|(r, _)| *r == why) {
+                Some((_, n)) => *n += 1,
+                None => reasons.push((why, 1)),
+            }
+        }
+        let reasons: Vec<String> = (reasons.iter())
+            .map(|(why, n)| format!("{n} × {why}"))
+            .collect();
+        write!(f, "\nskipped: {}", reasons.join("; "))?;
+        let seedable = skipped.iter().filter(|w| w.ends_with(SEEDABLE)).count();
+        if seedable > 0 {
+            write!(
+                f,
+                "\nhint: {seedable} of the skipped cases only create their input first; with \
+                 the fixture tree in the workspace (`wshost plugins fixture DIR` writes it), \
+                 `wshost plugins test … --seeded` runs them on it (in-process: \
+                 `Options::seeded`)"
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -146,6 +186,7 @@ mod tests {
              FAIL read.ranges — read of range 10..20 returned 11 bytes, expected 10\n\
              SKIP copy.file — needs capability copy\n\
              1 passed, 1 failed, 1 skipped (driver capabilities: stat, list)\n\
+             skipped: 1 × needs capability copy\n\
              warning: the scratch folder 's' could not be deleted"
         );
         assert!(!report.passed());
