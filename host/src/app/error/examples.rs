@@ -99,7 +99,6 @@ pub(crate) fn examples() -> Vec<AppError> {
     all
 }
 
-#[cfg(test)]
 mod tests {
     use super::*;
 

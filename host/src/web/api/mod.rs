@@ -1,7 +1,7 @@
 //! The admin REST API under `/api/`, JSON in and out, described by its OpenAPI document
-//! (`GET /api/openapi.json`). Every handler takes an [`ApiCaller`],
-//! which applies the CSRF rule to cookie-authenticated requests that change state, and then
-//! states the rights it needs (`require_user`, `require_admin`).
+//! (`GET /api/openapi.json`). Every handler takes an [`ApiCaller`], which applies the CSRF
+//! rule to cookie-authenticated requests that change state, and then states the rights it
+//! needs (`require_user`, `require_admin`).
 
 mod openapi;
 mod plugins;
@@ -58,7 +58,7 @@ where
 /// Every route of the API, as a table rather than a chain of `.route` calls: the router is
 /// folded from it, and the OpenAPI document's test checks its paths against it.
 pub(super) fn routes() -> Vec<ApiRoute> {
-    use Method as M;
+    use axum::http::Method as M;
     vec![
         at(M::GET, "/openapi.json", openapi::document),
         at(M::POST, "/login", session::login),
