@@ -63,7 +63,8 @@ fn seeded_host() -> Host {
 /// `wshost token create admin` against the host's store.
 fn admin_token(h: &Host) -> String {
     let out = Command::new(wshost_exe())
-        .args(["token", "create", "admin", "--label", "schemathesis", "--config"])
+        .args(["token", "create", "admin", "--label", "schemathesis"])
+        .arg("--config")
         .arg(h.dir.path().join("host.toml"))
         .output()
         .expect("run wshost token create");

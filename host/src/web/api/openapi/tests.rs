@@ -157,7 +157,10 @@ fn parameters_read() -> BTreeSet<String> {
 fn every_parameter_the_actions_read_is_documented() {
     let read = parameters_read();
     for must in ["ws", "dir", "file", "limit", "secure_token", "get_action"] {
-        assert!(read.contains(must), "the source scan missed '{must}': {read:?}");
+        assert!(
+            read.contains(must),
+            "the source scan missed '{must}': {read:?}"
+        );
     }
     let doc = document();
     for (method, op) in operations(&doc, "/") {
@@ -199,7 +202,9 @@ fn every_error_code_is_documented_with_its_status() {
         );
         answered.insert((status, code.to_owned()));
     }
-    let responses = doc["components"]["responses"].as_object().expect("responses");
+    let responses = doc["components"]["responses"]
+        .as_object()
+        .expect("responses");
     for name in responses.keys() {
         let status: u16 = name
             .strip_prefix("Error")
