@@ -106,7 +106,10 @@ fn schemathesis_finds_the_host_as_its_openapi_document_says() {
         .args(["--phases", "examples,coverage,fuzzing"])
         .args(["--max-examples", "20", "--seed", "20261204"])
         .args(["--generation-database", "none"])
-        .args(["--workers", "2", "--request-timeout", "20", "--no-color"])
+        // One worker: with two, hypothesis's lambda descriptions parse source in two
+        // threads at once, which CPython 3.11 can fail with "AST constructor recursion depth
+        // mismatch" (a runtime error of the run, not a finding).
+        .args(["--workers", "1", "--request-timeout", "20", "--no-color"])
         .env("NO_COLOR", "1");
     for operation in EXCLUDED {
         command.args(["--exclude-operation-id", operation]);
