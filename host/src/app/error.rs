@@ -11,6 +11,9 @@ use crate::manifest::FieldError;
 use crate::paths::PathError;
 use crate::store::StoreError;
 
+#[cfg(test)]
+pub(crate) mod examples;
+
 /// Everything a request can fail with.
 #[derive(Debug)]
 pub(crate) enum AppError {

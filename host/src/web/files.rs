@@ -40,22 +40,26 @@ pub(crate) enum StdAction {
 const PAGE_DEFAULT: u32 = 1000;
 
 impl StdAction {
+    /// Every standard action: the one list the router dispatches on (`from_name`) and the
+    /// OpenAPI document's `get_action` enums are checked against.
+    pub(crate) const ALL: [StdAction; 9] = [
+        StdAction::Ls,
+        StdAction::Stat,
+        StdAction::Download,
+        StdAction::Upload,
+        StdAction::Mkdir,
+        StdAction::Delete,
+        StdAction::Rename,
+        StdAction::Copy,
+        StdAction::Move,
+    ];
+
+    /// The standard action called `name`, if any.
     pub(crate) fn from_name(name: &str) -> Option<StdAction> {
-        Some(match name {
-            "ls" => StdAction::Ls,
-            "stat" => StdAction::Stat,
-            "download" => StdAction::Download,
-            "upload" => StdAction::Upload,
-            "mkdir" => StdAction::Mkdir,
-            "delete" => StdAction::Delete,
-            "rename" => StdAction::Rename,
-            "copy" => StdAction::Copy,
-            "move" => StdAction::Move,
-            _ => return None,
-        })
+        StdAction::ALL.into_iter().find(|a| a.name() == name)
     }
 
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             StdAction::Ls => "ls",
             StdAction::Stat => "stat",
@@ -69,15 +73,20 @@ impl StdAction {
         }
     }
 
-    /// Reads may use GET; whatever changes state must be POST (PUT also for uploads), so a
-    /// link or an image tag can never delete a file.
-    fn check_method(self, method: &Method) -> Result<(), AppError> {
-        let allowed: &[&'static str] = match self {
+    /// The methods the action answers. Reads may use GET; whatever changes state must be
+    /// POST (PUT also for uploads), so a link or an image tag can never delete a file.
+    pub(crate) fn methods(self) -> &'static [&'static str] {
+        match self {
             StdAction::Ls | StdAction::Stat => &["GET", "HEAD", "POST"],
             StdAction::Download => &["GET", "HEAD"],
             StdAction::Upload => &["POST", "PUT"],
             _ => &["POST"],
-        };
+        }
+    }
+
+    /// 405, naming [`StdAction::methods`], for any other method.
+    fn check_method(self, method: &Method) -> Result<(), AppError> {
+        let allowed = self.methods();
         if allowed.contains(&method.as_str()) {
             Ok(())
         } else {

@@ -1,15 +1,19 @@
-//! The admin REST API under `/api/`, JSON in and out. Every handler takes an [`ApiCaller`],
-//! which applies the CSRF rule to cookie-authenticated requests that change state, and then
-//! states the rights it needs (`require_user`, `require_admin`).
+//! The admin REST API under `/api/`, JSON in and out, described by its OpenAPI document
+//! (`GET /api/openapi.json`). Every handler takes an [`ApiCaller`], which applies the CSRF
+//! rule to cookie-authenticated requests that change state, and then states the rights it
+//! needs (`require_user`, `require_admin`).
 
+mod openapi;
 mod plugins;
 mod session;
 mod users;
 mod workspaces;
 
 use axum::extract::FromRequestParts;
+use axum::handler::Handler;
 use axum::http::request::Parts;
-use axum::routing::{delete, get, post, put};
+use axum::http::Method;
+use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
 
 use crate::app::error::AppError;
@@ -19,43 +23,69 @@ use crate::auth::Caller;
 crate::app::extract::extractors!(AppError => json AppJson, path AppPath, query AppQuery);
 
 pub(super) fn router() -> Router<Shared> {
-    let guarded = Router::new()
-        .route("/logout", post(session::logout))
-        .route("/me", get(session::me))
-        .route("/plugins", get(plugins::list))
-        .route("/plugins/{id}", get(plugins::show))
-        .route("/plugins/{id}/enable", post(plugins::enable))
-        .route("/plugins/{id}/disable", post(plugins::disable))
-        .route(
-            "/workspaces",
-            get(workspaces::list).post(workspaces::create),
-        )
-        .route(
-            "/workspaces/{id}",
-            get(workspaces::show)
-                .put(workspaces::update)
-                .delete(workspaces::remove),
-        )
-        .route("/workspaces/{id}/verify", post(workspaces::verify))
-        .route("/workspaces/{id}/acl", get(workspaces::acl))
-        .route(
-            "/workspaces/{id}/acl/{user}",
-            put(workspaces::grant).delete(workspaces::revoke),
-        )
-        .route("/users", get(users::list).post(users::create))
-        .route("/users/{name}", get(users::show).delete(users::remove))
-        .route("/users/{name}/password", put(users::password))
-        .route("/tokens", get(users::tokens).post(users::create_token))
-        .route("/tokens/{id}", delete(users::delete_token));
-    Router::new()
-        .route("/login", post(session::login))
-        .merge(guarded)
+    routes()
+        .into_iter()
+        .fold(Router::new(), |router, r| router.route(r.path, r.handler))
         .method_not_allowed_fallback(super::wrong_method)
         .fallback(|uri: axum::http::Uri| async move {
             AppError::NoRoute {
                 path: format!("/api{}", uri.path()),
             }
         })
+}
+
+/// One route of the API: a method on a path (relative to `/api`) and its handler.
+pub(super) struct ApiRoute {
+    pub(super) method: Method,
+    pub(super) path: &'static str,
+    handler: MethodRouter<Shared>,
+}
+
+/// `method path` served by `handler`.
+fn at<H, T>(method: Method, path: &'static str, handler: H) -> ApiRoute
+where
+    H: Handler<T, Shared>,
+    T: 'static,
+{
+    let filter = MethodFilter::try_from(method.clone()).expect("the API uses standard methods");
+    ApiRoute {
+        method,
+        path,
+        handler: on(filter, handler),
+    }
+}
+
+/// Every route of the API, as a table rather than a chain of `.route` calls: the router is
+/// folded from it, and the OpenAPI document's test checks its paths against it.
+pub(super) fn routes() -> Vec<ApiRoute> {
+    use axum::http::Method as M;
+    vec![
+        at(M::GET, "/openapi.json", openapi::document),
+        at(M::POST, "/login", session::login),
+        at(M::POST, "/logout", session::logout),
+        at(M::GET, "/me", session::me),
+        at(M::GET, "/plugins", plugins::list),
+        at(M::GET, "/plugins/{id}", plugins::show),
+        at(M::POST, "/plugins/{id}/enable", plugins::enable),
+        at(M::POST, "/plugins/{id}/disable", plugins::disable),
+        at(M::GET, "/workspaces", workspaces::list),
+        at(M::POST, "/workspaces", workspaces::create),
+        at(M::GET, "/workspaces/{id}", workspaces::show),
+        at(M::PUT, "/workspaces/{id}", workspaces::update),
+        at(M::DELETE, "/workspaces/{id}", workspaces::remove),
+        at(M::POST, "/workspaces/{id}/verify", workspaces::verify),
+        at(M::GET, "/workspaces/{id}/acl", workspaces::acl),
+        at(M::PUT, "/workspaces/{id}/acl/{user}", workspaces::grant),
+        at(M::DELETE, "/workspaces/{id}/acl/{user}", workspaces::revoke),
+        at(M::GET, "/users", users::list),
+        at(M::POST, "/users", users::create),
+        at(M::GET, "/users/{name}", users::show),
+        at(M::DELETE, "/users/{name}", users::remove),
+        at(M::PUT, "/users/{name}/password", users::password),
+        at(M::GET, "/tokens", users::tokens),
+        at(M::POST, "/tokens", users::create_token),
+        at(M::DELETE, "/tokens/{id}", users::delete_token),
+    ]
 }
 
 /// The caller of an API request, with the CSRF rule applied: every handler that takes it
