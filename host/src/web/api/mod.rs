@@ -25,7 +25,10 @@ crate::app::extract::extractors!(AppError => json AppJson, path AppPath, query A
 pub(super) fn router() -> Router<Shared> {
     routes()
         .into_iter()
-        .fold(Router::new(), |router, r| router.route(r.path, r.handler))
+        .fold(Router::new(), |router, r| {
+            let filter = MethodFilter::try_from(r.method).expect("the API uses standard methods");
+            router.route(r.path, (r.handler)(filter))
+        })
         .method_not_allowed_fallback(super::wrong_method)
         .fallback(|uri: axum::http::Uri| async move {
             AppError::NoRoute {
@@ -38,7 +41,8 @@ pub(super) fn router() -> Router<Shared> {
 pub(super) struct ApiRoute {
     pub(super) method: Method,
     pub(super) path: &'static str,
-    handler: MethodRouter<Shared>,
+    /// The handler, served on the method the router makes a filter of.
+    handler: Box<dyn FnOnce(MethodFilter) -> MethodRouter<Shared>>,
 }
 
 /// `method path` served by `handler`.
@@ -47,11 +51,10 @@ where
     H: Handler<T, Shared>,
     T: 'static,
 {
-    let filter = MethodFilter::try_from(method.clone()).expect("the API uses standard methods");
     ApiRoute {
         method,
         path,
-        handler: on(filter, handler),
+        handler: Box::new(move |filter| on(filter, handler)),
     }
 }
 
