@@ -77,6 +77,8 @@ pub fn build() -> &'static Path {
                 "access-sftp",
                 "-p",
                 "access-s3",
+                "-p",
+                "access-zipro",
             ])
             .status()
             .expect("run cargo build");
