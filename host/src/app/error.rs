@@ -35,6 +35,11 @@ pub(crate) enum AppError {
     InvalidParam { name: &'static str, reason: String },
     /// A path parameter was refused by the normalizer.
     BadPath { name: &'static str, err: PathError },
+    /// A batch (`nodes[]`) with a refused node, refused whole before any node was touched:
+    /// each node as the client sent it, with its refusal (`None`: it passed the checks).
+    BatchRefused {
+        results: Vec<(String, Option<AppError>)>,
+    },
     /// The action exists but not with this HTTP method (405, with an `Allow` header).
     MethodNotAllowed {
         action: String,
@@ -187,6 +192,17 @@ impl AppError {
                 "invalid_parameter",
                 format!("the parameter '{name}' is invalid: {reason}"),
             ),
+            BatchRefused { results } => {
+                let refused = results.iter().filter(|(_, e)| e.is_some()).count();
+                (
+                    StatusCode::BAD_REQUEST,
+                    "batch_refused",
+                    format!(
+                        "{refused} of the {} nodes were refused; nothing was done",
+                        results.len()
+                    ),
+                )
+            }
             BadPath { name, err } => (
                 StatusCode::BAD_REQUEST,
                 "invalid_path",

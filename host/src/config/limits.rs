@@ -22,6 +22,14 @@ pub(crate) struct Limits {
     pub(crate) body_idle_timeout: Duration,
     /// Largest listing page a client may ask for.
     pub(crate) max_page: u32,
+    /// Most nodes one batch request (`nodes[]`) may name.
+    pub(crate) max_batch: u32,
+    /// Largest file `get_content` answers and `put_content` accepts, in bytes.
+    pub(crate) max_content: u64,
+    /// Largest total of file bytes one zip download may hold.
+    pub(crate) max_archive_bytes: u64,
+    /// Most entries (files and folders) one zip download may hold.
+    pub(crate) max_archive_entries: u32,
     /// Failed logins for one user name before attempts are refused ...
     pub(crate) login_failures: u32,
     /// ... for this long.
@@ -40,6 +48,10 @@ impl Default for Limits {
             header_timeout: Duration::from_secs(10),
             body_idle_timeout: Duration::from_secs(60),
             max_page: 10_000,
+            max_batch: 1000,
+            max_content: 1 << 20,
+            max_archive_bytes: 64 << 30,
+            max_archive_entries: 100_000,
             login_failures: 5,
             login_window: Duration::from_secs(60),
             plugin_timeout: Duration::from_secs(60),
@@ -57,6 +69,10 @@ pub(super) struct FileLimits {
     header_timeout_secs: Option<u64>,
     body_idle_timeout_secs: Option<u64>,
     max_page: Option<u32>,
+    max_batch: Option<u32>,
+    max_content: Option<Size>,
+    max_archive_bytes: Option<Size>,
+    max_archive_entries: Option<u32>,
     login_failures: Option<u32>,
     login_window_secs: Option<u64>,
     plugin_timeout_secs: Option<u64>,
@@ -96,6 +112,18 @@ pub(super) fn limits(file: FileLimits, problem: &mut dyn FnMut(&'static str, Str
         }
     };
     let max_upload = size("limits.max_upload", file.max_upload, 1, default.max_upload);
+    let max_content = size(
+        "limits.max_content",
+        file.max_content,
+        1,
+        default.max_content,
+    );
+    let max_archive_bytes = size(
+        "limits.max_archive_bytes",
+        file.max_archive_bytes,
+        1,
+        default.max_archive_bytes,
+    );
     let max_body = size(
         "limits.max_body",
         file.max_body,
@@ -151,6 +179,14 @@ pub(super) fn limits(file: FileLimits, problem: &mut dyn FnMut(&'static str, Str
         header_timeout,
         body_idle_timeout,
         max_page: count("limits.max_page", file.max_page, default.max_page),
+        max_batch: count("limits.max_batch", file.max_batch, default.max_batch),
+        max_content,
+        max_archive_bytes,
+        max_archive_entries: count(
+            "limits.max_archive_entries",
+            file.max_archive_entries,
+            default.max_archive_entries,
+        ),
         login_failures: count(
             "limits.login_failures",
             file.login_failures,

@@ -287,7 +287,7 @@ pub(crate) fn response_body(
     stall_limit: Duration,
     transfer: Option<Transfer>,
 ) -> Body {
-    let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(DEPTH);
+    let (tx, rx) = chunk_channel();
     let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || {
         let _span = span.enter();
@@ -338,8 +338,13 @@ pub(crate) fn response_body(
             }
         }
     });
-    // The timer runs only while the channel is empty: a slow client, which leaves chunks
-    // waiting in the channel, never trips it.
+    stalling_body(rx, stall_limit)
+}
+
+/// A channel of chunks, filled by a blocking thread, as a response body that is cut when no
+/// chunk comes for `stall_limit`. The timer runs only while the channel is empty: a slow
+/// client, which leaves chunks waiting in the channel, never trips it.
+pub(crate) fn stalling_body(rx: mpsc::Receiver<io::Result<Bytes>>, stall_limit: Duration) -> Body {
     let chunks =
         tokio_stream::StreamExt::timeout(ReceiverStream::new(rx), stall_limit).map(move |item| {
             item.unwrap_or_else(|_| {
@@ -353,4 +358,12 @@ pub(crate) fn response_body(
             })
         });
     Body::from_stream(chunks)
+}
+
+/// The channel a blocking thread fills for [`stalling_body`]: [`DEPTH`] chunks in flight.
+pub(crate) fn chunk_channel() -> (
+    mpsc::Sender<io::Result<Bytes>>,
+    mpsc::Receiver<io::Result<Bytes>>,
+) {
+    mpsc::channel(DEPTH)
 }

@@ -21,6 +21,18 @@ impl IntoResponse for AppError {
             AppError::Fields(errors) => {
                 error["fields"] = serde_json::to_value(errors).unwrap_or_default();
             }
+            AppError::BatchRefused { results } => {
+                let verdicts: Vec<_> = results
+                    .iter()
+                    .map(|(node, refusal)| match refusal {
+                        None => serde_json::json!({ "node": node, "ok": true }),
+                        Some(e) => serde_json::json!({
+                            "node": node, "ok": false, "error": super::batch::error_json(e),
+                        }),
+                    })
+                    .collect();
+                error["results"] = verdicts.into();
+            }
             _ => {}
         }
         let retry_after = self.retry_after();

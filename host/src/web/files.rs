@@ -1,5 +1,8 @@
 //! The standard file actions every access driver serves: `ls`, `stat`, `download`, `upload`,
-//! `mkdir`, `delete`, `rename`, `copy`, `move`. Parameters follow Pydio's names.
+//! `mkdir`, `mkfile`, `delete`, `rename`, `copy`, `move`, `get_content`, `put_content`.
+//! Parameters follow Pydio's names; `stat`, `download`, `delete`, `copy` and `move` also take
+//! several nodes (`nodes[]`, see `batch`), and `download` of a folder or of several nodes is
+//! a zip (see `archive`).
 
 use std::time::SystemTime;
 
@@ -8,10 +11,12 @@ use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
-use plugin_api::{file_name, join, parent, Entry, PageRequest, WriteOptions};
+use plugin_api::{file_name, join, parent, Entry, ErrorKind, PageRequest, WriteOptions};
 use serde::Serialize;
 use serde_json::json;
 
+use super::archive::{archive_name, Archive};
+use super::batch::Batch;
 use super::params::Params;
 use crate::access::check_access;
 use crate::app::error::AppError;
@@ -34,6 +39,9 @@ pub(crate) enum StdAction {
     Rename,
     Copy,
     Move,
+    Mkfile,
+    GetContent,
+    PutContent,
 }
 
 /// Default and largest page of `ls`.
@@ -42,7 +50,7 @@ const PAGE_DEFAULT: u32 = 1000;
 impl StdAction {
     /// Every standard action: the one list the router dispatches on (`from_name`) and the
     /// OpenAPI document's `get_action` enums are checked against.
-    pub(crate) const ALL: [StdAction; 9] = [
+    pub(crate) const ALL: [StdAction; 12] = [
         StdAction::Ls,
         StdAction::Stat,
         StdAction::Download,
@@ -52,6 +60,9 @@ impl StdAction {
         StdAction::Rename,
         StdAction::Copy,
         StdAction::Move,
+        StdAction::Mkfile,
+        StdAction::GetContent,
+        StdAction::PutContent,
     ];
 
     /// The standard action called `name`, if any.
@@ -70,6 +81,9 @@ impl StdAction {
             StdAction::Rename => "rename",
             StdAction::Copy => "copy",
             StdAction::Move => "move",
+            StdAction::Mkfile => "mkfile",
+            StdAction::GetContent => "get_content",
+            StdAction::PutContent => "put_content",
         }
     }
 
@@ -78,8 +92,8 @@ impl StdAction {
     pub(crate) fn methods(self) -> &'static [&'static str] {
         match self {
             StdAction::Ls | StdAction::Stat => &["GET", "HEAD", "POST"],
-            StdAction::Download => &["GET", "HEAD"],
-            StdAction::Upload => &["POST", "PUT"],
+            StdAction::Download | StdAction::GetContent => &["GET", "HEAD"],
+            StdAction::Upload | StdAction::PutContent => &["POST", "PUT"],
             _ => &["POST"],
         }
     }
@@ -114,10 +128,13 @@ pub(crate) async fn handle(
         .to_owned();
     // Rights before anything else: a caller without access learns nothing from validation.
     let need = match action {
-        StdAction::Ls | StdAction::Stat | StdAction::Download => Access::Read,
+        StdAction::Ls | StdAction::Stat | StdAction::Download | StdAction::GetContent => {
+            Access::Read
+        }
         _ => Access::ReadWrite,
     };
     let driver = check_access(&state, &caller, &ws, need).await?.driver();
+    let max_batch = state.config.limits.max_batch;
     match action {
         StdAction::Ls => {
             let dir = params.path_or_root("dir")?;
@@ -141,21 +158,110 @@ pub(crate) async fn handle(
             .into_response())
         }
         StdAction::Stat => {
-            let entry = driver.stat(&state, params.path("file")?).await?;
+            if let Some(batch) = Batch::of(&params, action, None, max_batch)? {
+                return Ok(batch.run(&state, &driver, action, None).await);
+            }
+            let entry = driver.stat(&state, params.file()?).await?;
             Ok(Json(entry_json(&entry)).into_response())
         }
         StdAction::Download => {
+            let zip = params.get("archive").filter(|a| !a.is_empty());
+            if zip.is_some_and(|a| a != "zip") {
+                return Err(AppError::InvalidParam {
+                    name: "archive",
+                    reason: "the only archive format is 'zip'".into(),
+                });
+            }
+            let nodes = match Batch::of(&params, action, None, max_batch)? {
+                Some(batch) => batch.nodes,
+                None => vec![params.file()?],
+            };
+            if zip.is_some() || nodes.len() > 1 {
+                return zip_download(&state, driver, &params, &ws, nodes).await;
+            }
+            let file = nodes.into_iter().next().unwrap_or_default();
             let range = headers
                 .get(header::RANGE)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
-            let read = driver.read(&state, params.path("file")?, range).await?;
-            download(&state, read)
+            match driver.read(&state, file.clone(), range).await {
+                Ok(read) => download(&state, read),
+                // A folder is downloaded as a zip. Asked only when a read was refused as a
+                // conflict, so a file's download costs no second call.
+                Err(AppError::Plugin(e)) if e.kind == ErrorKind::Conflict => {
+                    match driver.stat(&state, file.clone()).await {
+                        Ok(entry) if entry.is_dir => {
+                            zip_download(&state, driver, &params, &ws, vec![file]).await
+                        }
+                        _ => Err(AppError::Plugin(e)),
+                    }
+                }
+                Err(e) => Err(e),
+            }
+        }
+        StdAction::GetContent => {
+            let max = state.config.limits.max_content;
+            let read = driver.read(&state, params.file()?, None).await?;
+            if read.entry.size > max {
+                return Err(AppError::TooLarge {
+                    what: "file for get_content",
+                    limit: max,
+                });
+            }
+            let mut response = download(&state, read)?;
+            let headers = response.headers_mut();
+            headers.remove(header::CONTENT_DISPOSITION);
+            headers.remove(header::ACCEPT_RANGES);
+            headers.insert(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
+            Ok(response)
+        }
+        StdAction::PutContent => {
+            let path = root_refused(params.file()?, "file")?;
+            let max = state.config.limits.max_content;
+            let body = match params.get("content") {
+                Some(text) => Body::from(text.to_owned()),
+                None => body,
+            };
+            let size_hint = match params.get("content") {
+                Some(text) => Some(text.len() as u64),
+                None => headers
+                    .get(header::CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok()?.parse().ok()),
+            };
+            if size_hint.is_some_and(|n| n > max) {
+                return Err(AppError::TooLarge {
+                    what: "content",
+                    limit: max,
+                });
+            }
+            let (reader, watch) = body_reader(body, max, None);
+            let options = WriteOptions {
+                overwrite: true,
+                size_hint,
+            };
+            let entry = driver.write(&state, path, reader, options, &watch).await?;
+            Ok(Json(entry_json(&entry)).into_response())
+        }
+        StdAction::Mkfile => {
+            let path = match params.get("filename") {
+                Some(_) => join(&params.path_or_root("dir")?, &params.name("filename")?),
+                None => root_refused(params.file()?, "node")?,
+            };
+            let (reader, watch) = body_reader(Body::empty(), 0, None);
+            let options = WriteOptions {
+                overwrite: false,
+                size_hint: Some(0),
+            };
+            let entry = driver.write(&state, path, reader, options, &watch).await?;
+            Ok((StatusCode::CREATED, Json(entry_json(&entry))).into_response())
         }
         StdAction::Upload => {
-            let path = match params.get("file") {
-                Some(_) => params.path("file")?,
-                None => join(&params.path_or_root("dir")?, &params.name("name")?),
+            let path = match (params.get("file"), params.get("node")) {
+                (None, None) => join(&params.path_or_root("dir")?, &params.name("name")?),
+                _ => params.file()?,
             };
             if path.is_empty() {
                 return Err(AppError::MissingParam("name"));
@@ -185,22 +291,28 @@ pub(crate) async fn handle(
             Ok((StatusCode::CREATED, Json(entry_json(&entry))).into_response())
         }
         StdAction::Delete => {
-            let file = root_refused(params.path("file")?, "file")?;
+            if let Some(batch) = Batch::of(&params, action, None, max_batch)? {
+                return Ok(batch.run(&state, &driver, action, None).await);
+            }
+            let file = root_refused(params.file()?, "file")?;
             driver.delete(&state, file.clone()).await?;
             Ok(Json(json!({ "deleted": file })).into_response())
         }
         StdAction::Rename => {
-            let from = root_refused(params.path("file")?, "file")?;
+            let from = root_refused(params.file()?, "file")?;
             let to = join(parent(&from), &params.name("filename_new")?);
             let entry = driver.rename(&state, from, to).await?;
             Ok(Json(entry_json(&entry)).into_response())
         }
         StdAction::Copy | StdAction::Move => {
-            let from = root_refused(params.path("file")?, "file")?;
             let dest = params.path_or_root("dest")?;
             if params.get("dest").is_none() {
                 return Err(AppError::MissingParam("dest"));
             }
+            if let Some(batch) = Batch::of(&params, action, Some(&dest), max_batch)? {
+                return Ok(batch.run(&state, &driver, action, Some(&dest)).await);
+            }
+            let from = root_refused(params.file()?, "file")?;
             let to = join(&dest, file_name(&from));
             if to == from || to.starts_with(&format!("{from}/")) {
                 return Err(AppError::InvalidParam {
@@ -232,7 +344,7 @@ fn root_refused(path: String, name: &'static str) -> Result<String, AppError> {
 /// The JSON form of an entry, serialized straight from the entry's fields (no map per entry).
 /// The fields are in byte order of their names, the order a `serde_json::Value` map writes.
 #[derive(Serialize)]
-struct EntryJson<'a> {
+pub(super) struct EntryJson<'a> {
     etag: Option<&'a str>,
     mime: Option<&'a str>,
     #[serde(serialize_with = "rfc3339_seconds")]
@@ -263,7 +375,7 @@ fn rfc3339_seconds<S: serde::Serializer>(t: &Option<SystemTime>, s: S) -> Result
 }
 
 /// The JSON of an entry (checked by the plugin-call layer).
-fn entry_json(e: &Entry) -> EntryJson<'_> {
+pub(super) fn entry_json(e: &Entry) -> EntryJson<'_> {
     EntryJson {
         etag: e.etag.as_deref(),
         mime: e.mime.as_deref(),
@@ -273,6 +385,29 @@ fn entry_json(e: &Entry) -> EntryJson<'_> {
         size: e.size,
         kind: if e.is_dir { "dir" } else { "file" },
     }
+}
+
+/// The zip of `nodes` (checked paths) as a download: walked and bounded first, then streamed.
+async fn zip_download(
+    state: &Shared,
+    driver: crate::plugins::call::DriverTarget,
+    params: &Params,
+    ws: &str,
+    nodes: Vec<String>,
+) -> Result<Response, AppError> {
+    let deflate = match params.get("compression").unwrap_or("") {
+        "" | "store" | "stored" => false,
+        "deflate" => true,
+        other => {
+            return Err(AppError::InvalidParam {
+                name: "compression",
+                reason: format!("expected 'store' or 'deflate', got '{other}'"),
+            })
+        }
+    };
+    let name = archive_name(params.get("archive_name"), &nodes, ws);
+    let archive = Archive::plan(state, &driver, &nodes, deflate).await?;
+    Ok(archive.response(state.clone(), driver, &name))
 }
 
 /// The answer of `download`: the checked read, with its headers.
@@ -338,7 +473,7 @@ fn content_type(entry: &Entry) -> String {
 }
 
 /// `attachment` with an ASCII fallback name and the exact UTF-8 name (RFC 6266 / 5987).
-fn disposition(name: &str) -> String {
+pub(super) fn disposition(name: &str) -> String {
     let fallback: String = name
         .chars()
         .map(|c| {

@@ -9,6 +9,8 @@
 
 mod actions;
 mod api;
+mod archive;
+mod batch;
 pub(crate) mod error;
 mod files;
 mod headers;

@@ -52,6 +52,24 @@ impl Params {
         paths::normalize(raw).map_err(|err| AppError::BadPath { name, err })
     }
 
+    /// The single node an action works on: `file`, or Pydio's `node`, normalized.
+    pub(crate) fn file(&self) -> Result<String, AppError> {
+        match (self.get("file"), self.get("node")) {
+            (None, Some(_)) => self.path("node"),
+            _ => self.path("file"),
+        }
+    }
+
+    /// The raw values of Pydio's repeatable `nodes[]` (also accepted without the brackets),
+    /// in order; empty when the request names none.
+    pub(crate) fn nodes(&self) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == "nodes[]" || k == "nodes")
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
     /// An optional path parameter, normalized; the root when absent.
     pub(crate) fn path_or_root(&self, name: &'static str) -> Result<String, AppError> {
         match self.get(name) {
@@ -124,6 +142,11 @@ mod tests {
         assert_eq!(p.path("dir").unwrap(), "a b");
         let p = Params::parse("get_action=stat&action=ls&ws=w");
         assert_eq!(p.action(), Some("stat"));
+        let p = Params::parse("node=%2Fa&nodes%5B%5D=b&nodes[]=c&nodes=d");
+        assert_eq!(p.file().unwrap(), "a");
+        assert_eq!(p.nodes(), ["b", "c", "d"]);
+        let p = Params::parse("file=x&node=y");
+        assert_eq!(p.file().unwrap(), "x");
     }
 
     #[test]

@@ -40,6 +40,18 @@ pub(crate) fn examples() -> Vec<AppError> {
             name: "file",
             err: PathError::ParentSegment,
         },
+        AppError::BatchRefused {
+            results: vec![
+                ("a".into(), None),
+                (
+                    "../b".into(),
+                    Some(AppError::BadPath {
+                        name: "nodes[]",
+                        err: PathError::ParentSegment,
+                    }),
+                ),
+            ],
+        },
         AppError::MethodNotAllowed {
             action: "a".into(),
             allowed: vec!["POST"],
