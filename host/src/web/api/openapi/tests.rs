@@ -138,6 +138,8 @@ fn parameters_read() -> BTreeSet<String> {
         "params.number(\"",
         "self.get(\"",
         "MissingParam(\"",
+        // `nodes()` matches the names itself.
+        "k==\"",
     ];
     let mut names = BTreeSet::new();
     for source in sources {
