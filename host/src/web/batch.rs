@@ -1,9 +1,11 @@
 //! The batch forms of the standard actions: Pydio's repeatable `nodes[]` on `stat`, `delete`,
-//! `copy` and `move`. Every node is checked (normalized, confined, not the root, not twice,
-//! not inside another node, not onto itself) before any is touched; a batch with a refused
-//! node is refused whole, naming each node's verdict. The nodes then go one by one through
-//! the driver, each call a whole plugin call as a single-node request makes, so a node that
-//! fails leaves no other half-done; the answer lists each node's outcome.
+//! `copy` and `move`. Every node is checked before any is touched: by the host (normalized,
+//! not the root, not twice, not inside another node, not onto itself), then by the driver
+//! (each node exists and is reachable, which is where a driver refuses a symlink that leads
+//! out, and the destination is a folder). A batch with a refused node is refused whole,
+//! naming each node's verdict. The nodes then go one by one through the driver, each a whole
+//! plugin call as a single-node request makes, so a node that fails (a race, a full disk)
+//! leaves no other half-done; the answer lists each node's outcome.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -74,7 +76,8 @@ impl Batch {
             } else if changes && node.is_empty() {
                 refused("the workspace root itself cannot be deleted, copied or moved".into())
             } else if let Some(outer) = changes
-                .then(|| named.clone().find(|n| inside(node, n)))
+                // The root, refused on its own, holds everything: not named as an outer node.
+                .then(|| named.clone().find(|n| !n.is_empty() && inside(node, n)))
                 .flatten()
             {
                 refused(format!(
@@ -111,14 +114,18 @@ impl Batch {
     }
 
     /// Runs `action` on each node in turn: 200 when every node is done, 207 when some failed,
-    /// with `{"results": [{"node", "ok", "entry" | "error"}…], "done", "failed"}`.
+    /// with `{"results": [{"node", "ok", "entry" | "error"}…], "done", "failed"}`. A batch
+    /// that changes something is first checked by the driver, node by node.
     pub(crate) async fn run(
         self,
         state: &Shared,
         driver: &DriverTarget,
         action: StdAction,
         dest: Option<&str>,
-    ) -> Response {
+    ) -> Result<Response, AppError> {
+        if action != StdAction::Stat {
+            self.check_with(state, driver, dest).await?;
+        }
         let mut results = Vec::with_capacity(self.nodes.len());
         let mut failed = 0;
         for node in self.nodes {
@@ -154,7 +161,34 @@ impl Batch {
         };
         let done = results.len() - failed;
         let body = json!({ "results": results, "done": done, "failed": failed });
-        (status, Json(body)).into_response()
+        Ok((status, Json(body)).into_response())
+    }
+
+    /// The driver's part of the checks: every node reachable, `dest` a folder.
+    async fn check_with(
+        &self,
+        state: &Shared,
+        driver: &DriverTarget,
+        dest: Option<&str>,
+    ) -> Result<(), AppError> {
+        if let Some(dest) = dest {
+            let entry = driver.stat(state, dest.to_owned()).await?;
+            if !entry.is_dir {
+                return Err(AppError::InvalidParam {
+                    name: "dest",
+                    reason: format!("'{dest}' is a file, not a folder"),
+                });
+            }
+        }
+        let mut verdicts = Vec::with_capacity(self.nodes.len());
+        for node in &self.nodes {
+            let verdict = driver.stat(state, node.clone()).await.err();
+            verdicts.push((node.clone(), verdict));
+        }
+        if verdicts.iter().any(|(_, v)| v.is_some()) {
+            return Err(AppError::BatchRefused { results: verdicts });
+        }
+        Ok(())
     }
 }
 

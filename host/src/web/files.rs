@@ -159,7 +159,7 @@ pub(crate) async fn handle(
         }
         StdAction::Stat => {
             if let Some(batch) = Batch::of(&params, action, None, max_batch)? {
-                return Ok(batch.run(&state, &driver, action, None).await);
+                return batch.run(&state, &driver, action, None).await;
             }
             let entry = driver.stat(&state, params.file()?).await?;
             Ok(Json(entry_json(&entry)).into_response())
@@ -292,7 +292,7 @@ pub(crate) async fn handle(
         }
         StdAction::Delete => {
             if let Some(batch) = Batch::of(&params, action, None, max_batch)? {
-                return Ok(batch.run(&state, &driver, action, None).await);
+                return batch.run(&state, &driver, action, None).await;
             }
             let file = root_refused(params.file()?, "file")?;
             driver.delete(&state, file.clone()).await?;
@@ -310,7 +310,7 @@ pub(crate) async fn handle(
                 return Err(AppError::MissingParam("dest"));
             }
             if let Some(batch) = Batch::of(&params, action, Some(&dest), max_batch)? {
-                return Ok(batch.run(&state, &driver, action, Some(&dest)).await);
+                return batch.run(&state, &driver, action, Some(&dest)).await;
             }
             let from = root_refused(params.file()?, "file")?;
             let to = join(&dest, file_name(&from));
