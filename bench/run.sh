@@ -18,6 +18,7 @@
 #                     (bench/webdav.sh; installs apache2)
 #   SKIP_S3=1         skip access.s3 against rclone and boto3 on SeaweedFS (bench/s3.sh,
 #                     needs tests/setup.sh's venv with weed and boto3)
+#   SKIP_ZIP=1        skip zip downloads against Info-ZIP's zip -0 -r - (bench/zip.sh)
 #   KEEP=1            keep the temporary folder (logs, configs, raw figures)
 #   BENCH_SOURCE=DIR  the tree the release binaries were built from (for the report)
 # Writes bench/results/<UTC date and time>.md and prints it.
@@ -40,7 +41,7 @@ die() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
 # ---- peers -------------------------------------------------------------------------------
 if [[ -z "${NO_INSTALL:-}" ]]; then
   missing=()
-  for tool in nginx rclone wrk hyperfine curl python3; do
+  for tool in nginx rclone wrk hyperfine curl python3 zip; do
     command -v "$tool" >/dev/null || missing+=("$tool")
   done
   if ((${#missing[@]})); then
@@ -471,6 +472,18 @@ if [[ -z "${SKIP_WEBDAV:-}" ]]; then
     echo "## WebDAV (bench/webdav.sh $RUNS)"
     echo
     "$REPO/bench/webdav.sh" "$RUNS" || echo "bench/webdav.sh failed (see its message above)"
+  } >>"$OUT"
+fi
+# ---- zip downloads against Info-ZIP on the same tree (its own script) ----------------------
+if [[ -z "${SKIP_ZIP:-}" ]]; then
+  log "zip downloads side by side with zip -0 -r - (bench/zip.sh $RUNS)"
+  {
+    echo
+    echo "## Zip downloads (bench/zip.sh $RUNS)"
+    echo
+    echo '```'
+    BENCH_TMP="$BENCH_TMP" "$REPO/bench/zip.sh" "$RUNS" || echo "bench/zip.sh failed (see its message above)"
+    echo '```'
   } >>"$OUT"
 fi
 cat "$OUT"
