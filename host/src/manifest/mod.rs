@@ -29,6 +29,6 @@ pub(crate) use error::{FieldError, ManifestError};
 #[allow(unused_imports)]
 pub(crate) use load::{load_dirs, load_file};
 #[allow(unused_imports)]
-pub(crate) use model::{ActionDecl, Choice, Manifest, Param, ParamType, Rights};
+pub(crate) use model::{ActionDecl, Choice, Manifest, Param, ParamType, Rights, RESERVED_ACTIONS};
 #[allow(unused_imports)]
 pub(crate) use parse::parse;

@@ -13,9 +13,20 @@ use serde::{Deserialize, Serialize, Serializer};
 pub(crate) const PUBLIC_URL_PLACEHOLDER: &str = "{public_url}";
 
 /// Standard file actions served by the host for every access driver; a manifest may not
-/// declare them.
-pub(crate) const RESERVED_ACTIONS: [&str; 9] = [
-    "ls", "stat", "download", "upload", "mkdir", "delete", "rename", "copy", "move",
+/// declare them. The same names as `web::files::StdAction::ALL` (a test there checks it).
+pub(crate) const RESERVED_ACTIONS: [&str; 12] = [
+    "ls",
+    "stat",
+    "download",
+    "upload",
+    "mkdir",
+    "delete",
+    "rename",
+    "copy",
+    "move",
+    "mkfile",
+    "get_content",
+    "put_content",
 ];
 
 /// One plugin's manifest, checked.

@@ -499,6 +499,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn manifests_may_not_declare_a_standard_action() {
+        let served: Vec<&str> = StdAction::ALL.iter().map(|a| a.name()).collect();
+        assert_eq!(served, crate::manifest::RESERVED_ACTIONS);
+    }
+
+    #[test]
     fn disposition_keeps_the_exact_name() {
         let d = disposition("résumé \"x\".txt");
         assert!(
