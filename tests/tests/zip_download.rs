@@ -68,12 +68,13 @@ fn download(h: &Host, query: &str, out: &Path) -> reqwest::header::HeaderMap {
     headers
 }
 
-/// Unpacks `archive` into `dest` with Python's zipfile; answers its report.
-fn unzip(archive: &Path, dest: &Path) -> Value {
+/// Unpacks `archive` into `dest` with Python's zipfile (or only checks it, without `dest`);
+/// answers its report.
+fn unzip(archive: &Path, dest: impl Into<Option<PathBuf>>) -> Value {
     let out = Command::new(python())
         .arg(root().join("tests/python/unzip.py"))
         .arg(archive)
-        .arg(dest)
+        .args(dest.into())
         .output()
         .unwrap();
     assert!(
@@ -183,7 +184,7 @@ fn a_folder_and_a_selection_unpack_byte_for_byte_with_pythons_zipfile() {
         peak.saturating_sub(rss_before) / 1024
     );
     let out = work.path().join("folder");
-    let report = unzip(&archive, &out);
+    let report = unzip(&archive, out.clone());
     let mut expected = names(&root);
     expected.retain(|n| n.starts_with("photos/"));
     assert_same_tree(&out, &root, &expected);
@@ -219,7 +220,7 @@ fn a_folder_and_a_selection_unpack_byte_for_byte_with_pythons_zipfile() {
         .unwrap()
         .contains("photos.zip"));
     let out = work.path().join("selection");
-    let report = unzip(&archive, &out);
+    let report = unzip(&archive, out.clone());
     let source = root.join("photos");
     let expected = [
         "a.txt",
@@ -250,7 +251,7 @@ fn a_folder_and_a_selection_unpack_byte_for_byte_with_pythons_zipfile() {
         .to_str()
         .unwrap()
         .contains("mine.zip"));
-    let report = unzip(&archive, &work.path().join("one"));
+    let report = unzip(&archive, work.path().join("one"));
     assert_eq!(report["entries"][0]["name"], "a.txt", "{report}");
 }
 
@@ -335,4 +336,58 @@ fn a_client_that_goes_away_stops_the_reads() {
         at_stop < total / 4.0,
         "most of the archive was read for a client that left: {at_stop} bytes"
     );
+}
+
+/// ZIP64 where the classic format ends: a file of 4 GiB and more (sparse on disk, so the test
+/// costs reads, not disk), and more than 65,535 entries.
+#[test]
+fn zip64_holds_a_file_over_4_gib_and_more_than_65535_entries() {
+    const HUGE: u64 = (4 << 30) + 12_345;
+    const ENTRIES: usize = 66_000;
+    let h = host("");
+    let root = h.dir.path().join("root");
+    std::fs::create_dir_all(root.join("huge")).unwrap();
+    let huge = std::fs::File::create(root.join("huge/sparse.bin")).unwrap();
+    huge.set_len(HUGE).unwrap();
+    std::fs::write(root.join("huge/tail.txt"), "after the big one").unwrap();
+    std::fs::create_dir_all(root.join("many")).unwrap();
+    for i in 0..ENTRIES {
+        std::fs::File::create(root.join(format!("many/{i:05}"))).unwrap();
+    }
+    let work = tempfile::tempdir_in(h.dir.path()).unwrap();
+
+    let archive = work.path().join("huge.zip");
+    let started = Instant::now();
+    download(&h, "get_action=download&ws=files&file=huge", &archive);
+    let report = unzip(&archive, None);
+    println!(
+        "zip64: {} GiB file archived and checked by zipfile in {:.1} s",
+        HUGE >> 30,
+        started.elapsed().as_secs_f64()
+    );
+    let entries = report["entries"].as_array().unwrap();
+    let sparse = entries
+        .iter()
+        .find(|e| e["name"] == "huge/sparse.bin")
+        .unwrap();
+    assert_eq!(sparse["size"].as_u64(), Some(HUGE), "{report}");
+    assert!(
+        entries.iter().any(|e| e["name"] == "huge/tail.txt"),
+        "{report}"
+    );
+    std::fs::remove_file(&archive).unwrap();
+
+    let archive = work.path().join("many.zip");
+    let started = Instant::now();
+    download(&h, "get_action=download&ws=files&file=many", &archive);
+    let report = unzip(&archive, None);
+    println!(
+        "zip64: {ENTRIES} entries archived and checked by zipfile in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(
+        report["zip64"], true,
+        "more than 65,535 entries need ZIP64's end records"
+    );
+    assert_eq!(report["entries"].as_array().unwrap().len(), ENTRIES + 1);
 }
