@@ -391,3 +391,45 @@ fn zip64_holds_a_file_over_4_gib_and_more_than_65535_entries() {
     );
     assert_eq!(report["entries"].as_array().unwrap().len(), ENTRIES + 1);
 }
+
+/// A misbehaving driver (tests/plugins/access-faulty) under a zip download: a read that stalls
+/// past the plugin deadline, or fails midway, cuts the archive (the client never sees a
+/// complete-looking one); a stat that hangs refuses it before the first byte; the host lives on.
+#[test]
+fn the_plugin_deadline_holds_for_each_read_of_an_archive() {
+    let mut h = Host::start(HostSetup::new(
+        format!(
+            "{}[[workspaces]]\nid = \"faulty\"\ndriver = \"access.faulty\"\n[limits]\nplugin_timeout_secs = 1\n",
+            fs_config()
+        ),
+        vec![manifest("access.fs.toml"), manifest("access.faulty.toml")],
+    ));
+    for (node, why) in [
+        ("big-stream-hang", "response stream stalled"),
+        ("big-stream-error", "failed midway"),
+    ] {
+        let started = Instant::now();
+        let query = format!("get_action=download&ws=faulty&nodes[]=hello.txt&nodes[]={node}");
+        let r = h.client.get(h.action_url(&query)).send().unwrap();
+        assert_eq!(r.status(), 200, "{node}");
+        assert!(
+            r.bytes().is_err(),
+            "{node}: a cut archive must not look complete"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "{node}: cut after {:?}",
+            started.elapsed()
+        );
+        assert!(
+            h.log().contains(why),
+            "{node}: the log says why:\n{}",
+            h.log()
+        );
+    }
+    let (s, v) = h.get("get_action=download&ws=faulty&nodes[]=hello.txt&nodes[]=hang");
+    assert_eq!((s, code(&v)), (504, "plugin_timeout"), "{v}");
+    assert!(h.alive(), "host died:\n{}", h.log());
+    let (s, _) = h.get("get_action=stat&ws=faulty&file=hello.txt");
+    assert_eq!(s, 200);
+}
