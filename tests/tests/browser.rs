@@ -565,9 +565,10 @@ fn write_tree(root: &Path, files: &[(&str, &[u8])]) {
     }
 }
 
-/// Select-all ticks and unticks every row; two of three files ticked are deleted in one
-/// batch; the third is moved into a folder (its destination form cancelled once with
-/// Escape first); the listing and the disk agree after each step.
+/// Select-all ticks and unticks every row; two of four files ticked are deleted in one
+/// batch; a copy of the other two into a folder that already holds one of them copies the
+/// other and says which failed and why; a file is moved into a folder (its destination form
+/// cancelled once with Escape first); the listing and the disk agree after each step.
 #[test]
 fn a_user_deletes_and_moves_a_selection() {
     let (h, root) = files_host("");
@@ -577,7 +578,9 @@ fn a_user_deletes_and_moves_a_selection() {
             ("a.txt", b"a"),
             ("b.txt", b"b"),
             ("c.txt", b"c"),
-            ("dest/keep", b"k"),
+            ("d.txt", b"d"),
+            ("dest/c.txt", b"old"),
+            ("dest/inner/keep", b""),
         ],
     );
     let url = h.url.clone();
@@ -587,7 +590,7 @@ fn a_user_deletes_and_moves_a_selection() {
             b.goto(&format!("{url}/ui/workspaces/files"))
                 .await
                 .map_err(fail("goto files"))?;
-            wait_names(b, &["dest", "a.txt", "b.txt", "c.txt"]).await?;
+            wait_names(b, &["dest", "a.txt", "b.txt", "c.txt", "d.txt"]).await?;
             ensure(
                 !wait_css(b, "#batch-delete")
                     .await?
@@ -597,7 +600,7 @@ fn a_user_deletes_and_moves_a_selection() {
                 "nothing selected: the batch buttons are disabled",
             )?;
             click(b, "#select-all").await?;
-            wait_text(b, "#selected-count", |t| t == "4 selected").await?;
+            wait_text(b, "#selected-count", |t| t == "5 selected").await?;
             click(b, "#select-all").await?;
             wait_text(b, "#selected-count", |t| t == "0 selected").await?;
 
@@ -616,12 +619,35 @@ fn a_user_deletes_and_moves_a_selection() {
             b.accept_alert()
                 .await
                 .map_err(fail("confirm the deletion"))?;
-            wait_names(b, &["dest", "c.txt"]).await?;
+            wait_names(b, &["dest", "c.txt", "d.txt"]).await?;
             ensure(
                 !root.join("a.txt").exists() && !root.join("b.txt").exists(),
                 "both files are deleted",
             )?;
             ensure(root.join("c.txt").is_file(), "the third file is left")?;
+
+            // dest/c.txt exists: that copy fails at run time (HTTP 207), d.txt is copied.
+            click(b, "#select-all").await?;
+            pick(b, "dest").await?;
+            wait_text(b, "#selected-count", |t| t == "2 selected").await?;
+            click(b, "#batch-copy").await?;
+            wait_text(b, "#dest-label", |t| t.contains("Copy the 2 selected")).await?;
+            fill(b, "#dest-input", "dest").await?;
+            click(b, "#dest-submit").await?;
+            let status = wait_text(b, "#status", |t| t.contains("failed")).await?;
+            ensure(
+                status.contains("1 item(s) copied to dest, 1 failed")
+                    && status.contains("c.txt: ")
+                    && status.contains("already exists"),
+                format!("the status names the failed copy: {status:?}"),
+            )?;
+            ensure(
+                std::fs::read(root.join("dest/d.txt")).ok() == Some(b"d".to_vec())
+                    && std::fs::read(root.join("dest/c.txt")).ok() == Some(b"old".to_vec()),
+                "d.txt is copied, dest/c.txt is left as it was",
+            )?;
+            b.refresh().await.map_err(fail("reload"))?;
+            wait_names(b, &["dest", "c.txt", "d.txt"]).await?;
 
             pick(b, "c.txt").await?;
             click(b, "#batch-move").await?;
@@ -648,11 +674,12 @@ fn a_user_deletes_and_moves_a_selection() {
                 format!("focus goes back to the Move button, not {focused}"),
             )?;
             click(b, "#batch-move").await?;
-            fill(b, "#dest-input", "dest").await?;
+            fill(b, "#dest-input", "dest/inner").await?;
             click(b, "#dest-submit").await?;
-            wait_names(b, &["dest"]).await?;
+            wait_names(b, &["dest", "d.txt"]).await?;
             ensure(
-                std::fs::read(root.join("dest/c.txt")).ok() == Some(b"c".to_vec()),
+                std::fs::read(root.join("dest/inner/c.txt")).ok() == Some(b"c".to_vec())
+                    && !root.join("c.txt").exists(),
                 "the file moved into the folder",
             )?;
             no_script_errors(b, "the file browser").await
@@ -734,6 +761,49 @@ fn a_user_drops_files_to_upload_them() {
             }
             b.refresh().await.map_err(fail("reload"))?;
             wait_names(b, &["dropped-0.bin", "dropped-1.bin", "dropped-2.bin"]).await?;
+
+            // A dropped folder, read through webkitGetAsEntry: WebDriver cannot drag one from
+            // the disk, so the page builds stand-ins of the browser's entries, read as the
+            // FileSystemEntry API reads (readEntries until an empty batch). `album` is
+            // already there (filled, not refused); `album/inner` is made first.
+            std::fs::create_dir(root.join("album")).map_err(fail("mkdir album"))?;
+            b.execute(
+                "const file = f => ({ isFile: true, isDirectory: false, name: f.name,\
+                   file: ok => ok(new File([new Uint8Array(f.bytes)], f.name)) });\
+                 const folder = d => { const all = d.files.map(file).concat(d.dirs.map(folder));\
+                   return { isFile: false, isDirectory: true, name: d.name, createReader: () => {\
+                     let read = false;\
+                     return { readEntries: ok => {\
+                       const batch = read ? [] : all;\
+                       read = true;\
+                       setTimeout(() => ok(batch)); } }; } }; };\
+                 const dt = { types: ['Files'], files: [],\
+                   items: [{ kind: 'file', webkitGetAsEntry: () => folder(arguments[0]) }] };\
+                 const drop = new Event('drop', { bubbles: true, cancelable: true });\
+                 Object.defineProperty(drop, 'dataTransfer', { value: dt });\
+                 document.getElementById('drop-zone').dispatchEvent(drop);",
+                vec![json!({
+                    "name": "album",
+                    "files": [{ "name": "cover.bin", "bytes": &dropped[0].1 }],
+                    "dirs": [{ "name": "inner", "files": [{ "name": "deep.bin", "bytes": &dropped[1].1 }], "dirs": [] }],
+                })],
+            )
+            .await
+            .map_err(fail("drop the folder"))?;
+            // Everything arrived: the page reloads and lists the folder.
+            wait_names(
+                b,
+                &["album", "dropped-0.bin", "dropped-1.bin", "dropped-2.bin"],
+            )
+            .await?;
+            ensure(
+                std::fs::read(root.join("album/cover.bin")).ok().as_ref() == Some(&dropped[0].1)
+                    && std::fs::read(root.join("album/inner/deep.bin"))
+                        .ok()
+                        .as_ref()
+                        == Some(&dropped[1].1),
+                "the folder's files arrived byte for byte, in their folders",
+            )?;
             no_script_errors(b, "the file browser").await
         })
     });
