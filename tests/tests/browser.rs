@@ -504,6 +504,8 @@ fn admin_creates_a_workspace_and_a_user_manages_files() {
                 .await
                 .map_err(fail("goto projects"))?;
             wait_css(b, "#read-only").await?;
+            // Reading is enough to download a selection.
+            wait_css(b, "#batch-zip").await?;
             for css in [
                 "#upload-input",
                 "#mkdir-name",

@@ -279,12 +279,9 @@ impl View {
                 let current = sort == self.sort;
                 let descending = current && !self.descending;
                 let view = View {
-                    dir: self.dir.clone(),
                     sort,
                     descending,
-                    cursor: self.cursor.clone(),
-                    back: self.back.clone(),
-                    ..*self
+                    ..self.at(self.cursor.clone(), self.back.clone())
                 };
                 let aria = match (current, self.descending) {
                     (false, _) => "none",
