@@ -607,7 +607,12 @@ fn a_user_deletes_and_moves_a_selection() {
             wait_text(b, "#selected-count", |t| t == "0 selected").await?;
 
             pick(b, "a.txt").await?;
-            pick(b, "b.txt").await?;
+            // The keyboard ticks a box too (Space on the focused checkbox).
+            wait_css(b, "tr.entry[data-name='b.txt'] input.pick")
+                .await?
+                .send_keys(" ")
+                .await
+                .map_err(fail("press Space"))?;
             wait_text(b, "#selected-count", |t| t == "2 selected").await?;
             let all = wait_css(b, "#select-all").await?;
             ensure(
