@@ -897,11 +897,12 @@ fn a_user_downloads_a_selection_as_zip() {
 }
 
 /// Clicking a column header sorts by it (folders first), then reverses, with `aria-sort` on
-/// the sorted header only; a folder larger than a page (`limit`, bounded by
-/// `limits.max_page`) is walked with Next, Previous and First page links.
+/// the sorted header only; a folder larger than a page (by default as many entries as a
+/// batch may name; `limit`, bounded by `limits.max_page`) is walked with Next, Previous and
+/// First page links.
 #[test]
 fn a_user_sorts_and_pages_the_file_browser() {
-    let (h, root) = files_host("[limits]\nmax_page = 5\n");
+    let (h, root) = files_host("[limits]\nmax_page = 6\nmax_batch = 5\n");
     write_tree(
         &root,
         &[
@@ -918,7 +919,7 @@ fn a_user_sorts_and_pages_the_file_browser() {
     // Above the bound: refused, not silently cut.
     let refused = h
         .client
-        .get(format!("{}/ui/workspaces/files?limit=6", h.url))
+        .get(format!("{}/ui/workspaces/files?limit=7", h.url))
         .send()
         .unwrap();
     assert_eq!(refused.status(), 400);
@@ -973,6 +974,11 @@ fn a_user_sorts_and_pages_the_file_browser() {
                     ensure(number == format!("Page {}", n + 1), format!("{number:?}"))
                 }
             };
+            // The default page holds what one batch may name (limits.max_batch).
+            b.goto(&format!("{url}/ui/workspaces/files?dir=many"))
+                .await
+                .map_err(fail("goto many"))?;
+            wait_names(b, &["p0", "p1", "p2", "p3", "p4"]).await?;
             b.goto(&format!("{url}/ui/workspaces/files?dir=many&limit=3"))
                 .await
                 .map_err(fail("goto many"))?;

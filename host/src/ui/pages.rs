@@ -137,7 +137,9 @@ pub(super) async fn home(State(state): State<Shared>, headers: HeaderMap, uri: U
     )
 }
 
-/// Entries per page of the file browser unless the URL asks for another size.
+/// Entries per page of the file browser unless the URL asks for another size (or the limits
+/// are lower: a default page never holds more entries than one batch may name, so "select
+/// all" is always an action the host accepts).
 const PAGE_SIZE: u32 = 1000;
 
 /// The column a page of the file browser is sorted by; folders always come first.
@@ -336,7 +338,9 @@ pub(super) async fn browser(
     let provider = driver_label(&state, &ws.driver).to_owned();
     let page = PageRequest {
         cursor: view.cursor.clone(),
-        limit: view.limit.unwrap_or(PAGE_SIZE.min(max_page)),
+        limit: view
+            .limit
+            .unwrap_or(PAGE_SIZE.min(max_page).min(state.config.limits.max_batch)),
     };
     // Checked by the plugin-call layer like every listing: no entry a client could not name.
     let listed = granted.driver().list(&state, view.dir.clone(), page).await;
