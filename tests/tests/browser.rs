@@ -6,7 +6,9 @@
 //! write controls; the admin disables the driver and the new-workspace page stops offering
 //! it. No page may log a script error. A second flow connects a Dropbox workspace through
 //! the "Connect Dropbox" button and the fake Dropbox's approval page; another makes, sees
-//! once and revokes an app password.
+//! once and revokes an app password. The file browser's batch actions have a test each:
+//! a selection deleted, copied and moved; files and a folder dropped to upload; a selection
+//! downloaded as a zip and unpacked; sorting by a column and paging through a folder.
 //!
 //! On failure the page's screenshot and HTML are saved under
 //! `target/browser-artifacts/<test>.png|.html`.
