@@ -162,11 +162,18 @@ where
 const WAIT: Duration = Duration::from_secs(15);
 
 async fn wait_css(b: &Browser, css: &str) -> Flow<fantoccini::elements::Element> {
-    b.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(css))
-        .await
-        .map_err(fail(&format!("waiting for `{css}`")))
+    let deadline = Instant::now() + WAIT;
+    loop {
+        match b.wait().at_most(WAIT).for_element(Locator::Css(css)).await {
+            // A page the script reloads cuts ChromeDriver's search short: search the new one.
+            Err(e)
+                if e.to_string().contains("aborted by navigation") && Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            found => return found.map_err(fail(&format!("waiting for `{css}`"))),
+        }
+    }
 }
 
 async fn wait_gone(b: &Browser, css: &str) -> Flow {
