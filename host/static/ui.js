@@ -275,7 +275,8 @@ function initUploads(ws, dir) {
     zone.classList.add('active');
   });
   target.addEventListener('dragleave', function (ev) {
-    if (ev.target === target) zone.classList.remove('active');
+    // Leaving a child for another child is not leaving the page's drop target.
+    if (!target.contains(ev.relatedTarget)) zone.classList.remove('active');
   });
   target.addEventListener('drop', function (ev) {
     ev.preventDefault();
