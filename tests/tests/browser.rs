@@ -6,7 +6,9 @@
 //! write controls; the admin disables the driver and the new-workspace page stops offering
 //! it. No page may log a script error. A second flow connects a Dropbox workspace through
 //! the "Connect Dropbox" button and the fake Dropbox's approval page; another makes, sees
-//! once and revokes an app password.
+//! once and revokes an app password. The file browser's batch actions have a test each:
+//! a selection deleted, copied and moved; files and a folder dropped to upload; a selection
+//! downloaded as a zip and unpacked; sorting by a column and paging through a folder.
 //!
 //! On failure the page's screenshot and HTML are saved under
 //! `target/browser-artifacts/<test>.png|.html`.
@@ -160,11 +162,18 @@ where
 const WAIT: Duration = Duration::from_secs(15);
 
 async fn wait_css(b: &Browser, css: &str) -> Flow<fantoccini::elements::Element> {
-    b.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(css))
-        .await
-        .map_err(fail(&format!("waiting for `{css}`")))
+    let deadline = Instant::now() + WAIT;
+    loop {
+        match b.wait().at_most(WAIT).for_element(Locator::Css(css)).await {
+            // A page the script reloads cuts ChromeDriver's search short: search the new one.
+            Err(e)
+                if e.to_string().contains("aborted by navigation") && Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            found => return found.map_err(fail(&format!("waiting for `{css}`"))),
+        }
+    }
 }
 
 async fn wait_gone(b: &Browser, css: &str) -> Flow {
@@ -280,6 +289,34 @@ async fn download_in_page(b: &Browser, css: &str) -> Flow<Vec<u8>> {
                 .collect()
         })
         .unwrap_or_default())
+}
+
+/// Ticks the checkbox of the file browser's entry `name`.
+async fn pick(b: &Browser, name: &str) -> Flow {
+    click(b, &format!("tr.entry[data-name='{name}'] input.pick")).await
+}
+
+/// Waits until the file browser lists exactly `want`, in that order.
+async fn wait_names(b: &Browser, want: &[&str]) -> Flow {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        // Between two pages the script has no document to run in: read again.
+        let names = b
+            .execute(
+                "return Array.from(document.querySelectorAll('tr.entry'), r => r.dataset.name);",
+                vec![],
+            )
+            .await
+            .unwrap_or_default();
+        if names == json!(want) {
+            return Ok(());
+        }
+        ensure(
+            Instant::now() < deadline,
+            format!("the listing is {names}, expected {want:?}"),
+        )?;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 async fn login(b: &Browser, host: &str, user: &str, password: &str) -> Flow {
@@ -445,25 +482,18 @@ fn admin_creates_a_workspace_and_a_user_manages_files() {
             fill(b, "#mkdir-name", "archive").await?;
             click(b, "#mkdir-button").await?;
             wait_css(b, "tr.entry[data-name='archive'] a.dir").await?;
-            click(b, "tr.entry[data-name='final.bin'] button.move").await?;
-            fill(
-                b,
-                "tr.entry[data-name='final.bin'] form.move-form input",
-                "archive",
-            )
-            .await?;
-            click(
-                b,
-                "tr.entry[data-name='final.bin'] form.move-form button[type=submit]",
-            )
-            .await?;
+            pick(b, "final.bin").await?;
+            click(b, "#batch-move").await?;
+            fill(b, "#dest-input", "archive").await?;
+            click(b, "#dest-submit").await?;
             wait_gone(b, "tr.entry[data-name='final.bin']").await?;
             click(b, "tr.entry[data-name='archive'] a.dir").await?;
             wait_url(b, "dir=archive").await?;
             wait_text(b, ".crumbs [aria-current=page]", |t| t == "archive").await?;
             ensure(root.join("archive/final.bin").is_file(), "the file moved")?;
 
-            click(b, "tr.entry[data-name='final.bin'] button.delete").await?;
+            pick(b, "final.bin").await?;
+            click(b, "#batch-delete").await?;
             b.accept_alert()
                 .await
                 .map_err(fail("confirm the deletion"))?;
@@ -483,7 +513,14 @@ fn admin_creates_a_workspace_and_a_user_manages_files() {
                 .await
                 .map_err(fail("goto projects"))?;
             wait_css(b, "#read-only").await?;
-            for css in ["#upload-input", "#mkdir-name", "button.delete"] {
+            // Reading is enough to download a selection.
+            wait_css(b, "#batch-zip").await?;
+            for css in [
+                "#upload-input",
+                "#mkdir-name",
+                "#batch-delete",
+                "#batch-move",
+            ] {
                 let found = b.find_all(Locator::Css(css)).await.map_err(fail(css))?;
                 ensure(found.is_empty(), format!("a read-only user sees `{css}`"))?;
             }
@@ -512,6 +549,466 @@ fn admin_creates_a_workspace_and_a_user_manages_files() {
                 .map_err(fail("new"))?;
             wait_css(b, "a[data-driver='access.fs']").await?;
             no_script_errors(b, "the plugins page").await
+        })
+    });
+}
+
+/// A host with the access.fs workspace `files` and its read-write user alice, `config` added
+/// to its host.toml; and the workspace's folder, created.
+fn files_host(config: &str) -> (Host, PathBuf) {
+    let h = Host::start(HostSetup::new(
+        format!("{}{config}", fs_config()),
+        vec![manifest("access.fs.toml")],
+    ));
+    h.add_user("alice", false);
+    h.grant("files", "alice", "rw");
+    let root = h.dir.path().join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    (h, root)
+}
+
+/// Writes `files` (path, bytes) under `root`, making their folders.
+fn write_tree(root: &Path, files: &[(&str, &[u8])]) {
+    for (path, bytes) in files {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+}
+
+/// Select-all ticks and unticks every row; two of four files ticked are deleted in one
+/// batch; a copy of the other two into a folder that already holds one of them copies the
+/// other and says which failed and why; a file is moved into a folder (its destination form
+/// cancelled once with Escape first); the listing and the disk agree after each step.
+#[test]
+fn a_user_deletes_and_moves_a_selection() {
+    let (h, root) = files_host("");
+    write_tree(
+        &root,
+        &[
+            ("a.txt", b"a"),
+            ("b.txt", b"b"),
+            ("c.txt", b"c"),
+            ("d.txt", b"d"),
+            ("dest/c.txt", b"old"),
+            ("dest/inner/keep", b""),
+        ],
+    );
+    let url = h.url.clone();
+    with_browser("a_user_deletes_and_moves_a_selection", |b| {
+        Box::pin(async move {
+            login(b, &url, "alice", "alice-password").await?;
+            b.goto(&format!("{url}/ui/workspaces/files"))
+                .await
+                .map_err(fail("goto files"))?;
+            wait_names(b, &["dest", "a.txt", "b.txt", "c.txt", "d.txt"]).await?;
+            ensure(
+                !wait_css(b, "#batch-delete")
+                    .await?
+                    .is_enabled()
+                    .await
+                    .map_err(fail("enabled"))?,
+                "nothing selected: the batch buttons are disabled",
+            )?;
+            click(b, "#select-all").await?;
+            wait_text(b, "#selected-count", |t| t == "5 selected").await?;
+            click(b, "#select-all").await?;
+            wait_text(b, "#selected-count", |t| t == "0 selected").await?;
+
+            pick(b, "a.txt").await?;
+            // The keyboard ticks a box too (Space on the focused checkbox).
+            wait_css(b, "tr.entry[data-name='b.txt'] input.pick")
+                .await?
+                .send_keys(" ")
+                .await
+                .map_err(fail("press Space"))?;
+            wait_text(b, "#selected-count", |t| t == "2 selected").await?;
+            let all = wait_css(b, "#select-all").await?;
+            ensure(
+                all.prop("indeterminate")
+                    .await
+                    .map_err(fail("indeterminate"))?
+                    == Some("true".into()),
+                "select-all is indeterminate while some rows are ticked",
+            )?;
+            click(b, "#batch-delete").await?;
+            b.accept_alert()
+                .await
+                .map_err(fail("confirm the deletion"))?;
+            wait_names(b, &["dest", "c.txt", "d.txt"]).await?;
+            ensure(
+                !root.join("a.txt").exists() && !root.join("b.txt").exists(),
+                "both files are deleted",
+            )?;
+            ensure(root.join("c.txt").is_file(), "the third file is left")?;
+
+            // dest/c.txt exists: that copy fails at run time (HTTP 207), d.txt is copied.
+            click(b, "#select-all").await?;
+            pick(b, "dest").await?;
+            wait_text(b, "#selected-count", |t| t == "2 selected").await?;
+            click(b, "#batch-copy").await?;
+            wait_text(b, "#dest-label", |t| t.contains("Copy the 2 selected")).await?;
+            fill(b, "#dest-input", "dest").await?;
+            click(b, "#dest-submit").await?;
+            let status = wait_text(b, "#status", |t| t.contains("failed")).await?;
+            ensure(
+                status.contains("1 item(s) copied to dest, 1 failed")
+                    && status.contains("c.txt: ")
+                    && status.contains("already exists"),
+                format!("the status names the failed copy: {status:?}"),
+            )?;
+            ensure(
+                std::fs::read(root.join("dest/d.txt")).ok() == Some(b"d".to_vec())
+                    && std::fs::read(root.join("dest/c.txt")).ok() == Some(b"old".to_vec()),
+                "d.txt is copied, dest/c.txt is left as it was",
+            )?;
+            b.refresh().await.map_err(fail("reload"))?;
+            wait_names(b, &["dest", "c.txt", "d.txt"]).await?;
+
+            pick(b, "c.txt").await?;
+            click(b, "#batch-move").await?;
+            wait_text(b, "#dest-label", |t| t.contains("Move the 1 selected")).await?;
+            wait_css(b, "#dest-input")
+                .await?
+                .send_keys("\u{e00c}")
+                .await
+                .map_err(fail("press Escape"))?;
+            ensure(
+                !wait_css(b, "#dest-form")
+                    .await?
+                    .is_displayed()
+                    .await
+                    .map_err(fail("shown"))?,
+                "Escape closes the destination form",
+            )?;
+            let focused = b
+                .execute("return document.activeElement.id;", vec![])
+                .await
+                .map_err(fail("focus"))?;
+            ensure(
+                focused == json!("batch-move"),
+                format!("focus goes back to the Move button, not {focused}"),
+            )?;
+            click(b, "#batch-move").await?;
+            fill(b, "#dest-input", "dest/inner").await?;
+            click(b, "#dest-submit").await?;
+            wait_names(b, &["dest", "d.txt"]).await?;
+            ensure(
+                std::fs::read(root.join("dest/inner/c.txt")).ok() == Some(b"c".to_vec())
+                    && !root.join("c.txt").exists(),
+                "the file moved into the folder",
+            )?;
+            no_script_errors(b, "the file browser").await
+        })
+    });
+}
+
+/// Files dropped on the file browser (a `drop` event whose DataTransfer the page builds
+/// from File objects) go up one by one, each with its line: done ones at 100 %, the one the
+/// server refuses with its error and no progress bar; the others arrive byte for byte.
+#[test]
+fn a_user_drops_files_to_upload_them() {
+    let (h, root) = files_host("");
+    let files: Vec<(String, Vec<u8>)> = (0..3u64)
+        .map(|i| {
+            (
+                format!("dropped-{i}.bin"),
+                pattern_chunk(21 + i, i, 40_000 + 9_000 * i as usize),
+            )
+        })
+        .collect();
+    let url = h.url.clone();
+    let dropped = files.clone();
+    with_browser("a_user_drops_files_to_upload_them", |b| {
+        Box::pin(async move {
+            login(b, &url, "alice", "alice-password").await?;
+            b.goto(&format!("{url}/ui/workspaces/files"))
+                .await
+                .map_err(fail("goto files"))?;
+            wait_css(b, "#empty").await?;
+            // The last name is one no path may hold: the server refuses that upload alone.
+            let mut sent: Vec<_> = dropped
+                .iter()
+                .map(|(name, bytes)| json!({ "name": name, "bytes": bytes }))
+                .collect();
+            sent.push(json!({ "name": "..", "bytes": [1, 2, 3] }));
+            b.execute(
+                "const dt = new DataTransfer();\
+                 for (const f of arguments[0]) dt.items.add(new File([new Uint8Array(f.bytes)], f.name));\
+                 document.getElementById('drop-zone').dispatchEvent(\
+                   new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));",
+                vec![json!(sent)],
+            )
+            .await
+            .map_err(fail("drop the files"))?;
+            let status = wait_text(b, "#status", |t| t.contains("failed")).await?;
+            ensure(
+                status.contains("3 of 4 uploaded"),
+                format!("the status counts the uploads: {status:?}"),
+            )?;
+            for (name, _) in &dropped {
+                let line = format!("#uploads li[data-name='{name}']");
+                let state = text(b, &format!("{line} .state")).await?;
+                ensure(state == "done", format!("{name}: {state:?}"))?;
+                let value = b
+                    .execute(
+                        "return document.querySelector(arguments[0]).value;",
+                        vec![json!(format!("{line} progress"))],
+                    )
+                    .await
+                    .map_err(fail("the progress bar"))?;
+                ensure(value == json!(100), format!("{name} at {value}"))?;
+            }
+            let refused = text(b, "#uploads li[data-name='..']").await?;
+            ensure(
+                refused.contains("failed: ") && !refused.contains('%'),
+                format!("the refused upload shows its error and no percentage: {refused:?}"),
+            )?;
+            let bars = b
+                .find_all(Locator::Css("#uploads li[data-name='..'] progress"))
+                .await
+                .map_err(fail("bars"))?;
+            ensure(bars.is_empty(), "no progress bar beside an error")?;
+            for (name, bytes) in &dropped {
+                ensure(
+                    std::fs::read(root.join(name)).ok().as_ref() == Some(bytes),
+                    format!("{name} arrived byte for byte"),
+                )?;
+            }
+            b.refresh().await.map_err(fail("reload"))?;
+            wait_names(b, &["dropped-0.bin", "dropped-1.bin", "dropped-2.bin"]).await?;
+
+            // A dropped folder, read through webkitGetAsEntry: WebDriver cannot drag one from
+            // the disk, so the page builds stand-ins of the browser's entries, read as the
+            // FileSystemEntry API reads (readEntries until an empty batch). `album` is
+            // already there (filled, not refused); `album/inner` is made first.
+            std::fs::create_dir(root.join("album")).map_err(fail("mkdir album"))?;
+            b.execute(
+                "const file = f => ({ isFile: true, isDirectory: false, name: f.name,\
+                   file: ok => ok(new File([new Uint8Array(f.bytes)], f.name)) });\
+                 const folder = d => { const all = d.files.map(file).concat(d.dirs.map(folder));\
+                   return { isFile: false, isDirectory: true, name: d.name, createReader: () => {\
+                     let read = false;\
+                     return { readEntries: ok => {\
+                       const batch = read ? [] : all;\
+                       read = true;\
+                       setTimeout(() => ok(batch)); } }; } }; };\
+                 const dt = { types: ['Files'], files: [],\
+                   items: [{ kind: 'file', webkitGetAsEntry: () => folder(arguments[0]) }] };\
+                 const drop = new Event('drop', { bubbles: true, cancelable: true });\
+                 Object.defineProperty(drop, 'dataTransfer', { value: dt });\
+                 document.getElementById('drop-zone').dispatchEvent(drop);",
+                vec![json!({
+                    "name": "album",
+                    "files": [{ "name": "cover.bin", "bytes": &dropped[0].1 }],
+                    "dirs": [{ "name": "inner", "files": [{ "name": "deep.bin", "bytes": &dropped[1].1 }], "dirs": [] }],
+                })],
+            )
+            .await
+            .map_err(fail("drop the folder"))?;
+            // Everything arrived: the page reloads and lists the folder.
+            wait_names(
+                b,
+                &["album", "dropped-0.bin", "dropped-1.bin", "dropped-2.bin"],
+            )
+            .await?;
+            ensure(
+                std::fs::read(root.join("album/cover.bin")).ok().as_ref() == Some(&dropped[0].1)
+                    && std::fs::read(root.join("album/inner/deep.bin"))
+                        .ok()
+                        .as_ref()
+                        == Some(&dropped[1].1),
+                "the folder's files arrived byte for byte, in their folders",
+            )?;
+            no_script_errors(b, "the file browser").await
+        })
+    });
+}
+
+/// A folder and a file ticked download as one zip (the form's own request, fetched by the
+/// page), named relative to the current folder; what was not ticked is not in it.
+#[test]
+fn a_user_downloads_a_selection_as_zip() {
+    let (h, root) = files_host("");
+    let big = pattern_chunk(31, 0, 200_000);
+    let tree: [(&str, &[u8]); 4] = [
+        ("docs/x.txt", b"x in docs"),
+        ("docs/sub/y.bin", &big),
+        ("z.bin", b"zzz"),
+        ("left-out.txt", b"not selected"),
+    ];
+    write_tree(&root, &tree);
+    let url = h.url.clone();
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let zip = got.clone();
+    with_browser("a_user_downloads_a_selection_as_zip", |b| {
+        Box::pin(async move {
+            login(b, &url, "alice", "alice-password").await?;
+            b.goto(&format!("{url}/ui/workspaces/files"))
+                .await
+                .map_err(fail("goto files"))?;
+            pick(b, "docs").await?;
+            pick(b, "z.bin").await?;
+            let answer = b
+                .execute(
+                    "const form = document.getElementById('selection');\
+                     const url = form.action + '?' + new URLSearchParams(new FormData(form));\
+                     return fetch(url).then(r => r.arrayBuffer().then(b => ({\
+                       type: r.headers.get('content-type'),\
+                       disposition: r.headers.get('content-disposition'),\
+                       bytes: Array.from(new Uint8Array(b)) })));",
+                    vec![],
+                )
+                .await
+                .map_err(fail("download the selection"))?;
+            ensure(
+                answer["type"] == "application/zip",
+                format!("a zip: {}", answer["type"]),
+            )?;
+            ensure(
+                answer["disposition"]
+                    .as_str()
+                    .is_some_and(|d| d.starts_with("attachment")),
+                format!("an attachment: {}", answer["disposition"]),
+            )?;
+            *zip.lock().unwrap() = answer["bytes"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_u64())
+                        .map(|v| v as u8)
+                        .collect()
+                })
+                .unwrap_or_default();
+            no_script_errors(b, "the file browser").await
+        })
+    });
+    let bytes = got.lock().unwrap().clone();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a zip that opens");
+    let mut files = std::collections::BTreeMap::new();
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).unwrap();
+        if entry.is_file() {
+            let mut content = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut content).unwrap();
+            files.insert(entry.name().expect("an entry name").to_string(), content);
+        }
+    }
+    let want: std::collections::BTreeMap<String, Vec<u8>> = tree[..3]
+        .iter()
+        .map(|(p, b)| (p.to_string(), b.to_vec()))
+        .collect();
+    assert_eq!(
+        files.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>()
+    );
+    assert!(files == want, "the contents match");
+}
+
+/// Clicking a column header sorts by it (folders first), then reverses, with `aria-sort` on
+/// the sorted header only; a folder larger than a page (by default as many entries as a
+/// batch may name; `limit`, bounded by `limits.max_page`) is walked with Next, Previous and
+/// First page links.
+#[test]
+fn a_user_sorts_and_pages_the_file_browser() {
+    let (h, root) = files_host("[limits]\nmax_page = 6\nmax_batch = 5\n");
+    write_tree(
+        &root,
+        &[
+            ("a.bin", &[0; 300]),
+            ("b.bin", &[0; 100]),
+            ("c.bin", &[0; 200]),
+            ("d/inside", b""),
+        ],
+    );
+    let many: Vec<String> = (0..7).map(|i| format!("p{i}")).collect();
+    for name in &many {
+        write_tree(&root, &[(&format!("many/{name}"), b"")]);
+    }
+    // Above the bound: refused, not silently cut.
+    let refused = h
+        .client
+        .get(format!("{}/ui/workspaces/files?limit=7", h.url))
+        .send()
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    let url = h.url.clone();
+    with_browser("a_user_sorts_and_pages_the_file_browser", |b| {
+        Box::pin(async move {
+            let sorted = |column: &str| format!("#files th[data-sort='{column}']");
+            let aria = |column: &str| {
+                let css = sorted(column);
+                async move {
+                    wait_css(b, &css)
+                        .await?
+                        .attr("aria-sort")
+                        .await
+                        .map_err(fail("aria-sort"))
+                }
+            };
+            login(b, &url, "alice", "alice-password").await?;
+            b.goto(&format!("{url}/ui/workspaces/files"))
+                .await
+                .map_err(fail("goto files"))?;
+            wait_names(b, &["d", "many", "a.bin", "b.bin", "c.bin"]).await?;
+            ensure(
+                aria("name").await?.as_deref() == Some("ascending"),
+                "by name",
+            )?;
+            click(b, &format!("{} a", sorted("size"))).await?;
+            wait_names(b, &["d", "many", "b.bin", "c.bin", "a.bin"]).await?;
+            ensure(
+                aria("size").await?.as_deref() == Some("ascending"),
+                "by size",
+            )?;
+            ensure(
+                aria("name").await?.is_none(),
+                "the name header is not sorted",
+            )?;
+            click(b, &format!("{} a", sorted("size"))).await?;
+            wait_names(b, &["d", "many", "a.bin", "c.bin", "b.bin"]).await?;
+            ensure(
+                aria("size").await?.as_deref() == Some("descending"),
+                "by size, largest first",
+            )?;
+
+            let page = |n: usize| {
+                let want: Vec<&str> = many[n * 3..(n * 3 + 3).min(7)]
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect();
+                async move {
+                    wait_names(b, &want).await?;
+                    let number = text(b, "#page-number").await?;
+                    ensure(number == format!("Page {}", n + 1), format!("{number:?}"))
+                }
+            };
+            // The default page holds what one batch may name (limits.max_batch).
+            b.goto(&format!("{url}/ui/workspaces/files?dir=many"))
+                .await
+                .map_err(fail("goto many"))?;
+            wait_names(b, &["p0", "p1", "p2", "p3", "p4"]).await?;
+            b.goto(&format!("{url}/ui/workspaces/files?dir=many&limit=3"))
+                .await
+                .map_err(fail("goto many"))?;
+            page(0).await?;
+            wait_gone(b, "#previous-page").await?;
+            click(b, "#next-page").await?;
+            page(1).await?;
+            click(b, "#next-page").await?;
+            page(2).await?;
+            wait_gone(b, "#next-page").await?;
+            click(b, "#previous-page").await?;
+            page(1).await?;
+            click(b, "#previous-page").await?;
+            page(0).await?;
+            click(b, "#next-page").await?;
+            page(1).await?;
+            click(b, "#next-page").await?;
+            page(2).await?;
+            click(b, "#first-page").await?;
+            page(0).await?;
+            no_script_errors(b, "the file browser").await
         })
     });
 }

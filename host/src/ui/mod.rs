@@ -13,7 +13,8 @@
 //! with the server's errors next to the fields. The file browser is rendered by the server
 //! (listing included, so an "authorization required" answer becomes a persistent Connect
 //! button), and its actions are a little JavaScript (`static/ui.js`) calling the
-//! `?get_action=` API with the `X-CSRF-Token` header, then reloading.
+//! `?get_action=` API with the `X-CSRF-Token` header (a selection as the batch form,
+//! `nodes[]`), then reloading; "Download as zip" is a plain GET form of the ticked boxes.
 //!
 //! **CSRF.** Every form carries the session's token in a hidden `csrf` field, checked with the
 //! same rule as the API (`Caller::check_csrf`); scripts read it from `<meta name=csrf-token>`.

@@ -137,19 +137,195 @@ pub(super) async fn home(State(state): State<Shared>, headers: HeaderMap, uri: U
     )
 }
 
-#[derive(Deserialize)]
-pub(super) struct DirQuery {
-    dir: Option<String>,
+/// Entries per page of the file browser unless the URL asks for another size (or the limits
+/// are lower: a default page never holds more entries than one batch may name, so "select
+/// all" is always an action the host accepts).
+const PAGE_SIZE: u32 = 1000;
+
+/// The column a page of the file browser is sorted by; folders always come first.
+#[derive(Clone, Copy, PartialEq)]
+enum SortBy {
+    Name,
+    Size,
+    Modified,
 }
 
-/// The file browser: breadcrumbs, the listing of `dir`, and write controls for read-write
-/// users. A driver that needs the user's authorization gets a persistent Connect button.
+impl SortBy {
+    const ALL: [(SortBy, &'static str, &'static str); 3] = [
+        (SortBy::Name, "name", "Name"),
+        (SortBy::Size, "size", "Size"),
+        (SortBy::Modified, "modified", "Modified"),
+    ];
+
+    fn key(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(s, ..)| *s == self)
+            .map_or("name", |c| c.1)
+    }
+}
+
+/// What the browser's URL asks for: a folder, a page of it and an order. Paging follows the
+/// driver's listing cursor; `back` is the trail of the cursors of the pages before this one
+/// (the first page has none), so "Previous page" needs no state on the server.
+struct View {
+    dir: String,
+    limit: Option<u32>,
+    sort: SortBy,
+    descending: bool,
+    cursor: Option<String>,
+    back: Vec<String>,
+}
+
+impl View {
+    /// Reads the query string: `dir`, `limit` (1 to `limits.max_page`), `sort`
+    /// (`name`|`size`|`modified`), `order` (`asc`|`desc`), `cursor` and repeated `back`.
+    fn parse(query: Option<&str>, max_page: u32) -> Result<View, AppError> {
+        let pairs: Vec<(String, String)> =
+            url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
+                .into_owned()
+                .collect();
+        let bad = |name: &'static str, reason: String| AppError::InvalidParam { name, reason };
+        let dir = crate::paths::normalize(field(&pairs, "dir").unwrap_or(""))
+            .map_err(|err| AppError::BadPath { name: "dir", err })?;
+        let limit = match field(&pairs, "limit") {
+            None | Some("") => None,
+            Some(n) => Some(
+                n.parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=max_page).contains(n))
+                    .ok_or_else(|| bad("limit", format!("a number from 1 to {max_page}")))?,
+            ),
+        };
+        let sort = match field(&pairs, "sort") {
+            None | Some("") => SortBy::Name,
+            Some(key) => SortBy::ALL
+                .iter()
+                .find(|c| c.1 == key)
+                .map(|c| c.0)
+                .ok_or_else(|| bad("sort", "one of name, size, modified".into()))?,
+        };
+        let descending = match field(&pairs, "order") {
+            None | Some("") | Some("asc") => false,
+            Some("desc") => true,
+            Some(_) => return Err(bad("order", "asc or desc".into())),
+        };
+        let cursor = field(&pairs, "cursor")
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned);
+        let back = pairs
+            .iter()
+            .filter(|(k, v)| k == "back" && !v.is_empty())
+            .map(|(_, v)| v.clone())
+            .collect();
+        Ok(View {
+            dir,
+            limit,
+            sort,
+            descending,
+            cursor,
+            back,
+        })
+    }
+
+    /// The query string of this view, defaults left out.
+    fn href(&self) -> String {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.append_pair("dir", &self.dir);
+        if let Some(limit) = self.limit {
+            q.append_pair("limit", &limit.to_string());
+        }
+        if self.sort != SortBy::Name || self.descending {
+            q.append_pair("sort", self.sort.key());
+            q.append_pair("order", if self.descending { "desc" } else { "asc" });
+        }
+        if let Some(cursor) = &self.cursor {
+            q.append_pair("cursor", cursor);
+        }
+        for c in &self.back {
+            q.append_pair("back", c);
+        }
+        format!("?{}", q.finish())
+    }
+
+    /// This view at another page: `cursor`, with the trail that leads to it.
+    fn at(&self, cursor: Option<String>, back: Vec<String>) -> View {
+        View {
+            dir: self.dir.clone(),
+            cursor,
+            back,
+            ..*self
+        }
+    }
+
+    /// The page after this one, which starts at the driver's `next` cursor.
+    fn next(&self, next: &str) -> View {
+        let mut back = self.back.clone();
+        back.extend(self.cursor.clone());
+        self.at(Some(next.to_owned()), back)
+    }
+
+    /// The page before this one, when this is not the first.
+    fn previous(&self) -> Option<View> {
+        self.cursor.as_ref()?;
+        let mut back = self.back.clone();
+        let cursor = back.pop();
+        Some(self.at(cursor, back))
+    }
+
+    /// The header of each column: its link (ascending first, then toggling) and `aria-sort`.
+    fn columns(&self) -> Value {
+        SortBy::ALL
+            .iter()
+            .map(|&(sort, key, label)| {
+                let current = sort == self.sort;
+                let descending = current && !self.descending;
+                let view = View {
+                    sort,
+                    descending,
+                    ..self.at(self.cursor.clone(), self.back.clone())
+                };
+                let aria = match (current, self.descending) {
+                    (false, _) => "none",
+                    (true, false) => "ascending",
+                    (true, true) => "descending",
+                };
+                json!({ "key": key, "label": label, "href": view.href(), "aria_sort": aria })
+            })
+            .collect()
+    }
+
+    /// Folders first, then the chosen column, then names ascending. A folder's size is not
+    /// shown (drivers report what their storage says), so folders never sort by it.
+    fn sort(&self, entries: &mut [plugin_api::Entry]) {
+        entries.sort_by(|a, b| {
+            let column = match self.sort {
+                SortBy::Name => a.name().cmp(b.name()),
+                SortBy::Size if a.is_dir => std::cmp::Ordering::Equal,
+                SortBy::Size => a.size.cmp(&b.size),
+                SortBy::Modified => a.modified.cmp(&b.modified),
+            };
+            let column = if self.descending {
+                column.reverse()
+            } else {
+                column
+            };
+            b.is_dir
+                .cmp(&a.is_dir)
+                .then(column)
+                .then_with(|| a.name().cmp(b.name()))
+        });
+    }
+}
+
+/// The file browser: breadcrumbs, one page of the listing of `dir` in the order asked for,
+/// links to the next and previous pages, and write controls for read-write users. A driver
+/// that needs the user's authorization gets a persistent Connect button.
 pub(super) async fn browser(
     State(state): State<Shared>,
     headers: HeaderMap,
     uri: Uri,
     UiPath(id): UiPath<String>,
-    UiQuery(q): UiQuery<DirQuery>,
 ) -> UiResult {
     let s = Session::of(&state, &headers, &uri).await?;
     let granted = check_access(&state, &s.caller, &id, Access::Read).await?;
@@ -157,28 +333,30 @@ pub(super) async fn browser(
         .workspace(&id)
         .await?
         .ok_or_else(|| AppError::UnknownWorkspace(id.clone()))?;
-    let dir = crate::paths::normalize(q.dir.as_deref().unwrap_or(""))
-        .map_err(|err| AppError::BadPath { name: "dir", err })?;
+    let max_page = state.config.limits.max_page;
+    let view = View::parse(uri.query(), max_page)?;
     let provider = driver_label(&state, &ws.driver).to_owned();
     let page = PageRequest {
-        cursor: None,
-        limit: 10_000,
+        cursor: view.cursor.clone(),
+        limit: view
+            .limit
+            .unwrap_or(PAGE_SIZE.min(max_page).min(state.config.limits.max_batch)),
     };
     // Checked by the plugin-call layer like every listing: no entry a client could not name.
-    let listed = granted.driver().list(&state, dir.clone(), page).await;
+    let listed = granted.driver().list(&state, view.dir.clone(), page).await;
+    let dir = &view.dir;
     let mut ctx = json!({
         "ws": { "id": ws.id, "label": ws.label },
         "dir": dir,
-        "crumbs": crumbs(&dir),
+        "crumbs": crumbs(dir),
         "writable": granted.access() == Access::ReadWrite,
         "provider": provider,
+        "columns": view.columns(),
     });
     let mut status = StatusCode::OK;
     match listed {
         Ok(mut listing) => {
-            listing
-                .entries
-                .sort_by(|a, b| (!a.is_dir, a.name()).cmp(&(!b.is_dir, b.name())));
+            view.sort(&mut listing.entries);
             ctx["entries"] = listing
                 .entries
                 .iter()
@@ -193,7 +371,13 @@ pub(super) async fn browser(
                     })
                 })
                 .collect();
-            ctx["truncated"] = listing.next_cursor.is_some().into();
+            let previous = view.previous();
+            ctx["pager"] = json!({
+                "number": view.back.len() + usize::from(view.cursor.is_some()) + 1,
+                "first": previous.as_ref().map(|_| view.at(None, Vec::new()).href()),
+                "previous": previous.map(|v| v.href()),
+                "next": listing.next_cursor.as_deref().map(|c| view.next(c).href()),
+            });
         }
         Err(AppError::Plugin(e)) if e.kind == ErrorKind::AuthorizationRequired => {
             // Only web addresses become links (never `javascript:` and the like).
@@ -272,6 +456,25 @@ mod tests {
         ];
         for (next, want) in cases {
             assert_eq!(safe_next(next), want, "{next:?}");
+        }
+    }
+
+    #[test]
+    fn pages_keep_the_trail_of_cursors() {
+        let first = View::parse(Some("dir=a%20b&limit=3&sort=size&order=desc"), 5).unwrap();
+        assert!(first.previous().is_none());
+        let second = View::parse(Some(&first.next("c 1&x").href()[1..]), 5).unwrap();
+        assert_eq!(second.cursor.as_deref(), Some("c 1&x"));
+        assert!(second.back.is_empty());
+        let third = View::parse(Some(&second.next("c2").href()[1..]), 5).unwrap();
+        assert_eq!(third.back, ["c 1&x"]);
+        assert_eq!(third.previous().unwrap().href(), second.href());
+        assert_eq!(
+            second.previous().unwrap().href(),
+            "?dir=a+b&limit=3&sort=size&order=desc"
+        );
+        for bad in ["limit=6", "limit=0", "sort=kind", "order=up", "dir=.."] {
+            assert!(View::parse(Some(bad), 5).is_err(), "{bad}");
         }
     }
 
