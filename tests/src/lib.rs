@@ -362,6 +362,15 @@ impl Host {
         self.log.lock().unwrap().clone()
     }
 
+    /// The text of the host's `/metrics`, as the logged-in admin reads it.
+    pub fn metrics(&self) -> String {
+        self.client
+            .get(format!("{}/metrics", self.url))
+            .send()
+            .and_then(|r| r.text())
+            .expect("GET /metrics")
+    }
+
     /// The full URL of `/?QUERY`.
     pub fn action_url(&self, query: &str) -> String {
         format!("{}/?{query}", self.url)

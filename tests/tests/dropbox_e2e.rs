@@ -512,13 +512,7 @@ fn rate_limits_wait_and_failures_stop_after_bounded_retries() {
     assert!(h.log().contains("retry 3 of 3"), "retries are logged");
 
     // The driver's API calls, retries and rate-limit waits reach the host's /metrics.
-    let metrics = h
-        .client
-        .get(format!("{}/metrics", h.url))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let metrics = h.metrics();
     for series in [
         "wshost_plugin_dropbox_api_calls_total{",
         "wshost_plugin_dropbox_retries_total{",

@@ -55,12 +55,7 @@ fn names_on_disk(dir: &Path) -> Vec<String> {
 
 /// The host's `wshost_active_transfers` gauge, both directions.
 fn active_transfers(h: &Host) -> f64 {
-    let text = h
-        .client
-        .get(format!("{}/metrics", h.url))
-        .send()
-        .and_then(|r| r.text())
-        .unwrap_or_default();
+    let text = h.metrics();
     let lines = text.lines().map(|l| Ok(l.to_owned()));
     let scrape = prometheus_parse::Scrape::parse(lines).expect("Prometheus text format");
     scrape

@@ -280,14 +280,8 @@ fn the_limits_refuse_an_archive_before_its_first_byte() {
 
 /// `wshost_bytes_downloaded_total` of access.fs, from the host's metrics.
 fn downloaded(h: &Host) -> f64 {
-    let text = h
-        .client
-        .get(format!("{}/metrics", h.url))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
-    text.lines()
+    h.metrics()
+        .lines()
         .find(|l| l.starts_with("wshost_bytes_downloaded_total{plugin=\"access.fs\"}"))
         .and_then(|l| l.split_whitespace().last()?.parse().ok())
         .unwrap_or(0.0)
