@@ -253,6 +253,25 @@ fn a_folder_and_a_selection_unpack_byte_for_byte_with_pythons_zipfile() {
         .contains("mine.zip"));
     let report = unzip(&archive, work.path().join("one"));
     assert_eq!(report["entries"][0]["name"], "a.txt", "{report}");
+
+    // The workspace's root: its entries at the archive's root, named after the workspace.
+    let archive = work.path().join("root.zip");
+    let headers = download(&h, "get_action=download&ws=files&file=%2F", &archive);
+    assert!(headers["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("files.zip"));
+    let report = unzip(&archive, None);
+    let names: Vec<&str> = report["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"photos/") && names.contains(&"photos/a.txt"),
+        "{names:?}"
+    );
 }
 
 #[test]
