@@ -423,22 +423,30 @@ fn the_plugin_deadline_holds_for_each_read_of_an_archive() {
     ] {
         let started = Instant::now();
         let query = format!("get_action=download&ws=faulty&nodes[]=hello.txt&nodes[]={node}");
-        let r = h.client.get(h.action_url(&query)).send().unwrap();
-        assert_eq!(r.status(), 200, "{node}");
-        assert!(
-            r.bytes().is_err(),
-            "{node}: a cut archive must not look complete"
-        );
+        // The cut may come before the answer's head has left (the request fails) or after
+        // (its body does): either way no complete-looking archive arrives.
+        if let Ok(r) = h.client.get(h.action_url(&query)).send() {
+            assert_eq!(r.status(), 200, "{node}");
+            assert!(
+                r.bytes().is_err(),
+                "{node}: a cut archive must not look complete"
+            );
+        }
         assert!(
             started.elapsed() < Duration::from_secs(4),
             "{node}: cut after {:?}",
             started.elapsed()
         );
-        assert!(
-            h.log().contains(why),
-            "{node}: the log says why:\n{}",
-            h.log()
-        );
+        // Logged by the writer's thread, which may finish just after the client saw the cut.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !h.log().contains(why) {
+            assert!(
+                Instant::now() < deadline,
+                "{node}: the log says why:\n{}",
+                h.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
     let (s, v) = h.get("get_action=download&ws=faulty&nodes[]=hello.txt&nodes[]=hang");
     assert_eq!((s, code(&v)), (504, "plugin_timeout"), "{v}");
