@@ -406,7 +406,7 @@ fn zip64_holds_a_file_over_4_gib_and_more_than_65535_entries() {
 }
 
 /// A misbehaving driver (tests/plugins/access-faulty) under a zip download: a read that stalls
-/// past the plugin deadline, or fails midway, cuts the archive (the client never sees a
+/// past the plugin deadline, fails midway or runs past the length it announced cuts the archive (the client never sees a
 /// complete-looking one); a stat that hangs refuses it before the first byte; the host lives on.
 #[test]
 fn the_plugin_deadline_holds_for_each_read_of_an_archive() {
@@ -420,6 +420,7 @@ fn the_plugin_deadline_holds_for_each_read_of_an_archive() {
     for (node, why) in [
         ("big-stream-hang", "response stream stalled"),
         ("big-stream-error", "failed midway"),
+        ("big-stream-garbage", "does not end at the"),
     ] {
         let started = Instant::now();
         let query = format!("get_action=download&ws=faulty&nodes[]=hello.txt&nodes[]={node}");

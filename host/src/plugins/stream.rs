@@ -241,6 +241,54 @@ fn ends_here(source: &mut ByteSource) -> bool {
     }
 }
 
+/// Why copying a plugin's stream stopped before its end.
+pub(crate) enum CopyFailure {
+    /// The stream failed, or disagreed with the length its driver announced.
+    Source(String),
+    /// The writer failed (for a response body: the client went away).
+    Sink(io::Error),
+}
+
+/// Copies a plugin's stream of exactly `length` bytes, as its driver announced, into `out`,
+/// through `buf`; call it on a blocking thread. A stream that ends early, or goes on past
+/// `length`, fails as it does in [`response_body`]: nothing past the announced length is
+/// written.
+pub(crate) fn copy_announced(
+    source: &mut ByteSource,
+    length: u64,
+    buf: &mut [u8],
+    out: &mut impl io::Write,
+) -> Result<(), CopyFailure> {
+    let mut copied = 0u64;
+    while copied < length {
+        let want = (length - copied).min(buf.len() as u64) as usize;
+        match source.read(&mut buf[..want]) {
+            Ok(0) => {
+                return Err(CopyFailure::Source(format!(
+                    "the driver's stream ended after {copied} of the {length} bytes it announced"
+                )))
+            }
+            Ok(n) => {
+                out.write_all(&buf[..n]).map_err(CopyFailure::Sink)?;
+                copied += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                return Err(CopyFailure::Source(format!(
+                    "the driver's stream failed midway: {e}"
+                )))
+            }
+        }
+    }
+    if ends_here(source) {
+        Ok(())
+    } else {
+        Err(CopyFailure::Source(format!(
+            "the driver's stream does not end at the {length} bytes it announced"
+        )))
+    }
+}
+
 /// Bodies up to this size are read whole in the driver call that opens them: one hand-off
 /// to the blocking pool per download instead of two (4 KiB downloads +30–50 %, see
 /// docs/BENCHMARKS.md), and a broken stream is answered with its error before any byte.

@@ -7,7 +7,7 @@
 //! download uses. Memory stays at a few chunks whatever the size; the plugin deadline holds
 //! per read; a client that goes away closes the channel, which stops the reads.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::time::SystemTime;
 
 use axum::http::{header, StatusCode};
@@ -23,7 +23,7 @@ use crate::app::error::AppError;
 use crate::app::Shared;
 use crate::plugins::call::DriverTarget;
 use crate::plugins::read::Content;
-use crate::plugins::stream::{chunk_channel, stalling_body, CHUNK};
+use crate::plugins::stream::{chunk_channel, copy_announced, stalling_body, CopyFailure, CHUNK};
 use crate::store::Store;
 use crate::telemetry::{self, Direction, Transfer};
 
@@ -34,7 +34,6 @@ struct Item {
     /// The name in the archive (a folder's ends with `/`).
     name: String,
     dir: bool,
-    size: u64,
     modified: Option<SystemTime>,
 }
 
@@ -152,12 +151,13 @@ impl Archive {
         } else {
             CompressionMethod::Stored
         };
+        let entries = self.items.len();
         let mut left_out = Vec::new();
+        // One buffer for every streamed file.
+        let mut buf = vec![0; CHUNK];
         for (written, item) in self.items.into_iter().enumerate() {
             let stop = |e: io::Error| Stop::of(e, written);
-            let mut options = SimpleFileOptions::default()
-                .compression_method(method)
-                .large_file(item.size >= u64::from(u32::MAX));
+            let mut options = SimpleFileOptions::default().compression_method(method);
             if let Some(time) = item.modified.and_then(zip_time) {
                 options = options.last_modified_time(time);
             }
@@ -171,33 +171,31 @@ impl Archive {
                 item.path.clone(),
                 None,
             )));
-            let content = match read {
-                Ok(read) => read.content,
+            let (length, content) = match read {
+                Ok(read) => (read.length(), read.content),
                 Err(e) => {
                     tracing::warn!("zip: '{}' left out: {}", item.path, e.message());
                     left_out.push(format!("{} ({})", item.name, e.parts().1));
                     continue;
                 }
             };
-            zip.start_file(&item.name, options.unix_permissions(0o644))
+            // The size the read announces, which may have changed since the walk.
+            let options = options
+                .large_file(length >= u64::from(u32::MAX))
+                .unix_permissions(0o644);
+            zip.start_file(&item.name, options)
                 .map_err(|e| stop(e.into()))?;
             match content {
                 Content::Whole(bytes) => zip.write_all(&bytes).map_err(stop)?,
                 Content::Stream(mut source) => {
-                    let mut chunk = vec![0; CHUNK];
-                    loop {
-                        match source.read(&mut chunk) {
-                            Ok(0) => break,
-                            Ok(n) => zip.write_all(&chunk[..n]).map_err(stop)?,
-                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                            Err(e) => {
-                                return Err(Stop::Failed(format!(
-                                    "reading '{}' failed midway: {e}",
-                                    item.path
-                                )))
+                    copy_announced(&mut source, length, &mut buf, &mut zip).map_err(
+                        |f| match f {
+                            CopyFailure::Sink(e) => stop(e),
+                            CopyFailure::Source(why) => {
+                                Stop::Failed(format!("reading '{}': {why}", item.path))
                             }
-                        }
-                    }
+                        },
+                    )?
                 }
             }
         }
@@ -210,9 +208,9 @@ impl Archive {
             zip.set_comment(comment)
                 .map_err(|e| Stop::Failed(format!("the archive's comment: {e}")))?;
         }
-        let written = zip.finish().map_err(|e| Stop::of(e.into(), usize::MAX))?;
+        let written = zip.finish().map_err(|e| Stop::of(e.into(), entries))?;
         let mut sink = written.into_inner();
-        sink.flush().map_err(|e| Stop::of(e, usize::MAX))
+        sink.flush().map_err(|e| Stop::of(e, entries))
     }
 }
 
@@ -276,7 +274,6 @@ impl Walk {
                 relative.to_owned()
             },
             dir: entry.is_dir,
-            size: entry.size,
             modified: entry.modified,
         });
         Ok(())
