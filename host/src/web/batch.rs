@@ -75,13 +75,22 @@ impl Batch {
                 refused(format!("'{node}' is named twice"))
             } else if changes && node.is_empty() {
                 refused("the workspace root itself cannot be deleted, copied or moved".into())
-            } else if let Some(outer) = changes
-                // The root, refused on its own, holds everything: not named as an outer node.
-                .then(|| named.clone().find(|n| !n.is_empty() && inside(node, n)))
+            } else if let Some(outer) = (action != StdAction::Stat)
+                // A node inside another would be changed twice, or be twice in an archive. In
+                // a changing batch the root, refused on its own, is not named as an outer node.
+                .then(|| {
+                    named
+                        .clone()
+                        .find(|n| inside(node, n) && !(changes && n.is_empty()))
+                })
                 .flatten()
             {
+                let outer = match outer.as_str() {
+                    "" => "the workspace root".to_owned(),
+                    outer => format!("'{outer}'"),
+                };
                 refused(format!(
-                    "'{node}' is inside '{outer}', which the batch also names"
+                    "'{node}' is inside {outer}, which the batch also names"
                 ))
             } else if let Some(dest) = dest {
                 let to = join(dest, file_name(node));
@@ -89,7 +98,7 @@ impl Batch {
                     .iter()
                     .flatten()
                     .find(|n| file_name(n) == file_name(node));
-                if to == *node || inside(dest, node) || dest == node {
+                if onto_itself(node, dest) {
                     refused(format!(
                         "'{node}' cannot be copied or moved onto or into itself"
                     ))
@@ -192,6 +201,11 @@ impl Batch {
     }
 }
 
+/// Whether copying or moving `from` into folder `dest` would put it onto or into itself.
+pub(crate) fn onto_itself(from: &str, dest: &str) -> bool {
+    dest == from || inside(dest, from) || join(dest, file_name(from)) == from
+}
+
 /// Whether `path` lies strictly inside folder `dir`.
 fn inside(path: &str, dir: &str) -> bool {
     path != dir && (dir.is_empty() || path.starts_with(&format!("{dir}/")))
@@ -239,6 +253,11 @@ mod tests {
         assert!(err.contains("named twice"), "{err}");
         let err = check("nodes[]=%2F", StdAction::Delete, None).unwrap_err();
         assert!(err.contains("root"), "{err}");
+        // An archive would hold the inner node twice.
+        let err = check("nodes[]=d&nodes[]=d%2Fx", StdAction::Download, None).unwrap_err();
+        assert!(err.contains("'d/x' is inside 'd'"), "{err}");
+        let err = check("nodes[]=%2F&nodes[]=x", StdAction::Download, None).unwrap_err();
+        assert!(err.contains("'x' is inside the workspace root"), "{err}");
         // The root may be stat-ed.
         assert_eq!(check("nodes[]=%2F", StdAction::Stat, None).unwrap(), [""]);
     }

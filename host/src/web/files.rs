@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::archive::{archive_name, Archive};
-use super::batch::Batch;
+use super::batch::{onto_itself, Batch};
 use super::params::Params;
 use crate::access::check_access;
 use crate::app::error::AppError;
@@ -221,15 +221,9 @@ pub(crate) async fn handle(
         StdAction::PutContent => {
             let path = root_refused(params.file()?, "file")?;
             let max = state.config.limits.max_content;
-            let body = match params.get("content") {
-                Some(text) => Body::from(text.to_owned()),
-                None => body,
-            };
-            let size_hint = match params.get("content") {
-                Some(text) => Some(text.len() as u64),
-                None => headers
-                    .get(header::CONTENT_LENGTH)
-                    .and_then(|v| v.to_str().ok()?.parse().ok()),
+            let (body, size_hint) = match params.get("content") {
+                Some(text) => (Body::from(text.to_owned()), Some(text.len() as u64)),
+                None => (body, content_length(&headers)),
             };
             if size_hint.is_some_and(|n| n > max) {
                 return Err(AppError::TooLarge {
@@ -268,9 +262,7 @@ pub(crate) async fn handle(
             }
             let options = WriteOptions {
                 overwrite: params.flag("overwrite", true)?,
-                size_hint: headers
-                    .get(header::CONTENT_LENGTH)
-                    .and_then(|v| v.to_str().ok()?.parse().ok()),
+                size_hint: content_length(&headers),
             };
             let max = state.config.limits.max_upload;
             if options.size_hint.is_some_and(|n| n > max) {
@@ -314,7 +306,7 @@ pub(crate) async fn handle(
             }
             let from = root_refused(params.file()?, "file")?;
             let to = join(&dest, file_name(&from));
-            if to == from || to.starts_with(&format!("{from}/")) {
+            if onto_itself(&from, &dest) {
                 return Err(AppError::InvalidParam {
                     name: "dest",
                     reason: "cannot copy or move an item onto itself or into itself".into(),
@@ -328,6 +320,13 @@ pub(crate) async fn handle(
             Ok(Json(entry_json(&entry)).into_response())
         }
     }
+}
+
+/// The request body's announced length.
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse().ok())
 }
 
 fn root_refused(path: String, name: &'static str) -> Result<String, AppError> {
