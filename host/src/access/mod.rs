@@ -39,8 +39,9 @@ impl Granted {
 }
 
 /// The access `caller` has to workspace `ws_id`: administrators have read-write on every
-/// workspace; other users what the workspace's ACL grants them. 401 for anonymous callers,
-/// 403 without a grant (whether or not the workspace exists, so ids cannot be probed).
+/// workspace; other users the most of what the workspace's ACL grants them and what the
+/// workspace gives every user ([`implicit`]). 401 for anonymous callers, 403 without either
+/// (whether or not the workspace exists, so ids cannot be probed).
 pub(crate) async fn access(
     state: &AppState,
     caller: &Caller,
@@ -50,11 +51,32 @@ pub(crate) async fn access(
     if user.admin {
         return Ok(Access::ReadWrite);
     }
-    state
-        .store
-        .access(ws_id, &user.name)
+    user_access(state, ws_id, &user.name)
         .await?
         .ok_or_else(|| AppError::Forbidden(format!("you have no access to workspace '{ws_id}'")))
+}
+
+/// What user `name` (not an administrator) may do on workspace `ws_id`, if anything.
+async fn user_access(
+    state: &AppState,
+    ws_id: &str,
+    name: &str,
+) -> Result<Option<Access>, AppError> {
+    let grant = state.store.access(ws_id, name).await?;
+    if grant == Some(Access::ReadWrite) {
+        return Ok(grant);
+    }
+    let ws = state.workspace(ws_id).await?;
+    Ok(grant.max(ws.and_then(|ws| implicit(&ws, name))))
+}
+
+/// The access a workspace itself gives user `name`, without a grant: read-write to the user
+/// who made it from a template, and what it gives every signed-in user (`all_users`, as
+/// "My files" does).
+pub(crate) fn implicit(ws: &Workspace, name: &str) -> Option<Access> {
+    let owner = ws.made.as_ref().is_some_and(|m| m.owner == name);
+    let own = owner.then_some(Access::ReadWrite);
+    ws.all_users.max(own)
 }
 
 /// Refuses `caller` unless they have `need` on workspace `ws_id`.
@@ -102,7 +124,7 @@ pub(crate) async fn plugin_context(
     ws_id: Option<&str>,
 ) -> Result<CallContext, AppError> {
     let access = match (ws_id, &caller.user) {
-        (Some(ws), Some(user)) if !user.admin => state.store.access(ws, &user.name).await?,
+        (Some(ws), Some(user)) if !user.admin => user_access(state, ws, &user.name).await?,
         _ => None,
     };
     Ok(call_context(caller, ws_id, access))
@@ -139,7 +161,7 @@ fn rights_of(caller: &Caller, access: Option<Access>) -> Option<WorkspaceRights>
 }
 
 /// The workspaces `caller` sees, each with their access: an administrator every workspace
-/// (read-write), another user those granted to them. The one statement of the rule, for the
+/// (read-write), another user those granted to them or given to every user. The one statement of the rule, for the
 /// REST API and the UI alike.
 pub(crate) async fn visible_workspaces(
     state: &AppState,
@@ -159,7 +181,7 @@ pub(crate) async fn visible_workspaces(
     Ok(all
         .into_iter()
         .filter_map(|ws| {
-            let access = grants.get(&ws.id).copied()?;
+            let access = grants.get(&ws.id).copied().max(implicit(&ws, &user.name))?;
             Some((ws, access))
         })
         .collect())

@@ -13,20 +13,25 @@ use serde::Deserialize;
 use crate::access::Granted;
 use crate::app::error::AppError;
 use crate::app::{AppState, Shared};
-use crate::manifest::{Manifest, ParamType};
+use crate::manifest::{FieldError, Manifest, ParamType};
 use crate::plugins::call;
 use crate::plugins::registry::Record;
 use crate::plugins::workspaces::{Source, Workspace};
 use crate::store::{Access, WorkspaceRecord};
 
+mod templates;
 mod views;
 
+pub(crate) use templates::{
+    create_own, create_template, delete_as, stored_template, template, templates, update_template,
+    user_form, OwnInput, TemplateInput, TemplateView,
+};
 pub(crate) use views::{
     driver_label, plugin_view, workspace_view, PluginView, Viewer, WorkspaceView,
 };
 
 /// What an admin submits to create or edit a workspace.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Clone)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct WorkspaceInput {
     /// Derived from the label when absent (create only).
@@ -37,6 +42,9 @@ pub(crate) struct WorkspaceInput {
     pub(crate) driver: String,
     #[serde(default)]
     pub(crate) params: BTreeMap<String, String>,
+    /// The access every signed-in user has without a grant (`"r"`, `"rw"`), if any.
+    #[serde(default)]
+    pub(crate) all_users: Option<Access>,
 }
 
 impl std::fmt::Debug for WorkspaceInput {
@@ -128,31 +136,10 @@ pub(crate) async fn create_workspace(
     how: Creation,
 ) -> Result<Created, AppError> {
     let id = input.id.clone().unwrap_or_else(|| slug(&input.label));
-    if !crate::config::valid_workspace_id(&id) {
-        return Err(AppError::Fields(vec![crate::manifest::FieldError::new(
-            "id",
-            "use 1 to 64 letters, digits, '-' or '_'",
-        )]));
-    }
-    if input.label.trim().is_empty() {
-        return Err(AppError::Fields(vec![crate::manifest::FieldError::new(
-            "label", "required",
-        )]));
-    }
-    if state.workspaces.is_declared(&id) {
-        return Err(AppError::Conflict(format!(
-            "workspace '{id}' is declared in the config file"
-        )));
-    }
-    // Before the driver is asked anything: an id in use is the first thing to hear.
-    if state.store.workspace(&id).await?.is_some() {
-        return Err(AppError::Conflict(format!(
-            "workspace '{id}' already exists; choose another id, or edit that one"
-        )));
-    }
+    check_identity(state, &id, &input.label).await?;
     let m = enabled_manifest(state, &input.driver).await?;
     let params = m
-        .validate(&input.params, &state.config.public_url)
+        .validate(&input.params, &state.workspaces.scope(None))
         .map_err(AppError::Fields)?;
     let record = WorkspaceRecord {
         id,
@@ -161,12 +148,12 @@ pub(crate) async fn create_workspace(
         driver: input.driver,
         params,
         secret_params: secret_names(m),
-        version: 0,
-        created_at: 0,
-        updated_at: 0,
+        all_users: input.all_users,
+        ..WorkspaceRecord::default()
     };
     let verified = if how.verify {
-        Some(verify_new(state, &record).await?)
+        let operator = crate::access::operator(&record.id);
+        Some(verify_new(state, &record, record.params.clone(), m, operator).await?)
     } else {
         None
     };
@@ -177,8 +164,52 @@ pub(crate) async fn create_workspace(
     Ok(Created { record, verified })
 }
 
-/// The driver's check of a workspace not saved yet: its sentence, or the refusal.
-async fn verify_new(state: &Shared, record: &WorkspaceRecord) -> Result<String, AppError> {
+/// Refuses an id or label a new workspace or template cannot take.
+pub(crate) async fn check_identity(
+    state: &AppState,
+    id: &str,
+    label: &str,
+) -> Result<(), AppError> {
+    if !crate::config::valid_workspace_id(id) {
+        return Err(AppError::Fields(vec![FieldError::new(
+            "id",
+            "use 1 to 64 letters, digits, '-' or '_'",
+        )]));
+    }
+    if label.trim().is_empty() {
+        return Err(AppError::Fields(vec![FieldError::new("label", "required")]));
+    }
+    if state.workspaces.is_declared(id) {
+        return Err(AppError::Conflict(format!(
+            "workspace '{id}' is declared in the config file"
+        )));
+    }
+    // Before the driver is asked anything: an id in use is the first thing to hear.
+    if state.store.workspace(id).await?.is_some() {
+        return Err(AppError::Conflict(format!(
+            "workspace '{id}' already exists; choose another id, or edit that one"
+        )));
+    }
+    Ok(())
+}
+
+/// The driver's check of a workspace not saved yet, as `granted` would open it: its
+/// sentence, or the refusal. A per-user workspace opens for each user on their first use
+/// (which checks it then): the console has no folder of its own to check.
+pub(crate) async fn verify_new(
+    state: &Shared,
+    record: &WorkspaceRecord,
+    params: BTreeMap<String, String>,
+    m: &Manifest,
+    granted: Granted,
+) -> Result<String, AppError> {
+    if m.per_user(&params) {
+        return Ok(
+            "not checked yet: the workspace opens for each user, with their own \
+                   {user}, on their first use"
+                .into(),
+        );
+    }
     let ws = Workspace {
         id: record.id.clone(),
         label: record.label.clone(),
@@ -188,10 +219,13 @@ async fn verify_new(state: &Shared, record: &WorkspaceRecord) -> Result<String, 
         version: 0,
         setup: Ok(WorkspaceConfig {
             id: record.id.clone(),
-            params: record.params.clone(),
+            params,
         }),
+        per_user: false,
+        all_users: None,
+        made: None,
     };
-    let target = crate::access::operator(&record.id).driver().unsaved(ws);
+    let target = granted.driver().unsaved(ws);
     match target.verify(state).await {
         Ok(sentence) => Ok(sentence),
         Err(AppError::Plugin(e)) if e.kind == ErrorKind::AuthorizationRequired => Ok(format!(
@@ -226,6 +260,17 @@ pub(crate) async fn update_workspace(
         .workspace(id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no workspace '{id}'")))?;
+    if old.template_spec.is_some() {
+        return Err(AppError::Conflict(format!(
+            "'{id}' is a template; edit it as a template (/api/templates/{id})"
+        )));
+    }
+    if let (Some(template), Some(owner)) = (&old.template, &old.owner) {
+        return Err(AppError::Conflict(format!(
+            "workspace '{id}' belongs to user '{owner}', who made it from template \
+             '{template}'; edit the template, or delete the workspace"
+        )));
+    }
     if input.driver != old.driver {
         return Err(AppError::BadRequest(format!(
             "a workspace keeps its driver ('{}'); create a new workspace instead",
@@ -233,22 +278,16 @@ pub(crate) async fn update_workspace(
         )));
     }
     let m = enabled_manifest(state, &input.driver).await?;
-    for name in secret_names(m) {
-        let untouched = input.params.get(&name).is_none_or(|v| v.is_empty());
-        if untouched {
-            if let Some(v) = old.params.get(&name) {
-                input.params.insert(name, v.clone());
-            }
-        }
-    }
+    keep_untouched_secrets(m, &mut input.params, &old.params);
     let params = m
-        .validate(&input.params, &state.config.public_url)
+        .validate(&input.params, &state.workspaces.scope(None))
         .map_err(AppError::Fields)?;
     let record = WorkspaceRecord {
         label: input.label.trim().to_owned(),
         description: input.description,
         params,
         secret_params: secret_names(m),
+        all_users: input.all_users,
         ..old
     };
     state.store.update_workspace(&record).await?;
@@ -256,11 +295,39 @@ pub(crate) async fn update_workspace(
     Ok(record)
 }
 
-/// Deletes a store workspace, its grants and its plugin data.
+/// A password param left empty on an edit keeps its stored value: passwords are never
+/// shown, so an edit cannot send them back.
+fn keep_untouched_secrets(
+    m: &Manifest,
+    params: &mut BTreeMap<String, String>,
+    stored: &BTreeMap<String, String>,
+) {
+    for name in secret_names(m) {
+        let untouched = params.get(&name).is_none_or(|v| v.is_empty());
+        if untouched {
+            if let Some(v) = stored.get(&name) {
+                params.insert(name, v.clone());
+            }
+        }
+    }
+}
+
+/// Deletes a store workspace, its grants and its plugin data (a template too, once no
+/// workspace is made from it).
 pub(crate) async fn delete_workspace(state: &AppState, id: &str) -> Result<(), AppError> {
     if state.workspaces.is_declared(id) {
         return Err(AppError::Conflict(format!(
             "workspace '{id}' is declared in the config file; remove it there"
+        )));
+    }
+    let made = state.store.made_from(id, None).await?;
+    if !made.is_empty() {
+        let ids: Vec<&str> = made.iter().map(|w| w.id.as_str()).collect();
+        return Err(AppError::Conflict(format!(
+            "template '{id}' has {} workspaces made from it ({}); their owners or an \
+             administrator delete them first",
+            ids.len(),
+            ids.join(", ")
         )));
     }
     if !state.store.delete_workspace(id).await? {

@@ -45,6 +45,11 @@ pub(crate) struct WorkspaceView<'a> {
     pub(crate) driver: &'a str,
     pub(crate) driver_label: &'a str,
     pub(crate) access: &'static str,
+    /// Whether each user has their own (its params hold `{user}`).
+    pub(crate) personal: bool,
+    /// The template it was made from, and the user who made it (who owns it).
+    pub(crate) template: Option<&'a str>,
+    pub(crate) owner: Option<&'a str>,
     /// For administrators only.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub(crate) definition: Option<Definition<'a>>,
@@ -55,7 +60,9 @@ pub(crate) struct WorkspaceView<'a> {
 pub(crate) struct Definition<'a> {
     pub(crate) source: Source,
     pub(crate) read_only: bool,
-    /// The parameters, password parameters left out.
+    /// The access every signed-in user has without a grant.
+    pub(crate) all_users: Option<Access>,
+    /// The parameters, password parameters left out; keywords as written.
     pub(crate) params: BTreeMap<&'a str, &'a str>,
     /// The password parameters that have a value.
     pub(crate) secrets_set: Vec<&'a str>,
@@ -85,6 +92,9 @@ pub(crate) fn workspace_view<'a>(
         driver: &ws.driver,
         driver_label: driver_label(state, &ws.driver),
         access: access.as_str(),
+        personal: ws.per_user,
+        template: ws.made.as_ref().map(|m| m.template.as_str()),
+        owner: ws.made.as_ref().map(|m| m.owner.as_str()),
         definition,
     }
 }
@@ -114,6 +124,7 @@ fn definition<'a>(state: &AppState, ws: &'a Workspace) -> Definition<'a> {
     Definition {
         source: ws.source,
         read_only: ws.source == Source::Config,
+        all_users: ws.all_users,
         params,
         secrets_set,
         error,

@@ -98,6 +98,7 @@ pub(crate) async fn boot(config: Config, plugins: Plugins) -> anyhow::Result<App
         &config.workspaces,
         |id| manifests.get(id),
         &config.public_url,
+        &config.data_dir,
     ));
     let services = {
         let (store, workspaces, manifests) = (store.clone(), workspaces.clone(), manifests.clone());

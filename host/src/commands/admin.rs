@@ -194,6 +194,7 @@ pub(crate) fn workspace(cmd: WorkspaceCommand) -> anyhow::Result<ExitCode> {
             id,
             description,
             params,
+            all_users,
             dry_run,
             no_verify,
             opts,
@@ -206,6 +207,7 @@ pub(crate) fn workspace(cmd: WorkspaceCommand) -> anyhow::Result<ExitCode> {
                     description,
                     driver,
                     params,
+                    all_users,
                 };
                 let how = Creation {
                     dry_run,

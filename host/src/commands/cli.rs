@@ -8,6 +8,13 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 pub(crate) use crate::config::Settings;
+use crate::store::Access;
+
+/// `r` or `rw`, as a grant is written.
+fn parse_access(text: &str) -> Result<Access, String> {
+    text.parse()
+        .map_err(|_| format!("expected 'r' (read-only) or 'rw' (read-write), not '{text}'"))
+}
 
 /// wshost: a workspace host that serves storage-driver plugins through `?get_action=` requests.
 #[derive(Debug, Parser)]
@@ -119,6 +126,10 @@ pub(crate) enum WorkspaceCommand {
         /// A parameter, `NAME=VALUE`; repeatable.
         #[arg(long = "param", value_name = "NAME=VALUE")]
         params: Vec<String>,
+        /// The access every signed-in user has without a grant: `r` or `rw` (a personal
+        /// workspace, `ROOT={data_dir}/personal/{user}`, takes `rw`).
+        #[arg(long, value_name = "r|rw", value_parser = parse_access)]
+        all_users: Option<Access>,
         /// Validate (and verify) only; create nothing.
         #[arg(long)]
         dry_run: bool,

@@ -59,7 +59,14 @@ pub(super) fn config_check(settings: &Settings) -> anyhow::Result<ExitCode> {
                 ws.id, ws.driver
             )),
             Some(m) => {
-                if let Err(fields) = m.validate(&ws.string_params(), &config.public_url) {
+                if let Err(fields) = m.validate(
+                    &ws.string_params(),
+                    &crate::manifest::Scope {
+                        user: None,
+                        data_dir: &config.data_dir,
+                        public_url: &config.public_url,
+                    },
+                ) {
                     for f in fields {
                         problems.push(format!(
                             "{origin}: key `workspaces.params.{}` (workspace '{}'): {}",

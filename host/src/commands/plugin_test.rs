@@ -73,8 +73,15 @@ pub(crate) fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
     let lib = library::load_checked(&path, &manifest).map_err(|e| anyhow!(e))?;
 
     let input = parse_params(&args.params)?;
+    let data_dir = std::env::current_dir().context("the current folder")?;
+    let scope = manifest::Scope {
+        user: Some("conformance"),
+        data_dir: &data_dir,
+        public_url: &args.public_url,
+    };
     let params = manifest
-        .validate(&input, &args.public_url)
+        .validate(&input, &scope)
+        .and_then(|params| manifest.expand(&params, &scope).map_err(|e| vec![e]))
         .map_err(|errors| {
             let lines: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
             anyhow!(

@@ -19,6 +19,9 @@ pub(super) struct FileConfig {
     #[serde(default)]
     pub(super) plugins: PluginToggles,
     pub(super) workspaces: Option<Vec<WorkspaceDecl>>,
+    /// Whether "My files" (`my-files`, a folder per user) is served: by default with the
+    /// embedded workspaces, not beside declared ones.
+    pub(super) personal_workspace: Option<bool>,
     pub(super) database: Option<String>,
     pub(super) secret_key: Option<String>,
     pub(super) session_ttl_hours: Option<u64>,

@@ -107,6 +107,9 @@ impl Config {
             .clone()
             .or(file.data_dir.map(rel))
             .unwrap_or_else(|| PathBuf::from("data"));
+        // Absolute, so that `{data_dir}` names the same folder whatever a driver's working
+        // folder (and passes a driver's "absolute path" rule).
+        let data_dir = std::path::absolute(&data_dir).unwrap_or(data_dir);
         let plugin_dirs = non_empty(settings.plugin_dirs.clone())
             .or(file.plugin_dirs.map(|v| v.into_iter().map(rel).collect()))
             .unwrap_or_else(default_plugin_dirs);
@@ -124,9 +127,12 @@ impl Config {
             );
         }
 
-        let workspaces = declared_workspaces(file.workspaces, &data_dir, &mut |key, message| {
-            problem(&origin, key, message)
-        });
+        let workspaces = declared_workspaces(
+            file.workspaces,
+            file.personal_workspace,
+            &data_dir,
+            &mut |key, message| problem(&origin, key, message),
+        );
         let database = database(settings.database.clone().or(file.database), &data_dir)
             .unwrap_or_else(|message| {
                 problem(&origin, "database", message);
@@ -168,13 +174,19 @@ impl Config {
 }
 
 /// The `[[workspaces]]` of the file (the default `files` workspace when it declares none),
-/// without those whose id is invalid or declared twice, each reported to `problem`.
+/// with "My files" as `personal` says (by default, only beside the default `files`), without
+/// those whose id is invalid or declared twice, each reported to `problem`.
 fn declared_workspaces(
     declared: Option<Vec<WorkspaceDecl>>,
+    personal: Option<bool>,
     data_dir: &Path,
     problem: &mut dyn FnMut(&'static str, String),
 ) -> Vec<WorkspaceDecl> {
+    let personal = personal.unwrap_or(declared.is_none());
     let mut workspaces = declared.unwrap_or_else(|| vec![default_workspace(data_dir)]);
+    if personal && !workspaces.iter().any(|ws| ws.id == PERSONAL_ID) {
+        workspaces.push(personal_workspace());
+    }
     let mut seen = BTreeSet::new();
     workspaces.retain(|ws| {
         if !super::valid_workspace_id(&ws.id) {
@@ -242,6 +254,29 @@ fn default_workspace(data_dir: &Path) -> WorkspaceDecl {
             ),
             ("CREATE".to_owned(), toml::Value::Boolean(true)),
         ]),
+        all_users: None,
+    }
+}
+
+/// The id of "My files".
+const PERSONAL_ID: &str = "my-files";
+
+/// "My files", Pydio's personal workspace: one definition, a folder per user
+/// (`DATA_DIR/personal/USER`, made on the user's first use), read-write for every user.
+fn personal_workspace() -> WorkspaceDecl {
+    WorkspaceDecl {
+        id: PERSONAL_ID.into(),
+        label: Some("My files".into()),
+        description: "Your own folder: no other user sees it.".into(),
+        driver: "access.fs".into(),
+        params: BTreeMap::from([
+            (
+                "ROOT".to_owned(),
+                toml::Value::String("{data_dir}/personal/{user}".into()),
+            ),
+            ("CREATE".to_owned(), toml::Value::Boolean(true)),
+        ]),
+        all_users: Some(crate::store::Access::ReadWrite),
     }
 }
 
@@ -264,10 +299,42 @@ mod tests {
         let cfg = load("", Settings::default()).unwrap();
         assert_eq!(cfg.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(cfg.public_url, "http://127.0.0.1:8080");
-        assert_eq!(cfg.workspaces.len(), 1);
-        assert_eq!(cfg.workspaces[0].id, "files");
+        let ids: Vec<&str> = cfg.workspaces.iter().map(|w| w.id.as_str()).collect();
+        assert_eq!(ids, ["files", "my-files"]);
         assert_eq!(cfg.workspaces[0].driver, "access.fs");
         assert!(cfg.workspaces[0].string_params()["ROOT"].ends_with("files"));
+        let personal = &cfg.workspaces[1];
+        assert_eq!(
+            personal.string_params()["ROOT"],
+            "{data_dir}/personal/{user}"
+        );
+        assert_eq!(personal.all_users, Some(crate::store::Access::ReadWrite));
+        assert!(cfg.data_dir.is_absolute(), "{}", cfg.data_dir.display());
+    }
+
+    #[test]
+    fn personal_workspace_follows_its_switch() {
+        let ids = |toml: &str| -> Vec<String> {
+            let cfg = load(toml, Settings::default()).unwrap();
+            cfg.workspaces.into_iter().map(|w| w.id).collect()
+        };
+        assert_eq!(ids("personal_workspace = false\n"), ["files"]);
+        let declared = "[[workspaces]]\nid = \"docs\"\ndriver = \"access.fs\"\n";
+        assert_eq!(
+            ids(declared),
+            ["docs"],
+            "not beside declared workspaces by default"
+        );
+        assert_eq!(
+            ids(&format!("personal_workspace = true\n{declared}")),
+            ["docs", "my-files"]
+        );
+        let err = load(
+            &format!("{declared}all_users = \"w\"\n"),
+            Settings::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("all_users"), "{err}");
     }
 
     #[test]

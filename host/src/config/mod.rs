@@ -100,6 +100,9 @@ pub(crate) struct WorkspaceDecl {
     pub(crate) driver: String,
     #[serde(default)]
     pub(crate) params: BTreeMap<String, toml::Value>,
+    /// The access every signed-in user has without a grant (`"r"` or `"rw"`).
+    #[serde(default)]
+    pub(crate) all_users: Option<crate::store::Access>,
 }
 
 impl std::fmt::Debug for WorkspaceDecl {

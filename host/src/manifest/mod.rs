@@ -3,7 +3,8 @@
 //!
 //! Layout: `model` holds the typed manifest the host reads; `raw` the serde shape of the
 //! TOML; `parse` the semantic checks from one to the other (specified in `parse_tests.rs`);
-//! `value` the per-type rules for one param value; `validate` the server-side validation of
+//! `value` the per-type rules for one param value; `keywords` the `{user}`, `{data_dir}` and
+//! `{public_url}` keywords a value may hold, expanded per caller; `validate` the server-side validation of
 //! submitted workspace params; `load` the file and directory readers; `locate` maps TOML
 //! byte offsets to `line:column` and field paths such as `params[2].type`; `error` the error
 //! types; `samples` (tests only) the sample manifests.
@@ -12,6 +13,7 @@
 //! choices, patterns, ranges and defaults are consistent — so callers never re-check them.
 
 mod error;
+mod keywords;
 mod load;
 mod locate;
 mod model;
@@ -26,6 +28,8 @@ mod value;
 // an item (yet); `Location` and the `model` constants stay internal.
 #[allow(unused_imports)]
 pub(crate) use error::{FieldError, ManifestError};
+#[allow(unused_imports)]
+pub(crate) use keywords::{expand as expand_keywords, Scope, KEYWORDS};
 #[allow(unused_imports)]
 pub(crate) use load::{load_dirs, load_file};
 #[allow(unused_imports)]

@@ -9,9 +9,6 @@ use std::path::PathBuf;
 use regex::Regex;
 use serde::{Deserialize, Serialize, Serializer};
 
-/// The placeholder a param default may contain, replaced by the deployment's public URL.
-pub(crate) const PUBLIC_URL_PLACEHOLDER: &str = "{public_url}";
-
 /// Standard file actions served by the host for every access driver; a manifest may not
 /// declare them. The same names as `web::files::StdAction::ALL` (a test there checks it).
 pub(crate) const RESERVED_ACTIONS: [&str; 12] = [
@@ -68,8 +65,9 @@ pub(crate) struct Param {
     pub(crate) description: String,
     /// Whether a value (submitted or default) is required.
     pub(crate) mandatory: bool,
-    /// Default value as text, normalized like a submitted value, or kept as a template when it
-    /// contains [`PUBLIC_URL_PLACEHOLDER`]. Never set for passwords; an empty default is none.
+    /// Default value as text, normalized like a submitted value, or kept as written when it
+    /// holds keywords (`super::keywords`, checked once expanded). Never set for passwords; an
+    /// empty default is none.
     pub(crate) default: Option<String>,
     /// Allowed values of a `select` param; empty for every other type.
     pub(crate) choices: Vec<Choice>,
@@ -235,19 +233,17 @@ impl Manifest {
                 .find(|p| p.aliases.iter().any(|a| a == name_or_alias))
         })
     }
-
-    /// The default of a param with `{public_url}` expanded (public_url has no trailing slash).
-    pub(crate) fn default_value(&self, param: &Param, public_url: &str) -> Option<String> {
-        param
-            .default
-            .as_deref()
-            .map(|d| expand_public_url(d, public_url))
-    }
 }
 
-/// Replaces every [`PUBLIC_URL_PLACEHOLDER`] in `text` by `public_url`, minus trailing slashes.
-pub(crate) fn expand_public_url(text: &str, public_url: &str) -> String {
-    text.replace(PUBLIC_URL_PLACEHOLDER, public_url.trim_end_matches('/'))
+impl Param {
+    /// Whether the param's values may hold keywords: text of any kind but a password (a
+    /// secret is never rewritten by the host).
+    pub(crate) fn takes_keywords(&self) -> bool {
+        matches!(
+            self.kind,
+            ParamType::String | ParamType::Textarea | ParamType::Url | ParamType::Hidden
+        )
+    }
 }
 
 impl ParamType {
@@ -356,21 +352,5 @@ mod tests {
             Some(Rights::User)
         );
         assert!(m.action("ls").is_none());
-    }
-
-    #[test]
-    fn default_value_expands_public_url() {
-        let m = parse_ok(DROPBOX_SKETCH);
-        let p = m.param("REDIRECT_URL").unwrap();
-        for base in ["https://ws.example", "https://ws.example/"] {
-            assert_eq!(
-                m.default_value(p, base).as_deref(),
-                Some("https://ws.example/index.php?get_action=dropbox_oauth_authorize")
-            );
-        }
-        assert_eq!(
-            m.default_value(m.param("CLIENT_ID").unwrap(), "https://x"),
-            None
-        );
     }
 }

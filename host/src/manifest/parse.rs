@@ -15,16 +15,16 @@ use regex::Regex;
 use toml::Spanned;
 
 use super::error::ManifestError;
-use super::locate;
 use super::model::{
-    expand_public_url, ActionDecl, ActionMethod, Choice, Manifest, Param, ParamType,
-    DEFAULT_METHODS, PUBLIC_URL_PLACEHOLDER, RESERVED_ACTIONS,
+    ActionDecl, ActionMethod, Choice, Manifest, Param, ParamType, DEFAULT_METHODS, RESERVED_ACTIONS,
 };
 use super::raw::{RawAction, RawChoices, RawManifest, RawMethods, RawParam};
 use super::value::normalize;
+use super::{keywords, locate};
 
-/// The public URL a default containing `{public_url}` is checked with.
-const PLACEHOLDER_URL: &str = "http://localhost";
+/// The deployment a keyword default is checked for.
+const SAMPLE_URL: &str = "http://localhost";
+const SAMPLE_DATA_DIR: &str = "/var/lib/wshost";
 
 /// Parses and checks the manifest `text` read from `source` (named in errors and kept in
 /// [`Manifest::source`]).
@@ -247,17 +247,24 @@ impl Checker<'_> {
         }
     }
 
-    /// The stored form of a default: none if empty, the template if it uses `{public_url}`
-    /// (checked once expanded), else the normalized value.
+    /// The stored form of a default: none if empty, the text as written if it holds keywords
+    /// (checked once expanded for a sample deployment and user), else the normalized value.
     fn default(&self, param: &Param, text: &str) -> Result<Option<String>, String> {
         let invalid = |m: String| format!("default {text:?} is invalid: {m}");
         if text.trim().is_empty() {
             Ok(None)
-        } else if text.contains(PUBLIC_URL_PLACEHOLDER) {
-            let expanded = expand_public_url(text, PLACEHOLDER_URL);
+        } else if param.takes_keywords() && keywords::has_keywords(text) {
+            let sample = keywords::Scope {
+                user: Some(keywords::SAMPLE_USER),
+                data_dir: Path::new(SAMPLE_DATA_DIR),
+                public_url: SAMPLE_URL,
+            };
+            let expanded = keywords::expand(text, &sample).map_err(invalid)?;
             normalize(param, &expanded).map_err(|m| {
                 invalid(format!(
-                    "{m} (once {PUBLIC_URL_PLACEHOLDER} is {PLACEHOLDER_URL})"
+                    "{m} (once expanded for {SAMPLE_URL}, data folder {SAMPLE_DATA_DIR} and \
+                     user {})",
+                    keywords::SAMPLE_USER
                 ))
             })?;
             Ok(Some(text.to_owned()))

@@ -506,12 +506,22 @@ fn defaults_must_pass_their_own_param() {
             (
                 param("type = \"string\"\npattern = \"^/\"\ndefault = \"{public_url}/x\"\n"),
                 "9:11: params[0].default",
-                "matching the pattern `^/` (once {public_url} is http://localhost)",
+                "matching the pattern `^/` (once expanded for http://localhost",
             ),
             (
                 param("type = \"integer\"\ndefault = \"{public_url}\"\n"),
                 "8:11: params[0].default",
-                "expected an integer (once {public_url}",
+                "expected an integer",
+            ),
+            (
+                param("type = \"string\"\ndefault = \"{data_dir}/{home}\"\n"),
+                "8:11: params[0].default",
+                "unknown keyword {home}; expected one of: {user}, {data_dir}, {public_url}",
+            ),
+            (
+                param("type = \"string\"\npattern = \"^/srv\"\ndefault = \"AJXP_DATA_PATH/AJXP_USER\"\n"),
+                "9:11: params[0].default",
+                "(once expanded for http://localhost, data folder /var/lib/wshost and user sample.user)",
             ),
         ],
         false,

@@ -2,15 +2,18 @@
 //!
 //! Rules, in order, for each declared param: its value may come under its name or one alias
 //! (a second spelling is an error on the later key); a missing or blank value takes the
-//! default with `{public_url}` expanded, else is "required" if the param is mandatory, else
-//! is left out; a present value must pass the param's type, range, choices and pattern
-//! (`value`). Keys that are neither a name nor an alias are errors after the declared params'.
+//! default, else is "required" if the param is mandatory, else is left out; a present value
+//! must pass the param's type, range, choices and pattern (`value`). A value (or default)
+//! holding keywords (`keywords`) must pass them once expanded for the deployment, `{user}` as
+//! a sample user, and is kept as written: [`Manifest::expand`] expands it for each caller.
+//! Keys that are neither a name nor an alias are errors after the declared params'.
 //! Every error is collected; none stops the others.
 
 use std::collections::BTreeMap;
 use std::iter;
 
 use super::error::FieldError;
+use super::keywords::{self, Scope, SAMPLE_USER};
 use super::model::{Manifest, Param};
 use super::value::normalize;
 
@@ -22,8 +25,9 @@ impl Manifest {
     pub(crate) fn validate(
         &self,
         input: &BTreeMap<String, String>,
-        public_url: &str,
+        scope: &Scope,
     ) -> Result<BTreeMap<String, String>, Vec<FieldError>> {
+        let sample = scope.for_user(scope.user.or(Some(SAMPLE_USER)));
         let mut values = BTreeMap::new();
         let mut errors = Vec::new();
         for param in &self.params {
@@ -41,7 +45,7 @@ impl Manifest {
                     errors.push(FieldError::new(again, msg));
                 }
             }
-            match self.value_of(param, first, public_url) {
+            match self.value_of(param, first, &sample) {
                 Ok(Some(value)) => {
                     values.insert(param.name.clone(), value);
                 }
@@ -69,19 +73,19 @@ impl Manifest {
     }
 
     /// The normalized value of `param` from its first submitted spelling `given`: the value if
-    /// not blank, else the expanded default, else nothing (or "required").
+    /// not blank, else the default, else nothing (or "required").
     fn value_of(
         &self,
         param: &Param,
         given: Option<(&String, &String)>,
-        public_url: &str,
+        scope: &Scope,
     ) -> Result<Option<String>, FieldError> {
         match given {
-            Some((key, value)) if !value.trim().is_empty() => normalize(param, value)
+            Some((key, value)) if !value.trim().is_empty() => checked(param, value, scope)
                 .map(Some)
                 .map_err(|msg| FieldError::new(key, msg)),
-            given => match self.default_value(param, public_url) {
-                Some(default) => normalize(param, &default).map(Some).map_err(|msg| {
+            given => match &param.default {
+                Some(default) => checked(param, default, scope).map(Some).map_err(|msg| {
                     let msg = format!("the default value is invalid for this deployment: {msg}");
                     FieldError::new(&param.name, msg)
                 }),
@@ -93,6 +97,47 @@ impl Manifest {
             },
         }
     }
+
+    /// `params` (validated) with their keywords expanded for `scope`'s caller: what the
+    /// driver is opened with. Fails, naming the field, where a value cannot be expanded for
+    /// this caller (`{user}` with none) or no longer passes its param once expanded.
+    pub(crate) fn expand(
+        &self,
+        params: &BTreeMap<String, String>,
+        scope: &Scope,
+    ) -> Result<BTreeMap<String, String>, FieldError> {
+        let mut expanded = params.clone();
+        for (name, value) in expanded.iter_mut() {
+            let Some(param) = self.param(name).filter(|p| p.takes_keywords()) else {
+                continue;
+            };
+            if keywords::has_keywords(value) {
+                *value = keywords::expand(value, scope)
+                    .and_then(|text| normalize(param, &text))
+                    .map_err(|msg| FieldError::new(name, msg))?;
+            }
+        }
+        Ok(expanded)
+    }
+
+    /// Whether `params` (validated) differ per user: one holds `{user}`.
+    pub(crate) fn per_user(&self, params: &BTreeMap<String, String>) -> bool {
+        params.iter().any(|(name, value)| {
+            self.param(name).is_some_and(|p| p.takes_keywords()) && keywords::uses_user(value)
+        })
+    }
+}
+
+/// `value` normalized, or, when it holds keywords, as written once its expansion for `scope`
+/// passes the param.
+fn checked(param: &Param, value: &str, scope: &Scope) -> Result<String, String> {
+    if param.takes_keywords() && keywords::has_keywords(value) {
+        let expanded = keywords::expand(value, scope)?;
+        normalize(param, &expanded)?;
+        Ok(value.to_owned())
+    } else {
+        normalize(param, value)
+    }
 }
 
 #[cfg(test)]
@@ -102,6 +147,14 @@ mod tests {
 
     const PUBLIC_URL: &str = "https://ws.example";
 
+    fn deployment() -> Scope<'static> {
+        Scope {
+            user: None,
+            data_dir: std::path::Path::new("/srv/wshost"),
+            public_url: PUBLIC_URL,
+        }
+    }
+
     /// Submitted (key, value) pairs, or expected (field, part of message) pairs.
     type Pairs<'a> = &'a [(&'a str, &'a str)];
 
@@ -110,7 +163,7 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        parse_ok(manifest).validate(&input, PUBLIC_URL)
+        parse_ok(manifest).validate(&input, &deployment())
     }
 
     /// Each case: submitted pairs, then the expected value of one output key (None: left out).
@@ -200,20 +253,16 @@ mod tests {
     }
 
     #[test]
-    fn defaults_fill_missing_or_blank_values_with_public_url_expanded() {
-        let dropbox_redirect = "https://ws.example/index.php?get_action=dropbox_oauth_authorize";
+    fn defaults_fill_missing_or_blank_values_and_keep_their_keywords() {
+        let redirect = "{public_url}/index.php?get_action=dropbox_oauth_authorize";
         accepted(
             DROPBOX_SKETCH,
             &[
-                (
-                    &[("CLIENT_ID", "k")],
-                    "REDIRECT_URL",
-                    Some(dropbox_redirect),
-                ),
+                (&[("CLIENT_ID", "k")], "REDIRECT_URL", Some(redirect)),
                 (
                     &[("APP_KEY", "k"), ("REDIRECT_URL", " ")],
                     "REDIRECT_URL",
-                    Some(dropbox_redirect),
+                    Some(redirect),
                 ),
                 (
                     &[
@@ -232,21 +281,85 @@ mod tests {
                 (&[("NAME", "n"), ("COUNT", "")], "COUNT", Some("5")),
                 (&[("NAME", "n")], "FLAG", Some("true")),
                 (&[("NAME", "n")], "MODE", Some("r")),
+                (&[("NAME", "n")], "ENDPOINT", Some("{public_url}/hook")),
+            ],
+        );
+    }
+
+    #[test]
+    fn keywords_are_checked_at_validation_and_expanded_per_caller() {
+        let m = parse_ok(ACCESS_FS);
+        let input = [(
+            "ROOT".to_owned(),
+            " AJXP_DATA_PATH/personal/{user}".to_owned(),
+        )]
+        .into();
+        let values = m
+            .validate(&input, &deployment())
+            .expect("valid with a sample user");
+        assert_eq!(
+            values["ROOT"], " AJXP_DATA_PATH/personal/{user}",
+            "kept as written"
+        );
+        assert!(m.per_user(&values));
+        let alice = m
+            .expand(&values, &deployment().for_user(Some("alice")))
+            .unwrap();
+        assert_eq!(alice["ROOT"], " /srv/wshost/personal/alice");
+        assert_eq!(
+            alice["CREATE"], "false",
+            "values without keywords unchanged"
+        );
+        let err = m.expand(&values, &deployment()).unwrap_err();
+        assert_eq!(err.field, "ROOT");
+        assert!(err.message.contains("needs a signed-in user"), "{err:?}");
+
+        let shared = [("ROOT".to_owned(), "{data_dir}/files".to_owned())].into();
+        let values = m.validate(&shared, &deployment()).unwrap();
+        assert!(!m.per_user(&values));
+        assert_eq!(
+            m.expand(&values, &deployment()).unwrap()["ROOT"],
+            "/srv/wshost/files"
+        );
+
+        let d = parse_ok(DROPBOX_SKETCH);
+        let values = d
+            .validate(&[("CLIENT_ID".into(), "k".into())].into(), &deployment())
+            .unwrap();
+        let url = Scope {
+            public_url: "https://ws.example/",
+            ..deployment()
+        };
+        assert_eq!(
+            d.expand(&values, &url).unwrap()["REDIRECT_URL"],
+            "https://ws.example/index.php?get_action=dropbox_oauth_authorize",
+            "the public URL's trailing slash is dropped"
+        );
+        rejected(
+            ACCESS_FS,
+            &[
                 (
-                    &[("NAME", "n")],
-                    "ENDPOINT",
-                    Some("https://ws.example/hook"),
+                    &[("ROOT", "/srv/{home}")],
+                    &[("ROOT", "unknown keyword {home}; expected one of")],
+                ),
+                (
+                    &[("ROOT", "AJXP_SERVER_PATH/x")],
+                    &[("ROOT", "unknown keyword AJXP_SERVER_PATH")],
+                ),
+                (
+                    &[("ROOT", "{public_url}/x")],
+                    &[("ROOT", "matching the pattern `^/`")],
                 ),
             ],
         );
-        let values = parse_ok(DROPBOX_SKETCH).validate(
-            &[("CLIENT_ID".into(), "k".into())].into(),
-            "https://ws.example/",
-        );
-        assert_eq!(
-            values.unwrap()["REDIRECT_URL"],
-            dropbox_redirect,
-            "trailing slash of the public URL"
+        // A password is never rewritten: braces in a secret are the secret's.
+        accepted(
+            EVERY_TYPE,
+            &[(
+                &[("NAME", "n"), ("SECRET", "{user}")],
+                "SECRET",
+                Some("{user}"),
+            )],
         );
     }
 

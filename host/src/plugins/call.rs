@@ -23,7 +23,7 @@ use crate::plugins::answers::{self, Listing};
 use crate::plugins::read::Download;
 use crate::plugins::registry::{Registry, Unavailable};
 use crate::plugins::stream::{BodyFailure, BodyWatch};
-use crate::plugins::workspaces::Workspace;
+use crate::plugins::workspaces::{Workspace, Workspaces};
 use crate::telemetry;
 
 /// A workspace's driver as one checked caller may call it: the workspace and the context
@@ -282,11 +282,12 @@ impl DriverTarget {
         let toggles = state.store.plugin_toggles().await?;
         driver_ready(state, &ws, &toggles)?;
         let ctx = self.ctx.clone();
+        let key = Workspaces::key(&ws, ctx.user.as_deref());
         // Only a driver already open has a quick lane: the first call of a workspace (which
         // opens its driver, maybe loading its plugin) takes the pool.
         let unsaved = self.unsaved.is_some();
         if let Some(call) = (lane == Lane::Quick && !unsaved)
-            .then(|| state.workspaces.quick_call(&ws))
+            .then(|| state.workspaces.quick_call(&ws, &key))
             .flatten()
         {
             let result = op(call.driver(), &ctx);
@@ -305,11 +306,17 @@ impl DriverTarget {
                 .registry
                 .plugin(&ws.driver, &toggles)
                 .map_err(|u| unavailable(&ws, u))?;
-            let config = ws.config().expect("checked by driver_ready");
+            let config = || {
+                let manifest = state.registry.manifest(&ws.driver);
+                state
+                    .workspaces
+                    .config_for(&ws, ctx.user.as_deref(), manifest)
+                    .map_err(|reason| not_openable(&ws, reason))
+            };
             let driver = if unsaved {
-                Arc::new(plugin.open(config)?)
+                Arc::new(plugin.open(&config()?)?)
             } else {
-                state.workspaces.driver(&ws, config, &plugin)?
+                state.workspaces.driver(&ws, &key, &plugin, config)?
             };
             driver_answered(&state, &ws, op(&driver, &ctx))
         });
@@ -394,6 +401,15 @@ fn driver_ready(
         });
     }
     Ok(())
+}
+
+/// Why `ws`'s driver cannot be opened for this caller (a `{user}` workspace for no user, a
+/// keyword that no longer expands to a valid value), as the driver's own refusal would read.
+fn not_openable(ws: &Workspace, reason: String) -> plugin_api::PluginError {
+    PluginError::conflict(format!(
+        "workspace '{}' cannot be opened for this caller: {reason}",
+        ws.id
+    ))
 }
 
 fn unavailable(ws: &Workspace, why: Unavailable) -> AppError {

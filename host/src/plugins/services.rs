@@ -99,11 +99,16 @@ impl HostServices for PluginServices {
             )
             .map_err(unavailable)?;
         match found {
-            Some(ws) if ws.driver == self.plugin_id => ws.setup.map_err(|reason| {
-                PluginError::conflict(format!(
-                    "workspace '{workspace}' is misconfigured: {reason}"
-                ))
-            }),
+            // With its keywords expanded as for the console: no user (a plugin asks for a
+            // workspace's shared settings, never for one user's folder).
+            Some(ws) if ws.driver == self.plugin_id => self
+                .workspaces
+                .config_for(&ws, None, self.manifests.get(&ws.driver))
+                .map_err(|reason| {
+                    PluginError::conflict(format!(
+                        "workspace '{workspace}' is misconfigured: {reason}"
+                    ))
+                }),
             // Another plugin's workspace is reported exactly like a missing one.
             _ => Err(PluginError::not_found(format!(
                 "plugin {} has no workspace '{workspace}'",

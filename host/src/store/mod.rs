@@ -50,7 +50,7 @@ pub(crate) use {
     sessions::{NewSession, Session},
     tokens::{NewToken, TokenInfo},
     users::{is_user_name, User, USER_NAME_RULE},
-    workspaces::WorkspaceRecord,
+    workspaces::{TemplateSpec, WorkspaceRecord},
 };
 
 use crypto::{Aad, Cipher};

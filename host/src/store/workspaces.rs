@@ -29,6 +29,21 @@ pub(crate) struct WorkspaceRecord {
     pub(crate) created_at: i64,
     /// When it was last changed, in unix seconds. Set by the store.
     pub(crate) updated_at: i64,
+    /// TEMP(store-personal)
+    pub(crate) all_users: Option<super::Access>,
+    /// TEMP(store-personal)
+    pub(crate) template_spec: Option<TemplateSpec>,
+    /// TEMP(store-personal)
+    pub(crate) template: Option<String>,
+    /// TEMP(store-personal)
+    pub(crate) owner: Option<String>,
+}
+
+/// TEMP(store-personal)
+#[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub(crate) struct TemplateSpec {
+    pub(crate) user_params: BTreeSet<String>,
+    pub(crate) max_per_user: Option<u32>,
 }
 
 impl std::fmt::Debug for WorkspaceRecord {
@@ -239,6 +254,30 @@ impl Store {
             version,
             created_at,
             updated_at,
+            ..Default::default()
         })
+    }
+
+    /// TEMP(store-personal)
+    pub(crate) async fn made_from(
+        &self,
+        template: &str,
+        owner: Option<&str>,
+    ) -> Result<Vec<WorkspaceRecord>, StoreError> {
+        let mut all = self.workspaces().await?;
+        all.retain(|w| {
+            w.template.as_deref() == Some(template)
+                && owner.is_none_or(|o| w.owner.as_deref() == Some(o))
+        });
+        Ok(all)
+    }
+
+    /// TEMP(store-personal)
+    pub(crate) async fn insert_owned_workspace(
+        &self,
+        ws: &WorkspaceRecord,
+        _max_per_user: Option<u32>,
+    ) -> Result<(), StoreError> {
+        self.insert_workspace(ws).await
     }
 }

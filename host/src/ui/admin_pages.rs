@@ -133,7 +133,7 @@ pub(super) async fn new_workspace(
         );
     };
     let m = ops::enabled_manifest(&state, &driver).await?;
-    let data = FormData::defaults(m, &state.config.public_url);
+    let data = FormData::defaults(m);
     let ctx = form_context(
         &state,
         m,
@@ -158,7 +158,7 @@ fn with_mode(mut ctx: Value, mode: &str, driver: &str) -> Value {
 /// The context of the workspace form for manifest `m`.
 fn form_context(state: &Shared, m: &Manifest, data: &FormData, ws: Value) -> Value {
     let public_url = state.config.public_url.trim_end_matches('/');
-    let groups = forms::groups(m, public_url, data);
+    let groups = forms::groups(m, &state.workspaces.scope(None), data);
     // The OAuth helper's check on submit: a redirect URL that does not start with the public
     // URL is kept (the admin may know better) but flagged.
     let warnings: Vec<String> = groups
@@ -185,6 +185,10 @@ fn form_context(state: &Shared, m: &Manifest, data: &FormData, ws: Value) -> Val
         "errors": data.errors,
         "general": data.general,
         "warnings": warnings,
+        "keywords": crate::manifest::KEYWORDS
+            .iter()
+            .map(|(k, what)| json!({ "keyword": k, "means": what }))
+            .collect::<Vec<_>>(),
         "ws": ws,
     })
 }
@@ -198,6 +202,7 @@ fn input_of(m: &Manifest, pairs: &[(String, String)]) -> WorkspaceInput {
         description: field(pairs, "description").unwrap_or("").to_owned(),
         driver: m.id.clone(),
         params: forms::submitted_params(m, pairs),
+        all_users: field(pairs, "all_users").and_then(|a| a.parse().ok()),
     }
 }
 
@@ -238,14 +243,7 @@ pub(super) async fn create_workspace(
         "id": input.id, "label": input.label, "description": input.description,
         "verify_first": verify,
     });
-    let params = input.params.clone();
-    let again = WorkspaceInput {
-        params,
-        id: input.id.clone(),
-        label: input.label.clone(),
-        description: input.description.clone(),
-        driver: input.driver.clone(),
-    };
+    let again = input.clone();
     let how = Creation {
         dry_run: false,
         verify,
@@ -406,13 +404,7 @@ pub(super) async fn update_workspace(
     let mut input = input_of(m, &pairs);
     input.id = None;
     let typed = json!({ "id": id, "label": input.label, "description": input.description });
-    let again = WorkspaceInput {
-        params: input.params.clone(),
-        label: input.label.clone(),
-        description: input.description.clone(),
-        driver: input.driver.clone(),
-        id: None,
-    };
+    let again = input.clone();
     match ops::update_workspace(&state, &id, input).await {
         Ok(_) => see_other(&format!("/ui/admin/workspaces/{id}?saved=1")),
         Err(err) => {

@@ -1,6 +1,7 @@
 //! The workspace form generated from a driver's manifest: one field per param, grouped into
-//! fieldsets by `group`, advanced params folded away, defaults with `{public_url}` expanded,
-//! passwords write-only, and the server's field errors placed next to their fields.
+//! fieldsets by `group`, advanced params folded away, defaults as written (keywords such as
+//! `{public_url}` kept, so that a value left at its default follows the deployment), passwords
+//! write-only, and the server's field errors placed next to their fields.
 //!
 //! Param inputs are named `p.NAME`. A boolean is a hidden `false` followed by a checkbox
 //! `true`, so an unchecked box is submitted too (the last value wins).
@@ -9,10 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
-use crate::manifest::{FieldError, Manifest, Param, ParamType};
-
-/// The placeholder of defaults that the deployment's public URL replaces (see `manifest`).
-const PUBLIC_URL_PLACEHOLDER: &str = "{public_url}";
+use crate::manifest::{expand_keywords, FieldError, Manifest, Param, ParamType, Scope};
 
 /// The prefix of param inputs.
 const PREFIX: &str = "p.";
@@ -32,11 +30,11 @@ pub(super) struct FormData {
 
 impl FormData {
     /// A new form: every param at its default.
-    pub(super) fn defaults(m: &Manifest, public_url: &str) -> FormData {
+    pub(super) fn defaults(m: &Manifest) -> FormData {
         let values = m
             .params
             .iter()
-            .filter_map(|p| Some((p.name.clone(), m.default_value(p, public_url)?)))
+            .filter_map(|p| Some((p.name.clone(), p.default.clone()?)))
             .collect();
         FormData {
             values,
@@ -92,13 +90,12 @@ fn is_redirect_url(p: &Param) -> bool {
         && (p.name == "REDIRECT_URL"
             || p.default
                 .as_deref()
-                .is_some_and(|d| d.contains(PUBLIC_URL_PLACEHOLDER)))
+                .is_some_and(|d| d.contains("{public_url}")))
 }
 
 /// The template context of the param fields: groups in order of first appearance (params
 /// without a group first), each with its plain and its advanced fields.
-pub(super) fn groups(m: &Manifest, public_url: &str, data: &FormData) -> Value {
-    let public_url = public_url.trim_end_matches('/');
+pub(super) fn groups(m: &Manifest, scope: &Scope, data: &FormData) -> Value {
     let mut order: Vec<Option<&str>> = vec![None];
     for p in &m.params {
         if !order.contains(&p.group.as_deref()) {
@@ -119,9 +116,7 @@ pub(super) fn groups(m: &Manifest, public_url: &str, data: &FormData) -> Value {
             let (advanced, plain): (Vec<&Param>, Vec<&Param>) =
                 in_group.into_iter().partition(|p| p.advanced);
             let render = |ps: Vec<&Param>| -> Vec<Value> {
-                ps.into_iter()
-                    .map(|p| field(m, p, public_url, data))
-                    .collect()
+                ps.into_iter().map(|p| field(p, scope, data)).collect()
             };
             Some(json!({
                 "name": g,
@@ -133,7 +128,8 @@ pub(super) fn groups(m: &Manifest, public_url: &str, data: &FormData) -> Value {
     Value::Array(groups)
 }
 
-fn field(m: &Manifest, p: &Param, public_url: &str, data: &FormData) -> Value {
+fn field(p: &Param, scope: &Scope, data: &FormData) -> Value {
+    let public_url = scope.public_url.trim_end_matches('/');
     let value = data.values.get(&p.name).cloned().unwrap_or_default();
     let input = match p.kind {
         ParamType::String => "text",
@@ -150,9 +146,13 @@ fn field(m: &Manifest, p: &Param, public_url: &str, data: &FormData) -> Value {
         .iter()
         .map(|c| json!({ "value": c.value, "label": c.label, "selected": c.value == value }))
         .collect();
+    // The URL to register: the value (or default) as this deployment expands it.
     let register = is_redirect_url(p).then(|| {
-        m.default_value(p, public_url)
-            .filter(|d| !d.is_empty())
+        let shown = Some(value.as_str())
+            .filter(|v| !v.is_empty())
+            .or(p.default.as_deref());
+        shown
+            .and_then(|v| expand_keywords(v, scope).ok())
             .unwrap_or_else(|| format!("{public_url}/"))
     });
     json!({
@@ -171,7 +171,8 @@ fn field(m: &Manifest, p: &Param, public_url: &str, data: &FormData) -> Value {
         "pattern": p.pattern.as_ref().map(|r| r.as_str()),
         "error": data.errors.get(&p.name),
         "secret_set": data.secrets_set.contains(&p.name),
-        "redirect_mismatch": register.is_some() && !value.is_empty() && !value.starts_with(public_url),
+        "keywords": p.takes_keywords(),
+        "redirect_mismatch": register.as_deref().is_some_and(|r| !r.starts_with(public_url)),
         "register_url": register,
         "public_url": public_url,
     })
@@ -219,7 +220,7 @@ default = "true"
     #[test]
     fn fields_are_grouped_defaulted_and_secrets_write_only() {
         let m = manifest(SAMPLE);
-        let mut data = FormData::defaults(&m, "https://h.example/");
+        let mut data = FormData::defaults(&m);
         data.values.insert("SECRET".into(), "hunter2".into());
         data.secrets_set.insert("SECRET".into());
         data.place_errors(
@@ -229,7 +230,12 @@ default = "true"
                 FieldError::new("NOPE", "unknown parameter"),
             ],
         );
-        let g = groups(&m, "https://h.example/", &data);
+        let scope = Scope {
+            user: None,
+            data_dir: std::path::Path::new("/srv"),
+            public_url: "https://h.example/",
+        };
+        let g = groups(&m, &scope, &data);
         assert_eq!(g[0]["name"], Value::Null);
         assert_eq!(g[0]["fields"][0]["name"], "FAST");
         assert_eq!(g[0]["fields"][0]["checked"], true);
@@ -246,9 +252,10 @@ default = "true"
             "https://h.example/index.php?get_action=x"
         );
         assert_eq!(
-            redirect["value"],
-            "https://h.example/index.php?get_action=x"
+            redirect["value"], "{public_url}/index.php?get_action=x",
+            "a default is shown as written, so that it stays the default"
         );
+        assert_eq!(redirect["redirect_mismatch"], false);
         assert_eq!(data.general, ["NOPE: unknown parameter"]);
     }
 
