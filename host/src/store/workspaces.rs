@@ -1,11 +1,26 @@
 //! Workspaces created at run time. Their params are one JSON object; the value of each
 //! param named in `secret_params` is sealed on its own, bound to the workspace id and the
 //! param name, and kept base64-encoded in that object.
+//!
+//! A workspace may be open to every signed-in user (`all_users`, "My files"), may be a
+//! template users make their own workspaces from (`template_spec`), or may be one of those
+//! (`template` and `owner`, fixed when it is made).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::crypto::{b64_decode, b64_encode, Aad};
-use super::{now, Store, StoreError};
+use super::{now, Access, Store, StoreError};
+
+/// What makes a workspace a template: which params each user fills in for their own
+/// workspace, and how many a user may make. Stored as JSON in `template_spec`.
+#[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub(crate) struct TemplateSpec {
+    /// The names of the params the user gives; the admin fixes every other param (and the
+    /// user never sees those).
+    pub(crate) user_params: BTreeSet<String>,
+    /// How many workspaces one user may make from the template; `None`: no limit.
+    pub(crate) max_per_user: Option<u32>,
+}
 
 /// A workspace as stored, with its params in clear (the store seals and opens the secret
 /// ones). `Debug` shows param names only, never values.
@@ -29,21 +44,14 @@ pub(crate) struct WorkspaceRecord {
     pub(crate) created_at: i64,
     /// When it was last changed, in unix seconds. Set by the store.
     pub(crate) updated_at: i64,
-    /// TEMP(store-personal)
-    pub(crate) all_users: Option<super::Access>,
-    /// TEMP(store-personal)
+    /// The access every signed-in user has without a grant; `None`: grants only.
+    pub(crate) all_users: Option<Access>,
+    /// `Some` when this workspace is a template users make their own workspaces from.
     pub(crate) template_spec: Option<TemplateSpec>,
-    /// TEMP(store-personal)
+    /// The template a user made this workspace from. Fixed when it is stored.
     pub(crate) template: Option<String>,
-    /// TEMP(store-personal)
+    /// The user who made it; deleting them deletes it. Fixed when it is stored.
     pub(crate) owner: Option<String>,
-}
-
-/// TEMP(store-personal)
-#[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-pub(crate) struct TemplateSpec {
-    pub(crate) user_params: BTreeSet<String>,
-    pub(crate) max_per_user: Option<u32>,
 }
 
 impl std::fmt::Debug for WorkspaceRecord {
@@ -57,12 +65,16 @@ impl std::fmt::Debug for WorkspaceRecord {
             .field("version", &self.version)
             .field("created_at", &self.created_at)
             .field("updated_at", &self.updated_at)
+            .field("all_users", &self.all_users)
+            .field("template_spec", &self.template_spec)
+            .field("template", &self.template)
+            .field("owner", &self.owner)
             .finish_non_exhaustive()
     }
 }
 
 /// A `workspaces` row: id, label, description, driver, params, secret_params, version,
-/// created_at, updated_at.
+/// created_at, updated_at, all_users, template_spec, template, owner.
 type Row = (
     String,
     String,
@@ -73,10 +85,15 @@ type Row = (
     i64,
     i64,
     i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
 );
 
 const COLUMNS: &str = "SELECT id, label, description, driver, params, secret_params, version, \
-                       created_at, updated_at FROM workspaces";
+                       created_at, updated_at, all_users, template_spec, template, owner \
+                       FROM workspaces";
 
 impl Store {
     /// Stores a new workspace (version 1, timestamps now); [`StoreError::AlreadyExists`] if
@@ -90,11 +107,13 @@ impl Store {
             ));
         }
         let (params, secret_params) = self.seal_params(ws)?;
+        let template_spec = encode_spec(ws)?;
         let now = now();
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "INSERT INTO workspaces (id, label, description, driver, params, secret_params, \
-             version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             version, created_at, updated_at, all_users, template_spec, template, owner) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
              ON CONFLICT (id) DO NOTHING",
         )
         .bind(&ws.id)
@@ -106,6 +125,10 @@ impl Store {
         .bind(1_i64)
         .bind(now)
         .bind(now)
+        .bind(ws.all_users.map(|a| a.as_str()))
+        .bind(template_spec)
+        .bind(ws.template.as_deref())
+        .bind(ws.owner.as_deref())
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
@@ -121,21 +144,26 @@ impl Store {
         Ok(())
     }
 
-    /// Replaces a workspace's label, description, driver and params (all of them: merging
-    /// untouched secret params is the caller's job), bumps its version and `updated_at`;
-    /// [`StoreError::NotFound`] for an unknown id. `ws.version` and the timestamps are
-    /// ignored.
+    /// Replaces a workspace's label, description, driver, params (all of them: merging
+    /// untouched secret params is the caller's job), `all_users` and `template_spec`, bumps
+    /// its version and `updated_at`; [`StoreError::NotFound`] for an unknown id.
+    /// `ws.version`, the timestamps, `ws.template` and `ws.owner` are ignored: where a
+    /// workspace comes from and whose it is never change.
     pub(crate) async fn update_workspace(&self, ws: &WorkspaceRecord) -> Result<(), StoreError> {
         let (params, secret_params) = self.seal_params(ws)?;
+        let template_spec = encode_spec(ws)?;
         let done = sqlx::query(
             "UPDATE workspaces SET label = $1, description = $2, driver = $3, params = $4, \
-             secret_params = $5, version = version + 1, updated_at = $6 WHERE id = $7",
+             secret_params = $5, all_users = $6, template_spec = $7, version = version + 1, \
+             updated_at = $8 WHERE id = $9",
         )
         .bind(&ws.label)
         .bind(&ws.description)
         .bind(&ws.driver)
         .bind(params)
         .bind(secret_params)
+        .bind(ws.all_users.map(|a| a.as_str()))
+        .bind(template_spec)
         .bind(now())
         .bind(&ws.id)
         .execute(&self.pool)
@@ -229,6 +257,10 @@ impl Store {
             version,
             created_at,
             updated_at,
+            all_users,
+            template_spec,
+            template,
+            owner,
         ) = row;
         let corrupt = |what: &str| {
             StoreError::Corrupt(format!("the {what} of workspace '{id}' are not valid JSON"))
@@ -244,6 +276,18 @@ impl Store {
                 *value = String::from_utf8(plain).map_err(|_| StoreError::Crypto)?;
             }
         }
+        let all_users = all_users
+            .map(|text| {
+                text.parse::<Access>().map_err(|_| {
+                    StoreError::Corrupt(format!(
+                        "unknown all-users access {text:?} of workspace '{id}'"
+                    ))
+                })
+            })
+            .transpose()?;
+        let template_spec = template_spec
+            .map(|json| serde_json::from_str(&json).map_err(|_| corrupt("template spec")))
+            .transpose()?;
         Ok(WorkspaceRecord {
             id,
             label,
@@ -254,30 +298,21 @@ impl Store {
             version,
             created_at,
             updated_at,
-            ..Default::default()
+            all_users,
+            template_spec,
+            template,
+            owner,
         })
     }
+}
 
-    /// TEMP(store-personal)
-    pub(crate) async fn made_from(
-        &self,
-        template: &str,
-        owner: Option<&str>,
-    ) -> Result<Vec<WorkspaceRecord>, StoreError> {
-        let mut all = self.workspaces().await?;
-        all.retain(|w| {
-            w.template.as_deref() == Some(template)
-                && owner.is_none_or(|o| w.owner.as_deref() == Some(o))
-        });
-        Ok(all)
-    }
-
-    /// TEMP(store-personal)
-    pub(crate) async fn insert_owned_workspace(
-        &self,
-        ws: &WorkspaceRecord,
-        _max_per_user: Option<u32>,
-    ) -> Result<(), StoreError> {
-        self.insert_workspace(ws).await
-    }
+/// The `template_spec` column for `ws`.
+fn encode_spec(ws: &WorkspaceRecord) -> Result<Option<String>, StoreError> {
+    ws.template_spec
+        .as_ref()
+        .map(|spec| {
+            serde_json::to_string(spec)
+                .map_err(|e| StoreError::Internal(format!("cannot encode template spec: {e}")))
+        })
+        .transpose()
 }

@@ -12,6 +12,7 @@ mod accounts;
 mod data;
 mod dav;
 mod lifecycle;
+mod personal;
 mod snapshots;
 
 use std::ops::Deref;
@@ -239,6 +240,8 @@ store_suite! {
     lifecycle::ping_and_backend,
     lifecycle::wrong_key_is_refused,
     lifecycle::restart_keeps_everything,
+    personal::new_fields_round_trip,
+    personal::update_changes_access_and_spec_not_origin,
     snapshots::every_change_holds_on_the_next_request,
     snapshots::one_request_reads_one_generation,
     snapshots::a_cached_token_still_records_its_use,
