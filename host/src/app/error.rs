@@ -78,6 +78,9 @@ pub(crate) enum AppError {
     NotFound(String),
     /// An API object already exists or is in use (409).
     Conflict(String),
+    /// Creating one more would pass a limit, such as the workspaces a user may make from a
+    /// template (409); the message says whose, how many and the limit.
+    LimitReached(String),
     /// A malformed API request (400).
     BadRequest(String),
     /// Submitted workspace parameters failed the manifest's validation (422), per field.
@@ -279,6 +282,7 @@ impl AppError {
             ),
             NotFound(what) => (StatusCode::NOT_FOUND, "not_found", what.clone()),
             Conflict(what) => (StatusCode::CONFLICT, "conflict", what.clone()),
+            LimitReached(what) => (StatusCode::CONFLICT, "limit_reached", what.clone()),
             BadRequest(what) => (StatusCode::BAD_REQUEST, "bad_request", what.clone()),
             Fields(errors) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -359,6 +363,8 @@ impl From<StoreError> for AppError {
         match e {
             StoreError::AlreadyExists(what) => AppError::Conflict(format!("{what} already exists")),
             StoreError::NotFound(what) => AppError::NotFound(what),
+            StoreError::InUse(what) => AppError::Conflict(what),
+            StoreError::Limit(what) => AppError::LimitReached(what),
             StoreError::Invalid(what) => AppError::BadRequest(what),
             StoreError::Busy(wait) => AppError::Busy(wait),
             other => AppError::Internal(format!("store: {other}")),

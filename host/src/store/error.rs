@@ -42,6 +42,14 @@ pub(crate) enum StoreError {
     /// Changing something that does not exist; holds what, e.g. `user 'alice'`.
     #[error("{0} does not exist")]
     NotFound(String),
+    /// Deleting something others still depend on; says what and what depends on it, e.g.
+    /// a template with workspaces made from it.
+    #[error("{0}")]
+    InUse(String),
+    /// Creating one more of something a limit counts (a user's workspaces from one
+    /// template); says whose, how many there are and how many are allowed.
+    #[error("{0}")]
+    Limit(String),
     /// A stored secret failed to decrypt: it was altered or copied from another row.
     #[error("a stored secret could not be decrypted: it was altered or does not belong here")]
     Crypto,

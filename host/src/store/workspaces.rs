@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::crypto::{b64_decode, b64_encode, Aad};
-use super::{now, Access, Store, StoreError};
+use super::{now, Access, Backend, Store, StoreError};
 
 /// What makes a workspace a template: which params each user fills in for their own
 /// workspace, and how many a user may make. Stored as JSON in `template_spec`.
@@ -95,12 +95,62 @@ const COLUMNS: &str = "SELECT id, label, description, driver, params, secret_par
                        created_at, updated_at, all_users, template_spec, template, owner \
                        FROM workspaces";
 
+/// The limit an owned workspace is inserted under.
+struct Quota<'a> {
+    template: &'a str,
+    owner: &'a str,
+    max_per_user: Option<u32>,
+}
+
 impl Store {
     /// Stores a new workspace (version 1, timestamps now); [`StoreError::AlreadyExists`] if
     /// the id is taken. The new workspace starts with no grant and no plugin data: rows left
     /// under its id (by a config workspace of that id, or a grant stored before grants
     /// checked that their workspace exists) are deleted with the insert.
     pub(crate) async fn insert_workspace(&self, ws: &WorkspaceRecord) -> Result<(), StoreError> {
+        self.insert(ws, None).await
+    }
+
+    /// Stores a workspace a user made from a template, as [`Store::insert_workspace`] does,
+    /// unless its owner already has `max_per_user` workspaces from that template
+    /// ([`StoreError::Limit`]; `None`: no limit). `ws.template` and `ws.owner` must be set
+    /// ([`StoreError::Invalid`]), the owner must exist and the template must be one
+    /// ([`StoreError::NotFound`], [`StoreError::Invalid`]).
+    ///
+    /// The count and the insert are one transaction no other insert for the same owner runs
+    /// beside, on any instance, so two racing requests cannot both take the last place:
+    /// SQLite's `BEGIN IMMEDIATE` takes the file's write lock before the count; PostgreSQL
+    /// locks the owner's `users` row (`FOR UPDATE`), which exists, unlike the row that would
+    /// break the limit.
+    #[allow(
+        dead_code,
+        reason = "the API, CLI and UI of issue 23 call it, in commits of their own; remove then"
+    )]
+    pub(crate) async fn insert_owned_workspace(
+        &self,
+        ws: &WorkspaceRecord,
+        max_per_user: Option<u32>,
+    ) -> Result<(), StoreError> {
+        let (Some(template), Some(owner)) = (ws.template.as_deref(), ws.owner.as_deref()) else {
+            return Err(StoreError::Invalid(format!(
+                "workspace '{}' is made by a user from a template: it needs both",
+                ws.id
+            )));
+        };
+        let quota = Quota {
+            template,
+            owner,
+            max_per_user,
+        };
+        self.insert(ws, Some(quota)).await
+    }
+
+    /// The one insert of a workspace, counted against `quota` when it has one.
+    async fn insert(
+        &self,
+        ws: &WorkspaceRecord,
+        quota: Option<Quota<'_>>,
+    ) -> Result<(), StoreError> {
         if ws.id.is_empty() {
             return Err(StoreError::Invalid(
                 "a workspace id must not be empty".into(),
@@ -109,7 +159,13 @@ impl Store {
         let (params, secret_params) = self.seal_params(ws)?;
         let template_spec = encode_spec(ws)?;
         let now = now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = match (&quota, self.backend) {
+            (Some(_), Backend::Sqlite) => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            _ => self.pool.begin().await?,
+        };
+        if let Some(quota) = &quota {
+            check_quota(&mut tx, self.backend, quota).await?;
+        }
         let done = sqlx::query(
             "INSERT INTO workspaces (id, label, description, driver, params, secret_params, \
              version, created_at, updated_at, all_users, template_spec, template, owner) \
@@ -202,11 +258,60 @@ impl Store {
         Ok(all)
     }
 
+    /// The workspaces users made from `template`: those of `owner`, or everyone's; sorted
+    /// by id, secret params decrypted.
+    #[allow(
+        dead_code,
+        reason = "the API, CLI and UI of issue 23 call it, in commits of their own; remove then"
+    )]
+    pub(crate) async fn made_from(
+        &self,
+        template: &str,
+        owner: Option<&str>,
+    ) -> Result<Vec<WorkspaceRecord>, StoreError> {
+        let rows: Vec<Row> = match owner {
+            Some(owner) => {
+                sqlx::query_as(&format!("{COLUMNS} WHERE template = $1 AND owner = $2"))
+                    .bind(template)
+                    .bind(owner)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            None => {
+                sqlx::query_as(&format!("{COLUMNS} WHERE template = $1"))
+                    .bind(template)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
+        // Sorted here, not by SQL: PostgreSQL would order by its collation.
+        let mut all = rows
+            .into_iter()
+            .map(|row| self.open_row(row))
+            .collect::<Result<Vec<_>, _>>()?;
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(all)
+    }
+
     /// Deletes a workspace with its grants, its plugins' key-value data and its WebDAV dead
     /// properties; `false` if there was no such workspace (then nothing is deleted: a
-    /// config-declared workspace of that id keeps its grants).
+    /// config-declared workspace of that id keeps its grants). [`StoreError::InUse`] for a
+    /// template users have made workspaces from: those go first.
     pub(crate) async fn delete_workspace(&self, id: &str) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
+        // The foreign key refuses it as well, but as a bare database error; this names the
+        // reason. One made from it between this count and the delete meets the foreign key.
+        let (instances,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM workspaces WHERE template = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+        if instances > 0 {
+            return Err(StoreError::InUse(format!(
+                "template '{id}' cannot be deleted: users made {instances} workspace(s) from \
+                 it; delete those first"
+            )));
+        }
         let done = sqlx::query("DELETE FROM workspaces WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
@@ -315,4 +420,63 @@ fn encode_spec(ws: &WorkspaceRecord) -> Result<Option<String>, StoreError> {
                 .map_err(|e| StoreError::Internal(format!("cannot encode template spec: {e}")))
         })
         .transpose()
+}
+
+/// Refuses an owned workspace past its template's limit, inside the insert's transaction:
+/// the owner must exist (on PostgreSQL its row is locked until the insert commits, so the
+/// owner's inserts count one after the other) and the template must be one.
+async fn check_quota(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+    quota: &Quota<'_>,
+) -> Result<(), StoreError> {
+    let Quota {
+        template,
+        owner,
+        max_per_user,
+    } = *quota;
+    let lock = match backend {
+        // The transaction holds the file's write lock already.
+        Backend::Sqlite => "SELECT name FROM users WHERE name = $1",
+        Backend::Postgres => "SELECT name FROM users WHERE name = $1 FOR UPDATE",
+    };
+    let found: Option<(String,)> = sqlx::query_as(lock)
+        .bind(owner)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if found.is_none() {
+        return Err(StoreError::NotFound(format!("user '{owner}'")));
+    }
+    let spec: Option<(Option<String>,)> =
+        sqlx::query_as("SELECT template_spec FROM workspaces WHERE id = $1")
+            .bind(template)
+            .fetch_optional(&mut *conn)
+            .await?;
+    match spec {
+        None => return Err(StoreError::NotFound(format!("template '{template}'"))),
+        Some((None,)) => {
+            return Err(StoreError::Invalid(format!(
+                "workspace '{template}' is not a template"
+            )))
+        }
+        Some((Some(_),)) => {}
+    }
+    let Some(max) = max_per_user else {
+        return Ok(());
+    };
+    let (made,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM workspaces WHERE template = $1 AND owner = $2")
+            .bind(template)
+            .bind(owner)
+            .fetch_one(&mut *conn)
+            .await?;
+    if made >= i64::from(max) {
+        let noun = |n: i64| if n == 1 { "workspace" } else { "workspaces" };
+        return Err(StoreError::Limit(format!(
+            "user '{owner}' already has {made} {} from template '{template}'; the template \
+             allows {max}",
+            noun(made)
+        )));
+    }
+    Ok(())
 }

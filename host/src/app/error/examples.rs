@@ -75,6 +75,7 @@ pub(crate) fn examples() -> Vec<AppError> {
         AppError::TooManyAttempts(wait),
         AppError::NotFound("x".into()),
         AppError::Conflict("x".into()),
+        AppError::LimitReached("x".into()),
         AppError::BadRequest("x".into()),
         AppError::Fields(vec![FieldError::new("ROOT", "m")]),
         AppError::VerificationFailed {

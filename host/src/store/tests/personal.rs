@@ -1,9 +1,10 @@
-//! Suite: workspaces open to every user, templates, and the workspaces users make from them.
+//! Suite: workspaces open to every user, templates, and the workspaces users make from them
+//! (their limit, their listing, and a template they depend on).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{contains, raw_table, TestDb};
-use crate::store::{Access, TemplateSpec, WorkspaceRecord};
+use crate::store::{Access, Store, StoreError, TemplateSpec, WorkspaceRecord};
 
 const SECRET: &str = "users-own-app-secret";
 
@@ -70,7 +71,7 @@ pub(super) async fn new_fields_round_trip(db: &TestDb) {
     let own = made("bob-box", "dropbox-own", "bob");
     db.insert_workspace(&mine).await.unwrap();
     db.insert_workspace(&tpl).await.unwrap();
-    db.insert_workspace(&own).await.unwrap();
+    db.insert_owned_workspace(&own, Some(3)).await.unwrap();
 
     for expected in [&mine, &tpl, &own] {
         let stored = db.workspace(&expected.id).await.unwrap().expect("stored");
@@ -112,7 +113,7 @@ pub(super) async fn update_changes_access_and_spec_not_origin(db: &TestDb) {
         .unwrap();
     db.insert_workspace(&template("other", None)).await.unwrap();
     let own = made("bob-box", "dropbox-own", "bob");
-    db.insert_workspace(&own).await.unwrap();
+    db.insert_owned_workspace(&own, Some(3)).await.unwrap();
 
     let mut changed = own.clone();
     changed.all_users = Some(Access::Read);
@@ -138,4 +139,193 @@ pub(super) async fn update_changes_access_and_spec_not_origin(db: &TestDb) {
     let stored = db.workspace("bob-box").await.unwrap().unwrap();
     assert_eq!((stored.all_users, stored.template_spec), (None, None));
     assert_eq!(stored.owner.as_deref(), Some("bob"));
+}
+
+pub(super) async fn owned_workspaces_are_limited_per_user_and_template(db: &TestDb) {
+    for name in ["bob", "eve"] {
+        db.create_user(name, "pw", false).await.unwrap();
+    }
+    db.insert_workspace(&template("dropbox-own", Some(2)))
+        .await
+        .unwrap();
+    db.insert_workspace(&template("open", None)).await.unwrap();
+
+    // Up to the limit, then no more: nothing of the refused one is stored.
+    for id in ["bob-1", "bob-2"] {
+        db.insert_owned_workspace(&made(id, "dropbox-own", "bob"), Some(2))
+            .await
+            .unwrap();
+    }
+    let err = db
+        .insert_owned_workspace(&made("bob-3", "dropbox-own", "bob"), Some(2))
+        .await
+        .unwrap_err();
+    match &err {
+        StoreError::Limit(message) => assert_eq!(
+            message,
+            "user 'bob' already has 2 workspaces from template 'dropbox-own'; the template \
+             allows 2"
+        ),
+        other => panic!("expected a limit, got {other:?}"),
+    }
+    assert_eq!(db.workspace("bob-3").await.unwrap(), None);
+    // The limit counts one user's workspaces from one template.
+    db.insert_owned_workspace(&made("eve-1", "dropbox-own", "eve"), Some(2))
+        .await
+        .unwrap();
+    let err = db
+        .insert_owned_workspace(&made("eve-2", "dropbox-own", "eve"), Some(1))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Limit(m) if m.contains("already has 1 workspace from")),
+        "{err:?}"
+    );
+    // No limit: as many as the user likes.
+    for i in 0..5 {
+        db.insert_owned_workspace(&made(&format!("bob-open-{i}"), "open", "bob"), None)
+            .await
+            .unwrap();
+    }
+    assert_eq!(db.made_from("open", Some("bob")).await.unwrap().len(), 5);
+
+    // What an owned insert needs.
+    let mut orphan = made("orphan", "open", "bob");
+    orphan.owner = None;
+    let err = db.insert_owned_workspace(&orphan, None).await.unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
+    let mut untemplated = made("untemplated", "open", "bob");
+    untemplated.template = None;
+    let err = db
+        .insert_owned_workspace(&untemplated, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
+    let err = db
+        .insert_owned_workspace(&made("x", "open", "ghost"), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::NotFound(w) if w == "user 'ghost'"),
+        "{err:?}"
+    );
+    let err = db
+        .insert_owned_workspace(&made("x", "nowhere", "bob"), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::NotFound(w) if w == "template 'nowhere'"),
+        "{err:?}"
+    );
+    // A plain workspace is no template to make workspaces from.
+    db.insert_workspace(&made("plain", "open", "bob"))
+        .await
+        .unwrap();
+    let err = db
+        .insert_owned_workspace(&made("x", "plain", "bob"), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
+    // An id in use is still refused as one.
+    let err = db
+        .insert_owned_workspace(&made("bob-open-0", "open", "bob"), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::AlreadyExists(_)), "{err:?}");
+}
+
+pub(super) async fn racing_inserts_respect_the_limit(db: &TestDb) {
+    db.create_user("bob", "pw", false).await.unwrap();
+    db.insert_workspace(&template("dropbox-own", Some(2)))
+        .await
+        .unwrap();
+    // Two instances, eight requests at once: the count and the insert of each are one step.
+    let other = db.reopen(db.key()).await.unwrap();
+    let attempts = (0..8).map(|i| {
+        let store: Store = if i % 2 == 0 {
+            (**db).clone()
+        } else {
+            other.clone()
+        };
+        async move {
+            store
+                .insert_owned_workspace(&made(&format!("bob-{i}"), "dropbox-own", "bob"), Some(2))
+                .await
+        }
+    });
+    let outcomes = futures_util::future::join_all(attempts).await;
+    let stored = outcomes.iter().filter(|o| o.is_ok()).count();
+    assert_eq!(stored, 2, "{outcomes:?}");
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Ok(()) | Err(StoreError::Limit(_)))),
+        "{outcomes:?}"
+    );
+    assert_eq!(db.made_from("dropbox-own", None).await.unwrap().len(), 2);
+    other.close().await;
+}
+
+pub(super) async fn made_from_lists_by_template_and_owner(db: &TestDb) {
+    for name in ["bob", "eve"] {
+        db.create_user(name, "pw", false).await.unwrap();
+    }
+    for id in ["dropbox-own", "other"] {
+        db.insert_workspace(&template(id, None)).await.unwrap();
+    }
+    // Inserted out of order: the listing sorts by id.
+    for (id, tpl, owner) in [
+        ("eve-b", "dropbox-own", "eve"),
+        ("bob-z", "dropbox-own", "bob"),
+        ("bob-a", "dropbox-own", "bob"),
+        ("bob-other", "other", "bob"),
+    ] {
+        db.insert_owned_workspace(&made(id, tpl, owner), None)
+            .await
+            .unwrap();
+    }
+    let bob = db.made_from("dropbox-own", Some("bob")).await.unwrap();
+    assert_eq!(ids(&bob), ["bob-a", "bob-z"]);
+    assert_eq!(bob[0].params["CLIENT_SECRET"], SECRET, "decrypted on read");
+    let all = db.made_from("dropbox-own", None).await.unwrap();
+    assert_eq!(ids(&all), ["bob-a", "bob-z", "eve-b"]);
+    assert_eq!(
+        ids(&db.made_from("other", None).await.unwrap()),
+        ["bob-other"]
+    );
+    assert!(db
+        .made_from("dropbox-own", Some("ghost"))
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(db.made_from("nowhere", None).await.unwrap().is_empty());
+}
+
+pub(super) async fn a_template_in_use_cannot_be_deleted(db: &TestDb) {
+    db.create_user("bob", "pw", false).await.unwrap();
+    db.insert_workspace(&template("dropbox-own", None))
+        .await
+        .unwrap();
+    db.insert_owned_workspace(&made("bob-box", "dropbox-own", "bob"), None)
+        .await
+        .unwrap();
+
+    let err = db.delete_workspace("dropbox-own").await.unwrap_err();
+    assert!(
+        matches!(&err, StoreError::InUse(m) if m.contains("template 'dropbox-own'")),
+        "{err:?}"
+    );
+    assert!(db.workspace("dropbox-own").await.unwrap().is_some());
+    // The foreign key holds the same rule for whatever bypasses the store's check.
+    let raw = sqlx::query("DELETE FROM workspaces WHERE id = $1")
+        .bind("dropbox-own")
+        .execute(&db.pool)
+        .await;
+    assert!(raw.is_err(), "the foreign key let the template go");
+    assert!(db.workspace("dropbox-own").await.unwrap().is_some());
+
+    // Once its workspaces are gone, so can it be.
+    assert!(db.delete_workspace("bob-box").await.unwrap());
+    assert!(db.delete_workspace("dropbox-own").await.unwrap());
+    assert_eq!(db.workspace("dropbox-own").await.unwrap(), None);
 }
