@@ -175,10 +175,21 @@ impl Store {
         Ok(users)
     }
 
-    /// Deletes a user with their sessions, tokens, grants and key-value data; `false` if
-    /// there was no such user.
+    /// Deletes a user with their sessions, tokens, grants and key-value data, and the
+    /// workspaces they made from templates with those workspaces' grants, key-value data and
+    /// WebDAV dead properties; `false` if there was no such user.
     pub(crate) async fn delete_user(&self, name: &str) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
+        // Before the user goes: the cascade would delete their workspaces, and with them
+        // the list of ids these rows are found by (they have no foreign key on `workspace`).
+        for table in ["acl", "kv", "dav_props"] {
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE workspace IN (SELECT id FROM workspaces WHERE owner = $1)"
+            ))
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        }
         let done = sqlx::query("DELETE FROM users WHERE name = $1")
             .bind(name)
             .execute(&mut *tx)
@@ -188,6 +199,10 @@ impl Store {
         }
         // The foreign keys cascade too; explicit deletes keep this true whatever the
         // connection's settings, and kv rows have no foreign key ('' means "no user").
+        sqlx::query("DELETE FROM workspaces WHERE owner = $1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
         for table in ["sessions", "tokens", "acl", "kv"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE user_name = $1"))
                 .bind(name)

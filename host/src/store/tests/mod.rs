@@ -246,6 +246,7 @@ store_suite! {
     personal::racing_inserts_respect_the_limit,
     personal::made_from_lists_by_template_and_owner,
     personal::a_template_in_use_cannot_be_deleted,
+    personal::deleting_the_owner_deletes_their_workspaces,
     snapshots::every_change_holds_on_the_next_request,
     snapshots::one_request_reads_one_generation,
     snapshots::a_cached_token_still_records_its_use,

@@ -1,10 +1,14 @@
 //! Suite: workspaces open to every user, templates, and the workspaces users make from them
-//! (their limit, their listing, and a template they depend on).
+//! (their limit, their listing, and what goes when their template or their owner does).
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{contains, raw_table, TestDb};
-use crate::store::{Access, Store, StoreError, TemplateSpec, WorkspaceRecord};
+use plugin_api::KvScope;
+
+use super::{contains, count, raw_table, TestDb};
+use crate::store::{
+    Access, Backend, DeadProp, PropChange, Store, StoreError, TemplateSpec, WorkspaceRecord,
+};
 
 const SECRET: &str = "users-own-app-secret";
 
@@ -55,6 +59,15 @@ fn same_content(stored: &WorkspaceRecord, expected: &WorkspaceRecord) {
 
 fn ids(records: &[WorkspaceRecord]) -> Vec<&str> {
     records.iter().map(|w| w.id.as_str()).collect()
+}
+
+/// The store's generation, as the request snapshots learn it.
+async fn generation(store: &Store) -> i64 {
+    let (value,): (i64,) = sqlx::query_as("SELECT value FROM generation WHERE id = 1")
+        .fetch_one(&store.pool)
+        .await
+        .expect("generation");
+    value
 }
 
 pub(super) async fn new_fields_round_trip(db: &TestDb) {
@@ -328,4 +341,104 @@ pub(super) async fn a_template_in_use_cannot_be_deleted(db: &TestDb) {
     assert!(db.delete_workspace("bob-box").await.unwrap());
     assert!(db.delete_workspace("dropbox-own").await.unwrap());
     assert_eq!(db.workspace("dropbox-own").await.unwrap(), None);
+}
+
+pub(super) async fn deleting_the_owner_deletes_their_workspaces(db: &TestDb) {
+    for name in ["bob", "eve", "cat"] {
+        db.create_user(name, "pw", false).await.unwrap();
+    }
+    db.insert_workspace(&template("dropbox-own", None))
+        .await
+        .unwrap();
+    for (id, owner) in [("bob-box", "bob"), ("eve-box", "eve"), ("cat-box", "cat")] {
+        db.insert_owned_workspace(&made(id, "dropbox-own", owner), None)
+            .await
+            .unwrap();
+        // Rows under the workspace: plugin data (its own, and another user's), a dead
+        // property, a grant to another user.
+        for scope in [KvScope::workspace(id), KvScope::user(id, "cat")] {
+            db.kv_put("access.dropbox", &scope, "k", b"v", None)
+                .await
+                .unwrap();
+        }
+        let prop = DeadProp {
+            namespace: Some("urn:x".into()),
+            prefix: None,
+            name: "p".into(),
+            xml: None,
+        };
+        db.dav_patch_props(id, "a", vec![PropChange::Set(prop)])
+            .await
+            .unwrap();
+        db.grant(id, "cat", Access::Read).await.unwrap();
+    }
+    let request = || {
+        Store::request_scope(async {
+            (
+                db.workspace("bob-box").await.unwrap().map(|w| w.id),
+                db.workspace("eve-box").await.unwrap().map(|w| w.id),
+            )
+        })
+    };
+    assert_eq!(
+        request().await,
+        (Some("bob-box".into()), Some("eve-box".into()))
+    );
+    let before = generation(db).await;
+
+    assert!(db.delete_user("bob").await.unwrap());
+    assert!(generation(db).await > before, "the generation did not move");
+    assert_eq!(
+        request().await,
+        (None, Some("eve-box".into())),
+        "the next request still saw the owner's workspace"
+    );
+    assert!(db
+        .made_from("dropbox-own", Some("bob"))
+        .await
+        .unwrap()
+        .is_empty());
+    for table in ["acl", "kv", "dav_props"] {
+        let sql = format!("SELECT COUNT(*) FROM {table} WHERE workspace = $1");
+        assert_eq!(count(db, &sql, "bob-box").await, 0, "rows left in {table}");
+        assert!(
+            count(db, &sql, "eve-box").await > 0,
+            "rows lost from {table}"
+        );
+    }
+
+    // The foreign key alone does it too, in the same statement as the user's deletion, and
+    // the workspaces' delete trigger (0002) counts what it cascades to.
+    let raw_delete = |name: &'static str| async move {
+        let before = generation(db).await;
+        sqlx::query("DELETE FROM users WHERE name = $1")
+            .bind(name)
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        generation(db).await - before
+    };
+    let with_workspace = raw_delete("eve").await;
+    assert_eq!(request().await, (None, None));
+    db.create_user("zed", "pw", false).await.unwrap();
+    let without = raw_delete("zed").await;
+    match db.backend() {
+        // Row triggers: one more for the cascaded workspace row.
+        Backend::Sqlite => assert_eq!(with_workspace, without + 1),
+        // Statement triggers fire for each cascade's statement, whether it deletes rows or
+        // not, so the workspaces' one counts in both.
+        Backend::Postgres => assert!(with_workspace >= without && without > 1),
+    }
+    assert_eq!(
+        count(
+            db,
+            "SELECT COUNT(*) FROM workspaces WHERE owner = $1",
+            "eve"
+        )
+        .await,
+        0
+    );
+    // The template and the third user's workspace stay.
+    assert!(db.workspace("dropbox-own").await.unwrap().is_some());
+    assert!(db.workspace("cat-box").await.unwrap().is_some());
 }
