@@ -320,16 +320,6 @@ pub(crate) async fn delete_workspace(state: &AppState, id: &str) -> Result<(), A
             "workspace '{id}' is declared in the config file; remove it there"
         )));
     }
-    let made = state.store.made_from(id, None).await?;
-    if !made.is_empty() {
-        let ids: Vec<&str> = made.iter().map(|w| w.id.as_str()).collect();
-        return Err(AppError::Conflict(format!(
-            "template '{id}' has {} workspaces made from it ({}); their owners or an \
-             administrator delete them first",
-            ids.len(),
-            ids.join(", ")
-        )));
-    }
     if !state.store.delete_workspace(id).await? {
         return Err(AppError::NotFound(format!("no workspace '{id}'")));
     }

@@ -122,10 +122,6 @@ impl Store {
     /// SQLite's `BEGIN IMMEDIATE` takes the file's write lock before the count; PostgreSQL
     /// locks the owner's `users` row (`FOR UPDATE`), which exists, unlike the row that would
     /// break the limit.
-    #[allow(
-        dead_code,
-        reason = "the API, CLI and UI of issue 23 call it, in commits of their own; remove then"
-    )]
     pub(crate) async fn insert_owned_workspace(
         &self,
         ws: &WorkspaceRecord,
@@ -260,10 +256,6 @@ impl Store {
 
     /// The workspaces users made from `template`: those of `owner`, or everyone's; sorted
     /// by id, secret params decrypted.
-    #[allow(
-        dead_code,
-        reason = "the API, CLI and UI of issue 23 call it, in commits of their own; remove then"
-    )]
     pub(crate) async fn made_from(
         &self,
         template: &str,
