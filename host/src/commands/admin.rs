@@ -9,10 +9,11 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use serde_json::{json, Value};
 
-use super::cli::{AdminOpts, TokenCommand, UserCommand, WorkspaceCommand};
+use super::cli::{AdminOpts, TemplateCommand, TokenCommand, UserCommand, WorkspaceCommand};
 use crate::access;
 use crate::admin::{
-    self, plugin_view, workspace_view, Creation, Viewer, WorkspaceInput, WorkspaceView,
+    self, plugin_view, workspace_view, Creation, OwnInput, TemplateInput, TemplateView, Viewer,
+    WorkspaceInput, WorkspaceView,
 };
 use crate::app::boot;
 use crate::app::error::AppError;
@@ -291,6 +292,103 @@ pub(crate) fn workspace(cmd: WorkspaceCommand) -> anyhow::Result<ExitCode> {
                 format!("revoked {user} on {id}"),
             ))
         }),
+    }
+}
+
+/// One line per template: id, driver, the params users fill in, the workspaces made.
+fn template_text(t: &TemplateView) -> String {
+    let user_params: Vec<&str> = t.user_params.iter().map(|p| p.name.as_str()).collect();
+    format!(
+        "{}\t{}\t{}\tusers fill in: {}\tmade: {}",
+        t.id,
+        t.driver,
+        t.label,
+        user_params.join(", "),
+        t.workspaces.join(", ")
+    )
+}
+
+pub(crate) fn template(cmd: TemplateCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        TemplateCommand::Create {
+            driver,
+            label,
+            id,
+            description,
+            params,
+            user_params,
+            max_per_user,
+            opts,
+        } => {
+            let params = parse_params(&params)?;
+            run(&opts, |s| async move {
+                let input = TemplateInput {
+                    id,
+                    label,
+                    description,
+                    driver,
+                    params,
+                    user_params: user_params.into_iter().collect(),
+                    max_per_user,
+                };
+                let record = admin::create_template(&s, input).await.map_err(cli_error)?;
+                let id = record.id;
+                Ok((json!({ "id": id }), format!("created template {id}")))
+            })
+        }
+        TemplateCommand::List { opts } => run(&opts, |s| async move {
+            let list = admin::templates(&s, None).await.map_err(cli_error)?;
+            let text = list
+                .iter()
+                .map(template_text)
+                .collect::<Vec<_>>()
+                .join("\n");
+            Ok((json!({ "templates": list }), text))
+        }),
+        TemplateCommand::Show { id, opts } => run(&opts, |s| async move {
+            let v = json!(admin::template(&s, &id, None).await.map_err(cli_error)?);
+            let text = serde_json::to_string_pretty(&v)?;
+            Ok((v, text))
+        }),
+        TemplateCommand::Delete { id, opts } => run(&opts, |s| async move {
+            admin::stored_template(&s, &id).await.map_err(cli_error)?;
+            admin::delete_workspace(&s, &id).await.map_err(cli_error)?;
+            Ok((json!({ "deleted": id }), format!("deleted template {id}")))
+        }),
+        TemplateCommand::Use {
+            id,
+            user,
+            label,
+            workspace_id,
+            params,
+            no_verify,
+            opts,
+        } => {
+            let params = parse_params(&params)?;
+            run(&opts, |s| async move {
+                let owner = s
+                    .store
+                    .user(&user)
+                    .await?
+                    .with_context(|| format!("no user '{user}'"))?;
+                let input = OwnInput {
+                    id: workspace_id,
+                    label,
+                    description: String::new(),
+                    params,
+                };
+                let created = admin::create_own(&s, &owner, &id, input, !no_verify)
+                    .await
+                    .map_err(cli_error)?;
+                let made = &created.record.id;
+                let mut text = format!("created workspace {made} for {user} from template {id}");
+                if let Some(sentence) = &created.verified {
+                    text.push_str(&format!("\nverified: {sentence}"));
+                }
+                let v = json!({ "id": made, "owner": user, "template": id, "verified": created.verified });
+                Ok((v, text))
+            })
+        }
     }
 }
 

@@ -40,6 +40,9 @@ pub(crate) enum Command {
     /// Manage workspaces (like Nextcloud's `occ files_external:*`).
     #[command(subcommand)]
     Workspace(WorkspaceCommand),
+    /// Manage templates, from which users make their own workspaces.
+    #[command(subcommand)]
+    Template(TemplateCommand),
     /// Check the deployment without starting it.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -177,6 +180,72 @@ pub(crate) enum WorkspaceCommand {
     Revoke {
         id: String,
         user: String,
+        #[command(flatten)]
+        opts: AdminOpts,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TemplateCommand {
+    /// Create a template: the params given are fixed, those named by --user-param each user
+    /// fills in.
+    Create {
+        /// The driver's plugin id (`access.dropbox`).
+        #[arg(long)]
+        driver: String,
+        #[arg(long)]
+        label: String,
+        /// The id [default: derived from the label].
+        #[arg(long)]
+        id: Option<String>,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// A fixed parameter (or the default of a user's), `NAME=VALUE`; repeatable.
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// A parameter each user fills in; repeatable.
+        #[arg(long = "user-param", value_name = "NAME")]
+        user_params: Vec<String>,
+        /// How many workspaces one user may make from it [default: no limit].
+        #[arg(long, value_name = "N")]
+        max_per_user: Option<u32>,
+        #[command(flatten)]
+        opts: AdminOpts,
+    },
+    /// List templates and the workspaces made from each.
+    List {
+        #[command(flatten)]
+        opts: AdminOpts,
+    },
+    /// Show one template (password parameters are never shown).
+    Show {
+        id: String,
+        #[command(flatten)]
+        opts: AdminOpts,
+    },
+    /// Delete a template no workspace is made from any more.
+    Delete {
+        id: String,
+        #[command(flatten)]
+        opts: AdminOpts,
+    },
+    /// Make USER's own workspace from a template, as they would in the UI.
+    Use {
+        id: String,
+        /// The user who owns it.
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        label: String,
+        /// The new workspace's id [default: derived from the user and the label].
+        #[arg(long = "workspace-id", value_name = "ID")]
+        workspace_id: Option<String>,
+        /// One of the template's user parameters, `NAME=VALUE`; repeatable.
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// Save it without asking its driver to check it first.
+        #[arg(long)]
+        no_verify: bool,
         #[command(flatten)]
         opts: AdminOpts,
     },

@@ -52,6 +52,7 @@ pub fn run() -> ExitCode {
         Command::User(cmd) => admin::user(cmd),
         Command::Token(cmd) => admin::token(cmd),
         Command::Workspace(cmd) => admin::workspace(cmd),
+        Command::Template(cmd) => admin::template(cmd),
         Command::Config(cli::ConfigCommand::Check { settings }) => {
             config_check::config_check(&settings)
         }

@@ -6,6 +6,7 @@
 mod openapi;
 mod plugins;
 mod session;
+mod templates;
 mod users;
 mod workspaces;
 
@@ -80,6 +81,12 @@ pub(super) fn routes() -> Vec<ApiRoute> {
         at(M::GET, "/workspaces/{id}/acl", workspaces::acl),
         at(M::PUT, "/workspaces/{id}/acl/{user}", workspaces::grant),
         at(M::DELETE, "/workspaces/{id}/acl/{user}", workspaces::revoke),
+        at(M::GET, "/templates", templates::list),
+        at(M::POST, "/templates", templates::create),
+        at(M::GET, "/templates/{id}", templates::show),
+        at(M::PUT, "/templates/{id}", templates::update),
+        at(M::DELETE, "/templates/{id}", templates::remove),
+        at(M::POST, "/templates/{id}/workspaces", templates::create_own),
         at(M::GET, "/users", users::list),
         at(M::POST, "/users", users::create),
         at(M::GET, "/users/{name}", users::show),

@@ -1,6 +1,6 @@
 //! Workspaces: list (what the caller may see), create, show, update, delete, verify, and
 //! their access grants. Users see a workspace as `admin::workspace_view` shows it to them:
-//! without its parameters.
+//! without its parameters; they delete only those they made from a template.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -100,12 +100,13 @@ pub(super) async fn update(
     Ok(Json(json!(workspace_view(&state, &ws, Viewer::Admin))))
 }
 
+/// An administrator deletes any store workspace; a user one they made from a template.
 pub(super) async fn remove(
     State(state): State<Shared>,
-    ApiAdmin(_caller): ApiAdmin,
+    ApiUser(caller): ApiUser,
     AppPath(id): AppPath<String>,
 ) -> Result<Json<Value>, AppError> {
-    admin::delete_workspace(&state, &id).await?;
+    admin::delete_as(&state, caller.require_user()?, &id).await?;
     Ok(Json(json!({ "deleted": id })))
 }
 
