@@ -334,7 +334,11 @@ mod tests {
             Settings::default(),
         )
         .unwrap_err();
-        assert!(err.to_string().contains("all_users"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("line 4, column 13: unknown variant `w`, expected `r` or `rw`"),
+            "{err}"
+        );
     }
 
     #[test]

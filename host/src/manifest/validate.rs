@@ -291,21 +291,21 @@ mod tests {
         let m = parse_ok(ACCESS_FS);
         let input = [(
             "ROOT".to_owned(),
-            " AJXP_DATA_PATH/personal/{user}".to_owned(),
+            "AJXP_DATA_PATH/personal/{user}".to_owned(),
         )]
         .into();
         let values = m
             .validate(&input, &deployment())
             .expect("valid with a sample user");
         assert_eq!(
-            values["ROOT"], " AJXP_DATA_PATH/personal/{user}",
+            values["ROOT"], "AJXP_DATA_PATH/personal/{user}",
             "kept as written"
         );
         assert!(m.per_user(&values));
         let alice = m
             .expand(&values, &deployment().for_user(Some("alice")))
             .unwrap();
-        assert_eq!(alice["ROOT"], " /srv/wshost/personal/alice");
+        assert_eq!(alice["ROOT"], "/srv/wshost/personal/alice");
         assert_eq!(
             alice["CREATE"], "false",
             "values without keywords unchanged"
