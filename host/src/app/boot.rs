@@ -128,5 +128,8 @@ pub(crate) async fn boot(config: Config, plugins: Plugins) -> anyhow::Result<App
             .await;
     }
     workspaces.log_summary();
+    if let Some(warning) = config.local_defaults_warning() {
+        tracing::warn!("{warning}");
+    }
     Ok(AppState::new(config, store, registry, workspaces))
 }

@@ -77,6 +77,9 @@ pub(super) fn config_check(settings: &Settings) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    if let Some(warning) = config.local_defaults_warning() {
+        println!("warning: {warning}");
+    }
     if problems.is_empty() {
         println!(
             "ok: {} manifests, {} declared workspaces",

@@ -255,6 +255,7 @@ fn default_workspace(data_dir: &Path) -> WorkspaceDecl {
             ("CREATE".to_owned(), toml::Value::Boolean(true)),
         ]),
         all_users: None,
+        implicit: true,
     }
 }
 
@@ -277,6 +278,7 @@ fn personal_workspace() -> WorkspaceDecl {
             ("CREATE".to_owned(), toml::Value::Boolean(true)),
         ]),
         all_users: Some(crate::store::Access::ReadWrite),
+        implicit: true,
     }
 }
 
@@ -310,6 +312,29 @@ mod tests {
         );
         assert_eq!(personal.all_users, Some(crate::store::Access::ReadWrite));
         assert!(cfg.data_dir.is_absolute(), "{}", cfg.data_dir.display());
+    }
+
+    #[test]
+    fn the_embedded_workspaces_are_flagged_with_a_postgresql_store() {
+        let sqlite = load("", Settings::default()).unwrap();
+        assert_eq!(sqlite.local_defaults_warning(), None);
+        let pg = load(
+            "database = \"postgres://db.example/wshost\"\n",
+            Settings::default(),
+        )
+        .unwrap();
+        let warning = pg.local_defaults_warning().expect("a warning");
+        assert!(
+            warning.contains("files and my-files are on this instance's data folder"),
+            "{warning}"
+        );
+        let declared = "database = \"postgres://db.example/wshost\"\n[[workspaces]]\nid = \"docs\"\ndriver = \"access.fs\"\n";
+        assert_eq!(
+            load(declared, Settings::default())
+                .unwrap()
+                .local_defaults_warning(),
+            None
+        );
     }
 
     #[test]

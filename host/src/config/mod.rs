@@ -103,6 +103,10 @@ pub(crate) struct WorkspaceDecl {
     /// The access every signed-in user has without a grant (`"r"` or `"rw"`).
     #[serde(default)]
     pub(crate) all_users: Option<crate::store::Access>,
+    /// One of the embedded defaults (`files`, "My files"), on the data folder: not written in
+    /// host.toml.
+    #[serde(skip)]
+    pub(crate) implicit: bool,
 }
 
 impl std::fmt::Debug for WorkspaceDecl {
@@ -129,6 +133,31 @@ impl WorkspaceDecl {
                 (k.clone(), s)
             })
             .collect()
+    }
+}
+
+impl Config {
+    /// Why this deployment should declare its workspaces: with a store other instances may
+    /// share (PostgreSQL), the embedded workspaces on the data folder are each instance's
+    /// own, so a file would depend on the instance that served it. `None` when not so.
+    pub(crate) fn local_defaults_warning(&self) -> Option<String> {
+        let implicit: Vec<&str> = self
+            .workspaces
+            .iter()
+            .filter(|ws| ws.implicit)
+            .map(|ws| ws.id.as_str())
+            .collect();
+        if implicit.is_empty() || !matches!(self.database, Database::Postgres(_)) {
+            return None;
+        }
+        Some(format!(
+            "the embedded workspaces {} are on this instance's data folder ({}), but the store \
+             is PostgreSQL, which several instances may share: each would serve its own files. \
+             Declare [[workspaces]] on storage every instance mounts, or set \
+             personal_workspace = false",
+            implicit.join(" and "),
+            self.data_dir.display()
+        ))
     }
 }
 
