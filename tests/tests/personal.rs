@@ -153,7 +153,12 @@ fn two_users_get_their_own_folders(h: &Host) {
         assert!(ws["template"].is_null() && ws["owner"].is_null(), "{ws}");
         assert!(ws.get("params").is_none(), "a user sees no params: {ws}");
     }
-    let (s, acl) = json_of(h.client.get(h.api("workspaces/my-files/acl")).send().unwrap());
+    let (s, acl) = json_of(
+        h.client
+            .get(h.api("workspaces/my-files/acl"))
+            .send()
+            .unwrap(),
+    );
     assert_eq!(s, 200, "{acl}");
     assert_eq!(acl["grants"], json!([]), "nobody holds a grant: {acl}");
     // The admin's view: the definition as written, keywords unexpanded.
@@ -170,7 +175,10 @@ fn two_users_get_their_own_folders(h: &Host) {
     let (s, v) = get(h, &alice, "get_action=ls&ws=my-files");
     assert_eq!(s, 200, "{v}");
     assert_eq!(listed_names(&v), Vec::<String>::new());
-    assert!(root.join("alice").is_dir(), "first use makes alice's folder");
+    assert!(
+        root.join("alice").is_dir(),
+        "first use makes alice's folder"
+    );
     assert!(!root.join("bob").exists(), "and not bob's");
 
     let (s, v) = post(
@@ -202,9 +210,17 @@ fn two_users_get_their_own_folders(h: &Host) {
 
     // Each lists and reads only their own.
     let (s, v) = get(h, &alice, "get_action=ls&ws=my-files");
-    assert_eq!((s, listed_names(&v)), (200, vec!["a.txt".to_owned()]), "{v}");
+    assert_eq!(
+        (s, listed_names(&v)),
+        (200, vec!["a.txt".to_owned()]),
+        "{v}"
+    );
     let (s, v) = get(h, &bob, "get_action=ls&ws=my-files");
-    assert_eq!((s, listed_names(&v)), (200, vec!["b.txt".to_owned()]), "{v}");
+    assert_eq!(
+        (s, listed_names(&v)),
+        (200, vec!["b.txt".to_owned()]),
+        "{v}"
+    );
     let r = alice
         .get(h.action_url("get_action=download&ws=my-files&file=a.txt"))
         .send()
@@ -248,7 +264,11 @@ fn two_users_get_their_own_folders(h: &Host) {
     assert_eq!(names(&root), ["admin", "alice", "bob"]);
     assert_eq!(names(&root.join("admin")), ["admin.txt"]);
     let (s, v) = h.get("get_action=ls&ws=my-files");
-    assert_eq!((s, listed_names(&v)), (200, vec!["admin.txt".to_owned()]), "{v}");
+    assert_eq!(
+        (s, listed_names(&v)),
+        (200, vec!["admin.txt".to_owned()]),
+        "{v}"
+    );
     assert_eq!(names(&root.join("alice")), ["a.txt"]);
     assert_eq!(names(&root.join("bob")), ["b.txt"]);
 }
@@ -264,4 +284,583 @@ fn two_users_on_my_files_each_get_their_own_folder_on_postgresql() {
     let db = PgDatabase::create();
     let h = pg_default_host(&db);
     two_users_get_their_own_folders(&h);
+}
+
+// ---- Cross-user paths: the hostile-path suite from one user's folder at the other's ----
+
+/// Two users of "My files", each with a file holding their secret; the attacker's folder
+/// also holds `sub/` and symlinks at the victim's folder.
+struct Pair {
+    host: Host,
+    alice: Client,
+    bob: Client,
+}
+
+fn pair() -> Pair {
+    let host = default_host("");
+    let alice = host.add_user("alice", false);
+    let bob = host.add_user("bob", false);
+    for (client, name, secret) in [(&alice, "a.txt", ALICE_SECRET), (&bob, "b.txt", BOB_SECRET)] {
+        let (s, v) = post(
+            &host,
+            client,
+            &format!("get_action=upload&ws=my-files&name={name}"),
+            secret.as_bytes(),
+        );
+        assert_eq!(s, 201, "{v}");
+    }
+    Pair { host, alice, bob }
+}
+
+/// The symlinks planted in the attacker's folder: (name, target). VICTIM is the victim's
+/// user name, PERSONAL the absolute `DATA_DIR/personal`.
+const LINKS: &[(&str, &str)] = &[
+    ("link", "../VICTIM"),
+    ("link-file", "../VICTIM/FILE"),
+    ("abs-link", "PERSONAL/VICTIM"),
+    ("up", ".."),
+    ("sub/up", "../.."),
+];
+
+/// One direction of the suite: `attacker` (user name and session) aims at `victim`'s file.
+struct Attack<'a> {
+    h: &'a Host,
+    attacker: &'a Client,
+    /// The attacker's own file (`a.txt` or `b.txt`).
+    own: &'a str,
+    /// The victim's user name and file.
+    victim: &'a str,
+    victim_file: &'a str,
+    victim_secret: &'a str,
+    /// The attacker's folder.
+    folder: PathBuf,
+}
+
+impl Attack<'_> {
+    /// Puts back what a previous request may have moved, deleted or replaced in the
+    /// attacker's own folder.
+    fn restore(&self) {
+        let folder = &self.folder;
+        std::fs::create_dir_all(folder.join("sub")).unwrap();
+        if !folder.join(self.own).is_file() {
+            let _ = std::fs::remove_dir_all(folder.join(self.own));
+            std::fs::write(folder.join(self.own), b"own").unwrap();
+        }
+        let personal = personal(self.h).display().to_string();
+        for (name, target) in LINKS {
+            let target = target
+                .replace("VICTIM", self.victim)
+                .replace("FILE", self.victim_file)
+                .replace("PERSONAL", &personal);
+            let path = folder.join(name);
+            match std::fs::read_link(&path) {
+                Ok(t) if t == Path::new(&target) => continue,
+                _ => {
+                    let _ = std::fs::remove_file(&path);
+                    let _ = std::fs::remove_dir_all(&path);
+                    symlink(&target, &path).unwrap();
+                }
+            }
+        }
+    }
+}
+
+/// How a hostile value travels: percent-encoded by the test (the host decodes it back to
+/// exactly this text), or put into the query as it is (the host decodes it once).
+#[derive(Debug, Clone)]
+enum Input {
+    Text(String),
+    Wire(String),
+}
+
+impl Input {
+    fn query_value(&self) -> String {
+        match self {
+            Input::Text(t) => url_encode(t),
+            Input::Wire(w) => w.clone(),
+        }
+    }
+}
+
+/// The families of tests/confinement.rs, aimed at `victim`'s folder and file `file` from a
+/// sibling folder of `DATA_DIR/personal` (`personal`, absolute).
+fn cross_user_inputs(victim: &str, file: &str, personal: &Path) -> Vec<Input> {
+    let v = victim;
+    let f = file;
+    let abs = personal.display().to_string();
+    let mut texts: Vec<String> = vec![
+        // `..` from every depth and with separator noise.
+        format!("../{v}/{f}"),
+        format!("../{v}"),
+        format!("../{v}/"),
+        format!("/../{v}/{f}"),
+        format!("./../{v}/{f}"),
+        format!("sub/../../{v}/{f}"),
+        format!("sub/./../../{v}/{f}"),
+        format!(".//..//{v}//{f}"),
+        format!("a.txt/../../{v}/{f}"),
+        format!("b.txt/../../{v}/{f}"),
+        format!("../../personal/{v}/{f}"),
+        format!("../../../{v}/{f}"),
+        "..".into(),
+        "../".into(),
+        "/..".into(),
+        "sub/../..".into(),
+        format!("../{v}/new.txt"),
+        // Percent-encoded once more than the transport: literal names inside the folder.
+        format!("%2e%2e/{v}/{f}"),
+        format!("%2E%2E/{v}"),
+        format!(".%2e/{v}/{f}"),
+        format!("..%2f{v}%2f{f}"),
+        format!("%2e%2e%2f{v}"),
+        format!("%252e%252e/{v}/{f}"),
+        format!("..%5c{v}%5c{f}"),
+        format!("%c0%ae%c0%ae/{v}/{f}"),
+        // Backslashes.
+        format!("..\\{v}\\{f}"),
+        format!("\\..\\{v}"),
+        format!("sub\\..\\..\\{v}\\{f}"),
+        "..\\".into(),
+        // NUL and control characters.
+        format!("\0/../{v}/{f}"),
+        format!("..\0/{v}/{f}"),
+        format!("../{v}/{f}\0"),
+        format!("a.txt\0../{v}"),
+        format!("\n/../{v}/{f}"),
+        // Absolute paths, the real one of the victim's file included.
+        format!("{abs}/{v}/{f}"),
+        format!("{abs}/{v}"),
+        format!("/{abs}/{v}/{f}"),
+        format!("file://{abs}/{v}/{f}"),
+        format!("~{v}/{f}"),
+        format!("/proc/self/root{abs}/{v}/{f}"),
+        // Unicode lookalikes of `.` and `/`.
+        format!("\u{2024}\u{2024}/{v}/{f}"),
+        format!("\u{FF0E}\u{FF0E}/{v}/{f}"),
+        format!("..\u{2215}{v}\u{2215}{f}"),
+        format!("..\u{FF0F}{v}\u{FF0F}{f}"),
+        format!(".\u{200B}./{v}/{f}"),
+        format!("\u{FEFF}../{v}/{f}"),
+        // Through the planted symlinks.
+        "link".into(),
+        format!("link/{f}"),
+        "link/new.txt".into(),
+        "link-file".into(),
+        "abs-link".into(),
+        format!("abs-link/{f}"),
+        "up".into(),
+        format!("up/{v}/{f}"),
+        format!("up/{v}"),
+        format!("sub/up/personal/{v}/{f}"),
+    ];
+    // The victim's name in other cases and spellings: another folder, or none.
+    texts.push(format!("../{}/{f}", v.to_uppercase()));
+    let mut inputs: Vec<Input> = texts.drain(..).map(Input::Text).collect();
+    for w in [
+        format!("../{v}/{f}"),
+        format!("%2e%2e/{v}/{f}"),
+        format!("..%2f{v}%2f{f}"),
+        format!("..%2F{v}"),
+        format!("%2e%2e%2f{v}%2f{f}"),
+        format!("%252e%252e%252f{v}"),
+        format!("..%00/{v}/{f}"),
+        "%00".into(),
+        format!("..%5c{v}%5c{f}"),
+        format!("..%c0%af{v}"),
+        format!("%2F..%2F{v}%2F{f}"),
+    ] {
+        inputs.push(Input::Wire(w));
+    }
+    inputs
+}
+
+/// Every file action of access.fs on "My files" with the hostile value `v` in each path or
+/// name parameter (`own` the attacker's file): (method, query).
+fn actions(v: &str, own: &str) -> Vec<(&'static str, String)> {
+    let ws = "ws=my-files";
+    vec![
+        ("GET", format!("get_action=stat&{ws}&file={v}")),
+        ("GET", format!("get_action=download&{ws}&file={v}")),
+        ("GET", format!("get_action=ls&{ws}&dir={v}")),
+        ("POST", format!("get_action=upload&{ws}&file={v}")),
+        (
+            "POST",
+            format!("get_action=upload&{ws}&dir={v}&name=up.txt"),
+        ),
+        ("POST", format!("get_action=upload&{ws}&dir=/&name={v}")),
+        ("POST", format!("get_action=delete&{ws}&file={v}")),
+        (
+            "POST",
+            format!("get_action=mkdir&{ws}&dir={v}&dirname=made"),
+        ),
+        ("POST", format!("get_action=mkdir&{ws}&dir=/&dirname={v}")),
+        (
+            "POST",
+            format!("get_action=rename&{ws}&file={v}&filename_new=renamed"),
+        ),
+        (
+            "POST",
+            format!("get_action=rename&{ws}&file={own}&filename_new={v}"),
+        ),
+        ("POST", format!("get_action=move&{ws}&file={v}&dest=/sub")),
+        ("POST", format!("get_action=move&{ws}&file={own}&dest={v}")),
+        ("POST", format!("get_action=copy&{ws}&file={v}&dest=/sub")),
+        ("POST", format!("get_action=copy&{ws}&file={own}&dest={v}")),
+    ]
+}
+
+/// The suite in one direction; the number of requests sent.
+fn attack(a: &Attack) -> usize {
+    let h = a.h;
+    let root = personal(h);
+    let victim_folder = root.join(a.victim);
+    let victim_before = tree(&victim_folder);
+    assert_eq!(
+        victim_before,
+        BTreeMap::from([(a.victim_file.to_owned(), a.victim_secret.to_owned())])
+    );
+    let top_before = names(&root);
+    let secret = a.victim_secret.as_bytes();
+    let inputs = cross_user_inputs(a.victim, a.victim_file, &root);
+    let (mut requests, mut server_errors) = (0, Vec::new());
+    for input in &inputs {
+        let v = input.query_value();
+        for (method, query) in actions(&v, a.own) {
+            a.restore();
+            let url = h.action_url(&query);
+            let r = match method {
+                "GET" => a.attacker.get(&url),
+                _ => a.attacker.post(&url).body("pwned"),
+            }
+            .send()
+            .unwrap();
+            let status = r.status().as_u16();
+            let body = r.bytes().unwrap();
+            requests += 1;
+            let what = format!("{input:?}: {method} {query} -> {status}");
+            assert!(!contains(&body, secret), "CROSS-USER READ: {what}");
+            assert_eq!(
+                tree(&victim_folder),
+                victim_before,
+                "CROSS-USER CHANGE: the victim's folder changed after {what}"
+            );
+            assert_eq!(
+                names(&root),
+                top_before,
+                "CROSS-USER CHANGE: something was made beside the users' folders after {what}"
+            );
+            if status >= 500 {
+                server_errors.push(format!("{what} {}", String::from_utf8_lossy(&body)));
+            }
+        }
+    }
+    // Nothing the requests did left the victim's secret in the attacker's folder (a copy
+    // through a link).
+    for (path, content) in tree(&a.folder) {
+        assert!(
+            !content.contains(a.victim_secret),
+            "CROSS-USER COPY: {path} holds the victim's secret"
+        );
+    }
+    assert!(
+        server_errors.is_empty(),
+        "hostile paths must be refused as client errors:\n{}",
+        server_errors.join("\n")
+    );
+
+    // The plain attacks are refused outright, not merely harmless: reads and writes at the
+    // victim's file through `..`, its encoded forms, its absolute path and the symlinks.
+    let v = a.victim;
+    let f = a.victim_file;
+    let abs = root.display();
+    let strict: Vec<String> = vec![
+        url_encode(&format!("../{v}/{f}")),
+        format!("..%2f{v}%2f{f}"),
+        format!("%2e%2e/{v}/{f}"),
+        format!("%2e%2e%2f{v}%2f{f}"),
+        url_encode(&format!("{abs}/{v}/{f}")),
+        url_encode(&format!("..\\{v}\\{f}")),
+        url_encode(&format!("../{v}/{f}\0")),
+        format!("..%00/{v}/{f}"),
+        url_encode(&format!("link/{f}")),
+        url_encode(&format!("abs-link/{f}")),
+        url_encode(&format!("up/{v}/{f}")),
+    ];
+    let mut accepted = Vec::new();
+    for p in &strict {
+        for (method, query) in [
+            ("GET", format!("get_action=download&ws=my-files&file={p}")),
+            ("GET", format!("get_action=stat&ws=my-files&file={p}")),
+            ("POST", format!("get_action=delete&ws=my-files&file={p}")),
+            (
+                "POST",
+                format!("get_action=rename&ws=my-files&file={p}&filename_new=taken"),
+            ),
+            (
+                "POST",
+                format!("get_action=copy&ws=my-files&file={p}&dest=/sub"),
+            ),
+            (
+                "POST",
+                format!("get_action=upload&ws=my-files&file={p}&overwrite=true"),
+            ),
+        ] {
+            a.restore();
+            let url = h.action_url(&query);
+            let r = match method {
+                "GET" => a.attacker.get(&url),
+                _ => a.attacker.post(&url).body("pwned"),
+            }
+            .send()
+            .unwrap();
+            let status = r.status().as_u16();
+            requests += 1;
+            if !(400..500).contains(&status) {
+                accepted.push(format!("{method} {query} -> {status}"));
+            }
+        }
+        for dir in [p.as_str(), "link", "abs-link", "up"] {
+            let (s, v) = get(
+                h,
+                a.attacker,
+                &format!("get_action=ls&ws=my-files&dir={dir}"),
+            );
+            requests += 1;
+            if !(400..500).contains(&s) {
+                accepted.push(format!("ls {dir} -> {s} {v}"));
+            }
+        }
+    }
+    // A symlink itself is a leaf of the attacker's own folder (access.fs shows it as a
+    // zero-byte file; stat, rename and delete act on the link): what would follow it is
+    // refused.
+    for query in [
+        "get_action=download&ws=my-files&file=link-file".to_owned(),
+        "get_action=copy&ws=my-files&file=link-file&dest=/sub".into(),
+        "get_action=copy&ws=my-files&file=link&dest=/sub".into(),
+        "get_action=copy&ws=my-files&file=abs-link&dest=/sub".into(),
+        "get_action=copy&ws=my-files&file=up&dest=/sub".into(),
+    ] {
+        a.restore();
+        let method = if query.contains("download") {
+            "GET"
+        } else {
+            "POST"
+        };
+        let url = h.action_url(&query);
+        let r = match method {
+            "GET" => a.attacker.get(&url),
+            _ => a.attacker.post(&url),
+        }
+        .send()
+        .unwrap();
+        let status = r.status().as_u16();
+        requests += 1;
+        if !(400..500).contains(&status) {
+            accepted.push(format!("{method} {query} -> {status}"));
+        }
+    }
+    assert!(
+        accepted.is_empty(),
+        "cross-user requests must be refused:\n{}",
+        accepted.join("\n")
+    );
+    assert_eq!(
+        tree(&victim_folder),
+        victim_before,
+        "the victim's file is intact"
+    );
+    requests
+}
+
+#[test]
+fn no_path_reaches_another_users_folder() {
+    let p = pair();
+    let h = &p.host;
+    let root = personal(h);
+    let mut requests = 0;
+    for (attacker, own, victim, victim_file, victim_secret, name) in [
+        (&p.alice, "a.txt", "bob", "b.txt", BOB_SECRET, "alice"),
+        (&p.bob, "b.txt", "alice", "a.txt", ALICE_SECRET, "bob"),
+    ] {
+        let a = Attack {
+            h,
+            attacker,
+            own,
+            victim,
+            victim_file,
+            victim_secret,
+            folder: root.join(name),
+        };
+        requests += attack(&a);
+        // The attacker's folder back to their own file alone (the suite left harmless
+        // literal names in it), the victim of the other direction.
+        let own_secret = if name == "alice" {
+            ALICE_SECRET
+        } else {
+            BOB_SECRET
+        };
+        std::fs::remove_dir_all(&a.folder).unwrap();
+        std::fs::create_dir(&a.folder).unwrap();
+        std::fs::write(a.folder.join(own), own_secret).unwrap();
+    }
+    // Both files where they were, unchanged, and each still the only one its owner lists.
+    assert_eq!(
+        std::fs::read_to_string(root.join("bob/b.txt")).unwrap(),
+        BOB_SECRET
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("alice/a.txt")).unwrap(),
+        ALICE_SECRET
+    );
+    println!("cross-user hostile paths: {requests} requests, 0 reads or changes across users");
+}
+
+#[test]
+fn over_webdav_each_user_sees_only_their_own_folder() {
+    let p = pair();
+    let h = &p.host;
+    let root = personal(h);
+    let alice_folder = root.join("alice");
+    for (name, target) in [
+        ("link", "../bob".to_owned()),
+        ("link-file", "../bob/b.txt".into()),
+        ("abs-link", root.join("bob").display().to_string()),
+    ] {
+        symlink(target, alice_folder.join(name)).unwrap();
+    }
+    let bob_before = tree(&root.join("bob"));
+    let alice_dav = Dav::basic(h, "alice", &webdav::app_password(h, &p.alice));
+    let bob_dav = Dav::basic(h, "bob", &webdav::app_password(h, &p.bob));
+
+    // Each PROPFIND of /dav/my-files/ is the caller's own folder.
+    let a = alice_dav.send("PROPFIND", "/dav/my-files/", &[("Depth", "1")], b"");
+    assert_eq!(a.status, 207, "{}", a.text());
+    let hrefs = webdav::hrefs(&a);
+    assert!(
+        hrefs.iter().any(|h| h.ends_with("/dav/my-files/a.txt")),
+        "{hrefs:?}"
+    );
+    assert!(
+        !hrefs.iter().any(|h| h.contains("b.txt")),
+        "alice sees bob's file: {hrefs:?}"
+    );
+    let b = bob_dav.send("PROPFIND", "/dav/my-files/", &[("Depth", "1")], b"");
+    assert_eq!(b.status, 207, "{}", b.text());
+    let hrefs = webdav::hrefs(&b);
+    assert!(
+        hrefs.iter().any(|h| h.ends_with("/dav/my-files/b.txt")),
+        "{hrefs:?}"
+    );
+    assert!(!hrefs.iter().any(|h| h.contains("a.txt")), "{hrefs:?}");
+    let a = alice_dav.send("GET", "/dav/my-files/a.txt", &[], b"");
+    assert_eq!((a.status, a.text().as_str()), (200, ALICE_SECRET));
+    let a = alice_dav.send("GET", "/dav/my-files/b.txt", &[], b"");
+    assert_eq!(a.status, 404, "{}", a.text());
+
+    // Paths and Destinations at bob's folder, as the bytes an attacker sends.
+    let abs = webdav::encode_path(&root.join("bob/b.txt").display().to_string());
+    let mut refused = Vec::new();
+    for (method, path, headers) in [
+        (
+            "GET",
+            "/dav/my-files/../bob/b.txt".to_owned(),
+            Vec::<(&str, String)>::new(),
+        ),
+        ("GET", "/dav/my-files/%2e%2e/bob/b.txt".into(), vec![]),
+        ("GET", "/dav/my-files/..%2fbob%2fb.txt".into(), vec![]),
+        ("GET", "/dav/my-files/..\\bob\\b.txt".into(), vec![]),
+        ("GET", "/dav/my-files/b.txt%00".into(), vec![]),
+        ("GET", format!("/dav/my-files/{abs}"), vec![]),
+        (
+            "GET",
+            format!("/dav/my-files/%2F{}", abs.trim_start_matches('/')),
+            vec![],
+        ),
+        ("GET", "/dav/my-files/link/b.txt".into(), vec![]),
+        ("GET", "/dav/my-files/link-file".into(), vec![]),
+        ("GET", "/dav/my-files/abs-link/b.txt".into(), vec![]),
+        (
+            "PROPFIND",
+            "/dav/my-files/../bob/".to_owned(),
+            vec![("Depth", "1".into())],
+        ),
+        (
+            "PROPFIND",
+            "/dav/my-files/link/sub/".into(),
+            vec![("Depth", "1".into())],
+        ),
+        ("PUT", "/dav/my-files/../bob/b.txt".into(), vec![]),
+        ("PUT", "/dav/my-files/link/b.txt".into(), vec![]),
+        ("PUT", "/dav/my-files/link/new.txt".into(), vec![]),
+        ("DELETE", "/dav/my-files/link/b.txt".into(), vec![]),
+        ("DELETE", "/dav/my-files/%2e%2e/bob/b.txt".into(), vec![]),
+        (
+            "MOVE",
+            "/dav/my-files/link/b.txt".into(),
+            vec![("Destination", "/dav/my-files/stolen.txt".into())],
+        ),
+        (
+            "COPY",
+            "/dav/my-files/link-file".into(),
+            vec![("Destination", "/dav/my-files/stolen.txt".into())],
+        ),
+        (
+            "COPY",
+            "/dav/my-files/a.txt".into(),
+            vec![("Destination", "/dav/my-files/../bob/b.txt".into())],
+        ),
+        (
+            "MOVE",
+            "/dav/my-files/a.txt".into(),
+            vec![("Destination", "/dav/my-files/link/b.txt".into())],
+        ),
+    ] {
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let body: &[u8] = if method == "PUT" { b"pwned" } else { b"" };
+        let a = alice_dav.send(method, &path, &headers, body);
+        let what = format!("{method} {path} {headers:?} -> {}", a.status);
+        assert!(
+            !contains(&a.body, BOB_SECRET.as_bytes()),
+            "CROSS-USER READ: {what}"
+        );
+        assert_eq!(
+            tree(&root.join("bob")),
+            bob_before,
+            "CROSS-USER CHANGE: {what}"
+        );
+        if a.status < 400 || (a.status >= 500 && a.status != 502) {
+            refused.push(format!("{what}: {}", a.text().trim()));
+        }
+    }
+    // A symlink is a zero-byte leaf of alice's folder: its PROPFIND names it alone.
+    for link in ["link", "abs-link"] {
+        let a = alice_dav.send(
+            "PROPFIND",
+            &format!("/dav/my-files/{link}/"),
+            &[("Depth", "1")],
+            b"",
+        );
+        let hrefs = webdav::hrefs(&a);
+        if a.status < 400 && hrefs != [format!("/dav/my-files/{link}/")] {
+            refused.push(format!("PROPFIND {link}/ -> {} {hrefs:?}", a.status));
+        }
+        assert!(
+            !a.text().contains("b.txt"),
+            "CROSS-USER LISTING: {}",
+            a.text()
+        );
+    }
+    assert!(
+        refused.is_empty(),
+        "alice's WebDAV requests at bob's folder must be refused:\n{}",
+        refused.join("\n")
+    );
+    assert!(!alice_folder.join("stolen.txt").exists());
+    assert_eq!(
+        std::fs::read_to_string(alice_folder.join("a.txt")).unwrap(),
+        ALICE_SECRET,
+        "alice's own file stayed"
+    );
+    assert_eq!(names(&root), ["alice", "bob"]);
 }
