@@ -864,3 +864,295 @@ fn over_webdav_each_user_sees_only_their_own_folder() {
     );
     assert_eq!(names(&root), ["alice", "bob"]);
 }
+
+// ---- The personal_workspace switch ----
+
+#[test]
+fn personal_workspace_false_removes_my_files() {
+    let h = default_host("personal_workspace = false\n");
+    let alice = h.add_user("alice", false);
+    assert_eq!(ids(&workspaces(&h, &h.client)), ["files"]);
+    assert!(workspaces(&h, &alice).is_empty());
+    let (s, v) = get(&h, &alice, "get_action=ls&ws=my-files");
+    assert_eq!(s, 403, "{v}");
+    let (s, v) = post(&h, &alice, "get_action=upload&ws=my-files&name=a.txt", b"a");
+    assert_eq!(s, 403, "{v}");
+    let (s, v) = h.get("get_action=ls&ws=my-files");
+    assert_eq!(s, 404, "the admin is told it does not exist: {v}");
+    assert!(!personal(&h).exists(), "no personal folder is made");
+}
+
+#[test]
+fn personal_workspace_true_adds_my_files_beside_declared_workspaces() {
+    // Declared workspaces alone: no My files unless asked for.
+    let h = Host::start(HostSetup::new(
+        fs_config(),
+        vec![manifest("access.fs.toml")],
+    ));
+    let alice = h.add_user("alice", false);
+    assert_eq!(ids(&workspaces(&h, &h.client)), ["files"]);
+    let (s, v) = get(&h, &alice, "get_action=ls&ws=my-files");
+    assert_eq!(s, 403, "{v}");
+    drop(h);
+
+    let h = Host::start(HostSetup::new(
+        format!("personal_workspace = true\n{}", fs_config()),
+        vec![manifest("access.fs.toml")],
+    ));
+    let alice = h.add_user("alice", false);
+    assert_eq!(ids(&workspaces(&h, &h.client)), ["files", "my-files"]);
+    let list = workspaces(&h, &alice);
+    assert_eq!(
+        ids(&list),
+        ["my-files"],
+        "files needs a grant, My files does not"
+    );
+    assert_eq!(list["my-files"]["personal"], true);
+    assert_eq!(list["my-files"]["access"], "rw");
+    let (s, v) = post(
+        &h,
+        &alice,
+        "get_action=upload&ws=my-files&name=a.txt",
+        b"alice's",
+    );
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(
+        std::fs::read(personal(&h).join("alice/a.txt")).unwrap(),
+        b"alice's"
+    );
+    assert!(!h.dir.path().join("root/a.txt").exists());
+}
+
+// ---- A declared keyword workspace with all_users = "r" ----
+
+#[test]
+fn a_declared_keyword_workspace_opens_per_user_with_all_users_access() {
+    let h = Host::start(HostSetup::new(
+        "[[workspaces]]\nid = \"team\"\nlabel = \"Team\"\ndriver = \"access.fs\"\nall_users = \"r\"\n\
+         params = { ROOT = \"AJXP_DATA_PATH/team/AJXP_USER\", CREATE = true }\n"
+            .into(),
+        vec![manifest("access.fs.toml")],
+    ));
+    let team = data_dir(&h).join("team");
+    let alice = h.add_user("alice", false);
+    assert_eq!(
+        ids(&workspaces(&h, &h.client)),
+        ["team"],
+        "declared workspaces replace the defaults, My files included"
+    );
+    let list = workspaces(&h, &alice);
+    assert_eq!(ids(&list), ["team"], "{list:?}");
+    assert_eq!(list["team"]["access"], "r");
+    assert_eq!(list["team"]["personal"], true);
+    let admin_view = &workspaces(&h, &h.client)["team"];
+    assert_eq!(
+        admin_view["params"]["ROOT"],
+        "AJXP_DATA_PATH/team/AJXP_USER"
+    );
+    assert_eq!(admin_view["all_users"], "r");
+
+    // Read: alice lists her (empty) folder; write: refused, nothing written.
+    let (s, v) = get(&h, &alice, "get_action=ls&ws=team");
+    assert_eq!((s, listed_names(&v)), (200, Vec::<String>::new()), "{v}");
+    for query in [
+        "get_action=upload&ws=team&name=a.txt",
+        "get_action=mkdir&ws=team&dir=/&dirname=d",
+    ] {
+        let (s, v) = post(&h, &alice, query, b"a");
+        assert_eq!(s, 403, "{query}: {v}");
+    }
+    assert!(names(&team.join("alice")).is_empty(), "{:?}", tree(&team));
+
+    // The admin (read-write) writes into their own folder, made on first use.
+    assert!(!team.join("admin").exists());
+    let (s, v) = h.post_bytes("get_action=upload&ws=team&name=x.txt", b"admin's".to_vec());
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(std::fs::read(team.join("admin/x.txt")).unwrap(), b"admin's");
+    let (s, v) = get(&h, &alice, "get_action=ls&ws=team");
+    assert_eq!((s, listed_names(&v)), (200, Vec::<String>::new()), "{v}");
+
+    // A grant raises alice to read-write, still in her own folder.
+    h.grant("team", "alice", "rw");
+    let (s, v) = post(
+        &h,
+        &alice,
+        "get_action=upload&ws=team&name=a.txt",
+        b"alice's",
+    );
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(std::fs::read(team.join("alice/a.txt")).unwrap(), b"alice's");
+    assert_eq!(names(&team), ["admin", "alice"]);
+    assert_eq!(names(&team.join("admin")), ["x.txt"]);
+}
+
+// ---- Keyword validation ----
+
+/// `POST /api/workspaces` of an access.fs workspace `id` on `root`, checked by the driver.
+fn create(h: &Host, id: &str, root: &str) -> (u16, Value) {
+    json_of(
+        h.client
+            .post(h.api("workspaces"))
+            .json(&json!({
+                "id": id,
+                "label": id,
+                "driver": "access.fs",
+                "params": { "ROOT": root, "CREATE": "true" },
+            }))
+            .send()
+            .unwrap(),
+    )
+}
+
+/// The field errors of an answer: (field, message).
+fn field_errors(v: &Value) -> Vec<(String, String)> {
+    v["error"]["fields"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no field errors in {v}"))
+        .iter()
+        .map(|f| {
+            (
+                f["field"].as_str().unwrap().to_owned(),
+                f["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn keywords_are_kept_as_written_and_unknown_ones_refused_naming_the_field() {
+    let h = default_host("");
+    let (s, v) = create(&h, "shared", "{data_dir}/shared");
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["params"]["ROOT"], "{data_dir}/shared", "{v}");
+    assert_eq!(v["personal"], false, "{v}");
+    let (s, v) = json_of(h.client.get(h.api("workspaces/shared")).send().unwrap());
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        v["params"]["ROOT"], "{data_dir}/shared",
+        "stored as written: {v}"
+    );
+    // Expanded at use: the data folder's `shared`.
+    let (s, v) = h.post_bytes("get_action=upload&ws=shared&name=s.txt", b"shared".to_vec());
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(
+        std::fs::read(data_dir(&h).join("shared/s.txt")).unwrap(),
+        b"shared"
+    );
+
+    // Pydio's aliases and {user}: accepted, a personal workspace.
+    let (s, v) = create(&h, "pydio", "AJXP_DATA_PATH/pydio/AJXP_USER");
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["personal"], true, "{v}");
+
+    // Unknown keywords, in either spelling: refused naming ROOT, nothing saved.
+    for (id, root, keyword) in [
+        ("nope", "/x/{nope}", "{nope}"),
+        ("home", "/srv/{home}", "{home}"),
+        ("ajxp", "/srv/AJXP_NOPE", "AJXP_NOPE"),
+    ] {
+        let (s, v) = create(&h, id, root);
+        // The host's answer to every field error (as accounts.rs checks for other params).
+        assert_eq!((s, code(&v)), (422, "invalid_params"), "{root}: {v}");
+        let fields = field_errors(&v);
+        assert_eq!(fields.len(), 1, "{fields:?}");
+        assert_eq!(fields[0].0, "ROOT", "{fields:?}");
+        assert!(
+            fields[0].1.contains(&format!("unknown keyword {keyword}")),
+            "{fields:?}"
+        );
+        let (s, _) = json_of(
+            h.client
+                .get(h.api(&format!("workspaces/{id}")))
+                .send()
+                .unwrap(),
+        );
+        assert_eq!(s, 404, "{id} was not saved");
+    }
+}
+
+/// `wshost ARGS --config CONFIG`: success, stdout, stderr.
+fn wshost(config: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(wshost_exe())
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .env("WSHOST_LOG", "warn")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn config_check_refuses_an_unknown_keyword_naming_its_key() {
+    build();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("manifests")).unwrap();
+    let (name, text) = manifest("access.fs.toml");
+    std::fs::write(d.join("manifests").join(name), text).unwrap();
+    let config = |workspaces: &str| {
+        let path = d.join("host.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "data_dir = \"{}\"\nmanifest_dirs = [\"{}\"]\nplugin_dirs = [\"{}\"]\n{workspaces}",
+                d.join("data").display(),
+                d.join("manifests").display(),
+                target_dir().display()
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let good = config(
+        "[[workspaces]]\nid = \"team\"\ndriver = \"access.fs\"\n\
+         params = { ROOT = \"AJXP_DATA_PATH/team/AJXP_USER\", CREATE = true }\n",
+    );
+    let (ok, out, err) = wshost(&good, &["config", "check"]);
+    assert!(ok, "known keywords pass: {out}{err}");
+    assert!(out.starts_with("ok:"), "{out}");
+
+    let bad = config(
+        "[[workspaces]]\nid = \"bad\"\ndriver = \"access.fs\"\nparams = { ROOT = \"/srv/AJXP_NOPE\" }\n",
+    );
+    let (ok, out, err) = wshost(&bad, &["config", "check"]);
+    assert!(!ok, "{out}{err}");
+    let line = out
+        .lines()
+        .find(|l| l.contains("workspaces.params.ROOT"))
+        .unwrap_or_else(|| panic!("no problem names workspaces.params.ROOT:\n{out}{err}"));
+    assert!(
+        line.contains("workspace 'bad'") && line.contains("unknown keyword AJXP_NOPE"),
+        "{line}"
+    );
+    assert!(!d.join("data/team").exists() && !d.join("data/personal").exists());
+}
+
+// ---- The CLI operator has no user ----
+
+#[test]
+fn the_cli_cannot_verify_a_workspace_that_needs_a_user() {
+    let h = default_host("");
+    let config = h.dir.path().join("host.toml");
+    let (ok, out, err) = wshost(&config, &["workspace", "verify", "my-files"]);
+    assert!(!ok, "{out}{err}");
+    assert!(err.contains("needs a signed-in user"), "{out}{err}");
+    assert!(
+        !personal(&h).exists(),
+        "no folder made for anybody: {:?}",
+        names(&data_dir(&h))
+    );
+    // The same CLI verifies a workspace that needs none.
+    let (ok, out, err) = wshost(&config, &["workspace", "verify", "files"]);
+    assert!(ok && out.starts_with("ok:"), "{out}{err}");
+    // And shows My files as written.
+    let (ok, out, err) = wshost(&config, &["workspace", "show", "my-files", "--json"]);
+    assert!(ok, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["params"]["ROOT"], "{data_dir}/personal/{user}", "{v}");
+    assert_eq!(v["personal"], true, "{v}");
+}
