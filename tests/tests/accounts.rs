@@ -1113,7 +1113,10 @@ fn users_never_see_workspace_parameters() {
                 "driver",
                 "driver_label",
                 "id",
-                "label"
+                "label",
+                "owner",
+                "personal",
+                "template"
             ],
             "{ws}"
         );
