@@ -326,27 +326,32 @@ impl Workspaces {
             return Ok(driver);
         }
         // Opened outside the cache's lock: a slow backend must not block other workspaces.
-        let opened = config().and_then(|config| plugin.open(&config));
-        // The gate has done its work (a later arrival finds the driver, or opens anew after a
-        // failure): dropped so that a key per user does not leave one gate per user behind.
+        let opened = config()
+            .and_then(|config| plugin.open(&config))
+            .map(|driver| {
+                let driver = Arc::new(driver);
+                let quick = driver.capabilities().contains(Capabilities::QUICK);
+                let mut open = self.open.lock().expect("driver cache");
+                if key.1.is_some() {
+                    evict_personal(&mut open);
+                }
+                open.insert(
+                    key.clone(),
+                    OpenDriver {
+                        version: ws.version,
+                        used: Instant::now(),
+                        plugin: ws.driver.clone(),
+                        driver: driver.clone(),
+                        quick: quick.then(|| Arc::new(QuickLane::new(&ws.id))),
+                    },
+                );
+                driver
+            });
+        // The gate has done its work once the driver is in the cache (a later arrival finds
+        // it, or opens anew after a failure): dropped, so that a key per user does not leave
+        // one gate per user behind.
         self.opening.lock().expect("driver cache").remove(key);
-        let driver = Arc::new(opened?);
-        let quick = driver.capabilities().contains(Capabilities::QUICK);
-        let mut open = self.open.lock().expect("driver cache");
-        if key.1.is_some() {
-            evict_personal(&mut open);
-        }
-        open.insert(
-            key.clone(),
-            OpenDriver {
-                version: ws.version,
-                used: Instant::now(),
-                plugin: ws.driver.clone(),
-                driver: driver.clone(),
-                quick: quick.then(|| Arc::new(QuickLane::new(&ws.id))),
-            },
-        );
-        Ok(driver)
+        opened
     }
 
     /// The driver already open under `key` for this version of `ws`.
