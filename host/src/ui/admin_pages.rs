@@ -3,6 +3,8 @@
 //! posts here and is answered with a redirect (303) or the page re-rendered with the errors;
 //! the work itself is done by `crate::admin`, shared with the REST API and the CLI.
 
+use std::collections::BTreeMap;
+
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::IntoResponse;
@@ -83,6 +85,9 @@ pub(super) async fn workspaces(
                 "driver": ws.driver,
                 "config": ws.source == Source::Config,
                 "error": ws.setup.as_ref().err(),
+                "all_users": ws.all_users.map(Access::as_str),
+                "personal": ws.per_user,
+                "made": ws.made.as_ref().map(|m| json!({ "template": m.template, "owner": m.owner })),
             })
         })
         .collect();
@@ -102,7 +107,7 @@ pub(super) struct DriverQuery {
 }
 
 /// The enabled access drivers, as `(id, label, description)` JSON.
-async fn enabled_drivers(state: &Shared) -> Result<Vec<Value>, UiError> {
+pub(super) async fn enabled_drivers(state: &Shared) -> Result<Vec<Value>, UiError> {
     let toggles = state.store.plugin_toggles().await?;
     Ok(state
         .registry
@@ -138,7 +143,7 @@ pub(super) async fn new_workspace(
         &state,
         m,
         &data,
-        json!({ "id": "", "label": "", "description": "", "verify_first": true }),
+        json!({ "id": "", "label": "", "description": "", "all_users": "", "verify_first": true }),
     );
     page(
         "workspace.html",
@@ -185,12 +190,17 @@ fn form_context(state: &Shared, m: &Manifest, data: &FormData, ws: Value) -> Val
         "errors": data.errors,
         "general": data.general,
         "warnings": warnings,
-        "keywords": crate::manifest::KEYWORDS
-            .iter()
-            .map(|(k, what)| json!({ "keyword": k, "means": what }))
-            .collect::<Vec<_>>(),
+        "keywords": keywords(),
         "ws": ws,
     })
+}
+
+/// The keywords a text param may hold, for the forms' hint.
+pub(super) fn keywords() -> Vec<Value> {
+    crate::manifest::KEYWORDS
+        .iter()
+        .map(|(k, what)| json!({ "keyword": k, "means": what }))
+        .collect()
 }
 
 /// The identity fields and params of a submitted workspace form.
@@ -206,10 +216,14 @@ fn input_of(m: &Manifest, pairs: &[(String, String)]) -> WorkspaceInput {
     }
 }
 
-/// The form re-rendered with what the admin typed and why the server refused it.
-fn refused(m: &Manifest, input: &WorkspaceInput, err: AppError, data: &mut FormData) -> StatusCode {
-    data.values = input
-        .params
+/// The form re-rendered with what was typed (`params`) and why the server refused it.
+pub(super) fn refused(
+    m: &Manifest,
+    params: &BTreeMap<String, String>,
+    err: AppError,
+    data: &mut FormData,
+) -> StatusCode {
+    data.values = params
         .iter()
         .filter_map(|(k, v)| Some((m.param(k)?.name.clone(), v.clone())))
         .collect();
@@ -241,7 +255,7 @@ pub(super) async fn create_workspace(
     let verify = field(&pairs, "verify_first").is_some();
     let ws = json!({
         "id": input.id, "label": input.label, "description": input.description,
-        "verify_first": verify,
+        "all_users": input.all_users.map(Access::as_str), "verify_first": verify,
     });
     let again = input.clone();
     let how = Creation {
@@ -262,7 +276,7 @@ pub(super) async fn create_workspace(
         }
         Err(err) => {
             let mut data = FormData::default();
-            let status = refused(m, &again, err, &mut data);
+            let status = refused(m, &again.params, err, &mut data);
             let ctx = form_context(&state, m, &data, ws);
             let html = render(
                 "workspace.html",
@@ -321,9 +335,12 @@ async fn edit_page(state: &Shared, s: &Session, id: &str, extras: Extras) -> UiR
             data.secrets_set.insert(k.clone());
         }
     }
-    let ws_json = extras.typed.unwrap_or_else(
-        || json!({ "id": ws.id, "label": ws.label, "description": ws.description }),
-    );
+    let ws_json = extras.typed.unwrap_or_else(|| {
+        json!({
+            "id": ws.id, "label": ws.label, "description": ws.description,
+            "all_users": ws.all_users.map(Access::as_str),
+        })
+    });
     let mut ctx = match manifest {
         Some(m) => form_context(state, m, &data, ws_json),
         None => {
@@ -335,6 +352,11 @@ async fn edit_page(state: &Shared, s: &Session, id: &str, extras: Extras) -> UiR
     ctx["base"] = format!("/ui/admin/workspaces/{}", ws.id).into();
     ctx["ws"]["id"] = ws.id.clone().into();
     ctx["declared"] = declared.into();
+    ctx["made"] = ws
+        .made
+        .as_ref()
+        .map(|m| json!({ "template": m.template, "owner": m.owner }))
+        .into();
     ctx["setup_error"] = ws.setup.as_ref().err().cloned().into();
     ctx["verify"] = extras.verify.unwrap_or(Value::Null);
     ctx["notice"] = extras.notice.into();
@@ -403,13 +425,16 @@ pub(super) async fn update_workspace(
     let m = ops::enabled_manifest(&state, &ws.driver).await?;
     let mut input = input_of(m, &pairs);
     input.id = None;
-    let typed = json!({ "id": id, "label": input.label, "description": input.description });
+    let typed = json!({
+        "id": id, "label": input.label, "description": input.description,
+        "all_users": input.all_users.map(Access::as_str),
+    });
     let again = input.clone();
     match ops::update_workspace(&state, &id, input).await {
         Ok(_) => see_other(&format!("/ui/admin/workspaces/{id}?saved=1")),
         Err(err) => {
             let mut data = FormData::default();
-            let status = refused(m, &again, err, &mut data);
+            let status = refused(m, &again.params, err, &mut data);
             let extras = Extras {
                 data: Some(data),
                 typed: Some(typed),

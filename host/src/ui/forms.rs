@@ -43,12 +43,14 @@ impl FormData {
     }
 
     /// Places the server's field errors: each on its param (found by name or alias), on
-    /// `id`/`label`, or among the general errors.
+    /// `id`/`label` (or a template's `max_per_user`), or among the general errors.
     pub(super) fn place_errors(&mut self, m: &Manifest, errors: Vec<FieldError>) {
         for e in errors {
             let key = match m.param(&e.field) {
                 Some(p) => p.name.clone(),
-                None if e.field == "id" || e.field == "label" => e.field.clone(),
+                None if ["id", "label", "max_per_user"].contains(&e.field.as_str()) => {
+                    e.field.clone()
+                }
                 None => {
                     self.general.push(format!("{}: {}", e.field, e.message));
                     continue;

@@ -24,7 +24,7 @@
 //! Layout: `mod` (router, rendering, sessions, errors), `pages` (login, logout, the user's
 //! workspaces, the file browser), `app_passwords` (each user's app passwords for WebDAV
 //! clients), `admin_pages` (plugins and workspace administration), `forms` (the workspace
-//! form generated from a manifest).
+//! form generated from a manifest; its fields are the macros of `macros.html`).
 
 mod admin_pages;
 mod app_passwords;
@@ -255,8 +255,9 @@ fn env() -> &'static Environment<'static> {
     })
 }
 
-const TEMPLATES: [(&str, &str); 10] = [
+const TEMPLATES: [(&str, &str); 11] = [
     ("base.html", include_str!("../../templates/base.html")),
+    ("macros.html", include_str!("../../templates/macros.html")),
     ("error.html", include_str!("../../templates/error.html")),
     ("login.html", include_str!("../../templates/login.html")),
     ("logout.html", include_str!("../../templates/logout.html")),
