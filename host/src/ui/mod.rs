@@ -23,13 +23,16 @@
 //!
 //! Layout: `mod` (router, rendering, sessions, errors), `pages` (login, logout, the user's
 //! workspaces, the file browser), `app_passwords` (each user's app passwords for WebDAV
-//! clients), `admin_pages` (plugins and workspace administration), `forms` (the workspace
-//! form generated from a manifest; its fields are the macros of `macros.html`).
+//! clients), `admin_pages` (plugins and workspace administration), `template_pages` (the
+//! administrator's template editor, and the form users make their own workspace from a
+//! template with), `forms` (the workspace form generated from a manifest; its fields are the
+//! macros of `macros.html`).
 
 mod admin_pages;
 mod app_passwords;
 mod forms;
 mod pages;
+mod template_pages;
 
 use std::sync::OnceLock;
 
@@ -56,6 +59,14 @@ pub(crate) fn router() -> Router<Shared> {
         .route("/ui/login", get(pages::login_page).post(pages::login))
         .route("/ui/logout", get(pages::logout_page).post(pages::logout))
         .route("/ui/workspaces/{id}", get(pages::browser))
+        .route(
+            "/ui/workspaces/{id}/delete",
+            post(template_pages::delete_own),
+        )
+        .route(
+            "/ui/templates/{id}/new",
+            get(template_pages::new_own).post(template_pages::create_own),
+        )
         .route(
             "/ui/app-passwords",
             get(app_passwords::list).post(app_passwords::create),
@@ -87,6 +98,19 @@ pub(crate) fn router() -> Router<Shared> {
         .route(
             "/ui/admin/workspaces/{id}/delete",
             post(admin_pages::delete),
+        )
+        .route("/ui/admin/templates", get(template_pages::list))
+        .route(
+            "/ui/admin/templates/new",
+            get(template_pages::new_template).post(template_pages::create_template),
+        )
+        .route(
+            "/ui/admin/templates/{id}",
+            get(template_pages::edit_template).post(template_pages::update_template),
+        )
+        .route(
+            "/ui/admin/templates/{id}/delete",
+            post(template_pages::delete_template),
         )
         .route("/ui/static/{file}", get(static_file))
         .method_not_allowed_fallback(|method: Method, uri: Uri| async move {
@@ -255,7 +279,7 @@ fn env() -> &'static Environment<'static> {
     })
 }
 
-const TEMPLATES: [(&str, &str); 11] = [
+const TEMPLATES: [(&str, &str); 14] = [
     ("base.html", include_str!("../../templates/base.html")),
     ("macros.html", include_str!("../../templates/macros.html")),
     ("error.html", include_str!("../../templates/error.html")),
@@ -275,6 +299,18 @@ const TEMPLATES: [(&str, &str); 11] = [
     (
         "workspace.html",
         include_str!("../../templates/workspace.html"),
+    ),
+    (
+        "templates.html",
+        include_str!("../../templates/templates.html"),
+    ),
+    (
+        "template.html",
+        include_str!("../../templates/template.html"),
+    ),
+    (
+        "own_workspace.html",
+        include_str!("../../templates/own_workspace.html"),
     ),
 ];
 
@@ -424,6 +460,227 @@ mod tests {
         );
         assert!(html.contains("<td>never</td>"), "{html}");
         assert!(html.contains("<a href=\"/ui/app-passwords\">App passwords</a>"));
+    }
+
+    const FS: &str = r#"
+id = "access.fs"
+type = "access"
+label = "Local folder"
+library = "access_fs"
+
+[[params]]
+name = "ROOT"
+type = "string"
+label = "Folder"
+mandatory = true
+
+[[params]]
+name = "CREATE"
+type = "boolean"
+label = "Create the folder if missing"
+advanced = true
+
+[[params]]
+name = "KEY"
+type = "password"
+label = "Key"
+"#;
+
+    fn fs_manifest() -> crate::manifest::Manifest {
+        crate::manifest::parse(FS, std::path::Path::new("fs.toml")).unwrap()
+    }
+
+    fn scope() -> crate::manifest::Scope<'static> {
+        crate::manifest::Scope {
+            user: None,
+            data_dir: std::path::Path::new("/srv"),
+            public_url: "https://h.example",
+        }
+    }
+
+    fn user_ctx(admin: bool, extra: Value) -> Value {
+        let mut ctx = extra;
+        ctx["title"] = "t".into();
+        ctx["csrf"] = "tok".into();
+        ctx["user"] = json!({ "name": "ann", "admin": admin });
+        ctx
+    }
+
+    #[test]
+    fn the_users_form_has_only_the_params_users_fill_in() {
+        let m = fs_manifest();
+        let spec = crate::store::TemplateSpec {
+            user_params: ["CREATE".to_owned(), "KEY".to_owned()].into(),
+            max_per_user: Some(2),
+        };
+        let form = crate::admin::user_form(&m, &spec);
+        let mut data = forms::FormData::defaults(&form);
+        data.errors.insert("label".into(), "required".into());
+        let groups = forms::groups(&form, &scope(), &data);
+        let html = render(
+            "own_workspace.html",
+            user_ctx(
+                false,
+                json!({
+                    "template": { "id": "t", "label": "Mine", "driver_label": "Local folder",
+                                  "max_per_user": 2, "made": 1 },
+                    "action": "/ui/templates/t/new", "groups": groups,
+                    "errors": data.errors, "general": [],
+                    "own": { "label": "", "id": "", "verify_first": true },
+                }),
+            ),
+        )
+        .unwrap()
+        .0;
+        assert!(html.contains("name=\"p.CREATE\""), "{html}");
+        assert!(html.contains("name=\"p.KEY\""), "{html}");
+        assert!(
+            !html.contains("ROOT"),
+            "a fixed param is not in the page: {html}"
+        );
+        assert!(!html.contains("Folder<"), "{html}");
+        assert!(html.contains("name=\"csrf\" value=\"tok\""), "{html}");
+        assert!(
+            html.contains("id=\"e-label\" role=\"alert\">required<"),
+            "{html}"
+        );
+        assert!(html.contains("1 of at most 2"), "{html}");
+        assert!(!html.contains("Each user fills this in"), "{html}");
+    }
+
+    #[test]
+    fn the_template_editor_has_a_users_box_per_param_and_the_limit() {
+        let m = fs_manifest();
+        let mut data = forms::FormData::defaults(&m);
+        data.secrets_set.insert("KEY".into());
+        data.errors
+            .insert("max_per_user".into(), "expected at least 1".into());
+        let mut groups = forms::groups(&m, &scope(), &data);
+        groups[0]["fields"][0]["user_param"] = true.into();
+        let html = render(
+            "template.html",
+            user_ctx(
+                true,
+                json!({
+                    "mode": "edit", "action": "/ui/admin/templates/t", "base": "/ui/admin/templates/t",
+                    "driver": { "id": "access.fs", "label": "Local folder", "description": "" },
+                    "groups": groups, "errors": data.errors, "general": [], "keywords": [],
+                    "tpl": { "id": "t", "label": "Mine", "max_per_user": "0" },
+                    "workspaces": ["ann-mine"], "problem": "template 't' is in use",
+                }),
+            ),
+        )
+        .unwrap()
+        .0;
+        assert_eq!(
+            html.matches("id=\"u-").count(),
+            3,
+            "a box per param: {html}"
+        );
+        assert!(
+            html.contains("name=\"user.ROOT\" value=\"true\" checked>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("name=\"user.CREATE\" value=\"true\">"),
+            "{html}"
+        );
+        assert!(html.contains("name=\"max_per_user\""), "{html}");
+        assert!(html.contains("expected at least 1"), "{html}");
+        assert!(
+            html.contains("a value is set"),
+            "a set password is marked: {html}"
+        );
+        assert!(
+            html.contains("id=\"problem\">template &#x27;t&#x27; is in use<"),
+            "{html}"
+        );
+        assert!(html.contains("templates&#x2f;t/delete\""), "{html}");
+        assert!(html.contains("data-ws=\"ann-mine\""), "{html}");
+    }
+
+    #[test]
+    fn the_workspace_form_shows_every_users_access() {
+        let m = fs_manifest();
+        let data = forms::FormData::defaults(&m);
+        let html = render(
+            "workspace.html",
+            user_ctx(
+                true,
+                json!({
+                    "mode": "edit", "action": "/ui/admin/workspaces/w", "base": "/ui/admin/workspaces/w",
+                    "driver": { "id": "access.fs", "label": "Local folder" },
+                    "groups": forms::groups(&m, &scope(), &data), "errors": {}, "general": [],
+                    "keywords": [], "ws": { "id": "w", "label": "W", "all_users": "rw" },
+                    "grants": [], "users": [],
+                }),
+            ),
+        )
+        .unwrap()
+        .0;
+        assert!(html.contains("name=\"all_users\""), "{html}");
+        assert!(html.contains("<option value=\"rw\" selected>"), "{html}");
+        assert!(!html.contains("<option value=\"r\" selected>"), "{html}");
+        assert!(
+            html.contains("id=\"f-ROOT\""),
+            "the shared macro renders: {html}"
+        );
+    }
+
+    #[test]
+    fn lists_show_personal_shared_and_owned_workspaces() {
+        let html = render(
+            "workspaces.html",
+            user_ctx(
+                true,
+                json!({ "workspaces": [
+                    { "id": "my-files", "label": "My files", "driver": "access.fs",
+                      "all_users": "rw", "personal": true, "made": null },
+                    { "id": "ann-box", "label": "Box", "driver": "access.fs",
+                      "made": { "template": "box", "owner": "ann" } },
+                ] }),
+            ),
+        )
+        .unwrap()
+        .0;
+        assert!(html.contains("every user: rw"), "{html}");
+        assert!(html.contains("personal"), "{html}");
+        assert!(html.contains("owned by ann"), "{html}");
+        assert!(
+            html.contains("href=\"/ui/admin/templates/box\" class=\"template\""),
+            "{html}"
+        );
+
+        let html = render(
+            "home.html",
+            user_ctx(
+                false,
+                json!({
+                    "workspaces": [
+                        { "id": "my-files", "label": "My files", "driver_label": "Local folder",
+                          "access": "rw", "personal": true, "owner": null },
+                        { "id": "ann-box", "label": "Box", "driver_label": "Local folder",
+                          "access": "rw", "template": "box", "owner": "ann" },
+                        { "id": "bob-box", "label": "Bob's", "driver_label": "Local folder",
+                          "access": "r", "template": "box", "owner": "bob" },
+                    ],
+                    "templates": [{ "id": "box", "label": "A box", "driver_label": "Local folder",
+                                    "workspaces": ["ann-box"], "max_per_user": 3 }],
+                }),
+            ),
+        )
+        .unwrap()
+        .0;
+        assert!(html.contains("data-ws=\"my-files\""), "{html}");
+        assert!(html.contains("a folder of your own"), "{html}");
+        assert!(
+            html.contains("action=\"/ui/workspaces/ann-box/delete\""),
+            "{html}"
+        );
+        assert!(!html.contains("/ui/workspaces/bob-box/delete"), "{html}");
+        assert!(!html.contains("/ui/workspaces/my-files/delete"), "{html}");
+        assert!(html.contains("href=\"/ui/templates/box/new\""), "{html}");
+        assert!(html.contains("1 of at most 3 made"), "{html}");
     }
 
     #[test]

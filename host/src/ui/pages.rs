@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::{field, form_pairs, page, render, see_other, Session, UiPath, UiQuery, UiResult};
 use crate::access::{check_access, visible_workspaces};
-use crate::admin::{driver_label, workspace_view, Viewer};
+use crate::admin::{driver_label, templates, workspace_view, Viewer};
 use crate::app::error::AppError;
 use crate::app::Shared;
 use crate::auth::{cleared_cookie, log_in, Caller, SESSION_COOKIE};
@@ -122,8 +122,19 @@ pub(super) async fn logout(
     Ok((jar.remove(cleared_cookie()), see_other("/ui/login")?).into_response())
 }
 
-/// The workspaces the user may use (administrators: all of them).
-pub(super) async fn home(State(state): State<Shared>, headers: HeaderMap, uri: Uri) -> UiResult {
+#[derive(Deserialize)]
+pub(super) struct HomeNotice {
+    deleted: Option<String>,
+}
+
+/// The workspaces the user may use (administrators: all of them), "My files" and their own
+/// among them, and the templates they may make a workspace from.
+pub(super) async fn home(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    uri: Uri,
+    UiQuery(q): UiQuery<HomeNotice>,
+) -> UiResult {
     let s = Session::of(&state, &headers, &uri).await?;
     let visible = visible_workspaces(&state, &s.caller).await?;
     // The user's view for everyone: this page shows no workspace's definition.
@@ -131,9 +142,14 @@ pub(super) async fn home(State(state): State<Shared>, headers: HeaderMap, uri: U
         .iter()
         .map(|(ws, a)| workspace_view(&state, ws, Viewer::User(*a)))
         .collect();
+    let templates = templates(&state, Some(&s.user.name)).await?;
+    let notice = q.deleted.map(|id| format!("Workspace '{id}' deleted."));
     page(
         "home.html",
-        s.page("Workspaces", json!({ "workspaces": list })),
+        s.page(
+            "Workspaces",
+            json!({ "workspaces": list, "templates": templates, "notice": notice }),
+        ),
     )
 }
 
