@@ -1765,3 +1765,195 @@ fn admin_creates_an_s3_workspace_from_its_form() {
     });
     drop(weed);
 }
+
+/// Templates through the UI (issue 23): the admin makes an access.fs template whose folder
+/// each user gives (`ROOT` ticked "Each user fills this in") and whose `CREATE = true` is
+/// fixed; a user's form shows the folder and nothing of the fixed param, refuses a bad
+/// folder next to its field, and makes a workspace the user lands in and uploads to (its
+/// folder created by the fixed `CREATE`); another user sees neither it nor its delete
+/// button; the template cannot be deleted while in use; its owner deletes it, then the admin
+/// deletes the template.
+#[test]
+fn a_user_makes_a_workspace_from_a_template_and_deletes_it() {
+    let h = Host::start(HostSetup::new(
+        String::new(),
+        vec![manifest("access.fs.toml")],
+    ));
+    h.add_user("alice", false);
+    h.add_user("bob", false);
+    let url = h.url.clone();
+    let folder = h.dir.path().join("alice-own/deep");
+    let upload_dir = tempfile::tempdir().unwrap();
+    let upload = upload_dir.path().join("notes.txt");
+    std::fs::write(&upload, b"mine").unwrap();
+
+    with_browser(
+        "a_user_makes_a_workspace_from_a_template_and_deletes_it",
+        |b| {
+            Box::pin(async move {
+                login(b, &url, "admin", ADMIN_PASSWORD).await?;
+                // The workspace list marks "My files": every user, a folder each.
+                b.goto(&format!("{url}/ui/admin/workspaces"))
+                    .await
+                    .map_err(fail("goto workspaces"))?;
+                let row = text(b, "#workspaces tr[data-ws='my-files']").await?;
+                ensure(
+                    row.contains("every user: rw") && row.contains("personal"),
+                    format!("my-files row {row:?}"),
+                )?;
+
+                // The template editor: the driver, then its form with a box per param.
+                click(b, "nav a[href='/ui/admin/templates']").await?;
+                click(b, "#new-template").await?;
+                click(b, "a[data-driver='access.fs']").await?;
+                wait_css(b, "#template-form").await?;
+                fill(b, "#f-label", "Own folder").await?;
+                fill(b, "#f-id", "own").await?;
+                click(b, "#u-ROOT").await?;
+                click(b, "details summary").await?;
+                click(b, "#f-CREATE").await?;
+                fill(b, "#f-max_per_user", "2").await?;
+                click(b, "#save").await?;
+                wait_url(b, "/ui/admin/templates/own?created=1").await?;
+                ensure(
+                    text(b, "#notice").await?.contains("created"),
+                    "a created notice",
+                )?;
+                let ticked = |css: &'static str| async move {
+                    wait_css(b, css)
+                        .await?
+                        .is_selected()
+                        .await
+                        .map_err(fail(css))
+                };
+                ensure(ticked("#u-ROOT").await?, "ROOT is the users'")?;
+                ensure(!ticked("#u-CREATE").await?, "CREATE is fixed")?;
+                ensure(ticked("#f-CREATE").await?, "CREATE is fixed to true")?;
+                ensure(value(b, "#f-max_per_user").await? == "2", "the limit")?;
+                b.goto(&format!("{url}/ui/admin/templates"))
+                    .await
+                    .map_err(fail("goto templates"))?;
+                let row = text(b, "#templates tr[data-template='own']").await?;
+                ensure(
+                    row.contains("Folder") && row.contains("at most 2"),
+                    format!("template row {row:?}"),
+                )?;
+                no_script_errors(b, "the template editor").await?;
+                click(b, "#logout").await?;
+                wait_url(b, "/ui/login").await?;
+
+                // Alice: "My files" is hers; the template's form shows only the folder.
+                login(b, &url, "alice", "alice-password").await?;
+                wait_css(b, "#workspaces a[data-ws='my-files']").await?;
+                click(b, "#templates a[data-template='own']").await?;
+                wait_url(b, "/ui/templates/own/new").await?;
+                wait_css(b, "#own-form #f-ROOT").await?;
+                for css in ["[name='p.CREATE']", "[data-field='CREATE']", "#f-CREATE"] {
+                    let found = b.find_all(Locator::Css(css)).await.map_err(fail(css))?;
+                    ensure(found.is_empty(), format!("the fixed param shows as {css}"))?;
+                }
+                let html = b.source().await.map_err(fail("page source"))?;
+                ensure(
+                    !html.contains("CREATE") && !html.contains("Create the folder"),
+                    "nothing of the fixed param is in the page",
+                )?;
+                fill(b, "#f-label", "Alice's own").await?;
+                fill(b, "#f-id", "alice-own").await?;
+                fill(b, "#f-ROOT", "relative/folder").await?;
+                click(b, "#save").await?;
+                wait_text(b, "[data-field='ROOT'] .field-error", |t| {
+                    t.contains("pattern")
+                })
+                .await?;
+                ensure(
+                    value(b, "#f-label").await? == "Alice's own",
+                    "the label is kept",
+                )?;
+                ensure(
+                    value(b, "#f-ROOT").await? == "relative/folder",
+                    "the typed folder is kept",
+                )?;
+                fill(b, "#f-ROOT", &folder.display().to_string()).await?;
+                click(b, "#save").await?;
+                wait_url(b, "/ui/workspaces/alice-own").await?;
+                wait_css(b, "#empty").await?;
+                ensure(folder.is_dir(), "the fixed CREATE made the folder")?;
+                upload_in_page(b, &upload).await?;
+                ensure(
+                    folder.join("notes.txt").is_file(),
+                    "the upload is in her folder",
+                )?;
+                click(b, "nav a[href='/ui/']").await?;
+                let card = text(b, "#workspaces li[data-card='alice-own']").await?;
+                ensure(
+                    card.contains("from the template own"),
+                    format!("her card {card:?}"),
+                )?;
+                wait_css(b, "#delete-alice-own").await?;
+                no_script_errors(b, "the user's template form").await?;
+                click(b, "#logout").await?;
+                wait_url(b, "/ui/login").await?;
+
+                // Bob sees neither her workspace nor a delete button, and cannot open it.
+                login(b, &url, "bob", "bob-password").await?;
+                wait_css(b, "#workspaces a[data-ws='my-files']").await?;
+                wait_css(b, "#templates a[data-template='own']").await?;
+                for css in ["a[data-ws='alice-own']", "form.delete-own"] {
+                    let found = b.find_all(Locator::Css(css)).await.map_err(fail(css))?;
+                    ensure(found.is_empty(), format!("bob sees {css}"))?;
+                }
+                b.goto(&format!("{url}/ui/workspaces/alice-own"))
+                    .await
+                    .map_err(fail("goto alice-own"))?;
+                wait_css(b, "#page-error").await?;
+                b.goto(&format!("{url}/ui/"))
+                    .await
+                    .map_err(fail("goto home"))?;
+                click(b, "#logout").await?;
+                wait_url(b, "/ui/login").await?;
+
+                // The admin sees whose it is; the template in use is not deleted.
+                login(b, &url, "admin", ADMIN_PASSWORD).await?;
+                b.goto(&format!("{url}/ui/admin/workspaces"))
+                    .await
+                    .map_err(fail("goto workspaces"))?;
+                let row = text(b, "#workspaces tr[data-ws='alice-own']").await?;
+                ensure(
+                    row.contains("owned by alice") && row.contains("own"),
+                    format!("alice-own row {row:?}"),
+                )?;
+                b.goto(&format!("{url}/ui/admin/templates/own"))
+                    .await
+                    .map_err(fail("goto template"))?;
+                wait_css(b, "#made-workspaces a[data-ws='alice-own']").await?;
+                click(b, "#delete-template").await?;
+                b.accept_alert().await.map_err(fail("confirm"))?;
+                wait_css(b, "#problem").await?;
+                click(b, "#logout").await?;
+                wait_url(b, "/ui/login").await?;
+
+                // Alice deletes her workspace (its files stay).
+                login(b, &url, "alice", "alice-password").await?;
+                click(b, "#delete-alice-own").await?;
+                b.accept_alert().await.map_err(fail("confirm"))?;
+                wait_text(b, "#notice", |t| t.contains("deleted")).await?;
+                wait_gone(b, "a[data-ws='alice-own']").await?;
+                ensure(folder.join("notes.txt").is_file(), "her files stay")?;
+                click(b, "#logout").await?;
+                wait_url(b, "/ui/login").await?;
+
+                // Now unused, the template goes.
+                login(b, &url, "admin", ADMIN_PASSWORD).await?;
+                b.goto(&format!("{url}/ui/admin/templates/own"))
+                    .await
+                    .map_err(fail("goto template"))?;
+                wait_css(b, "#none-made").await?;
+                click(b, "#delete-template").await?;
+                b.accept_alert().await.map_err(fail("confirm"))?;
+                wait_url(b, "/ui/admin/templates?deleted=own").await?;
+                wait_css(b, "#no-templates").await?;
+                no_script_errors(b, "the admin pages").await
+            })
+        },
+    );
+}
