@@ -1199,3 +1199,76 @@ fn disconnect_by_get_is_refused_before_the_plugin_runs() {
     assert_eq!(r.status(), 403);
     assert_eq!(ls(&h, &ann, "/").0, 200, "still connected");
 }
+
+/// A redirect URL left at its default is the default of every instance, not the URL of the
+/// one it was created on (issue 22, trap 3): two instances on one store with different public
+/// URLs each send users back to themselves; one set by hand off the public URL is flagged.
+#[test]
+fn a_default_redirect_url_follows_each_instances_public_url() {
+    let db = PgDatabase::create();
+    let pg_host = |public_url: &str| {
+        Host::start(HostSetup::new(
+            format!(
+                "{public_url}database = \"{}\"\nsecret_key = \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"\npersonal_workspace = false\n[plugins]\nenabled = [\"access.dropbox\"]\n",
+                db.url
+            ),
+            vec![manifest("access.dropbox.toml")],
+        ))
+    };
+    let a = pg_host("");
+    let b = pg_host("public_url = \"https://files.example\"\n");
+    create_workspace(&a, &[]);
+    let (_, v) = json_of(
+        a.client
+            .get(a.api(&format!("workspaces/{WS}")))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(
+        v["params"]["REDIRECT_URL"], "{public_url}/index.php?get_action=dropbox_oauth_authorize",
+        "stored as the default, not expanded: {v}"
+    );
+    let ann = user(&a, "ann");
+    let on_b = b.login("ann", "ann-password");
+    assert_eq!(
+        must_authorize(&a, &ann)["redirect_uri"],
+        format!("{}/index.php?get_action=dropbox_oauth_authorize", a.url)
+    );
+    assert_eq!(
+        must_authorize(&b, &on_b)["redirect_uri"],
+        "https://files.example/index.php?get_action=dropbox_oauth_authorize"
+    );
+    let verify = |h: &Host| {
+        let (s, v) = json_of(
+            h.client
+                .post(h.api(&format!("workspaces/{WS}/verify")))
+                .send()
+                .unwrap(),
+        );
+        assert_eq!(s, 200, "{v}");
+        v["warnings"].clone()
+    };
+    assert_eq!(verify(&b), json!([]));
+
+    // Set by hand to the old address: flagged by verify on the instance it no longer fits.
+    let old = format!("{}/index.php?get_action=dropbox_oauth_authorize", a.url);
+    let (s, v) = json_of(
+        a.client
+            .put(a.api(&format!("workspaces/{WS}")))
+            .json(&json!({
+                "label": "Dropbox", "driver": "access.dropbox",
+                "params": { "CLIENT_ID": "wshostTestApp", "REDIRECT_URL": old },
+            }))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(verify(&a), json!([]));
+    let warnings = verify(&b);
+    let text = warnings[0].as_str().unwrap_or_default();
+    assert!(
+        text.starts_with(&format!("REDIRECT_URL is {old}"))
+            && text.contains("public URL https://files.example"),
+        "{warnings}"
+    );
+}

@@ -384,3 +384,56 @@ fn client_supplied_values_never_start_a_log_line() {
         "the value is logged, escaped, on its line:\n{log}"
     );
 }
+
+/// `config check` warns, without failing, of what would bite a shared deployment: a redirect
+/// URL off the public URL, and the embedded workspaces on one instance's data folder with a
+/// PostgreSQL store.
+#[test]
+fn config_check_warns_of_a_stale_redirect_url_and_local_defaults_on_postgresql() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifests = dir.path().join("manifests");
+    std::fs::create_dir_all(&manifests).unwrap();
+    for file in ["access.dropbox.toml", "access.fs.toml"] {
+        std::fs::copy(root().join("manifests").join(file), manifests.join(file)).unwrap();
+    }
+    let check = |toml: &str| {
+        let config = dir.path().join("host.toml");
+        let head = format!(
+            "public_url = \"https://files.example\"\ndata_dir = \"{}\"\nmanifest_dirs = [\"{}\"]\nplugin_dirs = [\"{}\"]\n",
+            dir.path().join("data").display(),
+            manifests.display(),
+            target_dir().display()
+        );
+        std::fs::write(&config, head + toml).unwrap();
+        let out = Command::new(wshost_exe())
+            .args(["config", "check", "--config"])
+            .arg(&config)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        (out.status.success(), text)
+    };
+    build();
+    let (ok, text) = check(
+        "[[workspaces]]\nid = \"dbx\"\ndriver = \"access.dropbox\"\n\
+         params = { CLIENT_ID = \"abc\", REDIRECT_URL = \"http://127.0.0.1:8080/index.php?get_action=dropbox_oauth_authorize\" }\n",
+    );
+    assert!(ok, "a warning does not fail the check: {text}");
+    assert!(
+        text.contains("warning: ")
+            && text.contains("workspace 'dbx': REDIRECT_URL is http://127.0.0.1:8080/")
+            && text.contains("public URL https://files.example"),
+        "{text}"
+    );
+    let (ok, text) = check("[[workspaces]]\nid = \"dbx\"\ndriver = \"access.dropbox\"\nparams = { CLIENT_ID = \"abc\" }\n");
+    assert!(
+        ok && !text.contains("warning"),
+        "the default follows: {text}"
+    );
+    let (ok, text) = check("database = \"postgres://db.example/wshost\"\n");
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("warning: the embedded workspaces files and my-files"),
+        "{text}"
+    );
+}

@@ -255,6 +255,13 @@ pub(crate) fn workspace(cmd: WorkspaceCommand) -> anyhow::Result<ExitCode> {
             Ok((v, text))
         }),
         WorkspaceCommand::Verify { id, opts } => run(&opts, |s| async move {
+            let warnings = match s.workspace(&id).await.map_err(cli_error)? {
+                Some(ws) => admin::workspace_warnings(&s, &ws),
+                None => Vec::new(),
+            };
+            for w in &warnings {
+                eprintln!("warning: {w}");
+            }
             let target = access::operator(&id);
             let message = admin::verify_workspace(&s, &target)
                 .await
@@ -263,7 +270,7 @@ pub(crate) fn workspace(cmd: WorkspaceCommand) -> anyhow::Result<ExitCode> {
             // shows no write, mkdir, delete, rename or copy.
             let caps = target.driver().capabilities(&s).await.map_err(cli_error)?;
             Ok((
-                json!({ "ok": true, "message": message, "capabilities": caps.names() }),
+                json!({ "ok": true, "message": message, "capabilities": caps.names(), "warnings": warnings }),
                 format!("ok: {message}\ncapabilities: {}", caps.names().join(", ")),
             ))
         }),

@@ -11,6 +11,8 @@ use crate::plugins::registry;
 pub(super) fn config_check(settings: &Settings) -> anyhow::Result<ExitCode> {
     let (config, config_problems) = Config::load_all(settings)?;
     let mut problems: Vec<String> = config_problems.iter().map(ToString::to_string).collect();
+    // What an operator should know but does not stop the deployment.
+    let mut warnings: Vec<String> = Vec::new();
     for dir in config.plugin_dirs.iter().chain(&config.manifest_dirs) {
         if !dir.is_dir() {
             problems.push(format!(
@@ -59,26 +61,32 @@ pub(super) fn config_check(settings: &Settings) -> anyhow::Result<ExitCode> {
                 ws.id, ws.driver
             )),
             Some(m) => {
-                if let Err(fields) = m.validate(
-                    &ws.string_params(),
-                    &crate::manifest::Scope {
-                        user: None,
-                        data_dir: &config.data_dir,
-                        public_url: &config.public_url,
-                    },
-                ) {
-                    for f in fields {
-                        problems.push(format!(
-                            "{origin}: key `workspaces.params.{}` (workspace '{}'): {}",
-                            f.field, ws.id, f.message
-                        ));
+                let scope = crate::manifest::Scope {
+                    user: None,
+                    data_dir: &config.data_dir,
+                    public_url: &config.public_url,
+                };
+                match m.validate(&ws.string_params(), &scope) {
+                    Err(fields) => {
+                        for f in fields {
+                            problems.push(format!(
+                                "{origin}: key `workspaces.params.{}` (workspace '{}'): {}",
+                                f.field, ws.id, f.message
+                            ));
+                        }
                     }
+                    Ok(params) => warnings.extend(
+                        m.public_url_drift(&params, &scope)
+                            .into_iter()
+                            .map(|w| format!("{origin}: workspace '{}': {w}", ws.id)),
+                    ),
                 }
             }
         }
     }
-    if let Some(warning) = config.local_defaults_warning() {
-        println!("warning: {warning}");
+    warnings.extend(config.local_defaults_warning());
+    for w in &warnings {
+        println!("warning: {w}");
     }
     if problems.is_empty() {
         println!(

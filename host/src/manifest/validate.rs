@@ -120,6 +120,37 @@ impl Manifest {
         Ok(expanded)
     }
 
+    /// A warning for each param whose manifest default is on the public URL (an OAuth
+    /// redirect URL) but whose value, expanded for `scope`, is not: the provider would send
+    /// users to another host, often one a change of `public_url` left behind.
+    pub(crate) fn public_url_drift(
+        &self,
+        params: &BTreeMap<String, String>,
+        scope: &Scope,
+    ) -> Vec<String> {
+        let base = scope.public_url.trim_end_matches('/');
+        self.params
+            .iter()
+            .filter(|p| {
+                p.default
+                    .as_deref()
+                    .is_some_and(|d| d.starts_with("{public_url}"))
+            })
+            .filter_map(|p| {
+                let value = keywords::expand(params.get(&p.name)?, scope).ok()?;
+                let on_it = value == base || value.starts_with(&format!("{base}/"));
+                (!on_it).then(|| {
+                    format!(
+                        "{} is {value}, not on this deployment's public URL {base}: the \
+                         provider would send users elsewhere (leave it empty to follow \
+                         public_url)",
+                        p.name
+                    )
+                })
+            })
+            .collect()
+    }
+
     /// Whether `params` (validated) differ per user: one holds `{user}`.
     pub(crate) fn per_user(&self, params: &BTreeMap<String, String>) -> bool {
         params.iter().any(|(name, value)| {
@@ -360,6 +391,36 @@ mod tests {
                 "SECRET",
                 Some("{user}"),
             )],
+        );
+    }
+
+    #[test]
+    fn a_redirect_url_off_the_public_url_is_flagged() {
+        let d = parse_ok(DROPBOX_SKETCH);
+        let drift = |redirect: &str| {
+            let input = [
+                ("CLIENT_ID".to_owned(), "k".to_owned()),
+                ("REDIRECT_URL".to_owned(), redirect.to_owned()),
+            ];
+            let values = d.validate(&input.into(), &deployment()).unwrap();
+            d.public_url_drift(&values, &deployment())
+        };
+        assert_eq!(drift(""), Vec::<String>::new(), "the default follows");
+        assert!(drift("https://ws.example/index.php?x").is_empty());
+        let found = drift("http://127.0.0.1:8080/index.php?get_action=dropbox_oauth_authorize");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].starts_with("REDIRECT_URL is http://127.0.0.1:8080/"),
+            "{found:?}"
+        );
+        assert!(
+            found[0].contains("public URL https://ws.example"),
+            "{found:?}"
+        );
+        assert_eq!(
+            drift("https://ws.example.evil/cb").len(),
+            1,
+            "a prefix is not the origin"
         );
     }
 

@@ -117,11 +117,18 @@ pub(super) async fn verify(
     AppPath(id): AppPath<String>,
 ) -> Result<Json<Value>, AppError> {
     let granted = check_access(&state, &caller, &id, Access::Read).await?;
+    let warnings = match state.workspace(&id).await? {
+        Some(ws) => admin::workspace_warnings(&state, &ws),
+        None => Vec::new(),
+    };
     match admin::verify_workspace(&state, &granted).await {
-        Ok(message) => Ok(Json(json!({ "ok": true, "message": message }))),
+        Ok(message) => Ok(Json(
+            json!({ "ok": true, "message": message, "warnings": warnings }),
+        )),
         Err(AppError::Plugin(e)) => Ok(Json(json!({
             "ok": false,
             "error": { "code": e.kind.as_str(), "message": e.message, "authorize_url": e.authorize_url },
+            "warnings": warnings,
         }))),
         Err(other) => Err(other),
     }
