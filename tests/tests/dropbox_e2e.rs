@@ -1272,3 +1272,35 @@ fn a_default_redirect_url_follows_each_instances_public_url() {
         "{warnings}"
     );
 }
+
+/// The fake Dropbox guide's `workspace create` command, run as written (dry run): its example
+/// values pass the manifest's own rules (issue 22, trap 11: its client id once did not).
+#[test]
+fn the_fake_dropbox_guides_workspace_command_is_valid_as_written() {
+    let h = host();
+    let guide = std::fs::read_to_string(root().join("docs/drivers/dropbox-fake.md")).unwrap();
+    let start = guide
+        .find("wshost workspace create --driver access.dropbox")
+        .expect("the guide's workspace command");
+    let end = guide[start..]
+        .find("\n```")
+        .expect("the end of its code block")
+        + start;
+    let command = guide[start..end].replace("\\\n", " ");
+    let path = format!(
+        "{}:{}",
+        target_dir().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{command} --dry-run --no-verify --config \"$0\""))
+        .arg(h.dir.path().join("host.toml"))
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{command}\n{text}");
+    assert!(text.contains("would be created (dry run)"), "{text}");
+}
