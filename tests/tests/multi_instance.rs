@@ -184,3 +184,49 @@ fn a_webdav_lock_taken_on_one_host_holds_on_the_other() {
     assert_eq!(r.status, 423, "PUT through A under B's lock: {}", r.text());
     assert_eq!(std::fs::read(&doc).unwrap(), b"v2");
 }
+
+/// A plugin enabled through A is enabled on B too, and B's admin page says so: it loads on
+/// its first use there, rather than reading "not loaded" (issue 22, trap 11).
+#[test]
+fn a_plugin_enabled_on_one_instance_reads_enabled_on_the_others() {
+    let db = PgDatabase::create();
+    let shared = tempfile::tempdir().unwrap();
+    let host = || {
+        Host::start(HostSetup::new(
+            format!(
+                "database = \"{}\"\nsecret_key = \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"\n[[workspaces]]\nid = \"files\"\ndriver = \"access.fs\"\nparams = {{ ROOT = \"{}\", CREATE = true }}\n",
+                db.url,
+                shared.path().display()
+            ),
+            vec![manifest("access.fs.toml"), manifest("access.dropbox.toml")],
+        ))
+    };
+    let (a, b) = (host(), host());
+    let row = |h: &Host| {
+        let page = h
+            .client
+            .get(format!("{}/ui/admin/plugins", h.url))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap();
+        let start = page
+            .find("data-plugin=\"access.dropbox\"")
+            .expect("the Dropbox row");
+        let end = page[start..].find("</tr>").unwrap() + start;
+        page[start..end].to_owned()
+    };
+    assert!(row(&b).contains("not loaded"), "{}", row(&b));
+    let (s, v) = json_of(
+        a.client
+            .post(a.api("plugins/access.dropbox/enable"))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(s, 200, "{v}");
+    let on_b = row(&b);
+    assert!(
+        on_b.contains("enabled, loads on first use") && !on_b.contains("not loaded"),
+        "{on_b}"
+    );
+}
