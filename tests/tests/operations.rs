@@ -437,3 +437,55 @@ fn config_check_warns_of_a_stale_redirect_url_and_local_defaults_on_postgresql()
         "{text}"
     );
 }
+
+/// With `shutdown_drain_secs`, a SIGTERM first fails `/readyz` (so a balancer stops sending)
+/// while requests are still served, and only after the drain closes the listener.
+#[test]
+fn sigterm_fails_readyz_for_the_drain_period_before_the_listener_closes() {
+    let mut h = Host::start(HostSetup::new(
+        format!("shutdown_drain_secs = 3\n{}", fs_config()),
+        vec![manifest("access.fs.toml")],
+    ));
+    let ready = |h: &Host| {
+        h.client
+            .get(format!("{}/readyz", h.url))
+            .send()
+            .map(|r| r.status().as_u16())
+    };
+    assert_eq!(ready(&h).unwrap(), 200);
+    let signalled = Instant::now();
+    Command::new("kill")
+        .args(["-TERM", &h.pid().to_string()])
+        .status()
+        .unwrap();
+    // Within the drain: not ready, yet still serving.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while ready(&h).unwrap() != 503 {
+        assert!(
+            Instant::now() < deadline,
+            "/readyz still ready after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (s, v) = h.get("get_action=ls&ws=files");
+    assert_eq!(s, 200, "requests are served during the drain: {v}");
+    assert!(
+        signalled.elapsed() < Duration::from_secs(3),
+        "probed within the drain"
+    );
+    // After it: the listener closes and the host exits.
+    let status = h
+        .wait_exit(Duration::from_secs(15))
+        .expect("the host exits after the drain");
+    assert!(status.success(), "{status:?}");
+    assert!(
+        signalled.elapsed() >= Duration::from_secs(3),
+        "the listener stayed open for the drain: {:?}",
+        signalled.elapsed()
+    );
+    assert!(
+        h.log().contains("draining: /readyz answers 503 for 3s"),
+        "{}",
+        h.log()
+    );
+}

@@ -23,6 +23,8 @@ pub(crate) struct AppState {
     pub(crate) workspaces: Arc<Workspaces>,
     /// Failed logins per user name.
     pub(crate) login_throttle: LoginThrottle,
+    /// Set on a shutdown signal: `/readyz` answers 503 from then on.
+    pub(crate) draining: std::sync::atomic::AtomicBool,
 }
 
 impl AppState {
@@ -40,6 +42,7 @@ impl AppState {
             registry,
             workspaces,
             login_throttle,
+            draining: std::sync::atomic::AtomicBool::new(false),
         }
     }
 

@@ -39,10 +39,26 @@ pub(super) fn serve(settings: &Settings) -> anyhow::Result<ExitCode> {
         );
         let store = state.store.clone();
         let deadline = state.config.shutdown_deadline;
+        let drain = state.config.shutdown_drain;
         let limits = state.config.limits;
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let draining = state.clone();
         let stopping = async move {
             signal().await;
+            // First the balancer learns (its health check fails) while requests are still
+            // served; only then does the listener close. A second signal cuts the wait short.
+            draining
+                .draining
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            if !drain.is_zero() {
+                tracing::info!(
+                    "draining: /readyz answers 503 for {drain:?}, then the listener closes"
+                );
+                tokio::select! {
+                    _ = tokio::time::sleep(drain) => {}
+                    _ = signal() => tracing::warn!("second signal: closing the listener now"),
+                }
+            }
             tracing::info!(
                 "shutting down: no new connections; in-flight requests have {deadline:?}"
             );

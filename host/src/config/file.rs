@@ -27,6 +27,7 @@ pub(super) struct FileConfig {
     pub(super) session_ttl_hours: Option<u64>,
     pub(super) metrics_listen: Option<String>,
     pub(super) shutdown_deadline_secs: Option<u64>,
+    pub(super) shutdown_drain_secs: Option<u64>,
     #[serde(default)]
     pub(super) limits: FileLimits,
     #[serde(default)]

@@ -146,6 +146,7 @@ impl Config {
             std::time::Duration::from_secs(3600 * file.session_ttl_hours.unwrap_or(12).max(1));
         let shutdown_deadline =
             std::time::Duration::from_secs(file.shutdown_deadline_secs.unwrap_or(30));
+        let shutdown_drain = std::time::Duration::from_secs(file.shutdown_drain_secs.unwrap_or(0));
 
         let limits = limits(file.limits, &mut |key, message| {
             problem(&origin, key, message)
@@ -161,6 +162,7 @@ impl Config {
             listen,
             metrics_listen,
             shutdown_deadline,
+            shutdown_drain,
             public_url,
             data_dir,
             plugin_dirs,

@@ -47,6 +47,9 @@ pub(crate) struct Config {
     pub(crate) metrics_listen: Option<SocketAddr>,
     /// How long in-flight requests may run after a shutdown signal.
     pub(crate) shutdown_deadline: std::time::Duration,
+    /// How long, after a shutdown signal, `/readyz` answers 503 while the listener still
+    /// serves, so that a load balancer stops sending before connections are refused.
+    pub(crate) shutdown_drain: std::time::Duration,
     /// What one client may ask of the host.
     pub(crate) limits: Limits,
     /// The WebDAV door (`[dav]`).

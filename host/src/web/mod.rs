@@ -157,9 +157,16 @@ async fn metrics_for_admins(
     Ok(telemetry::metrics_handle().render())
 }
 
-/// Ready when the store answers; 503 with the reason otherwise.
+/// Ready when the store answers and no shutdown is under way; 503 with the reason otherwise.
 async fn readyz(State(state): State<Shared>) -> Response {
     use axum::response::IntoResponse;
+    if state.draining.load(std::sync::atomic::Ordering::Relaxed) {
+        return (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"status": "draining", "reason": "shutting down"})),
+        )
+            .into_response();
+    }
     let ping = tokio::time::timeout(std::time::Duration::from_secs(3), state.store.ping()).await;
     match ping {
         Ok(Ok(())) => Json(serde_json::json!({"status": "ready"})).into_response(),
