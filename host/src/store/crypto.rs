@@ -80,6 +80,12 @@ impl SecretKey {
         STANDARD.encode(self.0)
     }
 
+    /// Reads the key file at `path`; never creates it (an absent file is
+    /// [`StoreError::Io`] with `NotFound`).
+    pub(crate) fn load(path: &Path) -> Result<SecretKey, StoreError> {
+        read_key_file(path)
+    }
+
     /// Reads the key file at `path` (for example `DATA_DIR/secret.key`), or generates a key
     /// into it when the file is absent: created exclusively (`O_EXCL`) with mode 0600, its
     /// folder created if needed. Returns the key and whether it was just created.

@@ -24,6 +24,10 @@ pub(crate) enum StoreError {
     /// Running the schema migrations failed.
     #[error("database migration failed: {}", redact(&.0.to_string()))]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// The store is absent, or its schema is not the one this binary knows, and it may not
+    /// be created or migrated here; says where it looked and what is wrong.
+    #[error("{0}")]
+    Schema(String),
     /// The secrets key decrypts nothing this store holds.
     #[error(
         "the secrets key does not match the one this store was created with (restore the \

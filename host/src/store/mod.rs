@@ -20,6 +20,7 @@ mod error;
 mod kv;
 mod passwords;
 mod plugins;
+mod schema;
 mod sessions;
 mod snapshot;
 mod tokens;
@@ -47,6 +48,7 @@ pub(crate) use {
         DeadProp, PropChange, PropsAt, MAX_PROPS_PER_RESOURCE, MAX_PROP_NAME, MAX_PROP_XML,
     },
     error::StoreError,
+    schema::{location, Schema},
     sessions::{NewSession, Session},
     tokens::{NewToken, TokenInfo},
     users::{is_user_name, User, USER_NAME_RULE},
@@ -96,6 +98,11 @@ impl Store {
     /// absent), or a full `sqlite://…?mode=…` URL, used as given. A key
     /// other than the one the store was first opened with gives [`StoreError::WrongKey`].
     pub(crate) async fn open(url: &str, key: SecretKey) -> Result<Store, StoreError> {
+        Store::open_as(url, key, Schema::Migrate).await
+    }
+
+    /// [`Store::open`], with the schema treated as `schema` says.
+    async fn open_as(url: &str, key: SecretKey, schema: Schema) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let (url, backend) = resolve_url(url)?;
         let shown = error::redact(&url);
@@ -139,30 +146,27 @@ impl Store {
             backend,
             snapshots: Arc::new(snapshot::Snapshots::new(options, backend, &url)),
         };
-        if let Err(e) = store.prepare().await {
+        if let Err(e) = store.prepare(schema).await {
             store.close().await;
             return Err(e);
         }
         Ok(store)
     }
 
-    /// Everything `open` does once connected: journal mode, migrations, key check, purge.
-    async fn prepare(&self) -> Result<(), StoreError> {
-        match self.backend {
-            Backend::Sqlite => {
-                // Persistent in the file: set once, before anything else writes.
-                sqlx::query("PRAGMA journal_mode = WAL")
-                    .execute(&self.pool)
-                    .await?;
-                sqlx::migrate!("./migrations/sqlite")
-                    .run(&self.pool)
-                    .await?;
+    /// Everything `open` does once connected: journal mode, migrations (or, for
+    /// [`Schema::Existing`], the check that none is due), key check, purge.
+    async fn prepare(&self, schema: Schema) -> Result<(), StoreError> {
+        match schema {
+            Schema::Migrate => {
+                if self.backend == Backend::Sqlite {
+                    // Persistent in the file: set once, before anything else writes.
+                    sqlx::query("PRAGMA journal_mode = WAL")
+                        .execute(&self.pool)
+                        .await?;
+                }
+                schema::migrator(self.backend).run(&self.pool).await?;
             }
-            Backend::Postgres => {
-                sqlx::migrate!("./migrations/postgres")
-                    .run(&self.pool)
-                    .await?;
-            }
+            Schema::Existing => self.check_schema().await?,
         }
         self.check_key().await?;
         self.purge_expired().await?;
