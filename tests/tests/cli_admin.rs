@@ -195,3 +195,288 @@ fn administration_commands_load_only_the_plugins_they_call() {
         "{err}"
     );
 }
+
+// ---- Only `serve` creates a store ----
+
+/// `wshost ARGS` run in `cwd` with none of the deployment's environment (no
+/// `WSHOST_DATABASE_URL`, `WSHOST_SECRET_KEY`, …): success, stdout, stderr.
+fn bare_wshost(cwd: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let mut command = Command::new(wshost_exe());
+    command.args(args).current_dir(cwd);
+    for (name, _) in std::env::vars() {
+        if name.starts_with("WSHOST_") {
+            command.env_remove(name);
+        }
+    }
+    let out = command.output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Every file and folder under `dir`, relative, sorted.
+fn tree(dir: &std::path::Path) -> Vec<String> {
+    fn walk(base: &std::path::Path, dir: &std::path::Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            out.push(path.strip_prefix(base).unwrap().display().to_string());
+            if path.is_dir() {
+                walk(base, &path, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// Every command that opens the store, as an operator would type it.
+const STORE_COMMANDS: &[&[&str]] = &[
+    &["user", "list"],
+    &["user", "delete", "bob"],
+    &["token", "create", "admin"],
+    &["token", "list"],
+    &["token", "revoke", "abc"],
+    &["workspace", "list"],
+    &["workspace", "show", "files"],
+    &["workspace", "grant", "files", "bob", "r"],
+    &["template", "list"],
+    &["plugins", "enable", "access.fs"],
+    &["plugins", "disable", "access.fs"],
+    &["plugins", "list"],
+];
+
+/// The parts of the refusal that say how to point the command at the real store.
+fn assert_points_at_the_store(err: &str) {
+    for hint in [
+        "--config",
+        "WSHOST_DATABASE_URL",
+        "--data-dir",
+        "wshost serve",
+    ] {
+        assert!(
+            err.contains(hint),
+            "the refusal does not mention {hint}:\n{err}"
+        );
+    }
+}
+
+#[test]
+fn a_command_without_the_deployment_creates_no_store() {
+    build();
+    // In an empty folder, on the defaults: `./data/wshost.db` does not exist.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().canonicalize().unwrap();
+    for args in STORE_COMMANDS {
+        let (ok, out, err) = bare_wshost(&d, args);
+        assert!(!ok, "{args:?} answered without a store: {out}{err}");
+        assert!(
+            err.contains(&format!(
+                "no store at {}: the SQLite file does not exist",
+                d.join("data/wshost.db").display()
+            )),
+            "{args:?}: {err}"
+        );
+        assert_points_at_the_store(&err);
+        assert!(
+            !err.contains("one-time password") && !out.contains("wsh_"),
+            "{args:?}: {out}{err}"
+        );
+        assert_eq!(tree(&d), Vec::<String>::new(), "{args:?} created files");
+    }
+
+    // With a config whose data folder does not exist: the same, naming that folder.
+    let config = d.join("host.toml");
+    std::fs::write(
+        &config,
+        format!("data_dir = \"{}\"\n", d.join("srv/wshost").display()),
+    )
+    .unwrap();
+    for args in STORE_COMMANDS {
+        let config_arg = config.display().to_string();
+        let args: Vec<&str> = args
+            .iter()
+            .copied()
+            .chain(["--config", &config_arg])
+            .collect();
+        let (ok, out, err) = bare_wshost(&d, &args);
+        assert!(!ok, "{args:?}: {out}{err}");
+        assert!(
+            err.contains(&format!(
+                "no store at {}",
+                d.join("srv/wshost/wshost.db").display()
+            )),
+            "{args:?}: {err}"
+        );
+        assert_points_at_the_store(&err);
+        assert_eq!(tree(&d), ["host.toml"], "{args:?} created files");
+    }
+}
+
+#[test]
+fn a_store_whose_key_file_is_gone_is_refused_and_no_key_is_made() {
+    let mut h = Host::start(HostSetup::new(
+        fs_config(),
+        vec![manifest("access.fs.toml")],
+    ));
+    let key = h.dir.path().join("data/secret.key");
+    let saved = std::fs::read(&key).unwrap();
+    // Stopped, so that nothing but the CLI could touch the folder.
+    let host_pid = h.pid();
+    std::process::Command::new("kill")
+        .args(["-TERM", &host_pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(h.wait_exit(std::time::Duration::from_secs(20)).is_some());
+
+    std::fs::remove_file(&key).unwrap();
+    let before = tree(h.dir.path());
+    for args in [
+        &["user", "list"][..],
+        &["token", "list"],
+        &["workspace", "list"],
+    ] {
+        let (ok, out, err) = wshost(&h, args, "");
+        assert!(!ok, "{args:?}: {out}{err}");
+        assert!(
+            err.contains(&format!(
+                "the secrets key file {} does not exist",
+                key.display()
+            )) && err.contains("never make a new one")
+                && err.contains("WSHOST_SECRET_KEY"),
+            "{args:?}: {err}"
+        );
+        assert!(!key.exists(), "{args:?} made a new key");
+        assert_eq!(tree(h.dir.path()), before, "{args:?}");
+    }
+
+    // The key restored, the same command works, on the store `serve` made.
+    std::fs::write(&key, &saved).unwrap();
+    let (ok, out, err) = wshost(&h, &["user", "list"], "");
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "admin  (admin)");
+}
+
+#[test]
+fn a_store_behind_the_binary_is_refused_and_not_migrated() {
+    let mut h = Host::start(HostSetup::new(
+        fs_config(),
+        vec![manifest("access.fs.toml")],
+    ));
+    let host_pid = h.pid();
+    std::process::Command::new("kill")
+        .args(["-TERM", &host_pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(h.wait_exit(std::time::Duration::from_secs(20)).is_some());
+    // As if the newest migration had not been applied yet: its row removed.
+    let db = h.dir.path().join("data/wshost.db");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let count = |sql: &'static str| {
+        rt.block_on(async {
+            use sqlx::Connection;
+            let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&db);
+            let mut conn = sqlx::SqliteConnection::connect_with(&options)
+                .await
+                .unwrap();
+            let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&mut conn).await.unwrap();
+            conn.close().await.unwrap();
+            n
+        })
+    };
+    let newest = count("SELECT MAX(version) FROM _sqlx_migrations");
+    rt.block_on(async {
+        use sqlx::Connection;
+        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&db);
+        let mut conn = sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .unwrap();
+        sqlx::query("DELETE FROM _sqlx_migrations WHERE version = $1")
+            .bind(newest)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+    });
+    let (ok, out, err) = wshost(&h, &["user", "list"], "");
+    assert!(!ok, "{out}{err}");
+    assert!(
+        err.contains(&format!("the SQLite file {}", db.display()))
+            && err.contains(&format!("older than this wshost's {newest}"))
+            && err.contains("run `wshost serve` (or a future `wshost migrate`) to upgrade it"),
+        "{err}"
+    );
+    assert_eq!(
+        count("SELECT MAX(version) FROM _sqlx_migrations"),
+        newest - 1,
+        "the CLI migrated nothing"
+    );
+}
+
+#[test]
+fn a_postgresql_database_without_the_schema_is_refused_and_left_empty() {
+    build();
+    let pg = PgDatabase::create();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("host.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = \"{}\"\ndatabase = \"{}\"\nsecret_key = \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"\n",
+            dir.path().join("data").display(),
+            pg.url
+        ),
+    )
+    .unwrap();
+    let tables = || {
+        tokio::runtime::Runtime::new().unwrap().block_on(async {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&pg.url).await.unwrap();
+            let (n,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'",
+            )
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+            conn.close().await.unwrap();
+            n
+        })
+    };
+    let config_arg = config.display().to_string();
+    for args in STORE_COMMANDS {
+        let args: Vec<&str> = args
+            .iter()
+            .copied()
+            .chain(["--config", &config_arg])
+            .collect();
+        let (ok, out, err) = bare_wshost(dir.path(), &args);
+        assert!(!ok, "{args:?}: {out}{err}");
+        assert!(
+            err.contains(&format!(
+                "the PostgreSQL database {} has no wshost schema",
+                pg.url
+            )),
+            "{args:?}: {err}"
+        );
+        assert_points_at_the_store(&err);
+        assert_eq!(tables(), 0, "{args:?} wrote into the database");
+        assert_eq!(tree(dir.path()), ["host.toml"], "{args:?} created files");
+    }
+
+    // Once `serve` has made the store there, the same command works on it.
+    let h = Host::start(HostSetup::new(
+        format!(
+            "database = \"{}\"\nsecret_key = \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"\n",
+            pg.url
+        ),
+        vec![manifest("access.fs.toml")],
+    ));
+    assert!(tables() > 0);
+    let (ok, out, err) = bare_wshost(dir.path(), &["user", "list", "--config", &config_arg]);
+    assert!(ok, "{out}{err}");
+    assert_eq!(out.trim(), "admin  (admin)");
+    drop(h);
+}

@@ -83,11 +83,17 @@ pub(crate) enum Plugins {
     OnDemand,
 }
 
-/// Builds the whole application state; loads the enabled plugins as `plugins` says.
-pub(crate) async fn boot(config: Config, plugins: Plugins) -> anyhow::Result<AppState> {
-    let store = open_store(&config).await?;
+/// Builds the whole application state; opens the store as `open` says and loads the
+/// enabled plugins as `plugins` says.
+pub(crate) async fn boot(config: Config, plugins: Plugins, open: Open) -> anyhow::Result<AppState> {
+    let store = match open {
+        Open::Create => open_store(&config).await?,
+        Open::Existing => open_existing_store(&config).await?,
+    };
     tracing::info!(backend = ?store.backend(), "store open");
-    first_admin(&store).await?;
+    if open == Open::Create {
+        first_admin(&store).await?;
+    }
     let found = manifest::load_dirs(&config.manifest_dirs);
     let mut by_id: BTreeMap<String, Manifest> = BTreeMap::new();
     for m in &found.0 {
@@ -132,4 +138,81 @@ pub(crate) async fn boot(config: Config, plugins: Plugins) -> anyhow::Result<App
         tracing::warn!("{warning}");
     }
     Ok(AppState::new(config, store, registry, workspaces))
+}
+
+/// Whether start-up may create the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Open {
+    /// `serve`: create the store, its secrets key and the first administrator when absent,
+    /// and run the migrations.
+    Create,
+    /// Every other command: the store must exist with its key; see [`open_existing_store`].
+    Existing,
+}
+
+/// How to point a command at the real store, after a message saying it was not found.
+const POINT_AT_THE_STORE: &str = "Point this command at the store `wshost serve` uses: the \
+     same --config FILE and environment (WSHOST_DATABASE_URL, WSHOST_SECRET_KEY: the \
+     service's environment file), or --data-dir DIR; or run `wshost serve` once to create a \
+     new store. Only `serve` creates a store.";
+
+/// Opens the store the config names for a command other than `serve`: it must exist
+/// already, with its secrets key. Creates nothing (no data folder, no key, no SQLite file,
+/// no administrator) and runs no migration; each refusal says where it looked and how to
+/// point the command at the real store.
+pub(crate) async fn open_existing_store(config: &Config) -> anyhow::Result<Store> {
+    let url = match &config.database {
+        Database::Sqlite(path) => {
+            let shown = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+            if !shown.is_file() {
+                anyhow::bail!(
+                    "no store at {}: the SQLite file does not exist (data folder {}).\n{POINT_AT_THE_STORE}",
+                    shown.display(),
+                    config.data_dir.display()
+                );
+            }
+            crate::store::sqlite_url(path)?
+        }
+        Database::Postgres(url) => url.clone(),
+    };
+    let key = match &config.secret_key {
+        SecretKeySource::Given(text) => SecretKey::from_base64(text)
+            .context("the secrets key (secret_key / WSHOST_SECRET_KEY) is invalid")?,
+        SecretKeySource::File(path) => match SecretKey::load(path) {
+            Ok(key) => key,
+            Err(crate::store::StoreError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                anyhow::bail!(
+                    "the secrets key file {} does not exist, and neither WSHOST_SECRET_KEY nor \
+                     secret_key is set: the store ({}) cannot be opened without its key, and \
+                     commands other than `wshost serve` never make a new one. Give the store's \
+                     key (WSHOST_SECRET_KEY in the service's environment file, or secret_key \
+                     in host.toml), restore the key file from the backup, or point at the right \
+                     data folder with --data-dir or --config.",
+                    path.display(),
+                    match &config.database {
+                        Database::Sqlite(db) => format!("the SQLite file {}", db.display()),
+                        Database::Postgres(url) => crate::store::location(url),
+                    }
+                )
+            }
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot read the secrets key {}", path.display()))
+            }
+        },
+    };
+    match Store::open_existing(&url, key).await {
+        Ok(store) => Ok(store),
+        Err(crate::store::StoreError::Schema(what)) => {
+            let hint = if what.contains("run `wshost serve`") || what.contains("newer wshost") {
+                ""
+            } else {
+                POINT_AT_THE_STORE
+            };
+            anyhow::bail!("{what}.\n{hint}")
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot open the store {:?}", config.database)),
+    }
 }

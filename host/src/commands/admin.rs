@@ -22,14 +22,15 @@ use crate::config::Config;
 use crate::store::Store;
 
 /// Runs `f` with the application state of `opts` (plugins loaded only when a call needs
-/// one), printing its value as JSON or text.
+/// one), printing its value as JSON or text. The store must exist: only `serve` creates one.
 fn run<F, Fut>(opts: &AdminOpts, f: F) -> anyhow::Result<ExitCode>
 where
     F: FnOnce(Shared) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<(Value, String)>>,
 {
     with_runtime(opts, |config| async move {
-        let state: Shared = Arc::new(boot::boot(config, boot::Plugins::OnDemand).await?);
+        let state: Shared =
+            Arc::new(boot::boot(config, boot::Plugins::OnDemand, boot::Open::Existing).await?);
         let answer = f(state.clone()).await;
         state.store.close().await;
         answer
@@ -37,15 +38,14 @@ where
 }
 
 /// Runs `f` with the store of `opts` alone: users and tokens need no manifest, no
-/// workspace and no plugin.
+/// workspace and no plugin. The store must exist, with its key; nothing is migrated.
 fn run_store<F, Fut>(opts: &AdminOpts, f: F) -> anyhow::Result<ExitCode>
 where
     F: FnOnce(Store) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<(Value, String)>>,
 {
     with_runtime(opts, |config| async move {
-        let store = boot::open_store(&config).await?;
-        boot::first_admin(&store).await?;
+        let store = boot::open_existing_store(&config).await?;
         let answer = f(store.clone()).await;
         store.close().await;
         answer

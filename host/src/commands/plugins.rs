@@ -15,7 +15,11 @@ use crate::plugins::registry;
 pub(super) fn plugins_list(settings: &Settings, json: bool) -> anyhow::Result<ExitCode> {
     let config = Config::load(settings)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let state = runtime.block_on(boot::boot(config, boot::Plugins::Load))?;
+    let state = runtime.block_on(boot::boot(
+        config,
+        boot::Plugins::Load,
+        boot::Open::Existing,
+    ))?;
     let toggles = runtime.block_on(state.store.plugin_toggles())?;
     let records = state.registry.records();
     if json {

@@ -20,7 +20,7 @@ pub(super) fn serve(settings: &Settings) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         telemetry::metrics_handle();
-        let state = Arc::new(boot::boot(config, boot::Plugins::Load).await?);
+        let state = Arc::new(boot::boot(config, boot::Plugins::Load, boot::Open::Create).await?);
         let listen = state.config.listen;
         let listener = tokio::net::TcpListener::bind(listen)
             .await

@@ -8,7 +8,7 @@ use axum::http::{header, Request, StatusCode};
 use base64::Engine as _;
 
 use super::*;
-use crate::app::boot::{boot, Plugins};
+use crate::app::boot::{boot, Open, Plugins};
 use crate::config::{Config, Settings};
 
 fn basic(text: &[u8]) -> HeaderValue {
@@ -153,7 +153,7 @@ async fn booted(extra: &str) -> (Shared, tempfile::TempDir) {
         ..Settings::default()
     })
     .unwrap();
-    let state = Arc::new(boot(config, Plugins::OnDemand).await.unwrap());
+    let state = Arc::new(boot(config, Plugins::OnDemand, Open::Create).await.unwrap());
     (state, dir)
 }
 
