@@ -480,3 +480,104 @@ fn a_postgresql_database_without_the_schema_is_refused_and_left_empty() {
     assert_eq!(out.trim(), "admin  (admin)");
     drop(h);
 }
+
+// ---- Tokens from the command line ----
+
+#[test]
+fn tokens_are_listed_without_their_secret_and_revoked_at_once() {
+    let h = Host::start(HostSetup::new(
+        fs_config(),
+        vec![manifest("access.fs.toml")],
+    ));
+    let (ok, _, err) = wshost(&h, &["user", "add", "erin"], "erin-password\n");
+    assert!(ok, "{err}");
+    let mut secrets = Vec::new();
+    for (user, label) in [("admin", "backup"), ("erin", "laptop")] {
+        let (ok, token, err) = wshost(&h, &["token", "create", user, "--label", label], "");
+        assert!(ok, "{err}");
+        secrets.push(token.trim().to_owned());
+    }
+    let bearer = Client::new();
+    let works = |token: &str| {
+        bearer
+            .get(h.action_url("get_action=ls&ws=files"))
+            .bearer_auth(token)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_ne!(works(&secrets[1]), 401, "erin's token authenticates");
+
+    let list = |args: &[&str]| -> Vec<Value> {
+        let mut args = args.to_vec();
+        args.push("--json");
+        let (ok, out, err) = wshost(&h, &args, "");
+        assert!(ok, "{err}");
+        for secret in &secrets {
+            assert!(!out.contains(secret.as_str()), "a secret is listed: {out}");
+        }
+        let v: Value = serde_json::from_str(&out).unwrap();
+        v["tokens"].as_array().unwrap().clone()
+    };
+    let all = list(&["token", "list"]);
+    let summary: Vec<(&str, &str)> = all
+        .iter()
+        .map(|t| (t["user"].as_str().unwrap(), t["label"].as_str().unwrap()))
+        .collect();
+    assert_eq!(summary, [("admin", "backup"), ("erin", "laptop")]);
+    for t in &all {
+        assert!(t["id"].is_string() && t["created_at"].is_i64(), "{t}");
+        assert!(
+            t.get("token").is_none() && t.get("token_hash").is_none(),
+            "{t}"
+        );
+    }
+    assert!(
+        all[1]["last_used_at"].is_i64(),
+        "erin's was used: {}",
+        all[1]
+    );
+    assert!(all[0]["last_used_at"].is_null(), "{}", all[0]);
+    let erin = list(&["token", "list", "erin"]);
+    assert_eq!(erin.len(), 1);
+    assert_eq!(erin[0]["id"], all[1]["id"]);
+
+    // The text form: one line per token, the id first, no secret.
+    let (ok, out, err) = wshost(&h, &["token", "list"], "");
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    let erin_id = all[1]["id"].as_str().unwrap();
+    assert!(
+        lines[1].starts_with(&format!("{erin_id}\terin\tlaptop\tcreated "))
+            && !lines[1].contains("never"),
+        "{out}"
+    );
+    assert!(lines[0].ends_with("last used never"), "{out}");
+    assert!(!secrets.iter().any(|s| out.contains(s.as_str())), "{out}");
+
+    let (ok, _, err) = wshost(&h, &["token", "list", "nobody"], "");
+    assert!(!ok && err.contains("no user 'nobody'"), "{err}");
+    let (ok, _, err) = wshost(&h, &["token", "revoke", "no-such-id"], "");
+    assert!(
+        !ok && err.contains("no token 'no-such-id'") && err.contains("wshost token list"),
+        "{err}"
+    );
+
+    let (ok, out, err) = wshost(&h, &["token", "revoke", erin_id], "");
+    assert!(
+        ok && out.trim() == format!("revoked token {erin_id}"),
+        "{out}{err}"
+    );
+    assert_eq!(
+        works(&secrets[1]),
+        401,
+        "the running host refuses it at once"
+    );
+    assert_eq!(works(&secrets[0]), 200, "the other token still works");
+    let left = list(&["token", "list"]);
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0]["id"], all[0]["id"]);
+    assert!(list(&["token", "list", "erin"]).is_empty());
+}

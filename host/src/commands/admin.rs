@@ -144,18 +144,60 @@ pub(crate) fn user(cmd: UserCommand) -> anyhow::Result<ExitCode> {
 }
 
 pub(crate) fn token(cmd: TokenCommand) -> anyhow::Result<ExitCode> {
-    let TokenCommand::Create { user, label, opts } = cmd;
-    run_store(&opts, |store| async move {
-        let new = store
-            .create_token(&user, &label)
-            .await
-            .map_err(|e| cli_error(e.into()))?;
-        // The token alone on stdout, so that `TOKEN=$(wshost token create bob)` works.
-        Ok((
-            json!({ "id": new.id, "user": user, "token": new.token }),
-            new.token,
-        ))
-    })
+    match cmd {
+        TokenCommand::Create { user, label, opts } => run_store(&opts, |store| async move {
+            let new = store
+                .create_token(&user, &label)
+                .await
+                .map_err(|e| cli_error(e.into()))?;
+            // The token alone on stdout, so that `TOKEN=$(wshost token create bob)` works.
+            Ok((
+                json!({ "id": new.id, "user": user, "token": new.token }),
+                new.token,
+            ))
+        }),
+        TokenCommand::List { user, opts } => run_store(&opts, |store| async move {
+            if let Some(name) = &user {
+                if store.user(name).await?.is_none() {
+                    bail!("no user '{name}'");
+                }
+            }
+            // What `GET /api/tokens` answers an administrator: never the token itself.
+            let tokens = store.tokens(user.as_deref()).await?;
+            let text = tokens.iter().map(token_text).collect::<Vec<_>>().join("\n");
+            Ok((json!({ "tokens": tokens }), text))
+        }),
+        TokenCommand::Revoke { id, opts } => run_store(&opts, |store| async move {
+            // As `DELETE /api/tokens/{id}` for an administrator: anyone's token.
+            if !store.delete_token(&id, None).await? {
+                bail!("no token '{id}' (`wshost token list` shows the ids)");
+            }
+            Ok((json!({ "deleted": id }), format!("revoked token {id}")))
+        }),
+    }
+}
+
+/// One line per token: id, user, label, created, last used (UTC, to the second).
+fn token_text(t: &crate::store::TokenInfo) -> String {
+    let when = |secs: i64| {
+        u64::try_from(secs).map_or_else(
+            |_| secs.to_string(),
+            |s| {
+                humantime::format_rfc3339_seconds(
+                    std::time::UNIX_EPOCH + std::time::Duration::from_secs(s),
+                )
+                .to_string()
+            },
+        )
+    };
+    format!(
+        "{}\t{}\t{}\tcreated {}\tlast used {}",
+        t.id,
+        t.user,
+        if t.label.is_empty() { "-" } else { &t.label },
+        when(t.created_at),
+        t.last_used_at.map_or_else(|| "never".to_owned(), when)
+    )
 }
 
 fn parse_params(params: &[String]) -> anyhow::Result<std::collections::BTreeMap<String, String>> {

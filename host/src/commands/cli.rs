@@ -109,6 +109,19 @@ pub(crate) enum TokenCommand {
         #[command(flatten)]
         opts: AdminOpts,
     },
+    /// List API tokens, every user's or USER's: id, user, label, created, last used (never
+    /// the token itself).
+    List {
+        user: Option<String>,
+        #[command(flatten)]
+        opts: AdminOpts,
+    },
+    /// Revoke the API token ID (the id `token list` shows): it stops working at once.
+    Revoke {
+        id: String,
+        #[command(flatten)]
+        opts: AdminOpts,
+    },
 }
 
 #[derive(Debug, Subcommand)]
