@@ -72,6 +72,9 @@ pub(crate) enum AppError {
     CrossSite,
     /// Every password check slot is taken; retry after this long (503).
     Busy(std::time::Duration),
+    /// The store's database cannot be reached (503, with `Retry-After`); the outage is logged
+    /// once by the store, not by each request.
+    StoreUnavailable,
     /// Too many login attempts; retry after this long (429).
     TooManyAttempts(std::time::Duration),
     /// An API object does not exist (404).
@@ -114,12 +117,17 @@ pub(crate) enum AppError {
     Internal(String),
 }
 
+/// The `Retry-After` of a 503 `store_unavailable`: a database restart or fail-over takes
+/// seconds.
+pub(crate) const STORE_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl AppError {
     /// The `Retry-After` value of a refusal that ends (whole seconds, at least one).
     pub(crate) fn retry_after(&self) -> Option<HeaderValue> {
         let wait = match self {
             AppError::Plugin(e) => e.retry_after?,
             AppError::TooManyAttempts(wait) | AppError::Busy(wait) => *wait,
+            AppError::StoreUnavailable => STORE_RETRY_AFTER,
             _ => return None,
         };
         Some(HeaderValue::from(wait.as_secs().max(1)))
@@ -270,6 +278,14 @@ impl AppError {
                 "cross_site_request",
                 "logins are accepted only from this host's own pages; this one was sent by another site".into(),
             ),
+            StoreUnavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                format!(
+                    "the host's database does not answer; try again in {} s",
+                    STORE_RETRY_AFTER.as_secs()
+                ),
+            ),
             Busy(wait) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "busy",
@@ -367,6 +383,7 @@ impl From<StoreError> for AppError {
             StoreError::Limit(what) => AppError::LimitReached(what),
             StoreError::Invalid(what) => AppError::BadRequest(what),
             StoreError::Busy(wait) => AppError::Busy(wait),
+            other if other.is_unavailable() => AppError::StoreUnavailable,
             other => AppError::Internal(format!("store: {other}")),
         }
     }

@@ -304,8 +304,13 @@ fn refusal(path: &DavPath) -> DavLock {
     }
 }
 
-/// Logs a store failure, once per request that met it.
+/// Logs a store failure, once per request that met it (an unreachable database at debug
+/// level: the store logs the outage once).
 fn failed(path: &DavPath, e: &StoreError) {
+    if e.is_unavailable() {
+        tracing::debug!(error = %e, path = %path.as_url_string(), "the WebDAV lock store failed: refusing the request");
+        return;
+    }
     tracing::error!(error = %e, path = %path.as_url_string(), "the WebDAV lock store failed: refusing the request");
 }
 

@@ -28,7 +28,12 @@ pub(crate) struct PluginServices {
 }
 
 fn unavailable(e: StoreError) -> PluginError {
-    tracing::error!("store error in a host service: {e}");
+    if e.is_unavailable() {
+        // The store logs the outage once.
+        tracing::debug!("store error in a host service: {e}");
+    } else {
+        tracing::error!("store error in a host service: {e}");
+    }
     PluginError::new(
         plugin_api::ErrorKind::Unavailable,
         "the host's store is unavailable",

@@ -18,9 +18,15 @@ pub(crate) enum StoreError {
         #[source]
         source: sqlx::Error,
     },
-    /// A query failed.
+    /// The database cannot be reached: the connection was refused or cut, no pooled
+    /// connection came within `database_acquire_timeout_secs`, or the server is shutting
+    /// down or starting up. Requests answer 503 `store_unavailable`; the outage itself is
+    /// logged once by [`super::health`].
+    #[error("the database does not answer: {}", redact(&.0.to_string()))]
+    Unavailable(sqlx::Error),
+    /// A query failed (the database answered, with an error).
     #[error("database error: {}", redact(&.0.to_string()))]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     /// Running the schema migrations failed.
     #[error("database migration failed: {}", redact(&.0.to_string()))]
     Migration(#[from] sqlx::migrate::MigrateError),
@@ -106,7 +112,45 @@ pub(crate) enum StoreError {
     Internal(String),
 }
 
+impl From<sqlx::Error> for StoreError {
+    /// Sorts a driver error: cannot reach the database ([`StoreError::Unavailable`], which
+    /// marks the database unreachable in [`super::health`]) or any other database error.
+    fn from(e: sqlx::Error) -> Self {
+        if unreachable(&e) {
+            super::health::failed(&redact(&e.to_string()));
+            StoreError::Unavailable(e)
+        } else {
+            StoreError::Database(e)
+        }
+    }
+}
+
+/// Whether `e` says the database cannot be reached (rather than that it refused a query):
+/// an I/O error (refused, reset, timed out), no pooled connection in time, a closed pool, a
+/// connection-class SQLSTATE (`08…`), or a server shutting down or starting up (`57P01`,
+/// `57P02`, `57P03`).
+pub(crate) fn unreachable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
+    }
+}
+
 impl StoreError {
+    /// Whether this is [`StoreError::Unavailable`], or a failed connection at open for the
+    /// same reasons: the database may answer later.
+    pub(crate) fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Unavailable(_) => true,
+            StoreError::Connect { source, .. } => unreachable(source),
+            StoreError::Migration(sqlx::migrate::MigrateError::Execute(e)) => unreachable(e),
+            _ => false,
+        }
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> StoreError {
         StoreError::Io {
             path: path.into(),

@@ -17,6 +17,7 @@ mod crypto;
 mod dav_locks;
 mod dav_props;
 mod error;
+mod health;
 mod kv;
 mod passwords;
 mod plugins;
@@ -59,8 +60,11 @@ use crypto::{Aad, Cipher};
 
 /// The known plaintext sealed into `meta.key_check` on first open.
 const KEY_CHECK_PLAINTEXT: &[u8] = b"wshost secrets key check v1";
-/// How long opening waits for the database, and a query for a pooled connection.
+/// How long opening waits for the database's first answer.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a query waits for a pooled connection (`database_acquire_timeout_secs`) unless
+/// the config says otherwise: past it, [`StoreError::Unavailable`].
+pub(crate) const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long SQLite waits on a lock held by another connection before failing.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 
@@ -98,11 +102,27 @@ impl Store {
     /// absent), or a full `sqlite://…?mode=…` URL, used as given. A key
     /// other than the one the store was first opened with gives [`StoreError::WrongKey`].
     pub(crate) async fn open(url: &str, key: SecretKey) -> Result<Store, StoreError> {
-        Store::open_as(url, key, Schema::Migrate).await
+        Store::open_with(url, key, DEFAULT_ACQUIRE_TIMEOUT).await
     }
 
-    /// [`Store::open`], with the schema treated as `schema` says.
-    async fn open_as(url: &str, key: SecretKey, schema: Schema) -> Result<Store, StoreError> {
+    /// [`Store::open`], with queries that wait at most `acquire_timeout` for a connection
+    /// (and the generation reads for an answer) before failing with
+    /// [`StoreError::Unavailable`].
+    pub(crate) async fn open_with(
+        url: &str,
+        key: SecretKey,
+        acquire_timeout: Duration,
+    ) -> Result<Store, StoreError> {
+        Store::open_as(url, key, Schema::Migrate, acquire_timeout).await
+    }
+
+    /// [`Store::open_with`], with the schema treated as `schema` says.
+    async fn open_as(
+        url: &str,
+        key: SecretKey,
+        schema: Schema,
+        acquire_timeout: Duration,
+    ) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let (url, backend) = resolve_url(url)?;
         let shown = error::redact(&url);
@@ -132,7 +152,7 @@ impl Store {
                 Backend::Sqlite => 8,
                 Backend::Postgres => 16,
             })
-            .acquire_timeout(CONNECT_TIMEOUT)
+            .acquire_timeout(acquire_timeout)
             // A ping before each use is a round trip to the connection's worker thread that
             // an SQLite file does not need; a PostgreSQL connection may have been cut.
             .test_before_acquire(backend == Backend::Postgres)
@@ -144,7 +164,12 @@ impl Store {
             pool,
             cipher: key.cipher(),
             backend,
-            snapshots: Arc::new(snapshot::Snapshots::new(options, backend, &url)),
+            snapshots: Arc::new(snapshot::Snapshots::new(
+                options,
+                backend,
+                &url,
+                acquire_timeout,
+            )),
         };
         if let Err(e) = store.prepare(schema).await {
             store.close().await;
@@ -201,6 +226,7 @@ impl Store {
     /// Checks that the database answers.
     pub(crate) async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
+        health::answered();
         Ok(())
     }
 
@@ -228,8 +254,10 @@ impl Store {
     }
 }
 
-/// Prepares a new connection: SQLite's per-connection settings.
+/// Prepares a new connection: SQLite's per-connection settings. A new connection is also a
+/// sign that the database answers.
 async fn set_up(conn: &mut sqlx::AnyConnection, backend: Backend) -> Result<(), sqlx::Error> {
+    health::answered();
     if backend == Backend::Sqlite {
         for pragma in [
             "PRAGMA foreign_keys = ON".to_owned(),

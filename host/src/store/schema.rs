@@ -51,7 +51,7 @@ impl Store {
             let (url, path) = existing_sqlite(url)?;
             (url, format!("the SQLite file {}", path.display()))
         };
-        Store::open_as(&url, key, Schema::Existing)
+        Store::open_as(&url, key, Schema::Existing, super::DEFAULT_ACQUIRE_TIMEOUT)
             .await
             .map_err(|e| match e {
                 StoreError::Schema(what) => StoreError::Schema(format!("{location} {what}")),

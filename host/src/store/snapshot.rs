@@ -101,7 +101,13 @@ pub(super) struct Snapshots {
 
 impl Snapshots {
     /// Snapshots of the database `options` connects to.
-    pub(super) fn new(options: AnyConnectOptions, backend: Backend, url: &str) -> Snapshots {
+    /// A generation read that has no answer within `timeout` fails.
+    pub(super) fn new(
+        options: AnyConnectOptions,
+        backend: Backend,
+        url: &str,
+        timeout: std::time::Duration,
+    ) -> Snapshots {
         Snapshots {
             newest: Mutex::default(),
             direct: match backend {
@@ -111,6 +117,7 @@ impl Snapshots {
             generations: Arc::new(Generations {
                 options,
                 backend,
+                timeout,
                 connection: Mutex::default(),
                 reads: Mutex::default(),
                 done: tokio::sync::watch::Sender::default(),
@@ -187,7 +194,16 @@ async fn read_generation<'c, E: sqlx::any::AnyExecutor<'c>>(db: E) -> Result<i64
     let (generation,) = sqlx::query_as("SELECT value FROM generation WHERE id = 1")
         .fetch_one(db)
         .await?;
+    super::health::answered();
     Ok(generation)
+}
+
+/// A generation read that could not reach the database tells the outage's cause (the
+/// pool's retries would end in a mere "timed out").
+fn note_unreachable(e: &sqlx::Error) {
+    if super::error::unreachable(e) {
+        super::health::failed(&super::error::redact(&e.to_string()));
+    }
 }
 
 /// The generation read of an SQLite store on the calling thread, through a read-only
@@ -228,6 +244,8 @@ impl Direct {
 pub(super) struct Generations {
     options: AnyConnectOptions,
     backend: Backend,
+    /// How long a read may take (the pool's acquire timeout).
+    timeout: std::time::Duration,
     /// The reads' own connection, while no read holds it; opened on first use, and again
     /// after a failure.
     connection: Mutex<Option<AnyConnection>>,
@@ -275,7 +293,7 @@ impl Generations {
         loop {
             // A database that does not answer fails the read (and the requests fall back to
             // the pool, which reports why) rather than holding every request.
-            let found = tokio::time::timeout(super::CONNECT_TIMEOUT, self.read_on(&mut connection))
+            let found = tokio::time::timeout(self.timeout, self.read_on(&mut connection))
                 .await
                 .ok()
                 .flatten();
@@ -310,11 +328,17 @@ impl Generations {
     /// One read, on `connection` (opened first if it is not).
     async fn read_on(&self, connection: &mut Option<AnyConnection>) -> Option<i64> {
         if connection.is_none() {
-            let mut new = AnyConnection::connect_with(&self.options).await.ok()?;
+            let mut new = AnyConnection::connect_with(&self.options)
+                .await
+                .inspect_err(note_unreachable)
+                .ok()?;
             super::set_up(&mut new, self.backend).await.ok()?;
             *connection = Some(new);
         }
-        read_generation(connection.as_mut()?).await.ok()
+        read_generation(connection.as_mut()?)
+            .await
+            .inspect_err(note_unreachable)
+            .ok()
     }
 }
 
@@ -325,7 +349,12 @@ mod tests {
     #[test]
     fn an_older_generation_never_replaces_or_fills_the_newest() {
         let options = "sqlite://unused.db".parse().expect("options");
-        let snapshots = Snapshots::new(options, Backend::Postgres, "");
+        let snapshots = Snapshots::new(
+            options,
+            Backend::Postgres,
+            "",
+            std::time::Duration::from_secs(1),
+        );
         let five = snapshots.at(5);
         assert!(Arc::ptr_eq(&five, &snapshots.at(5)));
         let four = snapshots.at(4);

@@ -157,7 +157,9 @@ async fn metrics_for_admins(
     Ok(telemetry::metrics_handle().render())
 }
 
-/// Ready when the store answers and no shutdown is under way; 503 with the reason otherwise.
+/// Ready when the store answers and no shutdown is under way; 503 with the reason otherwise,
+/// within 3 s. Balancers probe it every few seconds, so a failure is logged at debug level:
+/// the store logs the outage itself once.
 async fn readyz(State(state): State<Shared>) -> Response {
     use axum::response::IntoResponse;
     if state.draining.load(std::sync::atomic::Ordering::Relaxed) {
@@ -175,7 +177,7 @@ async fn readyz(State(state): State<Shared>) -> Response {
                 Ok(Err(e)) => e.to_string(),
                 _ => "timed out".to_owned(),
             };
-            tracing::warn!("not ready: the store does not answer: {why}");
+            tracing::debug!("not ready: the store does not answer: {why}");
             (
                 axum::http::StatusCode::SERVICE_UNAVAILABLE,
                 Json(serde_json::json!({"status": "unavailable", "reason": "the store does not answer"})),

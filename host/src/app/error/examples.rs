@@ -72,6 +72,7 @@ pub(crate) fn examples() -> Vec<AppError> {
         AppError::CsrfRejected,
         AppError::CrossSite,
         AppError::Busy(wait),
+        AppError::StoreUnavailable,
         AppError::TooManyAttempts(wait),
         AppError::NotFound("x".into()),
         AppError::Conflict("x".into()),
