@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
@@ -16,8 +17,14 @@ use crate::plugins::services::PluginServices;
 use crate::plugins::workspaces::Workspaces;
 use crate::store::{SecretKey, Store};
 
+/// The first pause between two attempts to reach the database at start-up, and the longest.
+const FIRST_RETRY: Duration = Duration::from_millis(250);
+const LONGEST_RETRY: Duration = Duration::from_secs(5);
+
 /// Opens the store the config names, creating the SQLite file and the secrets key on first
-/// start.
+/// start (`serve` only). A database that cannot be reached is tried again with
+/// backoff (each retry logged with its cause) until `database_startup_wait_secs` have passed;
+/// any other failure (a wrong key, a refused login, a failed migration) stops at once.
 pub(crate) async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let key = match &config.secret_key {
         SecretKeySource::Given(text) => SecretKey::from_base64(text)
@@ -44,9 +51,49 @@ pub(crate) async fn open_store(config: &Config) -> anyhow::Result<Store> {
         Database::Sqlite(path) => crate::store::sqlite_url(path)?,
         Database::Postgres(url) => url.clone(),
     };
-    Store::open(&url, key)
-        .await
-        .with_context(|| format!("cannot open the store {:?}", config.database))
+    let budget = config.database_startup_wait;
+    let started = Instant::now();
+    let mut pause = FIRST_RETRY;
+    let mut retries = 0u32;
+    loop {
+        let error = match Store::open_with(&url, key.clone(), config.database_acquire_timeout).await
+        {
+            Ok(store) => {
+                if retries > 0 {
+                    tracing::info!(
+                        "the database answered after {retries} retries ({} s)",
+                        started.elapsed().as_secs()
+                    );
+                }
+                return Ok(store);
+            }
+            Err(e) => e,
+        };
+        let opening = || format!("cannot open the store {:?}", config.database);
+        if !error.is_unavailable() || budget.is_zero() {
+            return Err(error).with_context(opening);
+        }
+        let left = budget.saturating_sub(started.elapsed());
+        if left.is_zero() {
+            return Err(error).with_context(|| {
+                format!(
+                    "{}: the database did not answer within {} s (database_startup_wait_secs)",
+                    opening(),
+                    budget.as_secs()
+                )
+            });
+        }
+        let sleep = pause.min(left);
+        retries += 1;
+        tracing::warn!(
+            "{error}; retrying in {:.1} s (waiting up to {} s for the database: \
+             database_startup_wait_secs)",
+            sleep.as_secs_f64(),
+            budget.as_secs()
+        );
+        tokio::time::sleep(sleep).await;
+        pause = (pause * 2).min(LONGEST_RETRY);
+    }
 }
 
 /// Creates the first administrator when the store has no user: with `WSHOST_ADMIN_PASSWORD`,

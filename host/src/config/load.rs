@@ -147,6 +147,20 @@ impl Config {
         let shutdown_deadline =
             std::time::Duration::from_secs(file.shutdown_deadline_secs.unwrap_or(30));
         let shutdown_drain = std::time::Duration::from_secs(file.shutdown_drain_secs.unwrap_or(0));
+        let database_acquire_timeout = match file.database_acquire_timeout_secs {
+            None => crate::store::DEFAULT_ACQUIRE_TIMEOUT,
+            Some(secs @ 1..=3600) => std::time::Duration::from_secs(secs),
+            Some(other) => {
+                problem(
+                    &origin,
+                    "database_acquire_timeout_secs",
+                    format!("expected 1 to 3600 seconds, got {other}"),
+                );
+                crate::store::DEFAULT_ACQUIRE_TIMEOUT
+            }
+        };
+        let database_startup_wait =
+            std::time::Duration::from_secs(file.database_startup_wait_secs.unwrap_or(30));
 
         let limits = limits(file.limits, &mut |key, message| {
             problem(&origin, key, message)
@@ -157,6 +171,8 @@ impl Config {
             limits,
             dav,
             database,
+            database_acquire_timeout,
+            database_startup_wait,
             secret_key,
             session_ttl,
             listen,

@@ -39,6 +39,12 @@ pub(crate) struct Config {
     pub(crate) workspaces: Vec<WorkspaceDecl>,
     /// Where state lives.
     pub(crate) database: Database,
+    /// How long a query waits for a database connection before the request answers 503
+    /// `store_unavailable` (`database_acquire_timeout_secs`).
+    pub(crate) database_acquire_timeout: std::time::Duration,
+    /// How long `serve` retries a database that does not answer at start-up
+    /// (`database_startup_wait_secs`; zero: not at all).
+    pub(crate) database_startup_wait: std::time::Duration,
     /// Where the secrets key comes from.
     pub(crate) secret_key: SecretKeySource,
     /// How long a browser session lasts.
