@@ -86,7 +86,7 @@ pub(crate) async fn open_store(config: &Config) -> anyhow::Result<Store> {
         let sleep = pause.min(left);
         retries += 1;
         tracing::warn!(
-            "{error}; retrying in {:.1} s (waiting up to {} s for the database: \
+            "{error}; retrying in {:.2} s (waiting up to {} s for the database: \
              database_startup_wait_secs)",
             sleep.as_secs_f64(),
             budget.as_secs()
