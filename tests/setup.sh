@@ -21,6 +21,7 @@
 #       (the system sshd is left stopped: each test starts its own)
 #   the account wshost-sftp, its random password in                sftp, browser
 #       /etc/wshost-tests/sftp-password (root only)
+#   systemd-analyze (Debian systemd)                              deployment (the unit)
 #
 # System packages need root: run it as root, or with sudo available to this user.
 # A later suite adds its prerequisite here, not in a test.
@@ -128,6 +129,8 @@ else
   as_root service ssh stop >/dev/null 2>&1 || true
 fi
 command -v setpriv >/dev/null || apt_install util-linux
+# systemd-analyze checks the documented unit (tests/tests/deployment.rs).
+command -v systemd-analyze >/dev/null || apt_install systemd
 sftp_account=wshost-sftp
 sftp_password=/etc/wshost-tests/sftp-password
 if ! id "$sftp_account" >/dev/null 2>&1; then
