@@ -369,3 +369,54 @@ fn interrupted_uploads_and_downloads_leave_no_trace() {
         failures.join("\n")
     );
 }
+
+/// A temporary file a killed host left deep in a workspace goes without anyone listing its
+/// folder: the driver sweeps the whole tree soon after the workspace opens (and hourly). A
+/// fresh one (an upload running on another host sharing the folder) stays, and the sweep
+/// never follows a symlink out of the workspace (issue 22, trap 8).
+#[test]
+fn a_stale_upload_temporary_is_swept_without_a_listing() {
+    let h = Host::start(HostSetup::new(
+        fs_config(),
+        vec![manifest("access.fs.toml")],
+    ));
+    let root = h.dir.path().join("root");
+    let deep = root.join("deep/er");
+    std::fs::create_dir_all(&deep).unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(outside.path(), root.join("out")).unwrap();
+    let two_days_ago = std::time::SystemTime::now() - Duration::from_secs(48 * 3600);
+    let plant = |path: &std::path::Path, old: bool| {
+        std::fs::write(path, b"partial").unwrap();
+        if old {
+            std::fs::File::options()
+                .write(true)
+                .open(path)
+                .unwrap()
+                .set_modified(two_days_ago)
+                .unwrap();
+        }
+    };
+    let stale = deep.join(".wshost-upload-00000000000000ab.part");
+    let fresh = deep.join(".wshost-upload-00000000000000cd.part");
+    let beyond = outside.path().join(".wshost-upload-00000000000000ef.part");
+    plant(&stale, true);
+    plant(&fresh, false);
+    plant(&beyond, true);
+    // The workspace opens on its first request, which lists nothing.
+    let (s, v) = h.get("get_action=stat&ws=files&file=deep");
+    assert_eq!(s, 200, "{v}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while stale.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the stale temporary is still there"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(fresh.exists(), "a running upload's file stays");
+    assert!(
+        beyond.exists(),
+        "the sweep does not follow a symlink out of the workspace"
+    );
+}

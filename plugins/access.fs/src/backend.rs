@@ -4,6 +4,7 @@
 //! the small operations (mkdir, delete, rename, verify) live here.
 
 use std::io;
+use std::sync::Arc;
 
 use cap_std::fs::Dir;
 use plugin_api::{
@@ -17,7 +18,7 @@ use crate::entry::describe;
 use crate::error::{self, Op};
 use crate::path::RelPath;
 use crate::staging::create_temp;
-use crate::{copier, lister, mount, reader, writer};
+use crate::{copier, lister, mount, reader, sweeper, writer};
 
 /// The `access.fs` plugin: opens an [`FsDriver`] per workspace. It has no actions.
 #[derive(Debug)]
@@ -34,7 +35,8 @@ impl Plugin for FsPlugin {
 
     fn open(&self, config: WorkspaceConfig) -> Result<FsDriver> {
         let config = FsConfig::from_workspace(&config)?;
-        let root = config.open_root()?;
+        let root = Arc::new(config.open_root()?);
+        sweeper::watch(&root);
         let local = mount::is_local(&root);
         Ok(FsDriver {
             config,
@@ -58,10 +60,14 @@ impl Plugin for FsPlugin {
 /// - An upload whose body fails, or ends short of the announced size, leaves the previous
 ///   file untouched and no temporary file behind.
 /// - Names that are not UTF-8 are left out of listings; `.wshost-upload-*.part` names are
-///   reserved for uploads in progress, hidden from listings and refused in paths.
+///   reserved for uploads in progress, hidden from listings and refused in paths; one left
+///   by a killed host is removed a day after its last write, by the listing of its folder
+///   or by the sweep of the whole tree (soon after the workspace opens, then hourly).
 pub struct FsDriver {
     config: FsConfig,
-    root: Dir,
+    /// Shared with the sweep of left-over upload temporaries (`sweeper`), which holds it
+    /// only while it walks the folder.
+    root: Arc<Dir>,
     /// The folder is on a local filesystem: `stat` and `read` declare themselves quick.
     local: bool,
 }

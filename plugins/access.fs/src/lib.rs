@@ -20,6 +20,8 @@
 //! - `writer`: uploads, staged and then published under the target's name;
 //! - `copier`: file and recursive folder copies;
 //! - `mount`: whether the folder is on a local filesystem;
+//! - `sweeper`: one thread that sweeps every open workspace's tree of left-over upload
+//!   temporaries;
 //! - `error`: the one place where I/O errors become plugin errors.
 //!
 //! The operation modules (`lister`, `reader`, `writer`, `copier`) depend on `core`, `staging`,
@@ -39,6 +41,7 @@ mod mount;
 mod path;
 mod reader;
 mod staging;
+mod sweeper;
 mod writer;
 
 pub use backend::{FsDriver, FsPlugin};
