@@ -230,3 +230,45 @@ fn a_plugin_enabled_on_one_instance_reads_enabled_on_the_others() {
         "{on_b}"
     );
 }
+
+/// Two instances on one PostgreSQL with no declared workspace each serve the embedded `files`
+/// and "My files" from their own data folder: they say so at start-up and on the admin's
+/// workspaces page, which names them as the embedded defaults rather than host.toml (issue
+/// 22, trap 1).
+#[test]
+fn embedded_workspaces_on_a_shared_store_are_flagged_on_every_instance() {
+    let db = PgDatabase::create();
+    let host = || {
+        Host::start(HostSetup::new(
+            format!(
+                "database = \"{}\"\nsecret_key = \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"\n",
+                db.url
+            ),
+            vec![manifest("access.fs.toml")],
+        ))
+    };
+    let (a, b) = (host(), host());
+    for h in [&a, &b] {
+        assert!(
+            h.log().contains(
+                "the embedded workspaces files and my-files are on this instance's data folder"
+            ),
+            "{}",
+            h.log()
+        );
+        let page = h
+            .client
+            .get(format!("{}/ui/admin/workspaces", h.url))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap();
+        assert!(page.contains("id=\"local-defaults\""), "{page}");
+        assert!(
+            page.contains("the embedded defaults (this instance&#x27;s data folder)")
+                || page.contains("the embedded defaults (this instance's data folder)"),
+            "{page}"
+        );
+        assert!(!page.contains("host.toml (read-only)"), "{page}");
+    }
+}

@@ -76,6 +76,10 @@ pub(super) async fn workspaces(
 ) -> UiResult {
     let s = Session::admin(&state, &headers, &uri).await?;
     let all = state.all_workspaces().await?;
+    let embedded = |id: &str| {
+        let decls = &state.config.workspaces;
+        decls.iter().any(|d| d.id == id && d.implicit)
+    };
     let list: Vec<Value> = all
         .iter()
         .map(|ws| {
@@ -84,6 +88,7 @@ pub(super) async fn workspaces(
                 "label": ws.label,
                 "driver": ws.driver,
                 "config": ws.source == Source::Config,
+                "embedded": embedded(&ws.id),
                 "error": ws.setup.as_ref().err(),
                 "all_users": ws.all_users.map(Access::as_str),
                 "personal": ws.per_user,
@@ -96,7 +101,11 @@ pub(super) async fn workspaces(
         "workspaces.html",
         s.page(
             "Workspaces",
-            json!({ "workspaces": list, "notice": notice }),
+            json!({
+                "workspaces": list,
+                "notice": notice,
+                "local_defaults": state.config.local_defaults_warning(),
+            }),
         ),
     )
 }
