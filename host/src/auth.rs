@@ -49,6 +49,15 @@ pub(crate) struct Caller {
 impl Caller {
     /// Resolves the caller from the request headers.
     pub(crate) async fn resolve(state: &Shared, headers: &HeaderMap) -> Result<Caller, AppError> {
+        let caller = Self::resolve_unlogged(state, headers).await?;
+        if let Some(user) = &caller.user {
+            crate::telemetry::note_user(&user.name);
+        }
+        Ok(caller)
+    }
+
+    /// [`Caller::resolve`], without noting the user for the access log.
+    async fn resolve_unlogged(state: &Shared, headers: &HeaderMap) -> Result<Caller, AppError> {
         if let Some(auth) = headers.get(header::AUTHORIZATION) {
             let token = auth
                 .to_str()

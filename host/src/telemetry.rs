@@ -11,7 +11,10 @@
 //! Every field of a text log line is escaped by its formatter (`fields`), so no value a
 //! client sends can start a line of its own.
 
+mod access_log;
 mod fields;
+
+pub(crate) use access_log::{layer as access_log, note_action, note_user, note_workspace};
 
 use std::cell::RefCell;
 use std::sync::OnceLock;
@@ -38,7 +41,11 @@ pub(crate) fn init_logging(format: LogFormat) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     match format {
-        LogFormat::Json => builder.json().with_current_span(true).init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .init(),
         LogFormat::Text => builder
             .fmt_fields(fields::EscapedFields)
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

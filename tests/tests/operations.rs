@@ -489,3 +489,101 @@ fn sigterm_fails_readyz_for_the_drain_period_before_the_listener_closes() {
         h.log()
     );
 }
+
+/// The JSON log lines of `h` so far.
+fn json_lines(h: &Host) -> Vec<serde_json::Value> {
+    h.log()
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+/// The access line of the request whose id is `id`, waiting for it a little.
+fn access_line(h: &Host, id: &str) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let lines: Vec<_> = json_lines(h)
+            .into_iter()
+            .filter(|l| l["target"] == "wshost::access" && l["request_id"] == id)
+            .collect();
+        if !lines.is_empty() {
+            assert_eq!(lines.len(), 1, "one access line per request: {lines:?}");
+            return lines[0].clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no access line for {id}:\n{}",
+            h.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn json_host(config: String) -> Host {
+    let mut setup = HostSetup::new(config, vec![manifest("access.fs.toml")]);
+    setup.env.push(("WSHOST_LOG_FORMAT".into(), "json".into()));
+    Host::start(setup)
+}
+
+#[test]
+fn the_access_line_carries_who_what_where_outcome_and_id_as_fields() {
+    let h = json_host(fs_config());
+    let r = h
+        .client
+        .get(h.action_url("get_action=ls&ws=files&dir=/"))
+        .header("x-forwarded-for", "203.0.113.9")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let body = r.bytes().unwrap();
+    let line = access_line(&h, &id);
+    assert_eq!(line["user"], "admin", "{line}");
+    assert_eq!(line["action"], "ls", "{line}");
+    assert_eq!(line["workspace"], "files", "{line}");
+    assert_eq!(line["status"], 200, "{line}");
+    assert_eq!(line["bytes"].as_u64(), Some(body.len() as u64), "{line}");
+    assert!(
+        line["latency_ms"].as_f64().is_some_and(|l| l >= 0.0),
+        "{line}"
+    );
+    // No trusted proxy configured: the header is the client's word, not the address.
+    assert_eq!(line["client"], "127.0.0.1", "{line}");
+    assert_eq!(line["level"], "INFO", "{line}");
+
+    // Anonymous, outside `get_action`: no user, the route as the action.
+    let r = Client::new()
+        .get(format!("{}/healthz", h.url))
+        .send()
+        .unwrap();
+    let id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let line = access_line(&h, &id);
+    assert!(line["user"].is_null(), "{line}");
+    assert_eq!(line["action"], "GET /healthz", "{line}");
+    assert_eq!(line["status"], 200, "{line}");
+}
+
+#[test]
+fn behind_a_trusted_proxy_the_client_is_the_forwarded_address() {
+    let h = json_host(format!(
+        "trusted_proxies = [\"127.0.0.0/8\"]\n{}",
+        fs_config()
+    ));
+    let r = h
+        .client
+        .get(h.action_url("get_action=ls&ws=files&dir=/"))
+        .header("x-forwarded-for", "198.51.100.1, 203.0.113.9")
+        .send()
+        .unwrap();
+    let id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let line = access_line(&h, &id);
+    assert_eq!(line["client"], "203.0.113.9", "{line}");
+    let r = h
+        .client
+        .get(h.action_url("get_action=ls&ws=files&dir=/"))
+        .send()
+        .unwrap();
+    let id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(access_line(&h, &id)["client"], "127.0.0.1");
+}

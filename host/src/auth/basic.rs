@@ -162,6 +162,7 @@ async fn basic_caller(state: &Shared, user: &str, password: &str) -> Result<Call
         // A token of another user is refused exactly like a wrong one.
         Some(owner) if owner.name == user => {
             state.login_throttle.succeeded(user);
+            crate::telemetry::note_user(&owner.name);
             Ok(Caller {
                 user: Some(owner),
                 via: Via::Token,

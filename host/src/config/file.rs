@@ -28,6 +28,7 @@ pub(super) struct FileConfig {
     pub(super) metrics_listen: Option<String>,
     pub(super) shutdown_deadline_secs: Option<u64>,
     pub(super) shutdown_drain_secs: Option<u64>,
+    pub(super) trusted_proxies: Option<Vec<String>>,
     pub(super) database_acquire_timeout_secs: Option<u64>,
     pub(super) database_startup_wait_secs: Option<u64>,
     #[serde(default)]

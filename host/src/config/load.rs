@@ -166,6 +166,16 @@ impl Config {
             problem(&origin, key, message)
         });
         let dav = dav(file.dav, &mut |key, message| problem(&origin, key, message));
+        let trusted_proxies = file
+            .trusted_proxies
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|p| {
+                p.parse::<super::Cidr>()
+                    .map_err(|message| problem(&origin, "trusted_proxies", message))
+                    .ok()
+            })
+            .collect();
 
         let config = Config {
             limits,
@@ -186,6 +196,7 @@ impl Config {
             enabled,
             disabled,
             workspaces,
+            trusted_proxies,
         };
         Ok((config, problems))
     }

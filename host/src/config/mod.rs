@@ -60,6 +60,60 @@ pub(crate) struct Config {
     pub(crate) limits: Limits,
     /// The WebDAV door (`[dav]`).
     pub(crate) dav: Dav,
+    /// Peers whose `X-Forwarded-For` names the client in the access log (`trusted_proxies`).
+    pub(crate) trusted_proxies: Vec<Cidr>,
+}
+
+/// An address block, `192.0.2.0/24`, `2001:db8::/32`, or a single address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Cidr {
+    addr: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl std::str::FromStr for Cidr {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Cidr, String> {
+        let bad = || format!("expected an IP address or a CIDR block like 10.0.0.0/8, got '{s}'");
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let addr: std::net::IpAddr = addr.trim().parse().map_err(|_| bad())?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => p
+                .trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(bad)?,
+        };
+        Ok(Cidr { addr, prefix })
+    }
+}
+
+impl Cidr {
+    /// Whether `ip` is in the block (an IPv4 address mapped into IPv6 counts as IPv4).
+    pub(crate) fn contains(&self, ip: std::net::IpAddr) -> bool {
+        use std::net::IpAddr;
+        // Equal when no bit differs above the host part.
+        let same = |net: u128, ip: u128, width: u32| {
+            (net ^ ip)
+                .checked_shr(width - u32::from(self.prefix))
+                .unwrap_or(0)
+                == 0
+        };
+        match (self.addr, ip.to_canonical()) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                same(u32::from(net).into(), u32::from(ip).into(), 32)
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => same(net.into(), ip.into(), 128),
+            _ => false,
+        }
+    }
 }
 
 /// The store's location.

@@ -30,7 +30,7 @@ use crate::store::Store;
 use crate::telemetry;
 use params::Params;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_http::trace::TraceLayer;
 
 /// The router of the whole host.
 pub(crate) fn app(state: Shared) -> Router {
@@ -38,6 +38,7 @@ pub(crate) fn app(state: Shared) -> Router {
     let limits = state.config.limits;
     let max_header_bytes = limits.max_header_bytes;
     let security_headers = headers::SecurityHeaders::for_public_url(&state.config.public_url);
+    let trusted_proxies = std::sync::Arc::new(state.config.trusted_proxies.clone());
     Router::new()
         .route("/", get(dispatch).post(dispatch).put(dispatch))
         .route("/index.php", get(dispatch).post(dispatch).put(dispatch))
@@ -76,9 +77,14 @@ pub(crate) fn app(state: Shared) -> Router {
                 .layer(
                     TraceLayer::new_for_http()
                         .make_span_with(request_span)
-                        // One access-log line per request, inside its span (so with its id).
-                        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                        // The access line is `telemetry::access_log`'s, once the body is sent.
+                        .on_response(())
+                        .on_failure(()),
                 )
+                // One access-log line per request, with its id as a field of its own.
+                .layer(axum::middleware::from_fn(move |req, next| {
+                    telemetry::access_log(req, next, trusted_proxies.clone())
+                }))
                 .layer(PropagateRequestIdLayer::new(x_request_id)),
         )
 }
@@ -196,7 +202,11 @@ async fn dispatch(
 ) -> Response {
     use axum::response::IntoResponse;
     let started = std::time::Instant::now();
-    let action = Params::parse(query.as_deref().unwrap_or(""))
+    let params = Params::parse(query.as_deref().unwrap_or(""));
+    if let Some(ws) = params.workspace() {
+        telemetry::note_workspace(ws);
+    }
+    let action = params
         .action()
         .map(|a| {
             let known = files::StdAction::from_name(a).is_some()
@@ -209,6 +219,7 @@ async fn dispatch(
             }
         })
         .unwrap_or_else(|| "none".to_owned());
+    telemetry::note_action(&action);
     let request_id = headers
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
