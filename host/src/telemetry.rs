@@ -14,7 +14,9 @@
 mod access_log;
 mod fields;
 
-pub(crate) use access_log::{layer as access_log, note_action, note_user, note_workspace};
+pub(crate) use access_log::{
+    acting_admin, layer as access_log, note_action, note_user, note_workspace,
+};
 
 use std::cell::RefCell;
 use std::sync::OnceLock;

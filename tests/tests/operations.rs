@@ -587,3 +587,55 @@ fn behind_a_trusted_proxy_the_client_is_the_forwarded_address() {
     let id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
     assert_eq!(access_line(&h, &id)["client"], "127.0.0.1");
 }
+
+/// `wshost ARGS --config` of `h`, with `env`: success, stdout, stderr.
+fn cli(h: &Host, args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+    let out = Command::new(wshost_exe())
+        .args(args)
+        .arg("--config")
+        .arg(h.dir.path().join("host.toml"))
+        .env_remove("WSHOST_LOG")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn administration_lines_name_the_admin_who_did_it() {
+    let h = json_host(fs_config());
+    h.add_user("bob", false);
+    h.grant("files", "bob", "r");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let granted = loop {
+        if let Some(l) = json_lines(&h)
+            .into_iter()
+            .find(|l| l["message"] == "access granted")
+        {
+            break l;
+        }
+        assert!(Instant::now() < deadline, "no grant line:\n{}", h.log());
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(granted["admin"], "admin", "{granted}");
+    assert_eq!(granted["user"], "bob", "{granted}");
+    assert_eq!(granted["workspace"], "files", "{granted}");
+
+    // From the command line, the console's operator.
+    let (ok, _, err) = cli(
+        &h,
+        &["workspace", "revoke", "files", "bob"],
+        &[("WSHOST_LOG_FORMAT", "json")],
+    );
+    assert!(ok, "{err}");
+    let revoked: serde_json::Value = err
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| l["message"] == "access revoked")
+        .unwrap_or_else(|| panic!("no revoke line: {err}"));
+    assert_eq!(revoked["admin"], "console", "{revoked}");
+}

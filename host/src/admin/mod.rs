@@ -4,6 +4,8 @@
 //! parameters are write-only. Operations take typed input and answer typed values (`views`:
 //! what a viewer learns of a workspace or a plugin), which each door renders; none of them
 //! stands for a caller: a door checks its caller first (the CLI is the console's operator).
+//! Their log lines name the admin (`admin = …`) from the request they run in
+//! (`telemetry::acting_admin`), `console` from the CLI.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -159,7 +161,7 @@ pub(crate) async fn create_workspace(
     };
     if !how.dry_run {
         state.store.insert_workspace(&record).await?;
-        tracing::info!(workspace = %record.id, driver = %record.driver, "workspace created");
+        tracing::info!(admin = %crate::telemetry::acting_admin(), workspace = %record.id, driver = %record.driver, "workspace created");
     }
     Ok(Created { record, verified })
 }
@@ -292,6 +294,7 @@ pub(crate) async fn update_workspace(
     };
     state.store.update_workspace(&record).await?;
     state.workspaces.forget(id);
+    tracing::info!(admin = %crate::telemetry::acting_admin(), workspace = %id, "workspace updated");
     Ok(record)
 }
 
@@ -324,7 +327,7 @@ pub(crate) async fn delete_workspace(state: &AppState, id: &str) -> Result<(), A
         return Err(AppError::NotFound(format!("no workspace '{id}'")));
     }
     state.workspaces.forget(id);
-    tracing::info!(workspace = %id, "workspace deleted");
+    tracing::info!(admin = %crate::telemetry::acting_admin(), workspace = %id, "workspace deleted");
     Ok(())
 }
 
@@ -352,7 +355,7 @@ pub(crate) async fn grant(
     }
     // The store refuses an unknown user in the same statement that inserts the grant.
     state.store.grant(id, user, access).await?;
-    tracing::info!(workspace = %id, user = %user, access = access.as_str(), "access granted");
+    tracing::info!(admin = %crate::telemetry::acting_admin(), workspace = %id, user = %user, access = access.as_str(), "access granted");
     Ok(access)
 }
 
@@ -364,7 +367,7 @@ pub(crate) async fn revoke(state: &AppState, id: &str, user: &str) -> Result<(),
             "user '{user}' has no grant on '{id}'"
         )));
     }
-    tracing::info!(workspace = %id, user = %user, "access revoked");
+    tracing::info!(admin = %crate::telemetry::acting_admin(), workspace = %id, user = %user, "access revoked");
     Ok(())
 }
 
@@ -418,6 +421,6 @@ pub(crate) async fn set_plugin_enabled<'s>(
     } else {
         state.workspaces.forget_plugin(id);
     }
-    tracing::info!(plugin = %id, enabled, "plugin toggled");
+    tracing::info!(admin = %crate::telemetry::acting_admin(), plugin = %id, enabled, "plugin toggled");
     Ok((plugin_record(state, id)?, toggles))
 }

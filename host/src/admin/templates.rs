@@ -236,7 +236,7 @@ pub(crate) async fn create_template(
         ..WorkspaceRecord::default()
     };
     state.store.insert_workspace(&record).await?;
-    tracing::info!(template = %record.id, driver = %record.driver, "template created");
+    tracing::info!(admin = %crate::telemetry::acting_admin(), template = %record.id, driver = %record.driver, "template created");
     Ok(record)
 }
 
@@ -269,7 +269,7 @@ pub(crate) async fn update_template(
     for made in state.store.made_from(id, None).await? {
         state.workspaces.forget(&made.id);
     }
-    tracing::info!(template = %id, "template updated");
+    tracing::info!(admin = %crate::telemetry::acting_admin(), template = %id, "template updated");
     Ok(record)
 }
 

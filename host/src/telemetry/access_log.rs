@@ -36,6 +36,17 @@ pub(crate) fn note_user(name: &str) {
     let _ = NOTED.try_with(|n| n.borrow_mut().user = Some(name.to_owned()));
 }
 
+/// Who performs an administration operation, for its log line (`admin = …`): the
+/// authenticated caller of the current request (the door checked they are an
+/// administrator), or `console` outside any request (the CLI, run by the machine's operator).
+/// The operations stay caller-free; this is read from the request, like its id.
+pub(crate) fn acting_admin() -> String {
+    NOTED
+        .try_with(|n| n.borrow().user.clone())
+        .map(|user| user.unwrap_or_else(|| "-".to_owned()))
+        .unwrap_or_else(|_| "console".to_owned())
+}
+
 /// Notes the action of the current request (the `get_action` name).
 pub(crate) fn note_action(action: &str) {
     let _ = NOTED.try_with(|n| n.borrow_mut().action = Some(action.to_owned()));
