@@ -673,7 +673,7 @@ fn a_restart_keeps_everything() {
 }
 
 #[test]
-fn the_first_start_creates_an_admin_with_a_one_time_password() {
+fn the_first_start_creates_an_admin_with_a_one_time_password_in_a_private_file() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let config = dir.path().join("host.toml");
@@ -690,21 +690,25 @@ fn the_first_start_creates_an_admin_with_a_one_time_password() {
     build();
     let (mut child, log) = spawn(&config, &[("WSHOST_ADMIN_PASSWORD", "")]);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let password = loop {
+    let file = dir.path().join("data/initial-admin-password");
+    let text = loop {
         let text = log.lock().unwrap().clone();
-        if let Some(line) = text
-            .lines()
-            .skip_while(|l| !l.contains("one-time password"))
-            .nth(2)
-        {
-            break line.trim().to_owned();
+        if text.contains("one-time password") {
+            break text;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "no password printed:\n{text}"
+            "no password announced:\n{text}"
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
+    // The log names the file, never the password; the file is the owner's alone.
+    assert!(text.contains(&file.display().to_string()), "{text}");
+    let password = std::fs::read_to_string(&file).unwrap().trim().to_owned();
+    assert!(password.len() >= 18, "{password}");
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&file).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
     let url = format!("http://127.0.0.1:{port}");
     let mut ok = false;
     for _ in 0..100 {
@@ -720,7 +724,12 @@ fn the_first_start_creates_an_admin_with_a_one_time_password() {
     }
     let _ = child.kill();
     let _ = child.wait();
-    assert!(ok, "the printed password logs in");
+    assert!(ok, "the file's password logs in");
+    let text = log.lock().unwrap().clone();
+    assert!(
+        !text.contains(&password),
+        "the password is in the log:\n{text}"
+    );
 }
 
 /// The host answers 405 with `Allow` to a method an action's manifest does not declare,

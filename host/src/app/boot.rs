@@ -4,6 +4,7 @@
 //! own and logged; only a store that cannot be opened stops the host.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -97,8 +98,10 @@ pub(crate) async fn open_store(config: &Config) -> anyhow::Result<Store> {
 }
 
 /// Creates the first administrator when the store has no user: with `WSHOST_ADMIN_PASSWORD`,
-/// or a random password printed once.
-pub(crate) async fn first_admin(store: &Store) -> anyhow::Result<()> {
+/// or a random password written to `DATA_DIR/initial-admin-password` (mode 0600), whose
+/// path is logged. The password itself never reaches the log stream, which log collectors
+/// keep and many people read.
+pub(crate) async fn first_admin(store: &Store, data_dir: &Path) -> anyhow::Result<()> {
     if store.user_count().await? > 0 {
         return Ok(());
     }
@@ -106,18 +109,54 @@ pub(crate) async fn first_admin(store: &Store) -> anyhow::Result<()> {
         Ok(p) if !p.is_empty() => (p, false),
         _ => (crate::store::random_token(18), true),
     };
-    store.create_user("admin", &password, true).await?;
-    if generated {
-        // The one place a secret is printed, on purpose, once: nobody could log in otherwise.
-        eprintln!(
-            "\n  wshost: created the administrator 'admin' with the one-time password\n\n      {password}\n\n  Log in and change it (wshost user passwd admin). It is not shown again.\n"
-        );
-    } else {
+    if !generated {
+        store.create_user("admin", &password, true).await?;
         tracing::info!(
             "created the administrator 'admin' with the password from WSHOST_ADMIN_PASSWORD"
         );
+        return Ok(());
     }
+    // Written before the user exists: a password nobody can read would lock everyone out.
+    let path = data_dir.join(INITIAL_ADMIN_PASSWORD);
+    write_private(&path, &format!("{password}\n")).with_context(|| {
+        format!(
+            "writing the first administrator's password to {}",
+            path.display()
+        )
+    })?;
+    if let Err(e) = store.create_user("admin", &password, true).await {
+        let _ = std::fs::remove_file(&path);
+        return Err(e.into());
+    }
+    tracing::warn!(
+        path = %path.display(),
+        "created the administrator 'admin' with a one-time password, in {} (mode 0600): log in, \
+         change it (wshost user passwd admin) and delete the file",
+        path.display()
+    );
     Ok(())
+}
+
+/// The file, in the data folder, that holds the first administrator's generated password.
+pub(crate) const INITIAL_ADMIN_PASSWORD: &str = "initial-admin-password";
+
+/// Writes `text` to a new file at `path` readable by its owner only (replacing a file left by
+/// an earlier start that failed before creating the user).
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
 }
 
 /// When start-up loads the enabled plugins.
@@ -139,7 +178,7 @@ pub(crate) async fn boot(config: Config, plugins: Plugins, open: Open) -> anyhow
     };
     tracing::info!(backend = ?store.backend(), "store open");
     if open == Open::Create {
-        first_admin(&store).await?;
+        first_admin(&store, &config.data_dir).await?;
     }
     let found = manifest::load_dirs(&config.manifest_dirs);
     let mut by_id: BTreeMap<String, Manifest> = BTreeMap::new();
