@@ -35,10 +35,18 @@ pub(crate) enum LogFormat {
     Json,
 }
 
-/// Installs the log subscriber; `WSHOST_LOG` holds the filter (default `info`).
-pub(crate) fn init_logging(format: LogFormat) {
+/// The default log filter of `serve`: everything from info up.
+pub(crate) const SERVE_LOG_FILTER: &str = "info";
+
+/// The default log filter of the other commands: warnings and errors, not the start-up's
+/// info lines (store open, plugin loaded…) around a command's own output; the
+/// administration lines (`wshost::admin`, naming `admin = "console"`) stay, for the audit.
+pub(crate) const COMMAND_LOG_FILTER: &str = "warn,wshost::admin=info";
+
+/// Installs the log subscriber; `WSHOST_LOG` holds the filter (default `default_filter`).
+pub(crate) fn init_logging(format: LogFormat, default_filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("WSHOST_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

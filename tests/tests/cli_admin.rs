@@ -6,8 +6,19 @@ use std::process::{Command, Stdio};
 use wshost_tests::*;
 
 fn wshost(h: &Host, args: &[&str], stdin: &str) -> (bool, String, String) {
+    wshost_with(h, args, stdin, &[])
+}
+
+/// [`wshost`] with `env` set.
+fn wshost_with(
+    h: &Host,
+    args: &[&str],
+    stdin: &str,
+    env: &[(&str, &str)],
+) -> (bool, String, String) {
     let mut child = Command::new(wshost_exe())
         .args(args)
+        .envs(env.iter().copied())
         .arg("--config")
         .arg(h.dir.path().join("host.toml"))
         .stdin(Stdio::piped())
@@ -167,6 +178,8 @@ fn users_tokens_workspaces_and_toggles_from_the_command_line() {
 /// calls.
 #[test]
 fn administration_commands_load_only_the_plugins_they_call() {
+    // The info lines that show a load, which commands do not print by default.
+    const INFO: &[(&str, &str)] = &[("WSHOST_LOG", "info")];
     let h = Host::start(HostSetup::new(
         fs_config(),
         vec![manifest("access.fs.toml")],
@@ -177,14 +190,14 @@ fn administration_commands_load_only_the_plugins_they_call() {
         &["workspace", "list"],
         &["workspace", "show", "files"],
     ] {
-        let (ok, _, err) = wshost(&h, args, "");
+        let (ok, _, err) = wshost_with(&h, args, "", INFO);
         assert!(ok, "{args:?}: {err}");
         assert!(
             !err.contains("plugin loaded"),
             "{args:?} loaded a plugin:\n{err}"
         );
     }
-    let (ok, out, err) = wshost(&h, &["workspace", "verify", "files"], "");
+    let (ok, out, err) = wshost_with(&h, &["workspace", "verify", "files"], "", INFO);
     assert!(ok && out.starts_with("ok:"), "{out}\n{err}");
     assert!(
         out.contains("\ncapabilities: stat, list, read, read_range, write, mkdir, delete, rename, copy, verify"),

@@ -639,3 +639,29 @@ fn administration_lines_name_the_admin_who_did_it() {
         .unwrap_or_else(|| panic!("no revoke line: {err}"));
     assert_eq!(revoked["admin"], "console", "{revoked}");
 }
+
+#[test]
+fn commands_print_no_start_up_info_lines_unless_wshost_log_asks() {
+    let h = host();
+    let info = |err: &str| {
+        err.lines()
+            .any(|l| l.contains(" INFO ") || l.contains("INFO "))
+    };
+    for args in [
+        &["workspace", "list"][..],
+        &["user", "list"],
+        &["workspace", "verify", "files"],
+    ] {
+        let (ok, out, err) = cli(&h, args, &[]);
+        assert!(ok, "{args:?}: {out}{err}");
+        assert!(!info(&err), "{args:?} printed info lines:\n{err}");
+    }
+    let (ok, _, err) = cli(
+        &h,
+        &["workspace", "verify", "files"],
+        &[("WSHOST_LOG", "info")],
+    );
+    assert!(ok && info(&err) && err.contains("store open"), "{err}");
+    // `serve` keeps its info lines.
+    assert!(h.log().contains("store open"), "{}", h.log());
+}

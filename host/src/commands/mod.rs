@@ -29,7 +29,11 @@ pub fn run() -> ExitCode {
                 crate::telemetry::LogFormat::Json
             }),
     };
-    crate::telemetry::init_logging(format);
+    let filter = match &cli.command {
+        Command::Serve(_) => crate::telemetry::SERVE_LOG_FILTER,
+        _ => crate::telemetry::COMMAND_LOG_FILTER,
+    };
+    crate::telemetry::init_logging(format, filter);
     let result = match cli.command {
         Command::Serve(settings) => serve::serve(&settings),
         Command::Plugins(PluginsCommand::List { settings, json }) => {
