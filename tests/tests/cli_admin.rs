@@ -419,13 +419,174 @@ fn a_store_behind_the_binary_is_refused_and_not_migrated() {
     assert!(
         err.contains(&format!("the SQLite file {}", db.display()))
             && err.contains(&format!("older than this wshost's {newest}"))
-            && err.contains("run `wshost serve` (or a future `wshost migrate`) to upgrade it"),
+            && err.contains("run `wshost migrate` to upgrade it"),
         "{err}"
     );
     assert_eq!(
         count("SELECT MAX(version) FROM _sqlx_migrations"),
         newest - 1,
         "the CLI migrated nothing"
+    );
+}
+
+/// A host started once (so its SQLite store exists) and stopped; its store file.
+fn stopped_host() -> (Host, std::path::PathBuf) {
+    let mut h = Host::start(HostSetup::new(
+        fs_config(),
+        vec![manifest("access.fs.toml")],
+    ));
+    std::process::Command::new("kill")
+        .args(["-TERM", &h.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(h.wait_exit(std::time::Duration::from_secs(20)).is_some());
+    let db = h.dir.path().join("data/wshost.db");
+    (h, db)
+}
+
+/// Runs `sql` on the SQLite file `db`; the first column of its first row, if any.
+fn sqlite(db: &std::path::Path, sql: &str) -> Option<i64> {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use sqlx::Connection;
+        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(db);
+        let mut conn = sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .unwrap();
+        let row: Option<(i64,)> = sqlx::query_as(sql).fetch_optional(&mut conn).await.unwrap();
+        conn.close().await.unwrap();
+        row.map(|(n,)| n)
+    })
+}
+
+/// `wshost serve ARGS --config` of `h`'s config: Ok once it answers /healthz (it is then
+/// stopped), or Err with its stderr if it exits first.
+fn serve_until_ready(h: &Host, args: &[&str]) -> Result<(), String> {
+    let mut child = Command::new(wshost_exe())
+        .arg("serve")
+        .args(args)
+        .arg("--config")
+        .arg(h.dir.path().join("host.toml"))
+        .env("WSHOST_ADMIN_PASSWORD", "admin-password")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let client = reqwest::blocking::Client::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Some(_status) = child.try_wait().unwrap() {
+            let out = child.wait_with_output().unwrap();
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        if let Ok(r) = client.get(format!("{}/healthz", h.url)).send() {
+            if r.status().is_success() {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                return Ok(());
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "serve neither started nor exited"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// A rolling upgrade: `serve --no-migrate` refuses a store behind the binary, naming
+/// `wshost migrate`; `migrate` applies what is missing; then `serve --no-migrate` starts.
+#[test]
+fn migrate_then_serve_without_migrating() {
+    let (h, db) = stopped_host();
+    let newest = sqlite(&db, "SELECT MAX(version) FROM _sqlx_migrations").unwrap();
+    // A real store of the previous release: a new file with every migration but the last
+    // (the same files, so the same checksums), beside the secrets key the host made.
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", db.display()));
+    }
+    let old = tempfile::tempdir().unwrap();
+    let mut files: Vec<_> = std::fs::read_dir(root().join("host/migrations/sqlite"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files.pop();
+    for f in &files {
+        std::fs::copy(f, old.path().join(f.file_name().unwrap())).unwrap();
+    }
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        use sqlx::Connection;
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&db)
+            .create_if_missing(true);
+        let mut conn = sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .unwrap();
+        let migrator = sqlx::migrate::Migrator::new(old.path()).await.unwrap();
+        migrator.run(&mut conn).await.unwrap();
+        conn.close().await.unwrap();
+    });
+    let behind = sqlite(&db, "SELECT MAX(version) FROM _sqlx_migrations").unwrap();
+    assert!(behind < newest, "the old store is behind");
+
+    let err = serve_until_ready(&h, &["--no-migrate"]).expect_err("a store behind is refused");
+    assert!(
+        err.contains(&format!("older than this wshost's {newest}"))
+            && err.contains("run `wshost migrate`"),
+        "{err}"
+    );
+    assert_eq!(
+        sqlite(&db, "SELECT MAX(version) FROM _sqlx_migrations"),
+        Some(behind),
+        "serve --no-migrate migrated nothing"
+    );
+
+    let (ok, out, err) = wshost(&h, &["migrate"], "");
+    assert!(ok, "{out}{err}");
+    assert!(out.contains(&format!("schema version {newest}")), "{out}");
+    assert_eq!(
+        sqlite(&db, "SELECT MAX(version) FROM _sqlx_migrations"),
+        Some(newest)
+    );
+    serve_until_ready(&h, &["--no-migrate"]).expect("serve --no-migrate starts on a current store");
+    let (ok, out, err) = wshost(&h, &["migrate"], "");
+    assert!(
+        ok && out.contains(&format!("schema version {newest}")),
+        "{out}{err}"
+    );
+}
+
+/// A store that a newer wshost migrated (a migration this binary does not know) is refused by
+/// `serve`, with or without --no-migrate, and by `migrate`, and left as it is.
+#[test]
+fn a_store_ahead_of_the_binary_is_refused_by_serve() {
+    let (h, db) = stopped_host();
+    sqlite(
+        &db,
+        "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, \
+         execution_time) VALUES (99990101000000, 'from the future', CURRENT_TIMESTAMP, 1, \
+         X'00', 0)",
+    );
+    for args in [&[][..], &["--no-migrate"][..]] {
+        let err = serve_until_ready(&h, args).expect_err("a store ahead is refused");
+        assert!(
+            err.contains("has schema version 99990101000000, which this wshost does not know")
+                && err.contains("upgraded by a newer wshost"),
+            "serve {args:?}: {err}"
+        );
+    }
+    let (ok, _, err) = wshost(&h, &["migrate"], "");
+    assert!(
+        !ok && err.contains("which this wshost does not know"),
+        "{err}"
+    );
+    assert_eq!(
+        sqlite(
+            &db,
+            "SELECT COUNT(*) FROM _sqlx_migrations WHERE version = 99990101000000"
+        ),
+        Some(1)
     );
 }
 

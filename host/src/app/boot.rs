@@ -174,10 +174,10 @@ pub(crate) enum Plugins {
 pub(crate) async fn boot(config: Config, plugins: Plugins, open: Open) -> anyhow::Result<AppState> {
     let store = match open {
         Open::Create => open_store(&config).await?,
-        Open::Existing => open_existing_store(&config).await?,
+        Open::Existing | Open::Current => open_existing_store(&config).await?,
     };
     tracing::info!(backend = ?store.backend(), "store open");
-    if open == Open::Create {
+    if open != Open::Existing {
         first_admin(&store, &config.data_dir).await?;
     }
     let found = manifest::load_dirs(&config.manifest_dirs);
@@ -234,6 +234,9 @@ pub(crate) enum Open {
     Create,
     /// Every other command: the store must exist with its key; see [`open_existing_store`].
     Existing,
+    /// `serve --no-migrate`: as [`Open::Existing`] (the store must exist, with exactly this
+    /// binary's schema), and the first administrator is made if the store has no user.
+    Current,
 }
 
 /// How to point a command at the real store, after a message saying it was not found.
@@ -247,6 +250,15 @@ const POINT_AT_THE_STORE: &str = "Point this command at the store `wshost serve`
 /// no administrator) and runs no migration; each refusal says where it looked and how to
 /// point the command at the real store.
 pub(crate) async fn open_existing_store(config: &Config) -> anyhow::Result<Store> {
+    open_existing_store_as(config, crate::store::Schema::Existing).await
+}
+
+/// [`open_existing_store`], with the schema treated as `schema` says: `wshost migrate` opens
+/// with [`crate::store::Schema::Upgrade`], which runs the migrations the store lacks.
+pub(crate) async fn open_existing_store_as(
+    config: &Config,
+    schema: crate::store::Schema,
+) -> anyhow::Result<Store> {
     let url = match &config.database {
         Database::Sqlite(path) => {
             let shown = std::path::absolute(path).unwrap_or_else(|_| path.clone());
@@ -289,10 +301,10 @@ pub(crate) async fn open_existing_store(config: &Config) -> anyhow::Result<Store
             }
         },
     };
-    match Store::open_existing(&url, key).await {
+    match Store::open_existing(&url, key, schema).await {
         Ok(store) => Ok(store),
         Err(crate::store::StoreError::Schema(what)) => {
-            let hint = if what.contains("run `wshost serve`") || what.contains("newer wshost") {
+            let hint = if what.contains("run `wshost migrate`") || what.contains("newer wshost") {
                 ""
             } else {
                 POINT_AT_THE_STORE

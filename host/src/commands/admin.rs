@@ -52,6 +52,28 @@ where
     })
 }
 
+/// `wshost migrate`: applies the migrations the existing store lacks (an absent store, one
+/// without wshost's schema, or one ahead of this binary is refused) and says where it stands.
+pub(super) fn migrate(settings: &crate::config::Settings) -> anyhow::Result<ExitCode> {
+    let opts = AdminOpts {
+        settings: settings.clone(),
+        json: false,
+    };
+    with_runtime(&opts, |config| async move {
+        let store = boot::open_existing_store_as(&config, crate::store::Schema::Upgrade).await?;
+        let version = store.schema_version().await;
+        store.close().await;
+        let (version, applied, known) = version?;
+        Ok((
+            json!({ "version": version }),
+            format!(
+                "the store is at schema version {version}: {applied} of this wshost's {known} \
+                 migrations applied; `wshost serve --no-migrate` may start on it"
+            ),
+        ))
+    })
+}
+
 /// Loads the config of `opts`, runs `f` on a runtime and prints its answer.
 fn with_runtime<F, Fut>(opts: &AdminOpts, f: F) -> anyhow::Result<ExitCode>
 where

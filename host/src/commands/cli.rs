@@ -1,4 +1,4 @@
-//! The command line as clap parses it: `serve`, `plugins list|check|test|new|enable|disable`,
+//! The command line as clap parses it: `serve`, `migrate`, `plugins list|check|test|new|enable|disable`,
 //! `user`, `token`, `workspace` and `config check`. The deployment settings every command
 //! shares are `config::Settings`: flags override the config file, which overrides the
 //! built-in defaults, and every flag also reads a `WSHOST_*` environment variable.
@@ -27,7 +27,10 @@ pub(crate) struct Cli {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Start the HTTP server.
-    Serve(Settings),
+    Serve(ServeArgs),
+    /// Apply the schema migrations this binary has to an existing store, then exit (for a
+    /// rolling upgrade: migrate once, then restart each instance with `serve --no-migrate`).
+    Migrate(Settings),
     /// Inspect, enable and disable plugins.
     #[command(subcommand)]
     Plugins(PluginsCommand),
@@ -56,6 +59,18 @@ pub(crate) enum ConfigCommand {
         #[command(flatten)]
         settings: Settings,
     },
+}
+
+/// `wshost serve`.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct ServeArgs {
+    #[command(flatten)]
+    pub(crate) settings: Settings,
+    /// Run no migration: start only if the store exists with exactly this binary's schema
+    /// (run `wshost migrate` first). Without it, `serve` creates the store when absent and
+    /// applies the migrations it lacks.
+    #[arg(long, env = "WSHOST_NO_MIGRATE")]
+    pub(crate) no_migrate: bool,
 }
 
 /// Options shared by the administration commands.

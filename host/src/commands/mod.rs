@@ -21,7 +21,7 @@ use cli::{Cli, Command, PluginsCommand};
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let format = match &cli.command {
-        Command::Serve(settings) => settings.log_format,
+        Command::Serve(args) => args.settings.log_format,
         _ => std::env::var("WSHOST_LOG_FORMAT")
             .ok()
             .filter(|f| f == "json")
@@ -35,7 +35,8 @@ pub fn run() -> ExitCode {
     };
     crate::telemetry::init_logging(format, filter);
     let result = match cli.command {
-        Command::Serve(settings) => serve::serve(&settings),
+        Command::Serve(args) => serve::serve(&args.settings, args.no_migrate),
+        Command::Migrate(settings) => admin::migrate(&settings),
         Command::Plugins(PluginsCommand::List { settings, json }) => {
             plugins::plugins_list(&settings, json)
         }

@@ -9,7 +9,8 @@ use crate::app::boot;
 use crate::config::{Config, Settings};
 use crate::{server, telemetry, web};
 
-pub(super) fn serve(settings: &Settings) -> anyhow::Result<ExitCode> {
+/// `wshost serve`; with `no_migrate`, the store must exist with exactly this binary's schema.
+pub(super) fn serve(settings: &Settings, no_migrate: bool) -> anyhow::Result<ExitCode> {
     let config = Config::load(settings)?;
     std::fs::create_dir_all(&config.data_dir).with_context(|| {
         format!(
@@ -20,7 +21,12 @@ pub(super) fn serve(settings: &Settings) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         telemetry::metrics_handle();
-        let state = Arc::new(boot::boot(config, boot::Plugins::Load, boot::Open::Create).await?);
+        let open = if no_migrate {
+            boot::Open::Current
+        } else {
+            boot::Open::Create
+        };
+        let state = Arc::new(boot::boot(config, boot::Plugins::Load, open).await?);
         let listen = state.config.listen;
         let listener = tokio::net::TcpListener::bind(listen)
             .await

@@ -113,7 +113,14 @@ impl Store {
         key: SecretKey,
         acquire_timeout: Duration,
     ) -> Result<Store, StoreError> {
-        Store::open_as(url, key, Schema::Migrate, acquire_timeout).await
+        Store::open_as(url, key, Schema::Migrate, acquire_timeout)
+            .await
+            .map_err(|e| match e {
+                StoreError::Schema(what) => {
+                    StoreError::Schema(format!("{} {what}", schema::location(url)))
+                }
+                other => other,
+            })
     }
 
     /// [`Store::open_with`], with the schema treated as `schema` says.
@@ -178,20 +185,18 @@ impl Store {
         Ok(store)
     }
 
-    /// Everything `open` does once connected: journal mode, migrations (or, for
-    /// [`Schema::Existing`], the check that none is due), key check, purge.
+    /// Everything `open` does once connected: the schema check `schema` asks for, journal
+    /// mode and migrations (none for [`Schema::Existing`]), key check, purge.
     async fn prepare(&self, schema: Schema) -> Result<(), StoreError> {
-        match schema {
-            Schema::Migrate => {
-                if self.backend == Backend::Sqlite {
-                    // Persistent in the file: set once, before anything else writes.
-                    sqlx::query("PRAGMA journal_mode = WAL")
-                        .execute(&self.pool)
-                        .await?;
-                }
-                schema::migrator(self.backend).run(&self.pool).await?;
+        self.check_schema(schema).await?;
+        if schema != Schema::Existing {
+            if self.backend == Backend::Sqlite {
+                // Persistent in the file: set once, before anything else writes.
+                sqlx::query("PRAGMA journal_mode = WAL")
+                    .execute(&self.pool)
+                    .await?;
             }
-            Schema::Existing => self.check_schema().await?,
+            schema::migrator(self.backend).run(&self.pool).await?;
         }
         self.check_key().await?;
         self.purge_expired().await?;

@@ -10,8 +10,12 @@ use super::{error, Backend, SecretKey, Store, StoreError};
 /// How [`Store::open`] treats the database's schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Schema {
-    /// Create the store when absent and run the migrations it lacks (`serve`).
+    /// Create the store when absent and run the migrations it lacks (`serve`); a schema
+    /// ahead of this binary (a migration it does not know) is refused first.
     Migrate,
+    /// The store must exist with wshost's schema, which may be behind this binary's: run the
+    /// migrations it lacks (`wshost migrate`). A schema ahead is refused, as for `Migrate`.
+    Upgrade,
     /// The store must exist with every migration of this binary applied: an absent store, a
     /// database without wshost's schema, or a schema behind or ahead of this binary is
     /// refused with [`StoreError::Schema`], and nothing is written to it first.
@@ -42,16 +46,20 @@ pub(crate) fn location(url: &str) -> String {
 
 impl Store {
     /// Opens a store that exists already, as [`Store::open`] does but creating nothing (no
-    /// SQLite file, no folder) and running no migration: see [`Schema::Existing`]. `url` is
-    /// what [`Store::open`] takes.
-    pub(crate) async fn open_existing(url: &str, key: SecretKey) -> Result<Store, StoreError> {
+    /// SQLite file, no folder) and, with [`Schema::Existing`], running no migration; with
+    /// [`Schema::Upgrade`] it runs those the store lacks. `url` is what [`Store::open`] takes.
+    pub(crate) async fn open_existing(
+        url: &str,
+        key: SecretKey,
+        schema: Schema,
+    ) -> Result<Store, StoreError> {
         let (url, location) = if is_postgres(url) {
             (url.to_owned(), location(url))
         } else {
             let (url, path) = existing_sqlite(url)?;
             (url, format!("the SQLite file {}", path.display()))
         };
-        Store::open_as(&url, key, Schema::Existing, super::DEFAULT_ACQUIRE_TIMEOUT)
+        Store::open_as(&url, key, schema, super::DEFAULT_ACQUIRE_TIMEOUT)
             .await
             .map_err(|e| match e {
                 StoreError::Schema(what) => StoreError::Schema(format!("{location} {what}")),
@@ -59,9 +67,33 @@ impl Store {
             })
     }
 
-    /// Refuses a database without wshost's schema, or whose migrations are not exactly this
-    /// binary's; reads only. The message continues a sentence naming the database.
-    pub(super) async fn check_schema(&self) -> Result<(), StoreError> {
+    /// The newest migration applied to the store, and how many of this binary's migrations
+    /// are applied out of how many it has.
+    pub(crate) async fn schema_version(&self) -> Result<(i64, usize, usize), StoreError> {
+        let applied: Vec<(i64,)> =
+            sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+                .fetch_all(&self.pool)
+                .await?;
+        let migrator = migrator(self.backend);
+        let known: Vec<i64> = migrator
+            .iter()
+            .filter(|m| !m.migration_type.is_down_migration())
+            .map(|m| m.version)
+            .collect();
+        let newest = applied.iter().map(|(v,)| *v).max().unwrap_or(0);
+        let done = known
+            .iter()
+            .filter(|v| applied.iter().any(|(a,)| a == *v))
+            .count();
+        Ok((newest, done, known.len()))
+    }
+
+    /// Refuses a schema `schema` does not accept, reading only: for [`Schema::Existing`], a
+    /// database without wshost's schema, or whose migrations are not exactly this binary's;
+    /// for [`Schema::Upgrade`] the same but a schema behind this binary's is accepted; for
+    /// [`Schema::Migrate`] only a schema ahead of (or other than) this binary's is refused.
+    /// The message continues a sentence naming the database.
+    pub(super) async fn check_schema(&self, schema: Schema) -> Result<(), StoreError> {
         let tables = match self.backend {
             Backend::Sqlite => {
                 "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' \
@@ -74,6 +106,9 @@ impl Store {
         };
         let (found,): (i64,) = sqlx::query_as(tables).fetch_one(&self.pool).await?;
         if found == 0 {
+            if schema == Schema::Migrate {
+                return Ok(());
+            }
             return Err(StoreError::Schema(
                 "has no wshost schema (no table _sqlx_migrations): it is not a wshost store, \
                  or not yet one"
@@ -84,9 +119,9 @@ impl Store {
             sqlx::query_as("SELECT COUNT(*) FROM _sqlx_migrations WHERE NOT success")
                 .fetch_one(&self.pool)
                 .await?;
-        if failed > 0 {
+        if failed > 0 && schema == Schema::Existing {
             return Err(StoreError::Schema(
-                "has a migration that failed half-way: run `wshost serve` to retry it".into(),
+                "has a migration that failed half-way: run `wshost migrate` to retry it".into(),
             ));
         }
         let applied: Vec<(i64, Vec<u8>)> =
@@ -119,14 +154,17 @@ impl Store {
             )));
         }
         let current = applied.iter().map(|(v, _)| *v).max().unwrap_or(0);
+        if schema != Schema::Existing {
+            return Ok(());
+        }
         if let Some(missing) = known
             .iter()
             .find(|m| !applied.iter().any(|(v, _)| *v == m.version))
         {
             return Err(StoreError::Schema(format!(
                 "has schema version {current}, older than this wshost's {newest} (migration \
-                 {} is not applied): run `wshost serve` (or a future `wshost migrate`) to \
-                 upgrade it; other commands do not migrate",
+                 {} is not applied): run `wshost migrate` to upgrade it (or `wshost serve`, \
+                 which migrates at start); other commands do not migrate",
                 missing.version
             )));
         }
