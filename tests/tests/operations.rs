@@ -335,6 +335,143 @@ fn config_check_reports_every_problem_with_its_key() {
     assert!(ok && out.starts_with("ok:"), "{out}");
 }
 
+/// Issue 22, trap 9: `config check` validates the secrets key, tries the database, refuses
+/// metrics on the main address, blames a flag for its own value, and says each thing once.
+#[test]
+fn config_check_checks_the_key_the_database_and_blames_the_flag() {
+    build();
+    let dir = tempfile::tempdir().unwrap();
+    let manifests = dir.path().join("manifests");
+    std::fs::create_dir_all(&manifests).unwrap();
+    std::fs::copy(
+        root().join("manifests/access.fs.toml"),
+        manifests.join("access.fs.toml"),
+    )
+    .unwrap();
+    let config = dir.path().join("host.toml");
+    let base = format!(
+        "listen = \"127.0.0.1:8080\"\ndata_dir = \"{}\"\nmanifest_dirs = [\"{}\"]\nplugin_dirs = [\"{}\"]\n",
+        dir.path().join("data").display(),
+        manifests.display(),
+        target_dir().display()
+    );
+    let check = |extra: &str, args: &[&str], env: &[(&str, &str)]| {
+        std::fs::write(&config, format!("{base}{extra}")).unwrap();
+        let out = Command::new(wshost_exe())
+            .args(["config", "check", "--config"])
+            .arg(&config)
+            .args(args)
+            .env_remove("WSHOST_SECRET_KEY")
+            .env_remove("WSHOST_DATABASE_URL")
+            .env_remove("WSHOST_LISTEN")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let problems: Vec<String> = stdout
+            .lines()
+            .filter(|l| !l.starts_with("warning:") && !l.starts_with("ok:"))
+            .map(str::to_owned)
+            .collect();
+        (out.status.success(), stdout, problems)
+    };
+    let file = format!("config file {}", config.display());
+
+    // The baseline passes: the SQLite file's folder can be made.
+    let (ok, out, _) = check("", &[], &[]);
+    assert!(ok && out.contains("ok:"), "{out}");
+
+    // The secrets key, from the file or from the environment, each blamed on its source.
+    let (ok, out, problems) = check("secret_key = \"c2hvcnQ=\"\n", &[], &[]);
+    assert!(!ok, "{out}");
+    assert_eq!(problems.len(), 1, "{out}");
+    assert!(
+        problems[0].starts_with(&format!("{file}: key `secret_key`: invalid secrets key"))
+            && problems[0].contains("decodes to 5 bytes")
+            && !problems[0].contains("c2hvcnQ"),
+        "{out}"
+    );
+    let (_, out, problems) = check("", &[], &[("WSHOST_SECRET_KEY", "not base64!")]);
+    assert_eq!(problems.len(), 1, "{out}");
+    assert!(
+        problems[0].starts_with("WSHOST_SECRET_KEY: key `secret_key`: invalid secrets key"),
+        "{out}"
+    );
+    let good = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    let (ok, out, _) = check(&format!("secret_key = \"{good}\"\n"), &[], &[]);
+    assert!(ok, "{out}");
+
+    // A PostgreSQL that does not answer: the key `database`, no password.
+    let port = free_port();
+    let url = format!("postgres://wshost:hunter2secret@127.0.0.1:{port}/wshost");
+    let (ok, out, problems) = check(&format!("database = \"{url}\"\n"), &[], &[]);
+    assert!(!ok, "{out}");
+    assert_eq!(problems.len(), 1, "{out}");
+    assert!(
+        problems[0].starts_with(&format!("{file}: key `database`: cannot connect"))
+            && !out.contains("hunter2secret"),
+        "{out}"
+    );
+    let (_, out, problems) = check("", &["--database", &url], &[]);
+    assert_eq!(problems.len(), 1, "{out}");
+    assert!(
+        problems[0].starts_with("--database / WSHOST_DATABASE_URL: key `database`")
+            && !out.contains("hunter2secret"),
+        "{out}"
+    );
+    // A SQLite file in a folder that cannot be made.
+    let blocker = dir.path().join("a-file");
+    std::fs::write(&blocker, "").unwrap();
+    let (_, out, problems) = check(
+        &format!(
+            "database = \"sqlite://{}/sub/wshost.db\"\n",
+            blocker.display()
+        ),
+        &[],
+        &[],
+    );
+    assert_eq!(problems.len(), 1, "{out}");
+    assert!(problems[0].contains("key `database`"), "{out}");
+
+    // Metrics on the main listener's address.
+    let (_, out, problems) = check("metrics_listen = \"127.0.0.1:8080\"\n", &[], &[]);
+    assert_eq!(problems.len(), 1, "{out}");
+    assert!(
+        problems[0].starts_with(&format!("{file}: key `metrics_listen`"))
+            && problems[0].contains("is also `listen`"),
+        "{out}"
+    );
+
+    // A bad flag is the flag's, not host.toml's; and so is its variable.
+    let (_, out, problems) = check("", &["--listen", "nope"], &[]);
+    assert_eq!(
+        problems,
+        ["--listen / WSHOST_LISTEN: key `listen`: expected an address like 127.0.0.1:8080, got 'nope'"],
+        "{out}"
+    );
+    let (_, out, problems) = check("", &["--public-url", "ftp://x"], &[]);
+    assert_eq!(problems.len(), 1, "{out}");
+    assert!(
+        problems[0].starts_with("--public-url / WSHOST_PUBLIC_URL: key `public_url`"),
+        "{out}"
+    );
+    let (_, out, problems) = check("", &[], &[("WSHOST_LISTEN", "nope")]);
+    assert_eq!(problems.len(), 1, "{out}");
+    assert!(problems[0].starts_with("--listen / WSHOST_LISTEN"), "{out}");
+
+    // One missing manifest folder: one line, not one more per workspace using its drivers.
+    let (_, out, problems) = check(
+        "[[workspaces]]\nid = \"a\"\ndriver = \"access.fs\"\n[[workspaces]]\nid = \"b\"\ndriver = \"access.fs\"\n",
+        &["--manifests-dir", "/no/such/manifests"],
+        &[],
+    );
+    assert_eq!(problems.len(), 1, "{out}");
+    assert!(
+        problems[0].contains("key `manifest_dirs`") && problems[0].contains("/no/such/manifests"),
+        "{out}"
+    );
+}
+
 /// Issue 15, finding 5 (log forging): values a client sends (a login's user name, an action
 /// name, a workspace id) are escaped in every line of the text log, so a value holding a
 /// newline and a fake line never starts a line of its own, and no escape sequence reaches the
@@ -430,7 +567,9 @@ fn config_check_warns_of_a_stale_redirect_url_and_local_defaults_on_postgresql()
         ok && !text.contains("warning"),
         "the default follows: {text}"
     );
-    let (ok, text) = check("database = \"postgres://db.example/wshost\"\n");
+    // A database that answers: `config check` connects to it (and passes).
+    let pg = PgDatabase::create();
+    let (ok, text) = check(&format!("database = \"{}\"\n", pg.url));
     assert!(ok, "{text}");
     assert!(
         text.contains("warning: the embedded workspaces files and my-files"),

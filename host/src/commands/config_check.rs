@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use crate::config::{Config, Settings};
+use crate::config::{Config, ConfigError, Database, Settings};
 use crate::manifest;
 use crate::plugins::registry;
 
@@ -11,18 +11,48 @@ use crate::plugins::registry;
 pub(super) fn config_check(settings: &Settings) -> anyhow::Result<ExitCode> {
     let (config, config_problems) = Config::load_all(settings)?;
     let mut problems: Vec<String> = config_problems.iter().map(ToString::to_string).collect();
+    let database_bad = config_problems.iter().any(|p| {
+        matches!(
+            p,
+            ConfigError::Invalid {
+                key: "database",
+                ..
+            }
+        )
+    });
+    if !database_bad {
+        problems.extend(database_problem(&config));
+    }
     // What an operator should know but does not stop the deployment.
     let mut warnings: Vec<String> = Vec::new();
-    for dir in config.plugin_dirs.iter().chain(&config.manifest_dirs) {
+    let origin = config.origin.clone();
+    for dir in &config.plugin_dirs {
         if !dir.is_dir() {
             problems.push(format!(
-                "{}: not a folder (key `plugin_dirs` or `manifest_dirs`)",
+                "{origin}: key `plugin_dirs`: {} is not a folder",
                 dir.display()
             ));
         }
     }
+    // A missing manifest folder is its own problem; the drivers it would have declared are
+    // not reported unknown on top of it.
+    let mut bad_manifest_dirs = Vec::new();
+    for dir in &config.manifest_dirs {
+        if !dir.is_dir() {
+            problems.push(format!(
+                "{origin}: key `manifest_dirs`: {} is not a folder",
+                dir.display()
+            ));
+            bad_manifest_dirs.push(dir.display().to_string());
+        }
+    }
     let (manifests, errors) = manifest::load_dirs(&config.manifest_dirs);
-    problems.extend(errors.iter().map(ToString::to_string));
+    problems.extend(errors.iter().map(ToString::to_string).filter(|e| {
+        !bad_manifest_dirs
+            .iter()
+            .any(|d| e.starts_with(&format!("{d}:")))
+    }));
+    let drivers_known = bad_manifest_dirs.is_empty();
     let mut by_id = std::collections::BTreeMap::new();
     for m in &manifests {
         if by_id.insert(m.id.clone(), m).is_some() {
@@ -43,12 +73,8 @@ pub(super) fn config_check(settings: &Settings) -> anyhow::Result<ExitCode> {
             ));
         }
     }
-    let origin = settings
-        .config
-        .as_ref()
-        .map_or("host.toml".into(), |p| p.display().to_string());
     for id in config.enabled.iter().chain(&config.disabled) {
-        if !by_id.contains_key(id) {
+        if drivers_known && !by_id.contains_key(id) {
             problems.push(format!(
                 "{origin}: key `plugins`: no manifest declares plugin '{id}'"
             ));
@@ -56,6 +82,7 @@ pub(super) fn config_check(settings: &Settings) -> anyhow::Result<ExitCode> {
     }
     for ws in &config.workspaces {
         match by_id.get(&ws.driver) {
+            None if !drivers_known => {}
             None => problems.push(format!(
                 "{origin}: key `workspaces.driver` (workspace '{}'): unknown driver '{}'",
                 ws.id, ws.driver
@@ -85,6 +112,9 @@ pub(super) fn config_check(settings: &Settings) -> anyhow::Result<ExitCode> {
         }
     }
     warnings.extend(config.local_defaults_warning());
+    // One line per problem, however many checks reached it.
+    let mut seen = std::collections::BTreeSet::new();
+    problems.retain(|p| seen.insert(p.clone()));
     for w in &warnings {
         println!("warning: {w}");
     }
@@ -101,4 +131,55 @@ pub(super) fn config_check(settings: &Settings) -> anyhow::Result<ExitCode> {
     }
     eprintln!("{} problem(s) found", problems.len());
     Ok(ExitCode::FAILURE)
+}
+
+/// Whether the store the config names can be reached, without opening it: a PostgreSQL
+/// database must answer and let wshost in (one connection, nothing read or written); a
+/// SQLite file must exist, or its nearest existing folder be one wshost can write in (`serve`
+/// creates the file). The problem names the key `database`, never a password.
+fn database_problem(config: &Config) -> Option<String> {
+    let origin = &config.database_origin;
+    match &config.database {
+        Database::Postgres(url) => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime
+                .block_on(crate::store::Store::probe(url))
+                .err()
+                .map(|e| format!("{origin}: key `database`: {e}"))
+        }
+        Database::Sqlite(path) => {
+            if path.is_file() {
+                return None;
+            }
+            if path.exists() {
+                return Some(format!(
+                    "{origin}: key `database`: {} is not a file",
+                    path.display()
+                ));
+            }
+            let path = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+            let folder = path.ancestors().skip(1).find(|a| a.exists())?;
+            let probe = folder.join(format!(".wshost-config-check-{}", std::process::id()));
+            let writable = folder.is_dir()
+                && std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&probe)
+                    .is_ok();
+            if writable {
+                let _ = std::fs::remove_file(&probe);
+            }
+            (!writable).then(|| {
+                format!(
+                    "{origin}: key `database`: {} does not exist and cannot be created: {} is \
+                     not a folder wshost can write in",
+                    path.display(),
+                    folder.display()
+                )
+            })
+        }
+    }
 }

@@ -12,12 +12,14 @@ use crate::{server, telemetry, web};
 /// `wshost serve`; with `no_migrate`, the store must exist with exactly this binary's schema.
 pub(super) fn serve(settings: &Settings, no_migrate: bool) -> anyhow::Result<ExitCode> {
     let config = Config::load(settings)?;
-    std::fs::create_dir_all(&config.data_dir).with_context(|| {
-        format!(
-            "cannot create the data folder {}",
-            config.data_dir.display()
-        )
-    })?;
+    if !no_migrate {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!(
+                "cannot create the data folder {}",
+                config.data_dir.display()
+            )
+        })?;
+    }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         telemetry::metrics_handle();

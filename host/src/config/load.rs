@@ -68,6 +68,16 @@ impl Config {
             );
             default_listen
         });
+        // A value given by a flag (or its variable) is reported as theirs, not the file's.
+        let from = |flag: &Option<String>, name: &str, var: &str| match flag {
+            Some(_) => format!("--{name} / {var}"),
+            None => origin.clone(),
+        };
+        let metrics_origin = from(
+            &settings.metrics_listen,
+            "metrics-listen",
+            "WSHOST_METRICS_LISTEN",
+        );
         let metrics_listen = settings
             .metrics_listen
             .clone()
@@ -76,14 +86,25 @@ impl Config {
                 m.parse::<SocketAddr>()
                     .map_err(|_| {
                         problem(
-                            &origin,
+                            &metrics_origin,
                             "metrics_listen",
                             format!("expected an address like 127.0.0.1:9100, got '{m}'"),
                         )
                     })
                     .ok()
             });
+        if metrics_listen == Some(listen) && listen.port() != 0 {
+            problem(
+                &metrics_origin,
+                "metrics_listen",
+                format!(
+                    "{listen} is also `listen`: give /metrics another address, or leave \
+                     metrics_listen unset to serve /metrics on the main listener to administrators"
+                ),
+            );
+        }
 
+        let public_origin = from(&settings.public_url, "public-url", "WSHOST_PUBLIC_URL");
         let mut public_url = settings
             .public_url
             .clone()
@@ -93,7 +114,7 @@ impl Config {
             Ok(u) if matches!(u.scheme(), "http" | "https") => {}
             _ => {
                 problem(
-                    &origin,
+                    &public_origin,
                     "public_url",
                     format!("expected an http or https URL, got '{public_url}'"),
                 );
@@ -133,13 +154,27 @@ impl Config {
             &data_dir,
             &mut |key, message| problem(&origin, key, message),
         );
+        let database_origin = match (&settings.database, &file.database) {
+            (Some(_), _) => "--database / WSHOST_DATABASE_URL".to_owned(),
+            (None, Some(_)) => origin.clone(),
+            (None, None) => "default".to_owned(),
+        };
         let database = database(settings.database.clone().or(file.database), &data_dir)
             .unwrap_or_else(|message| {
-                problem(&origin, "database", message);
+                problem(&database_origin, "database", message);
                 Database::Sqlite(data_dir.join("wshost.db"))
             });
-        let secret_key = match std::env::var("WSHOST_SECRET_KEY").ok().or(file.secret_key) {
-            Some(key) => SecretKeySource::Given(key),
+        let (secret_key, key_origin) = match std::env::var("WSHOST_SECRET_KEY") {
+            Ok(key) => (Some(key), "WSHOST_SECRET_KEY".to_owned()),
+            Err(_) => (file.secret_key, origin.clone()),
+        };
+        let secret_key = match secret_key {
+            Some(key) => {
+                if let Err(e) = crate::store::SecretKey::from_base64(&key) {
+                    problem(&key_origin, "secret_key", e.to_string());
+                }
+                SecretKeySource::Given(key)
+            }
             None => SecretKeySource::File(data_dir.join("secret.key")),
         };
         let session_ttl =
@@ -178,6 +213,8 @@ impl Config {
             .collect();
 
         let config = Config {
+            origin,
+            database_origin,
             limits,
             dav,
             database,

@@ -26,6 +26,11 @@ pub(crate) use settings::Settings;
 /// The resolved configuration of one host process.
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
+    /// Where the values of the file come from, for a message: `config file PATH`, or
+    /// `settings` without a file.
+    pub(crate) origin: String,
+    /// Where `database` comes from: its flag and variable, the file, or the default.
+    pub(crate) database_origin: String,
     pub(crate) listen: SocketAddr,
     /// Without a trailing slash.
     pub(crate) public_url: String,

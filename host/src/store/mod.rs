@@ -123,6 +123,30 @@ impl Store {
             })
     }
 
+    /// Connects once to the PostgreSQL database `url` (waiting at most 10 s) and
+    /// disconnects, reading and writing nothing: whether it answers and lets wshost in
+    /// (`config check`). The error never holds the URL's password.
+    pub(crate) async fn probe(url: &str) -> Result<(), StoreError> {
+        sqlx::any::install_default_drivers();
+        let shown = error::redact(url);
+        let options = AnyConnectOptions::from_str(url).map_err(|source| StoreError::Connect {
+            url: shown.clone(),
+            source,
+        })?;
+        let conn =
+            tokio::time::timeout(CONNECT_TIMEOUT, sqlx::AnyConnection::connect_with(&options))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(sqlx::Error::Io(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
+                    )))
+                })
+                .map_err(|source| StoreError::Connect { url: shown, source })?;
+        conn.close().await.ok();
+        Ok(())
+    }
+
     /// [`Store::open_with`], with the schema treated as `schema` says.
     async fn open_as(
         url: &str,
