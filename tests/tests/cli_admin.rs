@@ -590,6 +590,56 @@ fn a_store_ahead_of_the_binary_is_refused_by_serve() {
     );
 }
 
+/// `wshost backup FILE` copies the SQLite store while the server runs; a host started on the
+/// copy (with the secrets key) has the same users and workspaces' secrets.
+#[test]
+fn a_backup_taken_online_restores_into_a_working_host() {
+    let a = Host::start(HostSetup::new(
+        fs_config(),
+        vec![manifest("access.fs.toml")],
+    ));
+    let (ok, _, err) = wshost(&a, &["user", "add", "dana"], "dana-password\n");
+    assert!(ok, "{err}");
+    let backup = a.dir.path().join("backup.db");
+    let (ok, out, err) = wshost(&a, &["backup", backup.to_str().unwrap()], "");
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("keep the secrets key"), "{out}");
+    let (ok, _, err) = wshost(&a, &["backup", backup.to_str().unwrap()], "");
+    assert!(
+        !ok && err.contains("already exists"),
+        "an existing file is kept: {err}"
+    );
+    let r = a.client.get(format!("{}/healthz", a.url)).send().unwrap();
+    assert!(r.status().is_success(), "A still serves");
+
+    // Restore: the backup as B's store, with A's key.
+    let mut b = Host::start(HostSetup::new(
+        fs_config(),
+        vec![manifest("access.fs.toml")],
+    ));
+    let (ok, out, _) = wshost(&b, &["user", "list"], "");
+    assert!(ok && !out.contains("dana"), "{out}");
+    std::process::Command::new("kill")
+        .args(["-TERM", &b.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(b.wait_exit(std::time::Duration::from_secs(20)).is_some());
+    let data = b.dir.path().join("data");
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(data.join(format!("wshost.db{ext}")));
+    }
+    std::fs::copy(&backup, data.join("wshost.db")).unwrap();
+    std::fs::copy(
+        a.dir.path().join("data/secret.key"),
+        data.join("secret.key"),
+    )
+    .unwrap();
+    b.restart();
+    let (ok, out, err) = wshost(&b, &["user", "list"], "");
+    assert!(ok && out.contains("dana"), "{out}{err}");
+    b.login("dana", "dana-password");
+}
+
 #[test]
 fn a_postgresql_database_without_the_schema_is_refused_and_left_empty() {
     build();

@@ -74,6 +74,38 @@ pub(super) fn migrate(settings: &crate::config::Settings) -> anyhow::Result<Exit
     })
 }
 
+/// `wshost backup FILE`: a consistent copy of the existing SQLite store, taken online.
+pub(super) fn backup(
+    file: &std::path::Path,
+    settings: &crate::config::Settings,
+) -> anyhow::Result<ExitCode> {
+    let opts = AdminOpts {
+        settings: settings.clone(),
+        json: false,
+    };
+    let file = file.to_path_buf();
+    with_runtime(&opts, |config| async move {
+        let store = boot::open_existing_store(&config).await?;
+        let done = store.backup_into(&file).await;
+        store.close().await;
+        done.with_context(|| format!("cannot back the store up into {}", file.display()))?;
+        let key = match &config.secret_key {
+            crate::config::SecretKeySource::File(path) => {
+                format!("the key file {}", path.display())
+            }
+            crate::config::SecretKeySource::Given(_) => "secret_key / WSHOST_SECRET_KEY".to_owned(),
+        };
+        Ok((
+            json!({ "file": file }),
+            format!(
+                "backed the store up into {}; keep the secrets key ({key}) with it: the \
+                 encrypted values cannot be read without it",
+                file.display()
+            ),
+        ))
+    })
+}
+
 /// Loads the config of `opts`, runs `f` on a runtime and prints its answer.
 fn with_runtime<F, Fut>(opts: &AdminOpts, f: F) -> anyhow::Result<ExitCode>
 where

@@ -1,4 +1,4 @@
-//! The command line as clap parses it: `serve`, `migrate`, `plugins list|check|test|new|enable|disable`,
+//! The command line as clap parses it: `serve`, `migrate`, `backup`, `plugins list|check|test|new|enable|disable`,
 //! `user`, `token`, `workspace` and `config check`. The deployment settings every command
 //! shares are `config::Settings`: flags override the config file, which overrides the
 //! built-in defaults, and every flag also reads a `WSHOST_*` environment variable.
@@ -46,6 +46,14 @@ pub(crate) enum Command {
     /// Manage templates, from which users make their own workspaces.
     #[command(subcommand)]
     Template(TemplateCommand),
+    /// Write a consistent copy of the SQLite store into the new file FILE, while the server
+    /// runs (SQLite's `VACUUM INTO`); back the secrets key up with it. PostgreSQL: pg_dump.
+    Backup {
+        /// The backup file to create (refused if it exists).
+        file: PathBuf,
+        #[command(flatten)]
+        settings: Settings,
+    },
     /// Check the deployment without starting it.
     #[command(subcommand)]
     Config(ConfigCommand),

@@ -37,6 +37,7 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::serve(&args.settings, args.no_migrate),
         Command::Migrate(settings) => admin::migrate(&settings),
+        Command::Backup { file, settings } => admin::backup(&file, &settings),
         Command::Plugins(PluginsCommand::List { settings, json }) => {
             plugins::plugins_list(&settings, json)
         }

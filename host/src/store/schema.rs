@@ -67,6 +67,31 @@ impl Store {
             })
     }
 
+    /// Writes a consistent copy of the SQLite store into the new file `dest` with `VACUUM
+    /// INTO`, while other connections (a running server) go on reading and writing. A
+    /// PostgreSQL store is refused: `pg_dump` backs it up.
+    pub(crate) async fn backup_into(&self, dest: &Path) -> Result<(), StoreError> {
+        if self.backend != Backend::Sqlite {
+            return Err(StoreError::Invalid(
+                "the store is PostgreSQL: back it up with pg_dump (see docs/operations.md, \
+                 Backup and restore)"
+                    .into(),
+            ));
+        }
+        if dest.exists() {
+            return Err(StoreError::AlreadyExists(format!("{}", dest.display())));
+        }
+        let dest = std::path::absolute(dest).map_err(|e| StoreError::io(dest, e))?;
+        let text = dest.to_str().ok_or_else(|| {
+            StoreError::Invalid(format!("{} is not a UTF-8 path", dest.display()))
+        })?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(text.to_owned())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// The newest migration applied to the store, and how many of this binary's migrations
     /// are applied out of how many it has.
     pub(crate) async fn schema_version(&self) -> Result<(i64, usize, usize), StoreError> {
