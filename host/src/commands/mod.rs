@@ -1,7 +1,8 @@
 //! The command line: [`run`] parses it and runs one command. `serve` starts the host;
 //! `plugins` lists, checks, tests, scaffolds and toggles plugins; `config_check` checks a
 //! deployment without starting it; `admin` holds the administration commands (users,
-//! tokens, workspaces, grants), which work on the store through `crate::admin`.
+//! tokens, workspaces, grants, `migrate`, `backup`), which work on the store through
+//! `crate::admin`.
 
 mod admin;
 mod cli;
