@@ -5,7 +5,6 @@
 //! An escape is any answer that carries the secret planted outside ROOT, or any change outside
 //! ROOT (a file created, changed or removed next to it). Each suite prints its figure.
 
-use std::collections::BTreeMap;
 use std::os::unix::fs::{symlink, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -34,45 +33,6 @@ struct Setup {
     outside_before: Tree,
     /// The names in the host's folder (next to `root` and `outside`) at the start.
     top_before: Vec<String>,
-}
-
-/// Every entry under a folder, not following symlinks: relative path → file content, link
-/// target, or "dir".
-type Tree = BTreeMap<String, String>;
-
-fn tree(dir: &Path) -> Tree {
-    fn walk(base: &Path, dir: &Path, out: &mut Tree) {
-        let Ok(items) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for item in items.flatten() {
-            let path = item.path();
-            let rel = path.strip_prefix(base).unwrap().display().to_string();
-            let meta = std::fs::symlink_metadata(&path).unwrap();
-            if meta.is_symlink() {
-                let target = std::fs::read_link(&path).unwrap();
-                out.insert(rel, format!("link -> {}", target.display()));
-            } else if meta.is_dir() {
-                out.insert(rel, "dir".into());
-                walk(base, &path, out);
-            } else {
-                let bytes = std::fs::read(&path).unwrap_or_default();
-                out.insert(rel, String::from_utf8_lossy(&bytes).into_owned());
-            }
-        }
-    }
-    let mut out = Tree::new();
-    walk(dir, dir, &mut out);
-    out
-}
-
-fn names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 fn setup() -> Setup {
@@ -748,21 +708,6 @@ fn a_folder_swapped_for_a_symlink_between_check_and_use_never_leads_outside() {
         "symlink swap race: {sent} requests during {flips} flips, 0 reads of the secret, \
          0 changes outside ROOT"
     );
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
-
-fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 // ---- The WebDAV door: request paths and Destination headers ----
