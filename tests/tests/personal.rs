@@ -79,7 +79,6 @@ fn ids(list: &BTreeMap<String, Value>) -> Vec<&str> {
     list.keys().map(String::as_str).collect()
 }
 
-/// The names in `dir`, sorted (empty when it does not exist).
 // ---- Two users on "My files" ----
 
 /// Two users on the default "My files", on whichever store `h` runs.

@@ -25,8 +25,8 @@ mod templates;
 mod views;
 
 pub(crate) use templates::{
-    create_own, create_template, delete_as, stored_template, template, templates, update_template,
-    user_form, OwnInput, TemplateInput, TemplateView,
+    create_own, create_template, delete_as, delete_template, stored_template, template, templates,
+    update_template, user_form, OwnInput, TemplateInput, TemplateView,
 };
 pub(crate) use views::{
     driver_label, plugin_view, workspace_view, PluginView, Viewer, WorkspaceView,

@@ -273,6 +273,12 @@ pub(crate) async fn update_template(
     Ok(record)
 }
 
+/// Deletes template `id` (404 for anything else), refused while workspaces are made from it.
+pub(crate) async fn delete_template(state: &AppState, id: &str) -> Result<(), AppError> {
+    stored_template(state, id).await?;
+    super::delete_workspace(state, id).await
+}
+
 /// Makes `user`'s own workspace from template `template_id`: the user's params validated
 /// with the template's fixed ones, checked by the driver (unless `verify` is off), and
 /// saved as theirs, within the template's limit per user.

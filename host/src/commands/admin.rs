@@ -454,8 +454,7 @@ pub(crate) fn template(cmd: TemplateCommand) -> anyhow::Result<ExitCode> {
             Ok((v, text))
         }),
         TemplateCommand::Delete { id, opts } => run(&opts, |s| async move {
-            admin::stored_template(&s, &id).await.map_err(cli_error)?;
-            admin::delete_workspace(&s, &id).await.map_err(cli_error)?;
+            admin::delete_template(&s, &id).await.map_err(cli_error)?;
             Ok((json!({ "deleted": id }), format!("deleted template {id}")))
         }),
         TemplateCommand::Use {

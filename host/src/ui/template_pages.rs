@@ -334,8 +334,7 @@ pub(super) async fn delete_template(
     req: Request,
 ) -> UiResult {
     let (s, _) = Session::admin_form(&state, &headers, &uri, req).await?;
-    ops::stored_template(&state, &id).await?;
-    match ops::delete_workspace(&state, &id).await {
+    match ops::delete_template(&state, &id).await {
         Ok(()) => see_other(&format!("/ui/admin/templates?deleted={}", encoded(&id))),
         Err(e) => {
             let problem = e.message();

@@ -64,20 +64,15 @@ pub(super) async fn remove(
     ApiAdmin(_caller): ApiAdmin,
     AppPath(id): AppPath<String>,
 ) -> Result<Json<Value>, AppError> {
-    admin::stored_template(&state, &id).await?;
-    admin::delete_workspace(&state, &id).await?;
+    admin::delete_template(&state, &id).await?;
     Ok(Json(json!({ "deleted": id })))
 }
 
 #[derive(Deserialize)]
 pub(super) struct OwnQuery {
     /// Off (`verify=false`) saves a workspace whose driver check fails.
-    #[serde(default = "checked")]
+    #[serde(default = "super::workspaces::checked")]
     verify: bool,
-}
-
-fn checked() -> bool {
-    true
 }
 
 /// Makes the caller's own workspace from template `id`.

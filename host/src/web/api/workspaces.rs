@@ -38,7 +38,8 @@ pub(super) struct CreateQuery {
     verify: bool,
 }
 
-fn checked() -> bool {
+/// Workspaces are checked by their driver before they are saved unless asked otherwise.
+pub(super) fn checked() -> bool {
     true
 }
 
