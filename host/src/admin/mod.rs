@@ -371,15 +371,21 @@ pub(crate) async fn revoke(state: &AppState, id: &str, user: &str) -> Result<(),
     Ok(())
 }
 
-/// What an administrator should know of workspace `ws` beyond its driver's check: its
+/// What an administrator should know of workspace `id` beyond its driver's check: its
 /// redirect URLs that are not on the public URL (see `Manifest::public_url_drift`).
-pub(crate) fn workspace_warnings(state: &AppState, ws: &Workspace) -> Vec<String> {
-    match (state.registry.manifest(&ws.driver), ws.config()) {
+pub(crate) async fn workspace_warnings(
+    state: &AppState,
+    id: &str,
+) -> Result<Vec<String>, AppError> {
+    let Some(ws) = state.workspace(id).await? else {
+        return Ok(Vec::new());
+    };
+    Ok(match (state.registry.manifest(&ws.driver), ws.config()) {
         (Some(m), Some(config)) => {
             m.public_url_drift(&config.params, &state.workspaces.scope(None))
         }
         _ => Vec::new(),
-    }
+    })
 }
 
 /// Runs the driver's verify for a caller whose access was checked (or the console's

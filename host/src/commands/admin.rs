@@ -351,10 +351,9 @@ pub(crate) fn workspace(cmd: WorkspaceCommand) -> anyhow::Result<ExitCode> {
             Ok((v, text))
         }),
         WorkspaceCommand::Verify { id, opts } => run(&opts, |s| async move {
-            let warnings = match s.workspace(&id).await.map_err(cli_error)? {
-                Some(ws) => admin::workspace_warnings(&s, &ws),
-                None => Vec::new(),
-            };
+            let warnings = admin::workspace_warnings(&s, &id)
+                .await
+                .map_err(cli_error)?;
             for w in &warnings {
                 eprintln!("warning: {w}");
             }

@@ -118,10 +118,7 @@ pub(super) async fn verify(
     AppPath(id): AppPath<String>,
 ) -> Result<Json<Value>, AppError> {
     let granted = check_access(&state, &caller, &id, Access::Read).await?;
-    let warnings = match state.workspace(&id).await? {
-        Some(ws) => admin::workspace_warnings(&state, &ws),
-        None => Vec::new(),
-    };
+    let warnings = admin::workspace_warnings(&state, &id).await?;
     match admin::verify_workspace(&state, &granted).await {
         Ok(message) => Ok(Json(
             json!({ "ok": true, "message": message, "warnings": warnings }),
