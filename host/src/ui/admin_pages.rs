@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::forms::{self, FormData};
-use super::{field, page, render, see_other, Session, UiError, UiPath, UiQuery, UiResult};
+use super::{encoded, field, page, render, see_other, Session, UiError, UiPath, UiQuery, UiResult};
 use crate::access::check_access;
 use crate::admin::{self as ops, Creation, WorkspaceInput};
 use crate::app::error::AppError;
@@ -163,8 +163,7 @@ pub(super) async fn new_workspace(
 fn with_mode(mut ctx: Value, mode: &str, driver: &str) -> Value {
     ctx["mode"] = mode.into();
     if mode == "new" {
-        let encoded: String = url::form_urlencoded::byte_serialize(driver.as_bytes()).collect();
-        ctx["action"] = format!("/ui/admin/workspaces/new?driver={encoded}").into();
+        ctx["action"] = format!("/ui/admin/workspaces/new?driver={}", encoded(driver)).into();
     }
     ctx
 }
@@ -549,6 +548,5 @@ pub(super) async fn delete(
 ) -> UiResult {
     let _ = Session::admin_form(&state, &headers, &uri, req).await?;
     ops::delete_workspace(&state, &id).await?;
-    let encoded: String = url::form_urlencoded::byte_serialize(id.as_bytes()).collect();
-    see_other(&format!("/ui/admin/workspaces?deleted={encoded}"))
+    see_other(&format!("/ui/admin/workspaces?deleted={}", encoded(&id)))
 }

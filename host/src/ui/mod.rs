@@ -168,10 +168,14 @@ impl IntoResponse for UiError {
 
 pub(crate) type UiResult = Result<Response, UiError>;
 
+/// `text` as one query value (form-urlencoded).
+pub(super) fn encoded(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
 /// `/ui/login?next=PATH`.
 fn login_url(next: &str) -> String {
-    let encoded: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
-    format!("/ui/login?next={encoded}")
+    format!("/ui/login?next={}", encoded(next))
 }
 
 /// A logged-in visitor of a UI page.

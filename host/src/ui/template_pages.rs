@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 use super::admin_pages::{enabled_drivers, keywords, refused};
 use super::forms::{self, FormData};
-use super::{field, page, render, see_other, Session, UiPath, UiQuery, UiResult};
+use super::{encoded, field, page, render, see_other, Session, UiPath, UiQuery, UiResult};
 use crate::admin::{self as ops, OwnInput, TemplateInput};
 use crate::app::error::AppError;
 use crate::app::Shared;
@@ -26,10 +26,6 @@ use crate::store::WorkspaceRecord;
 
 /// The input prefix of the "Each user fills this in" boxes.
 const USER_PREFIX: &str = "user.";
-
-fn encoded(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
 
 #[derive(Deserialize)]
 pub(super) struct ListNotice {
