@@ -12,7 +12,7 @@ mod origin;
 mod throttle;
 
 pub(crate) use basic::{basic_challenge, resolve_client};
-pub(crate) use throttle::LoginThrottle;
+pub(crate) use throttle::{LoginThrottle, Standing};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -175,16 +175,17 @@ pub(crate) async fn log_in(
     if !crate::store::is_user_name(username) {
         return Err(AppError::BadRequest(crate::store::USER_NAME_RULE.into()));
     }
-    if let Err(wait) = state.login_throttle.check(username) {
+    let standing = state.login_throttle.check(username).await?;
+    if let Standing::Paused(wait) = standing {
         tracing::warn!(user = %username, "login refused: too many failures");
         return Err(AppError::TooManyAttempts(wait));
     }
     let Some(user) = state.store.check_password(username, password).await? else {
-        state.login_throttle.failed(username);
+        state.login_throttle.failed(username).await?;
         tracing::info!(user = %username, "login refused");
         return Err(AppError::InvalidCredentials("wrong user name or password"));
     };
-    state.login_throttle.succeeded(username);
+    state.login_throttle.succeeded(username, standing).await?;
     let ttl = state.config.session_ttl;
     let session = state.store.create_session(&user.name, ttl).await?;
     let secure = state.config.public_url.starts_with("https://");

@@ -272,3 +272,186 @@ fn embedded_workspaces_on_a_shared_store_are_flagged_on_every_instance() {
         assert!(!page.contains("host.toml (read-only)"), "{page}");
     }
 }
+
+/// The instances of one store record what they serve; two whose `files` point at different
+/// folders (a rolling restart half done) are named on each other's `/readyz`, on the admin's
+/// workspaces page with what differs, and by `config check` of either config. Instances that
+/// serve the same configuration (behind one public URL, as behind a balancer) agree, and one
+/// that stops cleanly is no longer compared (issue 22, trap 7).
+#[test]
+fn instances_serving_different_configurations_are_named_everywhere() {
+    let db = PgDatabase::create();
+    let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let host = |root: &std::path::Path| {
+        Host::start(HostSetup::new(
+            format!(
+                "public_url = \"http://files.example.test\"\ndatabase = \"{}\"\nsecret_key = \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"\n[[workspaces]]\nid = \"files\"\ndriver = \"access.fs\"\nparams = {{ ROOT = \"{}\", CREATE = true }}\n",
+                db.url,
+                root.display()
+            ),
+            vec![manifest("access.fs.toml")],
+        ))
+    };
+    let readyz = |h: &Host| {
+        let (s, v) = json_of(h.client.get(format!("{}/readyz", h.url)).send().unwrap());
+        assert_eq!(s, 200, "{v}");
+        v
+    };
+    // Each records itself in the background, just after it starts.
+    let recorded = |h: &Host, others: usize| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let v = readyz(h);
+            if v["fingerprint"].is_string() && v["disagreeing"].as_array().unwrap().len() == others
+            {
+                return v;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} disagreeing instance(s) expected on /readyz: {v}",
+                others
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    let a = host(one.path());
+    let same = host(one.path());
+    let on_a = recorded(&a, 0);
+    let on_same = recorded(&same, 0);
+    assert_eq!(
+        on_a["fingerprint"], on_same["fingerprint"],
+        "{on_a} {on_same}"
+    );
+    assert_ne!(on_a["instance"], on_same["instance"]);
+
+    let mut b = host(two.path());
+    let on_b = recorded(&b, 2);
+    let on_a = recorded(&a, 1);
+    assert_eq!(
+        on_a["disagreeing"][0]["instance"], on_b["instance"],
+        "{on_a}"
+    );
+    assert_eq!(
+        on_a["disagreeing"][0]["fingerprint"], on_b["fingerprint"],
+        "{on_a}"
+    );
+    let names: Vec<&Value> = on_b["disagreeing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| &d["instance"])
+        .collect();
+    assert_eq!(names.len(), 2);
+    assert!(names.contains(&&on_a["instance"]) && names.contains(&&on_same["instance"]));
+    // Nothing of the configuration on the unauthenticated probe.
+    assert!(!on_a.to_string().contains("files"), "{on_a}");
+
+    let page = a
+        .client
+        .get(format!("{}/ui/admin/workspaces", a.url))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let b_name = on_b["instance"].as_str().unwrap();
+    assert!(page.contains("id=\"config-drift\""), "{page}");
+    assert!(
+        page.contains(&format!("data-instance=\"{b_name}\""))
+            && (page.contains("workspace &#x27;files&#x27; differs")
+                || page.contains("workspace 'files' differs")),
+        "{page}"
+    );
+
+    let check = |h: &Host| {
+        let out = std::process::Command::new(wshost_exe())
+            .args(["config", "check", "--config"])
+            .arg(h.dir.path().join("host.toml"))
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success(),
+            "drift is a warning, not a problem:\n{said}"
+        );
+        said
+    };
+    let said = check(&a);
+    assert!(
+        said.contains(&format!(
+            "warning: instance {b_name} (seen 0 s ago) serves another configuration than this config: workspace 'files' differs"
+        )) || said.contains(&format!(
+            "warning: instance {b_name} (seen 1 s ago) serves another configuration than this config: workspace 'files' differs"
+        )),
+        "{said}"
+    );
+    assert_eq!(
+        said.matches("serves another configuration").count(),
+        1,
+        "{said}"
+    );
+    assert_eq!(check(&b).matches("serves another configuration").count(), 2);
+
+    // B stops cleanly: it is no longer compared, at once.
+    std::process::Command::new("kill")
+        .args(["-TERM", &b.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(b.wait_exit(std::time::Duration::from_secs(20)).is_some());
+    recorded(&a, 0);
+    assert!(!check(&a).contains("serves another configuration"));
+}
+
+/// The failed-login counter is shared through the store: failures spread over two instances
+/// add up to one limit, which then holds on both, for the password login and WebDAV's Basic
+/// alike (issue 22, trap 11).
+#[test]
+fn failed_logins_on_two_instances_count_together() {
+    let db = PgDatabase::create();
+    let shared = tempfile::tempdir().unwrap();
+    let host = || {
+        Host::start(HostSetup::new(
+            format!(
+                "database = \"{}\"\nsecret_key = \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"\n[limits]\nlogin_failures = 3\n[[workspaces]]\nid = \"files\"\ndriver = \"access.fs\"\nparams = {{ ROOT = \"{}\", CREATE = true }}\n",
+                db.url,
+                shared.path().display()
+            ),
+            vec![manifest("access.fs.toml")],
+        ))
+    };
+    let (a, b) = (host(), host());
+    a.add_user("dana", false);
+    let login = |h: &Host, password: &str| {
+        let r = reqwest::blocking::Client::new()
+            .post(format!("{}/api/login", h.url))
+            .json(&json!({"username": "dana", "password": password}))
+            .send()
+            .unwrap();
+        r.status().as_u16()
+    };
+    assert_eq!(login(&a, "wrong"), 401);
+    assert_eq!(login(&b, "wrong"), 401);
+    assert_eq!(
+        login(&a, "dana-password"),
+        200,
+        "two failures: not paused, and reset"
+    );
+    for h in [&a, &b, &a] {
+        assert_eq!(login(h, "wrong"), 401);
+    }
+    // Three failures over two instances: paused on both, even with the right password.
+    assert_eq!(login(&b, "dana-password"), 429);
+    assert_eq!(login(&a, "dana-password"), 429);
+    let dav = reqwest::blocking::Client::new()
+        .request(
+            reqwest::Method::from_bytes(b"PROPFIND").unwrap(),
+            format!("{}/dav/files/", b.url),
+        )
+        .basic_auth("dana", Some("not-a-token"))
+        .header("depth", "0")
+        .send()
+        .unwrap();
+    assert_eq!(dav.status(), 429);
+    // Another name is not paused.
+    b.login("admin", ADMIN_PASSWORD);
+}

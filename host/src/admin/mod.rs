@@ -398,6 +398,17 @@ pub(crate) async fn verify_workspace(
 }
 
 /// The record of plugin `id` (the readable manifest's, for a duplicated id).
+/// The live instances on the store that serve another configuration than this one (none
+/// before `serve` has recorded this instance's fingerprint, and none outside `serve`).
+pub(crate) async fn instance_drift(
+    state: &AppState,
+) -> Result<Vec<crate::app::instances::Disagreement>, AppError> {
+    match state.served.get() {
+        Some(served) => Ok(served.disagreements(&state.store).await?),
+        None => Ok(Vec::new()),
+    }
+}
+
 pub(crate) fn plugin_record<'s>(state: &'s AppState, id: &str) -> Result<&'s Record, AppError> {
     let records = state.registry.records();
     records

@@ -5,6 +5,7 @@
 pub(crate) mod boot;
 pub(crate) mod error;
 pub(crate) mod extract;
+pub(crate) mod instances;
 
 use std::sync::Arc;
 
@@ -21,10 +22,12 @@ pub(crate) struct AppState {
     pub(crate) store: Store,
     pub(crate) registry: Arc<Registry>,
     pub(crate) workspaces: Arc<Workspaces>,
-    /// Failed logins per user name.
+    /// Failed logins per user name (counted in the store when it is shared).
     pub(crate) login_throttle: LoginThrottle,
     /// Set on a shutdown signal: `/readyz` answers 503 from then on.
     pub(crate) draining: std::sync::atomic::AtomicBool,
+    /// This instance's configuration fingerprint, once `serve` has recorded it.
+    pub(crate) served: std::sync::OnceLock<instances::Served>,
 }
 
 impl AppState {
@@ -34,8 +37,11 @@ impl AppState {
         registry: Arc<Registry>,
         workspaces: Arc<Workspaces>,
     ) -> AppState {
-        let login_throttle =
-            LoginThrottle::new(config.limits.login_failures, config.limits.login_window);
+        let login_throttle = LoginThrottle::for_store(
+            &store,
+            config.limits.login_failures,
+            config.limits.login_window,
+        );
         AppState {
             config,
             store,
@@ -43,6 +49,7 @@ impl AppState {
             workspaces,
             login_throttle,
             draining: std::sync::atomic::AtomicBool::new(false),
+            served: std::sync::OnceLock::new(),
         }
     }
 

@@ -18,7 +18,7 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
 
-use super::{Caller, Via};
+use super::{Caller, Standing, Via};
 use crate::app::error::AppError;
 use crate::app::Shared;
 
@@ -154,14 +154,15 @@ async fn basic_caller(state: &Shared, user: &str, password: &str) -> Result<Call
     if !crate::store::is_user_name(user) {
         return Err(AppError::InvalidCredentials(WRONG));
     }
-    if let Err(wait) = state.login_throttle.check(user) {
+    let standing = state.login_throttle.check(user).await?;
+    if let Standing::Paused(wait) = standing {
         tracing::warn!(user = %user, "WebDAV login refused: too many failures");
         return Err(AppError::TooManyAttempts(wait));
     }
     match state.store.token_user(password).await? {
         // A token of another user is refused exactly like a wrong one.
         Some(owner) if owner.name == user => {
-            state.login_throttle.succeeded(user);
+            state.login_throttle.succeeded(user, standing).await?;
             crate::telemetry::note_user(&owner.name);
             Ok(Caller {
                 user: Some(owner),
@@ -169,7 +170,7 @@ async fn basic_caller(state: &Shared, user: &str, password: &str) -> Result<Call
             })
         }
         _ => {
-            state.login_throttle.failed(user);
+            state.login_throttle.failed(user).await?;
             tracing::info!(user = %user, "WebDAV login refused");
             Err(AppError::InvalidCredentials(WRONG))
         }

@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use crate::app::instances::Served;
 use crate::config::{Config, ConfigError, Database, Settings};
 use crate::manifest;
 use crate::plugins::registry;
@@ -112,6 +113,9 @@ pub(super) fn config_check(settings: &Settings) -> anyhow::Result<ExitCode> {
         }
     }
     warnings.extend(config.local_defaults_warning());
+    if problems.is_empty() {
+        warnings.extend(drift_warnings(&config, &manifests));
+    }
     // One line per problem, however many checks reached it.
     let mut seen = std::collections::BTreeSet::new();
     problems.retain(|p| seen.insert(p.clone()));
@@ -131,6 +135,32 @@ pub(super) fn config_check(settings: &Settings) -> anyhow::Result<ExitCode> {
     }
     eprintln!("{} problem(s) found", problems.len());
     Ok(ExitCode::FAILURE)
+}
+
+/// The live instances on the store that serve another configuration than this one would
+/// (during a rolling restart, the instances not yet restarted): warnings, since that is
+/// expected for a while. Nothing when the store does not exist yet or cannot be opened with
+/// this config (the problems above say why), or no instance runs.
+fn drift_warnings(config: &Config, manifests: &[manifest::Manifest]) -> Vec<String> {
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return Vec::new();
+    };
+    runtime.block_on(async {
+        let Ok(store) = crate::app::boot::open_existing_store(config).await else {
+            return Vec::new();
+        };
+        let this = Served::of("this config".to_owned(), config, manifests, &store);
+        let found = this.disagreements(&store).await;
+        store.close().await;
+        found
+            .unwrap_or_default()
+            .iter()
+            .map(|d| d.line("this config"))
+            .collect()
+    })
 }
 
 /// Whether the store the config names can be reached, without opening it: a PostgreSQL

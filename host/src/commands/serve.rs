@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use crate::app::boot;
+use crate::app::{boot, instances};
 use crate::config::{Config, Settings};
 use crate::{server, telemetry, web};
 
@@ -45,7 +45,8 @@ pub(super) fn serve(settings: &Settings, no_migrate: bool) -> anyhow::Result<Exi
             listener.local_addr()?,
             state.config.public_url
         );
-        let store = state.store.clone();
+        let heartbeat = tokio::spawn(instances::keep_recorded(state.clone()));
+        let recorded = state.clone();
         let deadline = state.config.shutdown_deadline;
         let drain = state.config.shutdown_drain;
         let limits = state.config.limits;
@@ -90,7 +91,10 @@ pub(super) fn serve(settings: &Settings, no_migrate: bool) -> anyhow::Result<Exi
             () = server => {}
             () = forced => {}
         }
-        store.close().await;
+        heartbeat.abort();
+        let _ = heartbeat.await;
+        instances::forget(&recorded).await;
+        recorded.store.close().await;
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
     })

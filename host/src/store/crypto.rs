@@ -121,6 +121,42 @@ impl SecretKey {
     pub(super) fn cipher(&self) -> Cipher {
         Cipher(XChaCha20Poly1305::new(&self.0.into()))
     }
+
+    /// The digester of this key: its own key, derived so that it is never the secrets key.
+    pub(super) fn digester(&self) -> Digester {
+        let mut derived = Sha256::new();
+        derived.update(b"wshost keyed digest v1\0");
+        derived.update(self.0);
+        Digester(derived.finalize().into())
+    }
+}
+
+/// Keyed digests (HMAC-SHA256): whether two values are equal, without what they are, for
+/// whoever reads the store. A plain hash of a low-entropy secret (a password parameter)
+/// could be guessed offline from the store; this one only with the secrets key.
+#[derive(Clone)]
+pub(super) struct Digester([u8; KEY_LEN]);
+
+impl fmt::Debug for Digester {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Digester(..)")
+    }
+}
+
+impl Digester {
+    /// The digest of `data`, in lowercase hex.
+    pub(super) fn digest(&self, data: &[u8]) -> String {
+        use hmac::Mac as _;
+        let mut mac = <hmac::Hmac<Sha256> as hmac::Mac>::new_from_slice(&self.0)
+            .expect("HMAC takes a key of any length");
+        mac.update(data);
+        hex(&mac.finalize().into_bytes())
+    }
+}
+
+/// `bytes` in lowercase hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn read_key_file(path: &Path) -> Result<SecretKey, StoreError> {
@@ -212,10 +248,7 @@ pub(crate) fn random_token(n: usize) -> String {
 
 /// The SHA-256 of `token`, in lowercase hex: what the store keeps instead of a token.
 pub(super) fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(token.as_bytes()))
 }
 
 /// Standard base64, for sealed bytes kept in a text (JSON) column.

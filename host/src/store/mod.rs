@@ -18,7 +18,9 @@ mod dav_locks;
 mod dav_props;
 mod error;
 mod health;
+mod instances;
 mod kv;
+mod logins;
 mod passwords;
 mod plugins;
 mod schema;
@@ -43,12 +45,13 @@ use sqlx::{AnyPool, Connection as _};
 #[allow(unused_imports)]
 pub(crate) use {
     acl::Access,
-    crypto::{random_token, SecretKey},
+    crypto::{hex, random_token, SecretKey},
     dav_locks::{NewLock, StoredLock, MAX_LOCK_OWNER},
     dav_props::{
         DeadProp, PropChange, PropsAt, MAX_PROPS_PER_RESOURCE, MAX_PROP_NAME, MAX_PROP_XML,
     },
     error::StoreError,
+    instances::InstanceRecord,
     schema::{location, Schema},
     sessions::{NewSession, Session},
     tokens::{NewToken, TokenInfo},
@@ -56,7 +59,7 @@ pub(crate) use {
     workspaces::{TemplateSpec, WorkspaceRecord},
 };
 
-use crypto::{Aad, Cipher};
+use crypto::{Aad, Cipher, Digester};
 
 /// The known plaintext sealed into `meta.key_check` on first open.
 const KEY_CHECK_PLAINTEXT: &[u8] = b"wshost secrets key check v1";
@@ -82,6 +85,7 @@ pub(crate) enum Backend {
 pub(crate) struct Store {
     pool: AnyPool,
     cipher: Cipher,
+    digester: Digester,
     backend: Backend,
     snapshots: Arc<snapshot::Snapshots>,
 }
@@ -194,6 +198,7 @@ impl Store {
         let store = Store {
             pool,
             cipher: key.cipher(),
+            digester: key.digester(),
             backend,
             snapshots: Arc::new(snapshot::Snapshots::new(
                 options,
@@ -245,6 +250,13 @@ impl Store {
             Ok(plain) if plain == KEY_CHECK_PLAINTEXT => Ok(()),
             _ => Err(StoreError::WrongKey),
         }
+    }
+
+    /// A keyed digest of `data` under this store's secrets key, in hex: equal for equal
+    /// data on every instance with the key, and telling nothing of the data to anyone
+    /// without it.
+    pub(crate) fn keyed_digest(&self, data: &[u8]) -> String {
+        self.digester.digest(data)
     }
 
     /// Which database this store runs on.

@@ -105,6 +105,7 @@ pub(super) async fn workspaces(
                 "workspaces": list,
                 "notice": notice,
                 "local_defaults": state.config.local_defaults_warning(),
+                "drift": ops::instance_drift(&state).await?,
             }),
         ),
     )

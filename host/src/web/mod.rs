@@ -177,7 +177,7 @@ async fn readyz(State(state): State<Shared>) -> Response {
     }
     let ping = tokio::time::timeout(std::time::Duration::from_secs(3), state.store.ping()).await;
     match ping {
-        Ok(Ok(())) => Json(serde_json::json!({"status": "ready"})).into_response(),
+        Ok(Ok(())) => Json(ready(&state).await).into_response(),
         failed => {
             let why = match failed {
                 Ok(Err(e)) => e.to_string(),
@@ -191,6 +191,32 @@ async fn readyz(State(state): State<Shared>) -> Response {
                 .into_response()
         }
     }
+}
+
+/// The body of a ready answer: with this instance's configuration fingerprint once it is
+/// recorded, and the live instances on the store that serve another configuration (only
+/// their names and fingerprints: the admin UI and `config check` say what differs). Drift
+/// does not make an instance unready: during a rolling restart it is expected.
+async fn ready(state: &Shared) -> serde_json::Value {
+    let Some(served) = state.served.get() else {
+        return serde_json::json!({"status": "ready"});
+    };
+    let disagreeing: Vec<serde_json::Value> = match served.disagreements(&state.store).await {
+        Ok(found) => found
+            .iter()
+            .map(|d| serde_json::json!({"instance": d.instance, "fingerprint": d.fingerprint}))
+            .collect(),
+        Err(e) => {
+            tracing::debug!("cannot compare with the other instances: {e}");
+            Vec::new()
+        }
+    };
+    serde_json::json!({
+        "status": "ready",
+        "instance": served.name,
+        "fingerprint": served.fingerprint,
+        "disagreeing": disagreeing,
+    })
 }
 
 async fn dispatch(

@@ -11,6 +11,7 @@
 mod accounts;
 mod data;
 mod dav;
+mod instances;
 mod lifecycle;
 mod personal;
 mod snapshots;
@@ -237,6 +238,7 @@ store_suite! {
     data::plugin_toggles,
     data::kv,
     data::kv_take_is_single_use,
+    instances::instances_are_listed_while_they_refresh,
     lifecycle::ping_and_backend,
     lifecycle::wrong_key_is_refused,
     lifecycle::restart_keeps_everything,
