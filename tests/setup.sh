@@ -21,7 +21,9 @@
 #       (the system sshd is left stopped: each test starts its own)
 #   the account wshost-sftp, its random password in                sftp, browser
 #       /etc/wshost-tests/sftp-password (root only)
-#   systemd-analyze (Debian systemd)                              deployment (the unit)
+#   systemd-analyze (Debian systemd)                              deployment (the unit), package
+#   cargo-deb (cargo install, the version pinned below) and       package (builds the Debian
+#       dpkg-deb (Debian dpkg)                                      package and unpacks it)
 #
 # System packages need root: run it as root, or with sudo available to this user.
 # A later suite adds its prerequisite here, not in a test.
@@ -144,5 +146,17 @@ if ! as_root test -s "$sftp_password"; then
   as_root sh -c "umask 077; head -c 18 /dev/urandom | base64 | tr '+/' '-_' > '$sftp_password'"
   as_root sh -c "printf '%s:%s\n' '$sftp_account' \"\$(cat '$sftp_password')\" | chpasswd"
 fi
+
+# --- cargo-deb and dpkg-deb: the Debian package (tests/tests/package.rs) -----------------------
+# Pinned, since host/Cargo.toml's [package.metadata.deb] is written for it; installed where
+# cargo installs (~/.cargo/bin), so `cargo deb` finds it.
+cargo_deb_version=3.8.0
+if [ "$(cargo deb --version 2>/dev/null)" = "cargo-deb $cargo_deb_version" ]; then
+  say "cargo-deb $cargo_deb_version is installed"
+else
+  say "installing cargo-deb $cargo_deb_version (cargo install: a few minutes, once)"
+  cargo install --quiet --locked --version "$cargo_deb_version" cargo-deb
+fi
+command -v dpkg-deb >/dev/null || apt_install dpkg
 
 say "ready"
