@@ -7,6 +7,7 @@ pub mod fake_dropbox;
 pub mod s3;
 pub mod sshd;
 pub mod tidy;
+pub mod unit;
 pub mod webdav;
 
 use std::io::Read;
@@ -36,31 +37,37 @@ pub fn target_dir() -> PathBuf {
         .join("debug")
 }
 
+/// `cargo` (the one running the tests) in the workspace root, for a command of the workspace
+/// such as `build` or `deb`.
+pub fn cargo() -> Command {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(cargo);
+    // What cargo set for this test crate is not the build's: ring's build script tracks
+    // CARGO_MANIFEST_DIR, so inheriting it rebuilt ring and all above it (rustls, sqlx)
+    // on every switch between `cargo test` and this build.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy().into_owned();
+        if name.starts_with("CARGO_PKG_")
+            || [
+                "CARGO_MANIFEST_DIR",
+                "CARGO_MANIFEST_PATH",
+                "CARGO_CRATE_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+            ]
+            .contains(&name.as_str())
+        {
+            command.env_remove(name);
+        }
+    }
+    command.current_dir(root());
+    command
+}
+
 /// Builds `wshost` and every plugin crate once per test process (a no-op when up to date).
 pub fn build() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut command = Command::new(cargo);
-        // What cargo set for this test crate is not the build's: ring's build script tracks
-        // CARGO_MANIFEST_DIR, so inheriting it rebuilt ring and all above it (rustls, sqlx)
-        // on every switch between `cargo test` and this build.
-        for (name, _) in std::env::vars_os() {
-            let name = name.to_string_lossy().into_owned();
-            if name.starts_with("CARGO_PKG_")
-                || [
-                    "CARGO_MANIFEST_DIR",
-                    "CARGO_MANIFEST_PATH",
-                    "CARGO_CRATE_NAME",
-                    "CARGO_PRIMARY_PACKAGE",
-                ]
-                .contains(&name.as_str())
-            {
-                command.env_remove(name);
-            }
-        }
-        let status = command
-            .current_dir(root())
+        let status = cargo()
             .args([
                 "build",
                 "-p",
@@ -228,29 +235,7 @@ impl Host {
 
     /// Logs `user` in and answers the headers of that session: `cookie` and `x-csrf-token`.
     pub fn session_headers(&self, user: &str, password: &str) -> reqwest::header::HeaderMap {
-        let r = Client::new()
-            .post(format!("{}/api/login", self.url))
-            .json(&json!({ "username": user, "password": password }))
-            .send()
-            .expect("POST /api/login");
-        assert_eq!(r.status(), 200, "login of {user} failed");
-        let cookie = r
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|c| c.starts_with("wshost_session="))
-            .expect("session cookie")
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned();
-        let body: Value = r.json().unwrap();
-        let csrf = body["csrf_token"].as_str().expect("csrf token").to_owned();
-        let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert("cookie", cookie.parse().unwrap());
-        headers.insert("x-csrf-token", csrf.parse().unwrap());
-        headers
+        session_headers(&self.url, user, password)
     }
 
     /// Creates user `name` (password `{name}-password`) through the API and logs them in.
@@ -424,6 +409,34 @@ impl Host {
     pub fn alive(&mut self) -> bool {
         self.child.try_wait().expect("try_wait").is_none()
     }
+}
+
+/// Logs `user` in on the host at `url` (`http://127.0.0.1:PORT`) and answers the headers of
+/// that session: `cookie` and `x-csrf-token`.
+pub fn session_headers(url: &str, user: &str, password: &str) -> reqwest::header::HeaderMap {
+    let r = Client::new()
+        .post(format!("{url}/api/login"))
+        .json(&json!({ "username": user, "password": password }))
+        .send()
+        .expect("POST /api/login");
+    assert_eq!(r.status(), 200, "login of {user} failed");
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("wshost_session="))
+        .expect("session cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let body: Value = r.json().unwrap();
+    let csrf = body["csrf_token"].as_str().expect("csrf token").to_owned();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("cookie", cookie.parse().unwrap());
+    headers.insert("x-csrf-token", csrf.parse().unwrap());
+    headers
 }
 
 /// Starts `wshost serve --config CONFIG` with `env`, collecting its stderr.

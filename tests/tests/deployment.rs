@@ -115,23 +115,26 @@ fn plugins_check_accepts_a_good_library_and_explains_a_bad_one() {
     }
 }
 
-/// The example systemd unit of `docs/operations.md` as an operator pastes it: systemd's own
-/// check accepts it (with the binary at the path the unit names), and `wshost` starts from
-/// its `ExecStart` line with the paths mapped into a scratch root (issue 22, trap 5).
+/// The systemd unit docs/operations.md shows is the one the Debian package installs, to the
+/// letter (tests/tests/package.rs checks the package's copy).
+#[test]
+fn the_documented_systemd_unit_is_the_packaged_one() {
+    assert_eq!(
+        unit::documented_unit(),
+        unit::packaged_unit(),
+        "docs/operations.md must show {} as it is",
+        unit::UNIT_FILE
+    );
+}
+
+/// The systemd unit of `docs/operations.md` as an operator pastes it: systemd's own check
+/// accepts it (with the binary at the path the unit names), and `wshost` starts from its
+/// `ExecStart` line with the paths mapped into a scratch root (issue 22, trap 5).
 #[test]
 fn the_documented_systemd_unit_verifies_and_its_command_line_starts_the_host() {
-    let analyze = std::path::Path::new("/usr/bin/systemd-analyze");
-    if !analyze.is_file() {
-        require("systemd-analyze (Debian systemd)");
-    }
     build();
-    let doc = std::fs::read_to_string(root().join("docs/operations.md")).unwrap();
-    let start = doc
-        .find("# /etc/systemd/system/wshost.service\n")
-        .expect("the unit in the docs");
-    let end = doc[start..].find("```").unwrap() + start;
     let exe = wshost_exe().display().to_string();
-    let unit = doc[start..end].replace("/usr/local/bin/wshost", &exe);
+    let unit = unit::documented_unit();
     for needed in [
         "StateDirectory=wshost",
         "WorkingDirectory=/var/lib/wshost",
@@ -139,25 +142,10 @@ fn the_documented_systemd_unit_verifies_and_its_command_line_starts_the_host() {
     ] {
         assert!(unit.contains(needed), "the unit lacks {needed}");
     }
-    let scratch = tempfile::tempdir().unwrap();
-    let file = scratch.path().join("wshost.service");
-    std::fs::write(&file, &unit).unwrap();
-    let out = Command::new(analyze)
-        .arg("verify")
-        .arg(&file)
-        .output()
-        .unwrap();
-    let said = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        out.status.success() && !said.contains("wshost.service:"),
-        "systemd-analyze verify:\n{said}"
-    );
+    unit::verify(&unit.replace("/usr/bin/wshost", &exe));
 
     // Its command line, the deployment's paths mapped into the scratch root.
-    let exec = unit
-        .lines()
-        .find_map(|l| l.strip_prefix("ExecStart="))
-        .expect("ExecStart");
+    let scratch = tempfile::tempdir().unwrap();
     let port = free_port();
     let etc = scratch.path().join("etc");
     std::fs::create_dir_all(&etc).unwrap();
@@ -167,36 +155,25 @@ fn the_documented_systemd_unit_verifies_and_its_command_line_starts_the_host() {
     )
     .unwrap();
     let state = scratch.path().join("var/lib/wshost");
-    let mapped = exec
-        .replace("/etc/wshost", &etc.display().to_string())
-        .replace("/var/lib/wshost", &state.display().to_string())
-        .replace(
-            "/usr/lib/wshost/plugins",
-            &target_dir().display().to_string(),
-        )
-        .replace(
-            "/usr/share/wshost/manifests",
-            &root().join("manifests").display().to_string(),
-        );
-    let args: Vec<&str> = mapped.split_whitespace().collect();
-    let mut child = Command::new(args[0])
-        .args(&args[1..])
-        .env("WSHOST_ADMIN_PASSWORD", "unit-admin-password")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let url = format!("http://127.0.0.1:{port}/readyz");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let ready = loop {
-        if let Ok(r) = reqwest::blocking::get(&url) {
-            break r.status().as_u16();
-        }
-        if std::time::Instant::now() > deadline {
-            break 0;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    };
+    let mut child = unit::command(&unit, "ExecStart", |arg| {
+        arg.replace("/usr/bin/wshost", &exe)
+            .replace("/etc/wshost", &etc.display().to_string())
+            .replace("/var/lib/wshost", &state.display().to_string())
+            .replace(
+                "/usr/lib/wshost/plugins",
+                &target_dir().display().to_string(),
+            )
+            .replace(
+                "/usr/share/wshost/manifests",
+                &root().join("manifests").display().to_string(),
+            )
+    })
+    .env("WSHOST_ADMIN_PASSWORD", "unit-admin-password")
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .unwrap();
+    let ready = unit::wait_ready(port, &mut child);
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(ready, 200, "the host started from the unit's command line");
