@@ -481,4 +481,44 @@ mod tests {
         assert!(cfg.dav.allow_basic_over_http);
         assert_eq!(cfg.dav.max_propfind_entries, 7);
     }
+
+    /// The Debian package's `/etc/wshost/host.toml` shows each key it does not leave to
+    /// prose on a `# key = value` line with the host's real default: uncommented, those lines
+    /// load (no key misspelt: unknown keys are refused) into the config an empty file gives.
+    #[test]
+    fn the_packaged_host_toml_shows_the_real_defaults() {
+        let shipped = include_str!("../../../packaging/debian/host.toml");
+        let mut keys = 0;
+        let uncommented: String = shipped
+            .lines()
+            .map(|line| {
+                let key = line.strip_prefix("# ").filter(|rest| {
+                    rest.starts_with('[')
+                        || rest.split_once(" = ").is_some_and(|(k, _)| {
+                            k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                        })
+                });
+                keys += usize::from(key.is_some());
+                format!("{}\n", key.unwrap_or(line))
+            })
+            .collect();
+        assert!(
+            keys >= 30,
+            "only {keys} keys found in packaging/debian/host.toml"
+        );
+        // One file for both, since the config names the file it came from.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("host.toml");
+        let load_text = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            Config::load(&Settings {
+                config: Some(path.clone()),
+                ..Settings::default()
+            })
+        };
+        let shown = load_text(&uncommented)
+            .unwrap_or_else(|e| panic!("packaging/debian/host.toml, uncommented: {e}"));
+        let default = load_text("").unwrap();
+        assert_eq!(format!("{shown:#?}"), format!("{default:#?}"));
+    }
 }
