@@ -353,6 +353,46 @@ fn a_host_started_before_its_database_waits_for_it_and_serves() {
     );
 }
 
+/// `serve --no-migrate`, the rolling upgrade's start, waits for a database still coming up
+/// just as `serve` does, instead of exiting at once.
+#[test]
+fn a_host_started_without_migrations_waits_for_its_database_too() {
+    let cluster = Cluster::init();
+    let setup = |env: Vec<(String, String)>| {
+        HostSetup {
+        env,
+        ..HostSetup::new(
+            format!(
+                "database = \"{}\"\nsecret_key = \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"\ndatabase_startup_wait_secs = 60\n{}",
+                cluster.url(),
+                fs_config()
+            ),
+            vec![manifest("access.fs.toml")],
+        )
+    }
+    };
+    // A first start makes the store, at this binary's schema.
+    cluster.start();
+    drop(Host::start(setup(Vec::new())));
+    cluster.stop();
+    let host = std::thread::scope(|scope| {
+        let later = scope.spawn(|| {
+            std::thread::sleep(Duration::from_secs(3));
+            cluster.start();
+        });
+        let host = Host::start(setup(vec![("WSHOST_NO_MIGRATE".into(), "true".into())]));
+        later.join().expect("start the cluster");
+        host
+    });
+    let (status, body) = host.get("get_action=ls&ws=files");
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        host.log().lines().any(|l| l.contains("retrying in")),
+        "{}",
+        host.log()
+    );
+}
+
 #[test]
 fn a_host_whose_database_never_comes_exits_naming_it_and_commands_do_not_wait() {
     let cluster = Cluster::init();

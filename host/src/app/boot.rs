@@ -52,13 +52,28 @@ pub(crate) async fn open_store(config: &Config) -> anyhow::Result<Store> {
         Database::Sqlite(path) => crate::store::sqlite_url(path)?,
         Database::Postgres(url) => url.clone(),
     };
+    wait_for_database(config, || async {
+        Store::open_with(&url, key.clone(), config.database_acquire_timeout)
+            .await
+            .with_context(|| format!("cannot open the store {:?}", config.database))
+    })
+    .await
+}
+
+/// Runs `open` until it succeeds, or fails otherwise than by an unreachable database, or
+/// `database_startup_wait_secs` have passed: `serve`'s start-up, with or without migrations,
+/// rides out a database that is still coming up. Each retry is logged with its cause.
+async fn wait_for_database<F, Opening>(config: &Config, open: F) -> anyhow::Result<Store>
+where
+    F: Fn() -> Opening,
+    Opening: std::future::Future<Output = anyhow::Result<Store>>,
+{
     let budget = config.database_startup_wait;
     let started = Instant::now();
     let mut pause = FIRST_RETRY;
     let mut retries = 0u32;
     loop {
-        let error = match Store::open_with(&url, key.clone(), config.database_acquire_timeout).await
-        {
+        let error = match open().await {
             Ok(store) => {
                 if retries > 0 {
                     tracing::info!(
@@ -70,24 +85,25 @@ pub(crate) async fn open_store(config: &Config) -> anyhow::Result<Store> {
             }
             Err(e) => e,
         };
-        let opening = || format!("cannot open the store {:?}", config.database);
-        if !error.is_unavailable() || budget.is_zero() {
-            return Err(error).with_context(opening);
+        let unavailable = error.chain().any(|cause| {
+            cause
+                .downcast_ref::<crate::store::StoreError>()
+                .is_some_and(crate::store::StoreError::is_unavailable)
+        });
+        if !unavailable || budget.is_zero() {
+            return Err(error);
         }
         let left = budget.saturating_sub(started.elapsed());
         if left.is_zero() {
-            return Err(error).with_context(|| {
-                format!(
-                    "{}: the database did not answer within {} s (database_startup_wait_secs)",
-                    opening(),
-                    budget.as_secs()
-                )
-            });
+            return Err(error.context(format!(
+                "the database did not answer within {} s (database_startup_wait_secs)",
+                budget.as_secs()
+            )));
         }
         let sleep = pause.min(left);
         retries += 1;
         tracing::warn!(
-            "{error}; retrying in {:.2} s (waiting up to {} s for the database: \
+            "{error:#}; retrying in {:.2} s (waiting up to {} s for the database: \
              database_startup_wait_secs)",
             sleep.as_secs_f64(),
             budget.as_secs()
@@ -174,7 +190,8 @@ pub(crate) enum Plugins {
 pub(crate) async fn boot(config: Config, plugins: Plugins, open: Open) -> anyhow::Result<AppState> {
     let store = match open {
         Open::Create => open_store(&config).await?,
-        Open::Existing | Open::Current => open_existing_store(&config).await?,
+        Open::Existing => open_existing_store(&config).await?,
+        Open::Current => wait_for_database(&config, || open_existing_store(&config)).await?,
     };
     tracing::info!(backend = ?store.backend(), "store open");
     if open != Open::Existing {
