@@ -347,6 +347,20 @@ impl Host {
         self.log.lock().unwrap().clone()
     }
 
+    /// Whether the log comes to contain `text` within 10 s: a line written while a request
+    /// is served reaches `log()` through a pipe and a reader thread, after the answer may
+    /// have.
+    pub fn logged(&self, text: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.log().contains(text) {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        true
+    }
+
     /// The text of the host's `/metrics`, as the logged-in admin reads it.
     pub fn metrics(&self) -> String {
         self.client

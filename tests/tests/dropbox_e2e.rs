@@ -509,7 +509,7 @@ fn rate_limits_wait_and_failures_stop_after_bounded_retries() {
         4,
         "bounded: 4 attempts"
     );
-    assert!(h.log().contains("retry 3 of 3"), "retries are logged");
+    assert!(h.logged("retry 3 of 3"), "retries are logged");
 
     // The driver's API calls, retries and rate-limit waits reach the host's /metrics.
     let metrics = h.metrics();

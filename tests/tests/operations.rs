@@ -623,7 +623,7 @@ fn sigterm_fails_readyz_for_the_drain_period_before_the_listener_closes() {
         signalled.elapsed()
     );
     assert!(
-        h.log().contains("draining: /readyz answers 503 for 3s"),
+        h.logged("draining: /readyz answers 503 for 3s"),
         "{}",
         h.log()
     );
