@@ -397,7 +397,6 @@ pub(crate) async fn verify_workspace(
     granted.driver().verify(state).await
 }
 
-/// The record of plugin `id` (the readable manifest's, for a duplicated id).
 /// The live instances on the store that serve another configuration than this one (none
 /// before `serve` has recorded this instance's fingerprint, and none outside `serve`).
 pub(crate) async fn instance_drift(
@@ -409,6 +408,7 @@ pub(crate) async fn instance_drift(
     }
 }
 
+/// The record of plugin `id` (the readable manifest's, for a duplicated id).
 pub(crate) fn plugin_record<'s>(state: &'s AppState, id: &str) -> Result<&'s Record, AppError> {
     let records = state.registry.records();
     records
