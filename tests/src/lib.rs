@@ -347,11 +347,11 @@ impl Host {
         self.log.lock().unwrap().clone()
     }
 
-    /// Whether the log comes to contain `text` within 10 s: a line written while a request
+    /// Whether the log comes to contain `text` within 20 s: a line written while a request
     /// is served reaches `log()` through a pipe and a reader thread, after the answer may
-    /// have.
+    /// have, and a host notices a client that left only at its next write.
     pub fn logged(&self, text: &str) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(20);
         while !self.log().contains(text) {
             if Instant::now() >= deadline {
                 return false;

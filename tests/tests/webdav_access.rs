@@ -45,27 +45,6 @@ fn admin_dav(h: &Host) -> Dav {
     Dav::basic(h, "admin", &app_password(h, &h.client))
 }
 
-/// Every entry under `dir`, not following links: relative path → content, or "dir".
-fn tree(dir: &Path) -> BTreeMap<String, String> {
-    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
-        for item in std::fs::read_dir(dir).unwrap().flatten() {
-            let path = item.path();
-            let rel = path.strip_prefix(base).unwrap().display().to_string();
-            let meta = std::fs::symlink_metadata(&path).unwrap();
-            if meta.is_dir() {
-                out.insert(rel, "dir".into());
-                walk(base, &path, out);
-            } else {
-                let bytes = std::fs::read(&path).unwrap_or_default();
-                out.insert(rel, String::from_utf8_lossy(&bytes).into_owned());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
-}
-
 /// The kinds of caller of the WebDAV authorization matrix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Who {

@@ -92,19 +92,26 @@ impl Served {
         }
     }
 
-    /// The live instances, other than this one, that serve something else.
+    /// The rows of the live instances, other than this one, that serve something else.
+    pub(crate) async fn disagreeing(
+        &self,
+        store: &Store,
+    ) -> Result<Vec<InstanceRecord>, StoreError> {
+        let mut live = store.live_instances(LIVE).await?;
+        live.retain(|r| r.instance != self.name && r.fingerprint != self.fingerprint);
+        Ok(live)
+    }
+
+    /// [`Served::disagreeing`], each with what differs.
     pub(crate) async fn disagreements(
         &self,
         store: &Store,
     ) -> Result<Vec<Disagreement>, StoreError> {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-        Ok(store
-            .live_instances(LIVE)
+        let now = unix_now();
+        Ok(self
+            .disagreeing(store)
             .await?
             .into_iter()
-            .filter(|r| r.instance != self.name && r.fingerprint != self.fingerprint)
             .map(|r| {
                 let theirs: Details = serde_json::from_str(&r.details).unwrap_or_default();
                 let mut differences = self.details.differences(&theirs);
@@ -121,6 +128,13 @@ impl Served {
             })
             .collect())
     }
+}
+
+/// Now, in unix seconds, as the store counts `seen_at`.
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// Records this instance in the store now and every [`HEARTBEAT`] until the process ends,
@@ -142,10 +156,7 @@ pub(crate) async fn keep_recorded(state: Shared) {
     else {
         return;
     };
-    let started = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-    let record = served.record(started);
+    let record = served.record(unix_now());
     tracing::info!(
         instance = %served.name,
         fingerprint = %served.fingerprint,

@@ -201,10 +201,10 @@ async fn ready(state: &Shared) -> serde_json::Value {
     let Some(served) = state.served.get() else {
         return serde_json::json!({"status": "ready"});
     };
-    let disagreeing: Vec<serde_json::Value> = match served.disagreements(&state.store).await {
+    let disagreeing: Vec<serde_json::Value> = match served.disagreeing(&state.store).await {
         Ok(found) => found
             .iter()
-            .map(|d| serde_json::json!({"instance": d.instance, "fingerprint": d.fingerprint}))
+            .map(|r| serde_json::json!({"instance": r.instance, "fingerprint": r.fingerprint}))
             .collect(),
         Err(e) => {
             tracing::debug!("cannot compare with the other instances: {e}");
